@@ -1,0 +1,96 @@
+"""Every enumeration of the domain, as ``str, Enum`` so values are stable in JSON and SQL."""
+from __future__ import annotations
+
+from enum import Enum
+from fractions import Fraction
+
+
+class AspectRatio(str, Enum):
+    PORTRAIT = "9:16"
+    LANDSCAPE = "16:9"
+    SQUARE = "1:1"
+    FOUR_FIVE = "4:5"
+
+    @property
+    def ratio(self) -> Fraction:
+        """Width / height as an exact fraction."""
+        w, h = self.value.split(":")
+        return Fraction(int(w), int(h))
+
+
+class GestureKind(str, Enum):
+    # media and raw clips
+    IMPORT_MEDIA = "import_media"
+    CREATE_GAME = "create_game"
+    MARK_CLIP = "mark_clip"
+    UPDATE_CLIP = "update_clip"
+    DELETE_CLIP = "delete_clip"
+    # projects
+    CREATE_PROJECT = "create_project"
+    RENAME_PROJECT = "rename_project"
+    SET_ASPECT_RATIO = "set_aspect_ratio"
+    DELETE_PROJECT = "delete_project"
+    ADD_CLIP = "add_clip"
+    REMOVE_CLIP = "remove_clip"
+    MOVE_CLIP = "move_clip"
+    SET_TRANSITION = "set_transition"
+    # framing (target: a working clip)
+    ADD_CROP_KEYFRAME = "add_crop_keyframe"
+    MOVE_CROP_KEYFRAME = "move_crop_keyframe"
+    UPDATE_CROP_KEYFRAME = "update_crop_keyframe"
+    DELETE_CROP_KEYFRAME = "delete_crop_keyframe"
+    SPLIT = "split"
+    REMOVE_SPLIT = "remove_split"
+    SET_SEGMENT_SPEED = "set_segment_speed"
+    SET_TRIM = "set_trim"
+    CLEAR_TRIM = "clear_trim"
+    SET_ROTATION = "set_rotation"
+    RESTORE_VERSION = "restore_version"
+    USE_NEW_RANGE = "use_new_range"
+    # spotlight (target: a working clip)
+    ADD_REGION = "add_region"
+    UPDATE_REGION = "update_region"
+    DELETE_REGION = "delete_region"
+    TOGGLE_REGION = "toggle_region"
+    ADD_REGION_KEYFRAME = "add_region_keyframe"
+    UPDATE_REGION_KEYFRAME = "update_region_keyframe"
+    DELETE_REGION_KEYFRAME = "delete_region_keyframe"
+    SET_OVERLAY_STYLE = "set_overlay_style"
+    # undo / redo: restores the sub-objects a gesture changed (payload holds the old values)
+    REVERT = "revert"
+
+
+class TransitionType(str, Enum):
+    CUT = "cut"
+    FADE = "fade"          # fade through black
+    DISSOLVE = "dissolve"  # cross-dissolve
+
+
+class OverlayShape(str, Enum):
+    BODY = "body"      # ellipse ring around the player
+    GROUND = "ground"  # flattened ellipse at the player's feet
+
+
+class JobState(str, Enum):
+    QUEUED = "queued"
+    PREPARING = "preparing"
+    RENDERING = "rendering"
+    FINISHING = "finishing"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+class ExportBackend(str, Enum):
+    LOCAL = "local"
+    MODAL = "modal"
+
+
+class Upscaler(str, Enum):
+    NONE = "none"
+    LANCZOS = "lanczos"
+    REALESRGAN = "realesrgan"
