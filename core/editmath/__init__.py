@@ -1,0 +1,44 @@
+"""Pure edit math (DESIGN §5): the one implementation shared by preview and renderer.
+
+No Qt, no DB, no I/O: only numbers in, numbers out.
+"""
+from __future__ import annotations
+
+from core.editmath.crop import (
+    CROP_PROPS,
+    Box,
+    clamp_box,
+    crop_at,
+    default_crop,
+    find_snap_keyframe,
+    refit_crop,
+)
+from core.editmath.interpolation import catmull_rom, interpolate
+from core.editmath.output_size import output_size
+from core.editmath.rotation import MAX_ROTATION_DEG, clamp_rotation, clamp_to_safe, safe_rect
+from core.editmath.segments import FIRST_SEGMENT, Segment, Timeline, segment_key_at
+from core.editmath.timebase import frame_duration, frame_index, frame_time, snap_to_frame
+
+__all__ = [
+    "CROP_PROPS",
+    "FIRST_SEGMENT",
+    "MAX_ROTATION_DEG",
+    "Box",
+    "Segment",
+    "Timeline",
+    "catmull_rom",
+    "clamp_box",
+    "clamp_rotation",
+    "clamp_to_safe",
+    "crop_at",
+    "default_crop",
+    "find_snap_keyframe",
+    "frame_duration",
+    "frame_index",
+    "frame_time",
+    "interpolate",
+    "output_size",
+    "refit_crop",
+    "safe_rect",
+    "segment_key_at",
+]
