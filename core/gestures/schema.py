@@ -1,0 +1,299 @@
+"""Static validation of gesture payloads: types, finite numbers, ranges, sizes.
+
+State-dependent checks (a time inside the clip, a known target) live in the normaliser;
+the fold itself never raises. ``normalized`` payloads (from the log of another device) must
+carry the fields the originating device resolved (minted uids, sort keys, source snapshots).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from core.enums import AspectRatio, GestureKind, OverlayShape, TransitionType
+from core.gestures.model import GestureError, ScopeKind, canonical_json, finite
+from core.ids import is_media_hash, is_uid
+
+MAX_PAYLOAD_BYTES = 16 * 1024
+MAX_PATCH_PAYLOAD_BYTES = 512 * 1024
+MAX_TIME = 24 * 3600.0
+MAX_PIXELS = 16384.0
+MIN_SPEED, MAX_SPEED = 0.1, 10.0
+MAX_ROTATION = 20.0
+MAX_TRANSITION = 5.0
+_COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
+_SORT_KEY_RE = re.compile(r"^[0-9A-Za-z]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Field:
+    check: Callable[[Any], str | None]  # returns an error text or None
+    required: bool = False
+    normalized: bool = False  # required in a normalized (logged) payload
+
+
+def _num(lo: float, hi: float, *, lo_open: bool = False) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        if not finite(v):
+            return "must be a finite number"
+        if v < lo or (lo_open and v == lo):
+            return f"must be {'>' if lo_open else '>='} {lo:g}"
+        if v > hi:
+            return f"must be <= {hi:g}"
+        return None
+    return check
+
+
+def _int(lo: int, hi: int) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, int) or isinstance(v, bool):
+            return "must be an integer"
+        if not lo <= v <= hi:
+            return f"must be between {lo} and {hi}"
+        return None
+    return check
+
+
+def _text(max_len: int, *, min_len: int = 0) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, str):
+            return "must be a string"
+        if len(v) > max_len:
+            return f"must be at most {max_len} characters"
+        if len(v.strip()) < min_len:
+            return "must not be empty"
+        return None
+    return check
+
+
+def _uid(v: Any) -> str | None:
+    return None if is_uid(v) else "must be a uuid"
+
+
+def _uid_or_none(v: Any) -> str | None:
+    return None if v is None or is_uid(v) else "must be a uuid or null"
+
+
+def _hash(v: Any) -> str | None:
+    return None if is_media_hash(v) else "must be a 64-character BLAKE3 hex digest"
+
+
+def _bool(v: Any) -> str | None:
+    return None if isinstance(v, bool) else "must be true or false"
+
+
+def _enum(enum: type) -> Callable[[Any], str | None]:
+    values = [e.value for e in enum]
+
+    def check(v: Any) -> str | None:
+        return None if v in values else f"must be one of {', '.join(values)}"
+    return check
+
+
+def _tags(v: Any) -> str | None:
+    if not isinstance(v, list) or len(v) > 32:
+        return "must be a list of at most 32 tags"
+    for t in v:
+        if not isinstance(t, str) or not t.strip() or len(t) > 64:
+            return "each tag must be a non-empty string of at most 64 characters"
+    return None
+
+
+def _segment(v: Any) -> str | None:
+    return None if v == "start" or is_uid(v) else "must be 'start' or a split uid"
+
+
+def _sort_key(v: Any) -> str | None:
+    return None if isinstance(v, str) and _SORT_KEY_RE.match(v) else "must be a fractional sort key"
+
+
+def _color(v: Any) -> str | None:
+    return None if isinstance(v, str) and _COLOR_RE.match(v) else "must be a colour like #FFD400"
+
+
+def _media_info(v: Any) -> str | None:
+    if not isinstance(v, Mapping):
+        return "must be an object"
+    checks = {
+        "duration": _num(0.0, MAX_TIME, lo_open=True),
+        "fps_num": _int(1, 1_000_000), "fps_den": _int(1, 1_000_000),
+        "width": _int(1, int(MAX_PIXELS)), "height": _int(1, int(MAX_PIXELS)),
+        "rotation": lambda r: None if r in (0, 90, 180, 270) else "must be 0, 90, 180 or 270",
+        "has_audio": _bool, "vfr": _bool,
+    }
+    for name, check in checks.items():
+        if name not in v:
+            return f"lacks {name}"
+        err = check(v[name])
+        if err:
+            return f"{name} {err}"
+    return None
+
+
+def _source(v: Any) -> str | None:
+    """The snapshot of a raw clip that a working clip is framed against."""
+    if not isinstance(v, Mapping):
+        return "must be an object"
+    checks = {
+        "raw_clip": _uid, "media": _hash,
+        "start": _num(0.0, MAX_TIME), "end": _num(0.0, MAX_TIME),
+        "width": _int(1, int(MAX_PIXELS)), "height": _int(1, int(MAX_PIXELS)),
+        "fps_num": _int(1, 1_000_000), "fps_den": _int(1, 1_000_000), "rev": _int(0, 1_000_000_000),
+    }
+    for name, check in checks.items():
+        if name not in v:
+            return f"lacks {name}"
+        err = check(v[name])
+        if err:
+            return f"{name} {err}"
+    if v["end"] <= v["start"]:
+        return "end must be after start"
+    return None
+
+
+def _patch(v: Any) -> str | None:
+    if not isinstance(v, Mapping) or len(v) > 20_000:
+        return "must be an object of entry paths"
+    for path in v:
+        if not isinstance(path, str) or not path or len(path) > 200:
+            return "has an invalid entry path"
+    return None
+
+
+def _media_list(v: Any) -> str | None:
+    if not isinstance(v, list) or not 1 <= len(v) <= 16 or any(_hash(h) for h in v):
+        return "must be a list of 1 to 16 media hashes"
+    return None
+
+
+T = _num(0.0, MAX_TIME)
+PX = _num(0.0, MAX_PIXELS)
+SIZE = _num(0.0, MAX_PIXELS, lo_open=True)
+
+# kind -> (scope kind, entity rule, fields). Entity rule "new": the gesture creates its entity
+# (the library mints the uid when no target is given); "wc": the target is a working clip.
+SCHEMAS: dict[GestureKind, tuple[ScopeKind, str, dict[str, Field]]] = {
+    GestureKind.IMPORT_MEDIA: (ScopeKind.MEDIA, "hash", {
+        "info": Field(_media_info, required=True), "name": Field(_text(512))}),
+    GestureKind.CREATE_GAME: (ScopeKind.GAME, "new", {
+        "name": Field(_text(200, min_len=1), required=True), "media": Field(_media_list, required=True)}),
+    GestureKind.MARK_CLIP: (ScopeKind.RAW_CLIP, "new", {
+        "media": Field(_hash, required=True), "start": Field(T, required=True), "end": Field(T, required=True),
+        "rating": Field(_int(0, 5)), "tags": Field(_tags), "notes": Field(_text(10_000)),
+        "name": Field(_text(200)), "game": Field(_uid_or_none)}),
+    GestureKind.UPDATE_CLIP: (ScopeKind.RAW_CLIP, "raw_clip", {
+        "start": Field(T), "end": Field(T), "rating": Field(_int(0, 5)), "tags": Field(_tags),
+        "notes": Field(_text(10_000)), "name": Field(_text(200))}),
+    GestureKind.DELETE_CLIP: (ScopeKind.RAW_CLIP, "raw_clip", {}),
+    GestureKind.CREATE_PROJECT: (ScopeKind.PROJECT, "new", {
+        "name": Field(_text(200, min_len=1), required=True), "aspect": Field(_enum(AspectRatio), normalized=True)}),
+    GestureKind.RENAME_PROJECT: (ScopeKind.PROJECT, "project", {"name": Field(_text(200, min_len=1), required=True)}),
+    GestureKind.SET_ASPECT_RATIO: (ScopeKind.PROJECT, "project", {"aspect": Field(_enum(AspectRatio), required=True)}),
+    GestureKind.DELETE_PROJECT: (ScopeKind.PROJECT, "project", {}),
+    GestureKind.ADD_CLIP: (ScopeKind.PROJECT, "project", {
+        "raw_clip": Field(_uid, required=True), "working_clip": Field(_uid, normalized=True),
+        "position": Field(_int(0, 100_000)), "sort_key": Field(_sort_key, normalized=True),
+        "source": Field(_source, normalized=True)}),
+    GestureKind.REMOVE_CLIP: (ScopeKind.PROJECT, "project", {"working_clip": Field(_uid, required=True)}),
+    GestureKind.MOVE_CLIP: (ScopeKind.PROJECT, "project", {
+        "working_clip": Field(_uid, required=True), "position": Field(_int(0, 100_000)),
+        "sort_key": Field(_sort_key, normalized=True)}),
+    GestureKind.SET_TRANSITION: (ScopeKind.PROJECT, "project", {
+        "working_clip": Field(_uid, required=True), "type": Field(_enum(TransitionType), required=True),
+        "duration": Field(_num(0.0, MAX_TRANSITION))}),
+    GestureKind.ADD_CROP_KEYFRAME: (ScopeKind.PROJECT, "wc", {
+        "time": Field(T, required=True), "x": Field(PX, required=True), "y": Field(PX, required=True),
+        "width": Field(SIZE, required=True), "height": Field(SIZE, required=True),
+        "keyframe": Field(_uid, normalized=True), "snap": Field(_uid_or_none)}),
+    GestureKind.MOVE_CROP_KEYFRAME: (ScopeKind.PROJECT, "wc", {
+        "keyframe": Field(_uid, required=True), "time": Field(T, required=True)}),
+    GestureKind.UPDATE_CROP_KEYFRAME: (ScopeKind.PROJECT, "wc", {
+        "keyframe": Field(_uid, required=True), "time": Field(T), "x": Field(PX), "y": Field(PX),
+        "width": Field(SIZE), "height": Field(SIZE)}),
+    GestureKind.DELETE_CROP_KEYFRAME: (ScopeKind.PROJECT, "wc", {"keyframe": Field(_uid, required=True)}),
+    GestureKind.SPLIT: (ScopeKind.PROJECT, "wc", {
+        "time": Field(_num(0.0, MAX_TIME, lo_open=True), required=True), "split": Field(_uid, normalized=True),
+        "inherit": Field(_segment)}),
+    GestureKind.REMOVE_SPLIT: (ScopeKind.PROJECT, "wc", {"time": Field(T), "split": Field(_uid_or_none, normalized=True)}),
+    GestureKind.SET_SEGMENT_SPEED: (ScopeKind.PROJECT, "wc", {
+        "time": Field(T), "speed": Field(_num(MIN_SPEED, MAX_SPEED), required=True),
+        "segment": Field(_segment, normalized=True)}),
+    GestureKind.SET_TRIM: (ScopeKind.PROJECT, "wc", {"start": Field(T, required=True), "end": Field(T, required=True)}),
+    GestureKind.CLEAR_TRIM: (ScopeKind.PROJECT, "wc", {}),
+    GestureKind.SET_ROTATION: (ScopeKind.PROJECT, "wc", {"degrees": Field(_num(-MAX_ROTATION, MAX_ROTATION), required=True)}),
+    GestureKind.RESTORE_VERSION: (ScopeKind.PROJECT, "wc", {
+        "version": Field(_int(1, 10**9), required=True), "patch": Field(_patch, normalized=True)}),
+    GestureKind.USE_NEW_RANGE: (ScopeKind.PROJECT, "wc", {
+        "rescale": Field(_bool), "source": Field(_source, normalized=True)}),
+    GestureKind.ADD_REGION: (ScopeKind.PROJECT, "wc", {
+        "start": Field(T, required=True), "end": Field(T, required=True), "region": Field(_uid, normalized=True),
+        "x": Field(PX), "y": Field(PX), "rx": Field(SIZE), "ry": Field(SIZE), "keyframe": Field(_uid)}),
+    GestureKind.UPDATE_REGION: (ScopeKind.PROJECT, "wc", {
+        "region": Field(_uid, required=True), "start": Field(T), "end": Field(T)}),
+    GestureKind.DELETE_REGION: (ScopeKind.PROJECT, "wc", {"region": Field(_uid, required=True)}),
+    GestureKind.TOGGLE_REGION: (ScopeKind.PROJECT, "wc", {
+        "region": Field(_uid, required=True), "enabled": Field(_bool, normalized=True)}),
+    GestureKind.ADD_REGION_KEYFRAME: (ScopeKind.PROJECT, "wc", {
+        "region": Field(_uid, required=True), "time": Field(T, required=True), "x": Field(PX, required=True),
+        "y": Field(PX, required=True), "rx": Field(SIZE, required=True), "ry": Field(SIZE, required=True),
+        "keyframe": Field(_uid, normalized=True)}),
+    GestureKind.UPDATE_REGION_KEYFRAME: (ScopeKind.PROJECT, "wc", {
+        "region": Field(_uid, required=True), "keyframe": Field(_uid, required=True), "time": Field(T),
+        "x": Field(PX), "y": Field(PX), "rx": Field(SIZE), "ry": Field(SIZE)}),
+    GestureKind.DELETE_REGION_KEYFRAME: (ScopeKind.PROJECT, "wc", {
+        "region": Field(_uid, required=True), "keyframe": Field(_uid, required=True)}),
+    GestureKind.SET_OVERLAY_STYLE: (ScopeKind.PROJECT, "wc", {
+        "color": Field(_color), "stroke": Field(_num(0.0, 50.0)), "fill_opacity": Field(_num(0.0, 1.0)),
+        "dim": Field(_num(0.0, 1.0)), "shape": Field(_enum(OverlayShape)), "fade_out": Field(_num(0.0, 5.0))}),
+    GestureKind.REVERT: (ScopeKind.PROJECT, "any", {"patch": Field(_patch, required=True)}),
+}
+
+# Kinds whose payload must name at least one of these fields.
+AT_LEAST_ONE = {
+    GestureKind.UPDATE_CLIP: ("start", "end", "rating", "tags", "notes", "name"),
+    GestureKind.UPDATE_CROP_KEYFRAME: ("time", "x", "y", "width", "height"),
+    GestureKind.UPDATE_REGION: ("start", "end"),
+    GestureKind.UPDATE_REGION_KEYFRAME: ("time", "x", "y", "rx", "ry"),
+    GestureKind.SET_OVERLAY_STYLE: ("color", "stroke", "fill_opacity", "dim", "shape", "fade_out"),
+    GestureKind.REMOVE_SPLIT: ("time", "split"),
+    GestureKind.SET_SEGMENT_SPEED: ("time", "segment"),
+}
+
+
+def validate_payload(kind: GestureKind, payload: Mapping[str, Any], *, normalized: bool) -> None:
+    """Raise GestureError with a one-line reason when the payload is malformed."""
+    _scope, _entity, fields = SCHEMAS[kind]
+    try:
+        size = len(canonical_json(payload).encode())
+    except (TypeError, ValueError):
+        raise GestureError(f"{kind.value}: payload must be plain JSON without NaN or Infinity") from None
+    limit = MAX_PATCH_PAYLOAD_BYTES if kind in (GestureKind.REVERT, GestureKind.RESTORE_VERSION) else MAX_PAYLOAD_BYTES
+    if size > limit:
+        raise GestureError(f"{kind.value}: payload is too large ({size} bytes, limit {limit})")
+    unknown = set(payload) - set(fields)
+    if unknown:
+        raise GestureError(f"{kind.value}: unknown payload field(s): {', '.join(sorted(unknown))}")
+    for name, spec in fields.items():
+        if name not in payload:
+            if spec.required or (normalized and spec.normalized):
+                raise GestureError(f"{kind.value}: payload lacks {name!r}")
+            continue
+        err = spec.check(payload[name])
+        if err:
+            raise GestureError(f"{kind.value}: {name} {err}")
+    if kind in AT_LEAST_ONE and not any(k in payload for k in AT_LEAST_ONE[kind]):
+        raise GestureError(f"{kind.value}: payload needs one of {', '.join(AT_LEAST_ONE[kind])}")
+    pairs = {GestureKind.MARK_CLIP: ("start", "end"), GestureKind.SET_TRIM: ("start", "end"),
+             GestureKind.ADD_REGION: ("start", "end")}
+    if kind in pairs:
+        a, b = pairs[kind]
+        if payload[b] <= payload[a]:
+            raise GestureError(f"{kind.value}: {b} must be after {a}")
+
+
+def scope_kind_of(kind: GestureKind) -> ScopeKind:
+    return SCHEMAS[kind][0]
+
+
+def entity_rule(kind: GestureKind) -> str:
+    return SCHEMAS[kind][1]

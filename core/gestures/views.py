@@ -1,0 +1,101 @@
+"""Canonical documents built from folded entries: a working clip's version and a project's show.
+
+Everything here is sorted and rounded the same way on every machine, so the same set of gestures
+gives byte-identical JSON anywhere.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Mapping
+
+from core.editmath.segments import FIRST_SEGMENT, Timeline
+from core.enums import AspectRatio, OverlayShape, TransitionType
+
+DEFAULT_STYLE: dict[str, Any] = {
+    "color": "#FFD400", "stroke": 4.0, "fill_opacity": 0.0, "dim": 0.5,
+    "shape": OverlayShape.BODY.value, "fade_out": 0.3,
+}
+DEFAULT_TRANSITION = {"type": TransitionType.CUT.value, "duration": 0.0}
+
+
+def _children(entries: Mapping[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    n = len(prefix)
+    return [(k[n:], v) for k, v in entries.items() if k.startswith(prefix) and "/" not in k[n:]]
+
+
+def clip_doc(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
+    """The full versioned state of one working clip: what a version row stores."""
+    src = dict(entries[f"clip/{wc}"])
+    duration = round(src["end"] - src["start"], 6)
+    kfs = sorted(({"uid": u, **v} for u, v in _children(entries, f"kf/{wc}/")), key=lambda k: (k["time"], k["uid"]))
+    splits = sorted(({"uid": u, "time": t} for u, t in _children(entries, f"split/{wc}/")),
+                    key=lambda s: (s["time"], s["uid"]))
+    speeds = dict(_children(entries, f"speed/{wc}/"))
+    trim = entries.get(f"trim/{wc}")
+    timeline = Timeline(duration, [(s["uid"], s["time"]) for s in splits], speeds,
+                        None if trim is None else (trim["start"], trim["end"]))
+    # One entry per segment of the untrimmed clip, in order, so a reader sees every speed.
+    full = Timeline(duration, [(s["uid"], s["time"]) for s in splits], speeds, None)
+    seg_speeds = [{"segment": s.key, "start": round(s.src_start, 6), "end": round(s.src_end, 6),
+                   "speed": s.speed} for s in full.segments]
+    regions = []
+    for uid, reg in _children(entries, f"region/{wc}/"):
+        rkfs = sorted(({"uid": k, **v} for k, v in _children(entries, f"rkf/{wc}/{uid}/")),
+                      key=lambda k: (k["time"], k["uid"]))
+        regions.append({"uid": uid, **reg, "keyframes": rkfs})
+    regions.sort(key=lambda r: (r["start"], r["uid"]))
+    style = {**DEFAULT_STYLE, **entries.get(f"style/{wc}", {})}
+    return {
+        "source": {**src, "duration": duration},
+        "edit": {
+            "crop_keyframes": kfs,
+            "splits": splits,
+            "speeds": seg_speeds,
+            "trim": trim,
+            "rotation": entries.get(f"rot/{wc}", 0.0),
+            "regions": regions,
+            "overlay_style": style,
+        },
+        "output_duration": round(timeline.output_duration, 6),
+    }
+
+
+def clip_order(entries: Mapping[str, Any]) -> list[str]:
+    """Working clips in the project, by fractional sort key (uid breaks ties)."""
+    return [wc for wc, key in sorted(_children(entries, "order/"), key=lambda x: (x[1], x[0]))]
+
+
+def project_doc(project_uid: str, entries: Mapping[str, Any], clip_docs: Mapping[str, dict]) -> dict[str, Any]:
+    """``reeldesk show``: the project's latest state, clips in project order."""
+    aspect = entries.get("aspect", AspectRatio.PORTRAIT.value)
+    clips = []
+    for wc in clip_order(entries):
+        doc = clip_docs.get(wc)
+        if doc is None:
+            continue
+        clips.append({
+            "uid": wc,
+            "raw_clip": doc["source"]["raw_clip"],
+            "media": doc["source"]["media"],
+            "source": doc["source"],
+            "edit": doc["edit"],
+            "transition": entries.get(f"trans/{wc}", DEFAULT_TRANSITION),
+            "output_duration": doc["output_duration"],
+        })
+    return {
+        "project": {
+            "uid": project_uid,
+            "name": entries.get("name", ""),
+            "aspect": aspect,
+            "deleted": bool(entries.get("deleted", "name" not in entries)),
+        },
+        "clips": clips,
+        "output_duration": round(sum(c["output_duration"] for c in clips), 6),
+    }
+
+
+def source_fps(src: Mapping[str, Any]) -> Fraction:
+    return Fraction(src["fps_num"], src["fps_den"])
+
+
+__all__ = ["DEFAULT_STYLE", "FIRST_SEGMENT", "clip_doc", "clip_order", "project_doc", "source_fps"]
