@@ -296,3 +296,14 @@ def _rotation(video: av.video.stream.VideoStream, frame: av.VideoFrame) -> int:
             degrees = 0.0
     return int(round(degrees / 90.0)) * 90 % 360
 
+
+
+def open_media(path: Path) -> av.container.InputContainer:
+    """Open a media file with PyAV for decoding (thumbnails, waveforms), failures as MediaError."""
+    path = Path(path)
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except (FileNotFoundError, PermissionError) as exc:
+        raise from_os_error(path, exc) from exc
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise MediaError(path, "not a readable media file", MediaErrorKind.NOT_MEDIA) from exc
