@@ -5,7 +5,8 @@ change a running export. Every instance is valid: each dataclass checks itself o
 and raises ``SpecError``, and ``RenderSpec.from_json`` reports where in the document it failed.
 
 Conventions: clip times are seconds from the clip start (0 = ``src_start`` in the media); crop
-and spotlight coordinates are pixels of the upright source frame (``width`` x ``height``);
+and spotlight coordinates are pixels of the upright source frame, ``width`` x ``height`` being
+the media's display size (``MediaInfo.display_size``: rotation metadata applied);
 ``rotation`` is degrees, positive turns the picture clockwise on screen (Qt's convention).
 """
 from __future__ import annotations
