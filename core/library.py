@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import platformdirs
-from sqlalchemy import Connection, and_, delete, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import models as m
@@ -76,7 +76,43 @@ class ChangeEvent:
     remote: bool
 
 
+# Core tables and statements built once: the hot path binds parameters into cached SQL.
 _G = m.GestureRow.__table__
+_S = m.Setting.__table__
+_FS = m.FoldState.__table__
+_P = m.Project.__table__
+_WC = m.WorkingClip.__table__
+_V = m.WorkingClipVersion.__table__
+_C = m.Conflict.__table__
+_RC = m.RawClip.__table__
+_M = m.Media.__table__
+_GA = m.Game.__table__
+_GM = m.GameMedia.__table__
+
+
+def _upsert(table: Any, key: str, columns: Iterable[str]) -> Any:
+    stmt = sqlite_insert(table)
+    return stmt.on_conflict_do_update(index_elements=[key], set_={c: stmt.excluded[c] for c in columns})
+
+
+_SEL_SETTING = select(_S.c.value).where(_S.c.key == bindparam("key"))
+_UPSERT_SETTING = _upsert(_S, "key", ["value"])
+_SEL_SEQ = select(_FS.c.seq).where(_FS.c.scope_uid == bindparam("scope"))
+_SEL_STATE = select(_FS.c.state_json, _FS.c.seq).where(_FS.c.scope_uid == bindparam("scope"))
+_UPSERT_STATE = _upsert(_FS, "scope_uid", ["state_json", "seq"])
+_INSERT_LOG = insert(_G)
+_SEL_OP = select(_G.c.kind, _G.c.entity_uid, _G.c.scope_uid).where(_G.c.op_id == bindparam("op"))
+_UPSERT_PROJECT = _upsert(_P, "uid", ["name", "aspect", "deleted", "updated_at"])
+_UPSERT_WC = _upsert(_WC, "uid", ["project_uid", "raw_clip_uid", "sort_key", "removed", "raw_clip_rev",
+                                  "transition_json"])
+_SEL_LATEST = (select(_V.c.version, _V.c.edit_json).where(_V.c.clip_uid == bindparam("wc"))
+               .order_by(_V.c.version.desc()).limit(1))
+_SEL_MAX_VERSION = select(func.max(_V.c.version)).where(_V.c.clip_uid == bindparam("wc"))
+_INSERT_VERSION = insert(_V)
+_INSERT_CONFLICT = sqlite_insert(_C).on_conflict_do_nothing()
+_UPSERT_RAW = _upsert(_RC, "uid", ["media_hash", "game_uid", "start", "end", "rating", "tags_json", "notes",
+                                   "name", "boundaries_rev", "deleted", "updated_at"])
+_SEL_WC_PROJECT = select(_WC.c.project_uid).where(_WC.c.uid == bindparam("wc"))
 
 
 class Library:
@@ -86,6 +122,7 @@ class Library:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.engine = open_engine(self.root / DB_NAME)
         self._lock = threading.RLock()
+        self._states: dict[str, tuple[int, ScopeState]] = {}  # scope -> (seq, parsed state)
         self._listeners: list[Callable[[ChangeEvent], None]] = []
         with self._write() as conn:
             self.device_id = self._setting(conn, "device_id") or self._init_setting(conn, "device_id", new_uid())
@@ -117,17 +154,16 @@ class Library:
     # -- settings (local, never secrets) -------------------------------------------------------
     @staticmethod
     def _setting(conn: Connection, key: str) -> str | None:
-        return conn.execute(select(m.Setting.value).where(m.Setting.key == key)).scalar()
+        return conn.execute(_SEL_SETTING, {"key": key}).scalar()
 
     @staticmethod
     def _init_setting(conn: Connection, key: str, value: str) -> str:
-        conn.execute(insert(m.Setting).values(key=key, value=value))
+        conn.execute(_UPSERT_SETTING, {"key": key, "value": value})
         return value
 
     @staticmethod
     def _put_setting(conn: Connection, key: str, value: str) -> None:
-        stmt = sqlite_insert(m.Setting).values(key=key, value=value)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+        conn.execute(_UPSERT_SETTING, {"key": key, "value": value})
 
     def get_setting(self, key: str, default: str | None = None) -> str | None:
         with self.engine.connect() as conn:
@@ -143,8 +179,12 @@ class Library:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         with self._lock, self.engine.connect().execution_options(write=True) as conn:
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                self._states.clear()  # folded in memory but rolled back on disk
+                raise
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -276,7 +316,7 @@ class Library:
         return (ScopeKind.PROJECT, project) if project else (ScopeKind.PROJECT, None)
 
     def _project_of_clip(self, conn: Connection, wc: str) -> str | None:
-        project = conn.execute(select(m.WorkingClip.project_uid).where(m.WorkingClip.uid == wc)).scalar()
+        project = conn.execute(_SEL_WC_PROJECT, {"wc": wc}).scalar()
         if project is not None:
             return project
         # Not projected yet (its add_clip is still orphaned in a merge): look in the log.
@@ -285,27 +325,38 @@ class Library:
             func.json_extract(_G.c.payload, "$.working_clip") == wc)).scalar()
 
     def _load_state(self, conn: Connection, scope_uid: str, kind: ScopeKind) -> ScopeState:
-        raw = conn.execute(select(m.FoldState.state_json).where(m.FoldState.scope_uid == scope_uid)).scalar()
-        return ScopeState(kind) if raw is None else ScopeState.from_json(json.loads(raw))
+        """The folded state of a scope; the caller mutates it and saves it in the same transaction."""
+        cached = self._states.get(scope_uid)
+        if cached is not None:
+            seq = conn.execute(_SEL_SEQ, {"scope": scope_uid}).scalar()
+            if seq == cached[0]:
+                return cached[1]
+        row = conn.execute(_SEL_STATE, {"scope": scope_uid}).first()
+        if row is None:
+            return ScopeState(kind)
+        state = ScopeState.from_json(json.loads(row.state_json))
+        self._states[scope_uid] = (row.seq, state)
+        return state
 
     def _save_state(self, conn: Connection, scope_uid: str, state: ScopeState) -> None:
+        seq = (conn.execute(_SEL_SEQ, {"scope": scope_uid}).scalar() or 0) + 1
         doc = json.dumps(state.to_json(), separators=(",", ":"))
-        stmt = sqlite_insert(m.FoldState).values(scope_uid=scope_uid, scope_kind=state.kind.value, state_json=doc)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["scope_uid"], set_={"state_json": doc}))
+        conn.execute(_UPSERT_STATE, {"scope_uid": scope_uid, "scope_kind": state.kind.value, "state_json": doc,
+                                     "seq": seq})
+        self._states[scope_uid] = (seq, state)
 
     # -- log -----------------------------------------------------------------------------------
     @staticmethod
     def _insert_log(conn: Connection, g: Gesture, scope_uid: str | None, res: StepResult | None,
                     pushed: int | None) -> None:
-        conn.execute(insert(_G).values(
-            op_id=g.op_id, device_id=g.device_id, lamport=g.lamport, kind=g.kind.value, entity_uid=g.entity_uid,
-            scope_uid=scope_uid, payload=canonical_json(dict(g.payload)), base_version=g.base_version or 0,
-            undoes=g.undoes, pushed_batch=pushed,
-            effect=canonical_json(res.effect) if res is not None else "{}",
-            created_at=m.utcnow()))
+        conn.execute(_INSERT_LOG, {
+            "op_id": g.op_id, "device_id": g.device_id, "lamport": g.lamport, "kind": g.kind.value,
+            "entity_uid": g.entity_uid, "scope_uid": scope_uid, "payload": canonical_json(dict(g.payload)),
+            "base_version": g.base_version or 0, "undoes": g.undoes, "pushed_batch": pushed,
+            "effect": canonical_json(res.effect) if res is not None else "{}", "created_at": m.utcnow()})
 
     def _result_of(self, conn: Connection, op_id: str) -> ApplyResult | None:
-        row = conn.execute(select(_G.c.kind, _G.c.entity_uid, _G.c.scope_uid).where(_G.c.op_id == op_id)).first()
+        row = conn.execute(_SEL_OP, {"op": op_id}).first()
         if row is None:
             return None
         kind = GestureKind(row.kind)
@@ -329,10 +380,10 @@ class Library:
         else:
             resolved = set()
         for c in conflicts:
-            stmt = sqlite_insert(m.Conflict).values(
-                scope_uid=scope_uid, entity_uid=c.entity, path=c.path, loser_op_id=c.loser,
-                winner_op_id=c.winner, resolved=(c.loser, c.winner, c.path) in resolved, created_at=m.utcnow())
-            conn.execute(stmt.on_conflict_do_nothing())
+            conn.execute(_INSERT_CONFLICT, {
+                "scope_uid": scope_uid, "entity_uid": c.entity, "path": c.path, "loser_op_id": c.loser,
+                "winner_op_id": c.winner, "resolved": (c.loser, c.winner, c.path) in resolved,
+                "created_at": m.utcnow()})
         project = _PROJECTORS[state.kind]
         return project(self, conn, scope_uid, state, touched, op_id)
 
@@ -340,28 +391,25 @@ class Library:
                          op_id: str) -> dict[str, int]:
         e = state.entries
         now = m.utcnow()
-        values = {"name": e.get("name", ""), "aspect": e.get("aspect", "9:16"),
-                  "deleted": bool(e.get("deleted", "name" not in e)), "updated_at": now}
-        stmt = sqlite_insert(m.Project).values(uid=uid, created_at=now, **values)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["uid"], set_=values))
+        conn.execute(_UPSERT_PROJECT, {"uid": uid, "created_at": now, "name": e.get("name", ""),
+                                       "aspect": e.get("aspect", "9:16"), "updated_at": now,
+                                       "deleted": bool(e.get("deleted", "name" not in e))})
         versions: dict[str, int] = {}
         for wc in sorted(touched):
             src = e.get(f"clip/{wc}")
             if src is None:
                 continue
-            wvalues = {"project_uid": uid, "raw_clip_uid": src["raw_clip"], "sort_key": e.get(f"order/{wc}", ""),
-                       "removed": f"order/{wc}" not in e, "raw_clip_rev": src["rev"],
-                       "transition_json": canonical_json(e.get(f"trans/{wc}"))}
-            stmt = sqlite_insert(m.WorkingClip).values(uid=wc, **wvalues)
-            conn.execute(stmt.on_conflict_do_update(index_elements=["uid"], set_=wvalues))
+            conn.execute(_UPSERT_WC, {"uid": wc, "project_uid": uid, "raw_clip_uid": src["raw_clip"],
+                                      "sort_key": e.get(f"order/{wc}", ""), "removed": f"order/{wc}" not in e,
+                                      "raw_clip_rev": src["rev"],
+                                      "transition_json": canonical_json(e.get(f"trans/{wc}"))})
             doc = canonical_json(clip_doc(e, wc))
-            latest = conn.execute(select(m.WorkingClipVersion.version, m.WorkingClipVersion.edit_json).where(
-                m.WorkingClipVersion.clip_uid == wc).order_by(m.WorkingClipVersion.version.desc()).limit(1)).first()
+            latest = conn.execute(_SEL_LATEST, {"wc": wc}).first()
             if latest is not None and latest.edit_json == doc:
                 continue
             n = 1 if latest is None else latest.version + 1
-            conn.execute(insert(m.WorkingClipVersion).values(clip_uid=wc, version=n, edit_json=doc,
-                                                             gesture_op_id=op_id, created_at=now))
+            conn.execute(_INSERT_VERSION, {"clip_uid": wc, "version": n, "edit_json": doc, "gesture_op_id": op_id,
+                                           "created_at": now})
             versions[wc] = n
         return versions
 
@@ -371,12 +419,11 @@ class Library:
         if "media" not in e:
             return {}
         now = m.utcnow()
-        values = {"media_hash": e["media"], "game_uid": e.get("game"), "start": e["start"], "end": e["end"],
-                  "rating": e.get("rating", 0), "tags_json": canonical_json(e.get("tags", [])),
-                  "notes": e.get("notes", ""), "name": e.get("name", ""), "boundaries_rev": e.get("rev", 0),
-                  "deleted": bool(e.get("deleted")), "updated_at": now}
-        stmt = sqlite_insert(m.RawClip).values(uid=uid, created_at=now, **values)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["uid"], set_=values))
+        conn.execute(_UPSERT_RAW, {
+            "uid": uid, "created_at": now, "media_hash": e["media"], "game_uid": e.get("game"), "start": e["start"],
+            "end": e["end"], "rating": e.get("rating", 0), "tags_json": canonical_json(e.get("tags", [])),
+            "notes": e.get("notes", ""), "name": e.get("name", ""), "boundaries_rev": e.get("rev", 0),
+            "deleted": bool(e.get("deleted")), "updated_at": now})
         return {}
 
     def _project_media(self, conn: Connection, uid: str, state: ScopeState, touched: set[str],
@@ -408,8 +455,7 @@ class Library:
     @staticmethod
     def _latest_version_no(conn: Connection, wc: str) -> int | None:
         """The newest version number of a working clip (None for any other entity)."""
-        return conn.execute(select(func.max(m.WorkingClipVersion.version)).where(
-            m.WorkingClipVersion.clip_uid == wc)).scalar()
+        return conn.execute(_SEL_MAX_VERSION, {"wc": wc}).scalar()
 
     # -- remote gestures -----------------------------------------------------------------------
     def merge_remote(self, gestures: Iterable[Gesture | Mapping[str, Any]],

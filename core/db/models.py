@@ -165,6 +165,8 @@ class FoldState(Base):
     scope_uid: Mapped[str] = mapped_column(String(64), primary_key=True)
     scope_kind: Mapped[str] = mapped_column(String(16))
     state_json: Mapped[str] = mapped_column(Text)
+    # Bumped on every save: lets a process reuse its parsed copy when nobody else wrote.
+    seq: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Conflict(Base):

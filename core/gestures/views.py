@@ -23,8 +23,21 @@ def _children(entries: Mapping[str, Any], prefix: str) -> list[tuple[str, Any]]:
     return [(k[n:], v) for k, v in entries.items() if k.startswith(prefix) and "/" not in k[n:]]
 
 
+def _clip_entries(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
+    """Only this clip's entries, found in one pass (a project holds many clips)."""
+    marker = f"/{wc}"
+    n = len(marker)
+    out = {}
+    for k, v in entries.items():
+        i = k.find("/")
+        if k[i:i + n] == marker and (len(k) == i + n or k[i + n] == "/"):
+            out[k] = v
+    return out
+
+
 def clip_doc(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
     """The full versioned state of one working clip: what a version row stores."""
+    entries = _clip_entries(entries, wc)
     src = dict(entries[f"clip/{wc}"])
     duration = round(src["end"] - src["start"], 6)
     kfs = sorted(({"uid": u, **v} for u, v in _children(entries, f"kf/{wc}/")), key=lambda k: (k["time"], k["uid"]))

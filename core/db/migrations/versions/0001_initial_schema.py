@@ -79,6 +79,7 @@ def upgrade() -> None:
     sa.Column('scope_uid', sa.String(length=64), nullable=False),
     sa.Column('scope_kind', sa.String(length=16), nullable=False),
     sa.Column('state_json', sa.Text(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('scope_uid')
     )
     op.create_table('games',
