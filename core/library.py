@@ -187,6 +187,15 @@ class Library:
                 raise
 
     @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction for local bookkeeping tables (sync cursors, export jobs).
+
+        Domain tables are written by apply/merge_remote only.
+        """
+        with self._write() as conn:
+            yield conn
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn, conn.begin():
             yield conn
@@ -684,6 +693,26 @@ class Library:
             if limit:
                 q = q.limit(limit)
             return [self._row_to_gesture(r) for r in conn.execute(q)]
+
+    # -- sync bookkeeping ----------------------------------------------------------------------
+    def pending_gestures(self, limit: int = 500) -> list[Gesture]:
+        """This device's gestures not pushed yet, in the order they were applied."""
+        with self.read() as conn:
+            rows = conn.execute(select(_G).where(_G.c.device_id == self.device_id, _G.c.pushed_batch.is_(None))
+                                .order_by(_G.c.id).limit(limit)).all()
+        return [self._row_to_gesture(r) for r in rows]
+
+    def pending_count(self) -> int:
+        with self.read() as conn:
+            return conn.execute(select(func.count()).select_from(_G).where(
+                _G.c.device_id == self.device_id, _G.c.pushed_batch.is_(None))).scalar()
+
+    @staticmethod
+    def mark_pushed(conn: Connection, op_ids: Iterable[str], batch: int) -> None:
+        """Record (inside the caller's transaction) that these gestures went up in ``batch``."""
+        ids = list(op_ids)
+        for i in range(0, len(ids), 500):
+            conn.execute(update(_G).where(_G.c.op_id.in_(ids[i:i + 500])).values(pushed_batch=batch))
 
     def integrity_check(self) -> str:
         with self.engine.connect() as conn:
