@@ -31,6 +31,9 @@ Cancelled = Callable[[], bool]
 _NO_LINK_ERRNOS = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
 _WIN_NOT_SAME_DEVICE = 17
 _WIN_INVALID_FUNCTION = 1
+# A source that goes away mid-read: unplugged USB drive, lost network share, stale NFS handle.
+_GONE_ERRNOS = {errno.ENODEV, errno.ENXIO, getattr(errno, "ESTALE", errno.ENODEV)}
+_WIN_GONE = {21, 53, 55, 64, 1167}  # NOT_READY, BAD_NETPATH, DEV_NOT_EXIST, NETNAME_DELETED, DEVICE_NOT_CONNECTED
 
 
 def _hasher() -> blake3.blake3:
@@ -225,6 +228,12 @@ def _check_unchanged(read_path: Path, src: Path, before: os.stat_result, done: i
 def _source_error(src: Path, exc: OSError) -> MediaError:
     if isinstance(exc, FileNotFoundError):
         return MediaError(src, "the file disappeared during the copy", MediaErrorKind.DISAPPEARED)
+    if exc.errno in _GONE_ERRNOS or getattr(exc, "winerror", None) in _WIN_GONE:
+        return MediaError(
+            src,
+            "the file became unavailable during the copy (drive removed or network lost?)",
+            MediaErrorKind.DISAPPEARED,
+        )
     return from_os_error(src, exc, doing="reading the file")
 
 

@@ -83,9 +83,11 @@ def generate_thumbnails(
                 target = out_dir / thumbnail_name(index)
                 _write_atomic(target, encoder.encode(frame))
                 written.append(target)
-    except BaseException:
+    except BaseException as exc:
         for path in written:
             path.unlink(missing_ok=True)
+        if isinstance(exc, av.error.FFmpegError):  # demuxing a damaged file
+            raise MediaError(video, "damaged video: reading it failed", MediaErrorKind.UNDECODABLE) from exc
         raise
     if not written:
         raise MediaError(video, "no frame could be decoded for thumbnails", MediaErrorKind.UNDECODABLE)

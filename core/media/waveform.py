@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from core.media.errors import OperationCancelled, from_os_error
+from core.media.errors import MediaError, MediaErrorKind, OperationCancelled, from_os_error
 from core.media.probe import open_media
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,11 @@ def compute_peaks(
             return np.zeros(0, np.float32)
         origin = _origin_seconds(container)
         buckets = _Buckets(rate, peaks_per_second)
-        for samples in _mono_chunks(container, stream, rate, origin, cancelled):
-            buckets.feed(samples)
+        try:
+            for samples in _mono_chunks(container, stream, rate, origin, cancelled):
+                buckets.feed(samples)
+        except av.error.FFmpegError as exc:  # demuxing a damaged file
+            raise MediaError(video, "damaged audio: reading it failed", MediaErrorKind.UNDECODABLE) from exc
         return np.clip(buckets.finish(), 0.0, 1.0).astype(np.float32)
 
 
