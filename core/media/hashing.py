@@ -42,8 +42,10 @@ def _hasher() -> blake3.blake3:
 
 
 def _write_chunk(out: BinaryIO, data: memoryview) -> None:
-    """One write to the destination (a seam the tests use to simulate a full disk)."""
-    out.write(data)
+    """Write all of ``data`` to the unbuffered destination (a seam tests use to simulate a full disk)."""
+    while data:
+        written = out.write(data)
+        data = data[written:]
 
 
 def hash_file(path: Path, *, chunk: int = CHUNK) -> str:
@@ -154,16 +156,27 @@ def _copy_into(src: Path, temp: Path, *, progress: Progress | None, cancelled: C
                chunk: int) -> str:
     _check_source(src)
     try:
-        out = open(temp, "xb")
+        # Unbuffered: a failed write leaves nothing in a buffer that close() would retry and fail on
+        # again, hiding the clear error behind a raw OSError.
+        out = open(temp, "xb", buffering=0)
     except OSError as exc:
         raise _dest_error(src, exc) from exc
-    with out:
+    try:
         digest = _read_hash(src, src, progress, cancelled, chunk, out=out)
         try:
-            out.flush()
             os.fsync(out.fileno())  # the rename must never expose a file whose bytes are not on disk
         except OSError as exc:
             raise _dest_error(src, exc) from exc
+    except BaseException:
+        try:
+            out.close()
+        except OSError:
+            pass  # already failing; the temp file is removed by the caller
+        raise
+    try:
+        out.close()  # network file systems may report quota / space errors only here
+    except OSError as exc:
+        raise _dest_error(src, exc) from exc
     return digest
 
 

@@ -132,8 +132,9 @@ class FolderWatcher:
     """Calls ``on_ready(path)`` once per new, complete file in ``folder`` (recursively).
 
     Call :meth:`start`, then :meth:`scan_existing` to pick up files that arrived while the app was
-    closed. ``on_ready`` runs on the watcher's poll thread; an exception in it is logged and the file
-    still counts as reported (no endless retries on a bad file). 0-byte files are never ready.
+    closed. ``on_ready`` runs on the watcher's poll thread, so keep it short (hand long imports to a
+    worker); an exception in it is logged and the file still counts as reported (no endless retries
+    on a bad file). 0-byte files are never ready.
     """
 
     def __init__(
@@ -232,8 +233,8 @@ class FolderWatcher:
             return False
         try:
             relative = path.relative_to(self.folder)
-        except ValueError:
-            relative = Path(path.name)
+        except ValueError:  # moved out of the watched folder
+            return False
         # Skip hidden files and anything inside hidden folders (e.g. a library's own temp files).
         current = self.folder
         for part in relative.parts:
@@ -310,6 +311,8 @@ class _Handler(FileSystemEventHandler):
             self.watcher.forget(Path(os.fsdecode(event.src_path)))
             return
         dest = getattr(event, "dest_path", "") or ""
+        if dest:  # a rename: the old name is gone
+            self.watcher.forget(Path(os.fsdecode(event.src_path)))
         path = Path(os.fsdecode(dest or event.src_path))
         if event.is_directory:
             if event.event_type in ("created", "moved"):  # a whole folder moved in: look inside
