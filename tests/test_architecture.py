@@ -1,0 +1,23 @@
+"""Layering rules (DESIGN.md §1), checked with import-linter's contracts from pyproject.toml."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_contracts_hold() -> None:
+    # The `lint-imports` console script, run through this interpreter (no PATH assumptions).
+    runner = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+    proc = subprocess.run([sys.executable, "-c", runner, "--config", str(ROOT / "pyproject.toml")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "3 kept, 0 broken" in proc.stdout
+
+
+def test_core_and_sync_import_without_qt() -> None:
+    code = ("import sys, core.library, core.editmath, sync.store, sync.s3store;"
+            "assert not any(m.startswith('PySide6') for m in sys.modules), 'Qt was imported'")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
