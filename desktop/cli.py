@@ -1,0 +1,470 @@
+"""The ``reeldesk`` command line: the GUI launcher plus scriptable access to a library.
+
+Every change goes through ``Library.apply`` (the single write path), so the CLI, the GUI and sync
+see the same gestures. Exit codes: 0 ok, 1 failed (some imports, or an unexpected error: traceback
+in the log file), 2 bad input (one ``reeldesk: error: ...`` line on stderr, nothing written).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, NoReturn, Sequence
+
+from core.enums import GestureKind
+from core.gestures.model import Gesture, GestureError
+from core.library import Library, default_library_dir
+from core.media.errors import MediaError
+from core.media.hashing import copy_and_hash
+from core.media.probe import probe
+from desktop.logging_setup import FILE_ONLY, LoggingSession, setup_logging
+
+log = logging.getLogger(__name__)
+
+PROG = "reeldesk"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+_WHOLE_FILE_EPS = 1e-3  # seconds: a raw clip this close to [0, duration] spans the whole file
+_MAX_CLIP_NAME, _MAX_MEDIA_NAME = 200, 512  # the schema's limits
+
+
+class CliError(Exception):
+    """Bad input from the user: reported as one line, exit code 2."""
+
+
+# -- output ------------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """What a command produced: one JSON document, its human rendering, and the exit code."""
+
+    data: Any
+    text: str
+    code: int = EXIT_OK
+    canonical: str | None = None  # already-serialised JSON that must be printed byte for byte
+
+
+def _write_utf8(text: str) -> None:
+    """Write exact UTF-8 bytes with LF endings (Windows text mode would turn \\n into \\r\\n)."""
+    out = sys.stdout
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        out.write(text)
+        return
+    out.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
+
+
+def _write_text(text: str) -> None:
+    """Human output in the console's encoding; unencodable characters (cp1252 pipes) become '?'."""
+    out = sys.stdout
+    try:
+        out.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(out, "encoding", None) or "ascii"
+        out.write(text.encode(encoding, "replace").decode(encoding))
+    out.flush()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _emit(outcome: Outcome, as_json: bool) -> None:
+    if not as_json:
+        if outcome.text:
+            _write_text(outcome.text if outcome.text.endswith("\n") else outcome.text + "\n")
+        return
+    if outcome.canonical is not None:
+        _write_utf8(outcome.canonical + "\n")
+        return
+    indent = 2 if sys.stdout.isatty() else None
+    _write_utf8(json.dumps(outcome.data, ensure_ascii=False, allow_nan=False, indent=indent,
+                           default=_json_default) + "\n")
+
+
+def _error_line(message: str) -> None:
+    one_line = " ".join(str(message).split())
+    sys.stderr.write(f"{PROG}: error: {one_line}\n")
+    sys.stderr.flush()
+
+
+# -- parsing helpers ---------------------------------------------------------------------------
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not allowed (numbers must be finite)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as inf without reaching parse_constant
+        raise ValueError(f"{text} is out of range (numbers must be finite)")
+    return value
+
+
+def parse_json(text: str, what: str = "gesture") -> Any:
+    """Strict JSON: NaN, Infinity and overflowing numbers are errors (Python accepts them by default)."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except ValueError as exc:
+        raise CliError(f"{what} is not valid JSON: {exc}") from None
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def _tags(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one ``reeldesk: error:`` line instead of usage + exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="ReelDesk: game highlight reels. Without a command, opens the window.")
+    parser.add_argument("--library", type=Path, metavar="DIR",
+                        help="library folder (default: $REELDESK_HOME or the per-user data folder)")
+    # Sub-commands repeat --json/-v with SUPPRESS defaults, so either position works and the
+    # global value is not overwritten when the sub-command omits them.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print exactly one JSON document on stdout")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="more detail in the log and on the console")
+    parser.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more detail in the log and on the console")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def cmd(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, parents=[common], description=help_text)
+
+    p = cmd("gui", "open the ReelDesk window (the default)")
+    p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save a PNG of the window and exit")
+    p.add_argument("--quit-after", type=_number, metavar="SECONDS", help="close the window after SECONDS")
+
+    p = cmd("import", "import video files (copied into the library) as whole-file clips")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+
+    p = cmd("mark", "mark a clip (a time range) on a media file")
+    p.add_argument("media", metavar="MEDIA_HASH")
+    p.add_argument("--start", type=_number, required=True, metavar="S", help="start, seconds")
+    p.add_argument("--end", type=_number, required=True, metavar="E", help="end, seconds")
+    p.add_argument("--rating", type=_integer, metavar="N", help="0-5")
+    p.add_argument("--tags", type=_tags, metavar="a,b", help="comma-separated tags")
+    p.add_argument("--notes", metavar="T")
+    p.add_argument("--name", metavar="T")
+
+    p = cmd("project", "create, fill and list projects")
+    psub = p.add_subparsers(dest="project_command", metavar="ACTION", required=True)
+    pc = psub.add_parser("create", help="create a project", parents=[common])
+    pc.add_argument("name", metavar="NAME")
+    pc.add_argument("--aspect", default=None, metavar="RATIO", help="9:16 (default), 16:9, 1:1 or 4:5")
+    pa = psub.add_parser("add", help="add a clip to a project", parents=[common])
+    pa.add_argument("project", metavar="PROJECT")
+    pa.add_argument("clip", metavar="CLIP")
+    pa.add_argument("--position", type=_integer, metavar="N", help="0-based place in the project (default: last)")
+    psub.add_parser("list", help="list projects", parents=[common])
+
+    p = cmd("apply", "apply one gesture given as JSON (or - to read it from stdin)")
+    p.add_argument("gesture", metavar="JSON")
+
+    for name in ("undo", "redo"):
+        p = cmd(name, f"{name} this device's last gesture in a project")
+        p.add_argument("scope", metavar="PROJECT")
+
+    p = cmd("show", "show a project's latest state")
+    p.add_argument("project", metavar="PROJECT")
+
+    p = cmd("history", "list the versions of a working clip, oldest first")
+    p.add_argument("working_clip", metavar="WORKING_CLIP")
+
+    cmd("clips", "list raw clips")
+    cmd("conflicts", "list unresolved conflicts")
+    return parser
+
+
+# -- import (a small seam: a core import service will replace it) ----------------------------
+def import_file(library: Library, path: Path) -> dict[str, Any]:
+    """Probe, copy+hash into ``media/``, record the media and a whole-file raw clip.
+
+    Returns ``{"path", "media", "clip"}`` (plus ``"duplicate": true`` for media already in the
+    library) or ``{"path", "error"}``. Never raises for a bad file.
+    """
+    record: dict[str, Any] = {"path": str(path)}
+    try:
+        info = probe(path)  # first: a bad file is rejected before anything is copied
+        media_hash, _stored = copy_and_hash(path, library.media_dir)
+        duplicate = library.media(media_hash) is not None
+        if not duplicate:
+            library.apply(Gesture(GestureKind.IMPORT_MEDIA, media_hash,
+                                  {"info": info.to_payload(), "name": path.name[:_MAX_MEDIA_NAME]}))
+        duration = float(library.media(media_hash)["duration"]) if duplicate else info.duration
+        clip = _whole_file_clip(library, media_hash, duration) if duplicate else None
+        if clip is None:
+            clip = library.apply(Gesture(GestureKind.MARK_CLIP, None, {
+                "media": media_hash, "start": 0.0, "end": duration, "name": path.stem[:_MAX_CLIP_NAME]})).entity
+    except MediaError as exc:
+        log.info("import of %s failed: %s", path, exc)
+        record["error"] = exc.message
+        return record
+    except (GestureError, OSError) as exc:
+        log.info("import of %s failed: %s", path, exc)
+        record["error"] = str(exc)
+        return record
+    except Exception as exc:  # one broken file must not stop the rest; the log has the details
+        log.error("unexpected error importing %s", path, exc_info=True, extra={FILE_ONLY: True})
+        record["error"] = f"unexpected error ({type(exc).__name__}); see {library.root / 'reeldesk.log'}"
+        return record
+    record.update(media=media_hash, clip=clip)
+    if duplicate:
+        record["duplicate"] = True
+    return record
+
+
+def _whole_file_clip(library: Library, media_hash: str, duration: float) -> str | None:
+    for clip in library.raw_clips(media_hash):
+        if abs(clip["start"]) <= _WHOLE_FILE_EPS and abs(clip["end"] - duration) <= _WHOLE_FILE_EPS:
+            return clip["uid"]
+    return None
+
+
+def import_paths(library: Library, paths: Sequence[Path]) -> list[dict[str, Any]]:
+    return [import_file(library, Path(p)) for p in paths]
+
+
+# -- commands ----------------------------------------------------------------------------------
+def _fmt_time(seconds: float) -> str:
+    m, s = divmod(max(0.0, float(seconds)), 60.0)
+    return f"{int(m)}:{s:05.2f}"
+
+
+def _short(uid: str | None) -> str:
+    return "-" if not uid else uid
+
+
+def cmd_import(lib: Library, args: argparse.Namespace) -> Outcome:
+    results = import_paths(lib, args.paths)
+    lines = []
+    for r in results:
+        if "error" in r:
+            lines.append(f"failed     {r['path']}: {r['error']}")
+        elif r.get("duplicate"):
+            lines.append(f"duplicate  {r['path']}  clip {r['clip']}  (media {r['media'][:12]}... already in library)")
+        else:
+            lines.append(f"imported   {r['path']}  clip {r['clip']}  (media {r['media'][:12]}...)")
+    failed = sum(1 for r in results if "error" in r)
+    if failed:
+        lines.append(f"{failed} of {len(results)} file(s) failed")
+    return Outcome(results, "\n".join(lines), EXIT_FAILED if failed else EXIT_OK)
+
+
+def cmd_mark(lib: Library, args: argparse.Namespace) -> Outcome:
+    payload: dict[str, Any] = {"media": args.media, "start": args.start, "end": args.end}
+    for key in ("rating", "tags", "notes", "name"):
+        value = getattr(args, key)
+        if value is not None:
+            payload[key] = value
+    uid = lib.apply(Gesture(GestureKind.MARK_CLIP, None, payload)).entity
+    return Outcome({"clip": uid}, f"marked clip {uid}  {_fmt_time(args.start)}-{_fmt_time(args.end)}")
+
+
+def cmd_project(lib: Library, args: argparse.Namespace) -> Outcome:
+    if args.project_command == "create":
+        payload: dict[str, Any] = {"name": args.name}
+        if args.aspect is not None:
+            payload["aspect"] = args.aspect
+        uid = lib.apply(Gesture(GestureKind.CREATE_PROJECT, None, payload)).entity
+        return Outcome({"project": uid}, f"created project {uid}")
+    if args.project_command == "add":
+        payload = {"raw_clip": args.clip}
+        if args.position is not None:
+            payload["position"] = args.position
+        wc = lib.apply(Gesture(GestureKind.ADD_CLIP, args.project, payload)).created["working_clip"]
+        return Outcome({"working_clip": wc}, f"added working clip {wc}")
+    projects = lib.projects()
+    text = "\n".join(f"{p['uid']}  {p['aspect']:>4}  {p['name']}" for p in projects) or "no projects"
+    return Outcome(projects, text)
+
+
+def _result_text(verb: str, result: dict[str, Any], *, with_kind: bool = True) -> str:
+    what = f"{verb} {result['kind']}" if with_kind else verb  # an undo's kind is always "revert": noise
+    parts = [f"{what} (op {result['op_id']})"]
+    if result.get("duplicate"):
+        parts.append("already applied, nothing changed")
+    if result.get("version") is not None:
+        parts.append(f"version {result['version']}")
+    if result.get("created"):
+        parts.append("created " + ", ".join(f"{k} {v}" for k, v in sorted(result["created"].items())))
+    return "; ".join(parts)
+
+
+def cmd_apply(lib: Library, args: argparse.Namespace) -> Outcome:
+    text = sys.stdin.read() if args.gesture == "-" else args.gesture
+    gesture = Gesture.from_user(parse_json(text))
+    result = lib.apply(gesture).to_json()
+    return Outcome(result, _result_text("applied", result))
+
+
+def _known_scope(lib: Library, uid: str) -> bool:
+    # Deleted ones count: undoing a delete is the point.
+    return (any(p["uid"] == uid for p in lib.projects(include_deleted=True))
+            or any(c["uid"] == uid for c in lib.raw_clips(include_deleted=True)))
+
+
+def cmd_undo_redo(lib: Library, args: argparse.Namespace) -> Outcome:
+    undo = args.command == "undo"
+    if not _known_scope(lib, args.scope):
+        raise CliError(f"unknown project {args.scope}")
+    result = lib.undo(args.scope) if undo else lib.redo(args.scope)
+    if result is None:
+        key = "undone" if undo else "redone"
+        return Outcome({key: None}, f"nothing to {args.command}")
+    data = result.to_json()
+    return Outcome(data, _result_text("undone" if undo else "redone", data, with_kind=False))
+
+
+def cmd_show(lib: Library, args: argparse.Namespace) -> Outcome:
+    canonical = lib.project_json(args.project)  # printed verbatim: byte-identical on every machine
+    doc = json.loads(canonical)
+    proj = doc["project"]
+    lines = [f"{proj['name']}  ({proj['aspect']})  {proj['uid']}" + ("  [deleted]" if proj["deleted"] else ""),
+             f"{len(doc['clips'])} clip(s), {doc['output_duration']:.2f} s"]
+    for i, c in enumerate(doc["clips"], 1):
+        src, edit = c["source"], c["edit"]
+        extras = []
+        if edit["crop_keyframes"]:
+            extras.append(f"{len(edit['crop_keyframes'])} keyframe(s)")
+        if edit["splits"]:
+            extras.append(f"{len(edit['splits'])} split(s)")
+        if edit["trim"]:
+            extras.append("trimmed")
+        if edit["rotation"]:
+            extras.append(f"rotated {edit['rotation']:g} deg")
+        if edit["regions"]:
+            extras.append(f"{len(edit['regions'])} spotlight(s)")
+        tail = f"  [{', '.join(extras)}]" if extras else ""
+        lines.append(f"{i:3d}. {c['uid']}  {_fmt_time(src['start'])}-{_fmt_time(src['end'])}"
+                     f"  -> {c['output_duration']:.2f} s{tail}")
+    return Outcome(doc, "\n".join(lines), canonical=canonical)
+
+
+def cmd_history(lib: Library, args: argparse.Namespace) -> Outcome:
+    versions = lib.history(args.working_clip)
+    lines = []
+    for v in versions:
+        g = v["gesture"]
+        undo = f" (undoes {g['undoes']})" if g.get("undoes") else ""
+        lines.append(f"v{v['version']:<4} {v['created_at'] or '-'}  {g['kind'] or '?'}{undo}  op {_short(g['op_id'])}")
+    return Outcome(versions, "\n".join(lines))
+
+
+def cmd_clips(lib: Library, args: argparse.Namespace) -> Outcome:
+    clips = lib.raw_clips()
+    lines = []
+    for c in clips:
+        tags = f"  [{', '.join(c['tags'])}]" if c["tags"] else ""
+        rating = f"  {c['rating']}/5" if c["rating"] else ""
+        lines.append(f"{c['uid']}  {_fmt_time(c['start'])}-{_fmt_time(c['end'])}{rating}  {c['name']}{tags}")
+    return Outcome(clips, "\n".join(lines) or "no clips")
+
+
+def cmd_conflicts(lib: Library, args: argparse.Namespace) -> Outcome:
+    conflicts = lib.conflicts()
+    lines = [f"{c['entity_uid']}  {c['path']}  lost: op {c['loser_op_id']}  won: op {c['winner_op_id']}"
+             for c in conflicts]
+    return Outcome(conflicts, "\n".join(lines) or "no conflicts")
+
+
+COMMANDS: dict[str, Callable[[Library, argparse.Namespace], Outcome]] = {
+    "import": cmd_import, "mark": cmd_mark, "project": cmd_project, "apply": cmd_apply,
+    "undo": cmd_undo_redo, "redo": cmd_undo_redo, "show": cmd_show, "history": cmd_history,
+    "clips": cmd_clips, "conflicts": cmd_conflicts,
+}
+
+
+def _run_gui(lib: Library, args: argparse.Namespace) -> int:
+    screenshot: Path | None = getattr(args, "screenshot", None)
+    quit_after: float | None = getattr(args, "quit_after", None)
+    if quit_after is not None and quit_after < 0:
+        raise CliError("--quit-after must be >= 0 seconds")
+    if screenshot is not None and not screenshot.parent.is_dir():
+        raise CliError(f"cannot write screenshot {screenshot}: folder {screenshot.parent} does not exist")
+    from desktop.app import run_gui  # Qt is loaded only for the window: other commands stay headless and fast
+
+    return run_gui(lib, screenshot=screenshot, quit_after=quit_after)
+
+
+# -- entry point -------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``reeldesk`` command; returns the exit code (the console script exits with it)."""
+    try:
+        args = build_parser().parse_args(list(argv) if argv is not None else None)
+    except CliError as exc:
+        _error_line(str(exc))
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+
+    root = Path(args.library) if args.library is not None else default_library_dir()
+    session: LoggingSession = setup_logging(root, verbose=args.verbose)
+    lib: Library | None = None
+    try:
+        try:
+            lib = Library.open(root)
+        except OSError as exc:
+            raise CliError(f"cannot open library {root}: {exc.strerror or exc}") from exc
+        command = args.command or "gui"
+        log.debug("command %s in %s", command, root)
+        if command == "gui":
+            return _run_gui(lib, args)
+        outcome = COMMANDS[command](lib, args)
+        _emit(outcome, args.json)
+        return outcome.code
+    except (CliError, GestureError, MediaError, ValueError, FileNotFoundError) as exc:
+        # Expected: bad input. The file log keeps the context; the user gets one line.
+        log.info("rejected: %s", exc, exc_info=True, extra={FILE_ONLY: True})
+        _error_line(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        log.error("unexpected error", exc_info=True, extra={FILE_ONLY: True})
+        where = f" (details in {session.log_file})" if session.log_file else ""
+        sys.stderr.write(f"{PROG}: unexpected error: {type(exc).__name__}: {' '.join(str(exc).split())}{where}\n")
+        return EXIT_FAILED
+    finally:
+        if lib is not None:
+            lib.close()
+        session.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
