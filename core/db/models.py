@@ -217,3 +217,52 @@ class FinalVideo(Base):
     height: Mapped[int] = mapped_column(Integer, default=0)
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# -- sync bookkeeping (local only; written by the sync through Library.transaction) -------------
+
+
+class SyncCursor(Base):
+    """How far this library has pulled another device's log: its last applied (or skipped) batch."""
+
+    __tablename__ = "sync_cursors"
+    device_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    last_batch: Mapped[int] = mapped_column(Integer)
+    # The object key of `last_batch`: the `start_after` of the next listing.
+    last_key: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SyncBatch(Base):
+    """A batch object this device wrote (recorded in the transaction that marks its gestures pushed)."""
+
+    __tablename__ = "sync_batches"
+    batch: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(Text)
+    op_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SyncQuarantine(Base):
+    """A remote object that failed validation: never applied, reported until resolved."""
+
+    __tablename__ = "sync_quarantine"
+    key: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    device_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    batch: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MediaTransfer(Base):
+    """One media file's transfer to or from the remote; `state_json` resumes a multipart upload."""
+
+    __tablename__ = "media_transfers"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    state_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    bytes_done: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
