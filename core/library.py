@@ -245,7 +245,7 @@ class Library:
                        lamport=lamport, base_version=state.clock if g.base_version is None else g.base_version,
                        undoes=g.undoes)
         res = step(state, full)
-        self._insert_log(conn, full, scope_uid, res, pushed=None)
+        conn.execute(_INSERT_LOG, self._log_row(full, scope_uid, res))
         self._put_setting(conn, "lamport", str(lamport))
         versions = self._persist(conn, scope_uid, state, res.touched_clips, full.op_id, res.conflicts)
         return ApplyResult(op_id, entity, g.kind, self._latest_version_no(conn, entity), versions,
@@ -356,13 +356,11 @@ class Library:
 
     # -- log -----------------------------------------------------------------------------------
     @staticmethod
-    def _insert_log(conn: Connection, g: Gesture, scope_uid: str | None, res: StepResult | None,
-                    pushed: int | None) -> None:
-        conn.execute(_INSERT_LOG, {
-            "op_id": g.op_id, "device_id": g.device_id, "lamport": g.lamport, "kind": g.kind.value,
-            "entity_uid": g.entity_uid, "scope_uid": scope_uid, "payload": canonical_json(dict(g.payload)),
-            "base_version": g.base_version or 0, "undoes": g.undoes, "pushed_batch": pushed,
-            "effect": canonical_json(res.effect) if res is not None else "{}", "created_at": m.utcnow()})
+    def _log_row(g: Gesture, scope_uid: str | None, res: StepResult | None) -> dict[str, Any]:
+        return {"op_id": g.op_id, "device_id": g.device_id, "lamport": g.lamport, "kind": g.kind.value,
+                "entity_uid": g.entity_uid, "scope_uid": scope_uid, "payload": canonical_json(dict(g.payload)),
+                "base_version": g.base_version or 0, "undoes": g.undoes, "pushed_batch": None,
+                "effect": canonical_json(res.effect) if res is not None else "{}", "created_at": m.utcnow()}
 
     def _result_of(self, conn: Connection, op_id: str) -> ApplyResult | None:
         row = conn.execute(_SEL_OP, {"op": op_id}).first()
@@ -502,43 +500,53 @@ class Library:
         lamport = max(self._lamport(conn), max(g.lamport for g in new))
         self._put_setting(conn, "lamport", str(lamport))
 
-        # Log everything first, so scope resolution can see add_clips in this same batch.
+        # Resolve every gesture's scope in total order; add_clips and undone gestures in this
+        # same batch count, so a batch never depends on its own rows being written first.
+        batch_clips: dict[str, str] = {}  # working clip -> project, from add_clips in this batch
+        batch_scopes: dict[str, tuple[ScopeKind, str | None]] = {}
+        plan: dict[str, tuple[ScopeKind, list[Gesture]]] = {}
+        orphans: list[Gesture] = []
         for g in new:
             if g.kind is GestureKind.ADD_CLIP:
-                self._insert_log(conn, g, g.entity_uid, None, pushed=None)
-        plan: dict[str, tuple[ScopeKind, list[Gesture]]] = {}
-        for g in new:
-            if g.kind is not GestureKind.ADD_CLIP:
+                kind, scope = ScopeKind.PROJECT, g.entity_uid
+                batch_clips[g.payload["working_clip"]] = g.entity_uid
+            elif entity_rule(g.kind) == "wc" and g.entity_uid in batch_clips:
+                kind, scope = ScopeKind.PROJECT, batch_clips[g.entity_uid]
+            elif g.undoes is not None and g.undoes in batch_scopes:
+                kind, scope = batch_scopes[g.undoes]
+            else:
                 kind, scope = self._resolve_scope(conn, g.kind, g.entity_uid, g.undoes)
                 if scope is None and g.kind is GestureKind.REVERT:
-                    kind, scope = self._scope_from_patch(conn, g)
-                self._insert_log(conn, g, scope, None, pushed=None)
+                    kind, scope = self._scope_from_patch(conn, g, batch_clips)
+            batch_scopes[g.op_id] = (kind, scope)
+            if scope is None:
+                orphans.append(g)  # its working clip's add_clip has not arrived yet
             else:
-                kind, scope = ScopeKind.PROJECT, g.entity_uid
-            if scope is not None:
                 plan.setdefault(scope, (kind, []))[1].append(g)
-        # Orphans of clips added now (gestures that arrived before their add_clip) join the scope.
-        added = [g.payload["working_clip"] for g in new if g.kind is GestureKind.ADD_CLIP]
+        if orphans:
+            conn.execute(_INSERT_LOG, [self._log_row(g, None, None) for g in orphans])
+        # Earlier orphans of the clips added now join their scope, which then re-folds.
         refold: set[str] = set()
-        for g in new:
-            if g.kind is GestureKind.ADD_CLIP:
-                n = conn.execute(update(_G).where(_G.c.entity_uid == g.payload["working_clip"],
-                                                  _G.c.scope_uid.is_(None)).values(scope_uid=g.entity_uid)).rowcount
-                if n:
-                    refold.add(g.entity_uid)
-        del added
+        for wc, project in batch_clips.items():
+            n = conn.execute(update(_G).where(_G.c.entity_uid == wc, _G.c.scope_uid.is_(None))
+                             .values(scope_uid=project)).rowcount
+            if n:
+                refold.add(project)
         for scope, (kind, items) in sorted(plan.items()):
             state = self._load_state(conn, scope, kind)
             if scope not in refold and (state.last is None or tuple(items[0].order_key) > tuple(state.last)):
                 touched: set[str] = set()
                 conflicts = []
+                rows = []
                 for g in items:
                     res = step(state, g)
                     touched |= res.touched_clips
                     conflicts += res.conflicts
-                    conn.execute(update(_G).where(_G.c.op_id == g.op_id).values(effect=canonical_json(res.effect)))
+                    rows.append(self._log_row(g, scope, res))
+                conn.execute(_INSERT_LOG, rows)
                 self._persist(conn, scope, state, touched, items[-1].op_id, conflicts)
             else:
+                conn.execute(_INSERT_LOG, [self._log_row(g, scope, None) for g in items])
                 refold.add(scope)
         for scope in sorted(refold):
             kind = plan[scope][0] if scope in plan else ScopeKind.PROJECT
@@ -546,11 +554,12 @@ class Library:
         kinds = {g.kind for g in new}
         return MergeResult(len(new), len(gestures) - len(new), len(refold)), set(plan) | refold, kinds
 
-    def _scope_from_patch(self, conn: Connection, g: Gesture) -> tuple[ScopeKind, str | None]:
+    def _scope_from_patch(self, conn: Connection, g: Gesture,
+                          batch_clips: Mapping[str, str]) -> tuple[ScopeKind, str | None]:
         for path in g.payload.get("patch", {}):
             wc = clip_of_path(path)
             if wc:
-                project = self._project_of_clip(conn, wc)
+                project = batch_clips.get(wc) or self._project_of_clip(conn, wc)
                 if project:
                     return ScopeKind.PROJECT, project
         return ScopeKind.PROJECT, None
