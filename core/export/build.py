@@ -1,0 +1,85 @@
+"""Building a RenderSpec from a project's latest working-clip versions.
+
+The spec is a frozen copy stored on the export job, so edits made while a render runs never
+change it. Reads only (through ``Library.show_project``, which uses the latest-version helper).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Mapping
+
+from core.editmath.crop import default_crop
+from core.editmath.output_size import output_size
+from core.enums import AspectRatio, OverlayShape, TransitionType, Upscaler
+from core.export.spec import (
+    SPEC_VERSION,
+    ClipSpec,
+    CropKeyframe,
+    OutputSettings,
+    OverlayStyle,
+    RegionKeyframe,
+    RenderSpec,
+    SpecError,
+    SpotlightRegion,
+    Transition,
+)
+from core.library import Library
+
+MAX_OUTPUT_FPS = Fraction(60)
+
+
+def clip_spec(clip: Mapping[str, Any], aspect: AspectRatio) -> ClipSpec:
+    src, ed = clip["source"], clip["edit"]
+    style = ed["overlay_style"]
+    trans = clip.get("transition") or {}
+    return ClipSpec(
+        uid=clip["uid"], media_hash=src["media"], src_start=src["start"], src_end=src["end"],
+        fps_num=src["fps_num"], fps_den=src["fps_den"], width=src["width"], height=src["height"],
+        aspect=aspect, rotation=float(ed["rotation"]),
+        crop_keyframes=tuple(CropKeyframe(k["time"], k["x"], k["y"], k["width"], k["height"])
+                             for k in ed["crop_keyframes"]),
+        splits=tuple((s["uid"], s["time"]) for s in ed["splits"]),
+        speeds=tuple((s["segment"], s["speed"]) for s in ed["speeds"] if s["speed"] != 1.0),
+        trim=None if ed["trim"] is None else (ed["trim"]["start"], ed["trim"]["end"]),
+        regions=tuple(SpotlightRegion(r["uid"], r["start"], r["end"], r["enabled"],
+                                      tuple(RegionKeyframe(k["time"], k["x"], k["y"], k["rx"], k["ry"])
+                                            for k in r["keyframes"]))
+                      for r in ed["regions"] if r["keyframes"]),
+        style=OverlayStyle(color=style["color"], stroke=style["stroke"], fill_opacity=style["fill_opacity"],
+                           dim=style["dim"], shape=OverlayShape(style["shape"]), fade_out=style["fade_out"]),
+        transition_in=Transition(TransitionType(trans.get("type", "cut")), float(trans.get("duration", 0.0))),
+    )
+
+
+def smallest_crop(clips: list[ClipSpec], aspect: AspectRatio) -> tuple[float, float] | None:
+    """The smallest crop any frame of the reel uses (keyframes, or the default crop)."""
+    boxes: list[tuple[float, float]] = []
+    for c in clips:
+        if c.crop_keyframes:
+            boxes += [(k.width, k.height) for k in c.crop_keyframes]
+        else:
+            d = default_crop(c.width, c.height, aspect)
+            boxes.append((d.width, d.height))
+    return min(boxes, key=lambda b: b[0] * b[1]) if boxes else None
+
+
+def build_spec(library: Library, project_uid: str, *, upscaler: Upscaler = Upscaler.NONE, crf: int = 20,
+               preset: str = "medium", audio: bool = True, fps: Fraction | None = None,
+               size: tuple[int, int] | None = None) -> RenderSpec:
+    """The RenderSpec of a project's latest state. Raises SpecError with a clear message."""
+    doc = library.show_project(project_uid)
+    if doc["project"]["deleted"]:
+        raise SpecError("this project was deleted")
+    if not doc["clips"]:
+        raise SpecError("the project has no clips to export")
+    aspect = AspectRatio(doc["project"]["aspect"])
+    clips = [clip_spec(c, aspect) for c in doc["clips"]]
+    if fps is None:
+        # The highest source rate (capped): slower sources are conformed up, none is dropped.
+        fps = min(max(c.fps for c in clips), MAX_OUTPUT_FPS)
+    if size is None:
+        size = output_size(aspect, smallest_crop(clips, aspect), upscaler is not Upscaler.NONE)
+    output = OutputSettings(width=size[0], height=size[1], fps_num=fps.numerator, fps_den=fps.denominator,
+                            crf=crf, preset=preset, audio=audio, upscaler=upscaler)
+    return RenderSpec(version=SPEC_VERSION, project_uid=project_uid, aspect=aspect, clips=tuple(clips),
+                      output=output)

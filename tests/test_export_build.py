@@ -1,0 +1,56 @@
+"""RenderSpec built from a project's latest versions."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from core.enums import GestureKind as K
+from core.enums import Upscaler
+from core.export.build import build_spec
+from core.export.spec import RenderSpec, SpecError
+from core.gestures.model import Gesture
+from tests.fixtures.library import seed_clip
+
+
+def test_spec_carries_every_edit(library):
+    raw, project, wc = seed_clip(library)  # 1920x1080 29.97, clip 10..16 s, 9:16
+    library.apply(Gesture(K.ADD_CROP_KEYFRAME, wc, {"time": 0.0, "x": 0, "y": 0, "width": 303.75, "height": 540}))
+    library.apply(Gesture(K.ADD_CROP_KEYFRAME, wc, {"time": 4.0, "x": 1000, "y": 500, "width": 303.75, "height": 540}))
+    split = library.apply(Gesture(K.SPLIT, wc, {"time": 2.0})).created["split"]
+    library.apply(Gesture(K.SET_SEGMENT_SPEED, wc, {"time": 3.0, "speed": 0.5}))
+    library.apply(Gesture(K.SET_TRIM, wc, {"start": 0.5, "end": 5.5}))
+    library.apply(Gesture(K.SET_ROTATION, wc, {"degrees": -4.0}))
+    library.apply(Gesture(K.ADD_REGION, wc, {"start": 1.0, "end": 3.0, "x": 900, "y": 500, "rx": 40, "ry": 80}))
+    spec = build_spec(library, project)
+    (clip,) = spec.clips
+    assert (clip.src_start, clip.src_end, clip.rotation) == (10.0, 16.0, -4.0)
+    assert [k.x for k in clip.crop_keyframes] == [0.0, 1000.0]
+    assert clip.splits == ((split, 2.0),) and clip.speeds == ((split, 0.5),)
+    assert clip.trim == (0.5, 5.5) and len(clip.regions) == 1
+    assert (spec.output.width, spec.output.height) == (1080, 1920)
+    assert spec.output.fps == Fraction(30000, 1001)
+    # 1.5 s at 1x + 3.5 s at 0.5x
+    assert spec.output_duration == pytest.approx(1.5 + 7.0)
+    assert RenderSpec.from_json(spec.to_json()) == spec
+
+
+def test_upscaled_size_follows_the_smallest_crop(library):
+    raw, project, wc = seed_clip(library)
+    library.apply(Gesture(K.ADD_CROP_KEYFRAME, wc, {"time": 0.0, "x": 0, "y": 0, "width": 180, "height": 320}))
+    spec = build_spec(library, project, upscaler=Upscaler.LANCZOS)
+    assert (spec.output.width, spec.output.height) == (720, 1280)  # 180x320 x4
+
+
+def test_later_edits_do_not_change_a_built_spec(library):
+    raw, project, wc = seed_clip(library)
+    spec = build_spec(library, project)
+    library.apply(Gesture(K.SET_ROTATION, wc, {"degrees": 9.0}))
+    assert spec.clips[0].rotation == 0.0
+    assert build_spec(library, project).clips[0].rotation == 9.0
+
+
+def test_empty_project_is_a_clear_error(library):
+    project = library.apply(Gesture(K.CREATE_PROJECT, None, {"name": "Empty"})).entity
+    with pytest.raises(SpecError, match="no clips"):
+        build_spec(library, project)
