@@ -1,0 +1,257 @@
+"""Wire formats of the objects the sync writes: gesture batches, snapshots, the snapshot pointer,
+device records. All gzip'd or plain JSON, decoded strictly (size limits before and during
+decompression, no NaN/Infinity, no duplicate keys, exact field sets), because every object in a
+shared bucket is untrusted input.
+
+A `FormatError` means "this object can never be applied as it is": the caller quarantines it.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import math
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from core.enums import GestureKind
+from core.ids import is_uid
+from sync.layout import MAX_BATCH_NUMBER
+
+MiB = 1024 * 1024
+MAX_BATCH_COMPRESSED = 8 * MiB
+MAX_BATCH_JSON = 64 * MiB
+MAX_BATCH_GESTURES = 10_000
+MAX_SNAPSHOT_COMPRESSED = 256 * MiB
+MAX_SNAPSHOT_JSON = 1024 * MiB
+MAX_SMALL_JSON = 64 * 1024  # pointer and device records
+
+BATCH_FORMAT = "reeldesk.batch"
+SNAPSHOT_FORMAT = "reeldesk.snapshot"
+POINTER_FORMAT = "reeldesk.snapshot-pointer"
+DEVICE_FORMAT = "reeldesk.device"
+VERSION = 1
+
+_BATCH_FIELDS = frozenset({"format", "v", "library", "device", "batch", "created_at", "gestures"})
+_SNAPSHOT_FIELDS = frozenset({"format", "v", "library", "created_by", "created_at", "cursors", "gestures"})
+_POINTER_FIELDS = frozenset({"format", "v", "library", "key", "gesture_count", "cursors", "created_by",
+                             "created_at"})
+_GESTURE_FIELDS = frozenset({"op_id", "device_id", "lamport", "kind", "entity", "payload", "base_version",
+                             "undoes"})
+_KINDS = frozenset(k.value for k in GestureKind)
+_GZIP_LEVEL = 6
+
+
+class FormatError(ValueError):
+    """A remote object that is malformed, oversized or inconsistent with its key."""
+
+
+class UnsupportedVersion(FormatError):
+    """Written by a newer ReelDesk: kept in quarantine and retried after an upgrade."""
+
+
+def utc_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# -- generic ---------------------------------------------------------------------------------------
+def gzip_json(doc: Any) -> bytes:
+    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    # mtime=0: the same batch always compresses to the same bytes (easier to diff and dedupe).
+    return gzip.compress(raw.encode("utf-8"), compresslevel=_GZIP_LEVEL, mtime=0)
+
+
+def gunzip_limited(data: bytes, *, max_compressed: int, max_uncompressed: int) -> bytes:
+    """Decompress at most `max_uncompressed` bytes: a gzip bomb fails without filling memory."""
+    if len(data) > max_compressed:
+        raise FormatError(f"object too large ({len(data)} bytes compressed, limit {max_compressed})")
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as f:
+            out = f.read(max_uncompressed + 1)
+            if len(out) > max_uncompressed:
+                raise FormatError(f"object too large uncompressed (limit {max_uncompressed} bytes)")
+            if f.read(1):  # pragma: no cover - read(n+1) already reached EOF
+                raise FormatError("object too large uncompressed")
+    except FormatError:
+        raise
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        raise FormatError(f"not valid gzip ({type(exc).__name__})") from None
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise FormatError(f"{name} is not allowed in JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise FormatError(f"number {text[:40]} overflows")
+    return value
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise FormatError(f"duplicate key {key[:40]!r}")
+        out[key] = value
+    return out
+
+
+def strict_json(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite,
+                          object_pairs_hook=_no_duplicates)
+    except FormatError:
+        raise
+    except UnicodeDecodeError:
+        raise FormatError("not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except (RecursionError, ValueError):
+        raise FormatError("not valid JSON (nested too deeply or a number out of range)") from None
+
+
+def _check_header(doc: Any, fmt: str, fields: frozenset[str], library_uid: str) -> dict[str, Any]:
+    if not isinstance(doc, dict):
+        raise FormatError("top level is not a JSON object")
+    if doc.get("format") != fmt:
+        raise FormatError(f"format is {str(doc.get('format'))[:40]!r}, expected {fmt!r}")
+    v = doc.get("v")
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        raise FormatError("format version missing or invalid")
+    if v > VERSION:
+        raise UnsupportedVersion(f"format version {v} is newer than this ReelDesk understands ({VERSION})")
+    missing, extra = fields - doc.keys(), doc.keys() - fields
+    if missing or extra:
+        raise FormatError(f"fields missing {sorted(missing)} / unexpected {sorted(extra)[:5]}")
+    if doc["library"] != library_uid:
+        raise FormatError("object belongs to another library")
+    if not isinstance(doc["created_at"], str) or len(doc["created_at"]) > 64:
+        raise FormatError("created_at must be a short string")
+    return doc
+
+
+def _check_count(value: Any, what: str, maximum: int = MAX_BATCH_NUMBER) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
+        raise FormatError(f"{what} must be an integer within 0..{maximum}")
+    return value
+
+
+def _check_cursors(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict) or len(value) > 100_000:
+        raise FormatError("cursors must be an object")
+    for device, batch in value.items():
+        if not is_uid(device):
+            raise FormatError("cursor device ids must be uuids")
+        _check_count(batch, "cursor batch")
+    return dict(value)
+
+
+def _check_gestures(value: Any, *, device: str | None, maximum: int) -> list[dict[str, Any]]:
+    """Shape of each wire gesture; the gesture engine validates values (validate_remote)."""
+    if not isinstance(value, list):
+        raise FormatError("gestures must be a list")
+    if len(value) > maximum:
+        raise FormatError(f"too many gestures ({len(value)}, limit {maximum})")
+    seen: set[str] = set()
+    for i, g in enumerate(value):
+        if not isinstance(g, dict) or g.keys() != _GESTURE_FIELDS:
+            raise FormatError(f"gesture {i} does not have exactly the gesture fields")
+        if g["kind"] not in _KINDS:
+            raise FormatError(f"gesture {i} has unknown kind {str(g['kind'])[:40]!r}")
+        if not is_uid(g["op_id"]) or g["op_id"] in seen:
+            raise FormatError(f"gesture {i} has an invalid or repeated op_id")
+        seen.add(g["op_id"])
+        if not is_uid(g["device_id"]) or (device is not None and g["device_id"] != device):
+            raise FormatError(f"gesture {i} was not made by the device the object belongs to")
+    return value
+
+
+# -- batches ---------------------------------------------------------------------------------------
+def encode_batch(library_uid: str, device_id: str, batch: int, gestures: list[dict[str, Any]]) -> bytes:
+    return gzip_json({"format": BATCH_FORMAT, "v": VERSION, "library": library_uid, "device": device_id,
+                      "batch": batch, "created_at": utc_iso(), "gestures": gestures})
+
+
+def decode_batch(data: bytes, *, library_uid: str, device_id: str, batch: int) -> list[dict[str, Any]]:
+    """The wire gestures of a batch object whose key names `device_id` and `batch`."""
+    raw = gunzip_limited(data, max_compressed=MAX_BATCH_COMPRESSED, max_uncompressed=MAX_BATCH_JSON)
+    doc = _check_header(strict_json(raw), BATCH_FORMAT, _BATCH_FIELDS, library_uid)
+    if doc["device"] != device_id:
+        raise FormatError("device id in the object does not match its key")
+    if doc["batch"] != batch:
+        raise FormatError(f"batch number in the object ({str(doc['batch'])[:20]}) does not match its key")
+    gestures = _check_gestures(doc["gestures"], device=device_id, maximum=MAX_BATCH_GESTURES)
+    if not gestures:
+        raise FormatError("batch holds no gestures")
+    return gestures
+
+
+# -- snapshots -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Snapshot:
+    created_by: str
+    created_at: str
+    cursors: dict[str, int]  # device id -> last batch the snapshot covers
+    gestures: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Pointer:
+    key: str
+    gesture_count: int
+    cursors: dict[str, int]
+    created_by: str
+    created_at: str
+
+
+def encode_snapshot(library_uid: str, created_by: str, cursors: Mapping[str, int],
+                    gestures: list[dict[str, Any]]) -> bytes:
+    return gzip_json({"format": SNAPSHOT_FORMAT, "v": VERSION, "library": library_uid, "created_by": created_by,
+                      "created_at": utc_iso(), "cursors": dict(cursors), "gestures": gestures})
+
+
+def decode_snapshot(data: bytes, *, library_uid: str) -> Snapshot:
+    raw = gunzip_limited(data, max_compressed=MAX_SNAPSHOT_COMPRESSED, max_uncompressed=MAX_SNAPSHOT_JSON)
+    doc = _check_header(strict_json(raw), SNAPSHOT_FORMAT, _SNAPSHOT_FIELDS, library_uid)
+    if not is_uid(doc["created_by"]):
+        raise FormatError("created_by must be a device uuid")
+    cursors = _check_cursors(doc["cursors"])
+    gestures = _check_gestures(doc["gestures"], device=None, maximum=50_000_000)
+    stray = {g["device_id"] for g in gestures} - cursors.keys()
+    if stray:
+        raise FormatError("snapshot holds gestures of a device it has no cursor for")
+    return Snapshot(doc["created_by"], doc["created_at"], cursors, gestures)
+
+
+def encode_pointer(library_uid: str, pointer: Pointer) -> bytes:
+    doc = {"format": POINTER_FORMAT, "v": VERSION, "library": library_uid, "key": pointer.key,
+           "gesture_count": pointer.gesture_count, "cursors": pointer.cursors, "created_by": pointer.created_by,
+           "created_at": pointer.created_at}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def decode_pointer(data: bytes, *, library_uid: str, snapshots_prefix: str) -> Pointer:
+    if len(data) > MAX_SMALL_JSON:
+        raise FormatError("snapshot pointer too large")
+    doc = _check_header(strict_json(data), POINTER_FORMAT, _POINTER_FIELDS, library_uid)
+    key = doc["key"]
+    name = key[len(snapshots_prefix):] if isinstance(key, str) and key.startswith(snapshots_prefix) else ""
+    if not (name.endswith(".json.gz") and is_uid(name.removesuffix(".json.gz"))):
+        raise FormatError("snapshot pointer names a key outside the library's snapshots")
+    if not is_uid(doc["created_by"]):
+        raise FormatError("created_by must be a device uuid")
+    return Pointer(key, _check_count(doc["gesture_count"], "gesture_count", 2**53), _check_cursors(doc["cursors"]),
+                   doc["created_by"], doc["created_at"])
+
+
+# -- device records --------------------------------------------------------------------------------
+def encode_device(library_uid: str, device_id: str, name: str) -> bytes:
+    doc = {"format": DEVICE_FORMAT, "v": VERSION, "library": library_uid, "device": device_id,
+           "name": name[:200], "first_seen": utc_iso()}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

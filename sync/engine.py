@@ -1,0 +1,577 @@
+"""SyncEngine: the push / pull / snapshot / media logic, one cycle at a time, no threads.
+
+Push. This device's pending gestures (apply order) go up as immutable, create-only batch objects
+``log/{device}/{n:012d}.json.gz`` of up to `batch_size` gestures. They are marked pushed only after
+the PUT succeeded, in the transaction that records batch n. A create that finds the object already
+there is the crash-before-ack case when the object holds a prefix of our pending gestures (then we
+ack those); anything else means another library uses this device id: pushing stops (`DeviceClash`).
+
+Pull. For every other device (``devices/`` records, plus a periodic scan of ``log/``), list its
+batches after our cursor and apply them in order, each one with its cursor update in one
+transaction (`Library.merge_remote(..., in_transaction=...)`). A batch is validated completely
+before anything is written (`sync.codec`, then the gesture engine's own checks); one that fails is
+quarantined (key + reason recorded locally, reported in status) and skipped. Skipping is safe
+because gestures are self-contained and the fold is order-independent: later batches of that
+device still apply, and a quarantined batch that becomes valid (e.g. after an upgrade that knows a
+newer gesture kind) is retried once per engine and merged late without breaking convergence.
+A gap in a device's batch numbers (n+2 listed, n+1 absent) holds that device until it appears:
+batches are written in order, so a gap is an object still in flight on an eventually consistent
+store (a synced folder) or a deleted one, and guessing would lose gestures silently.
+
+Snapshots. Every `snapshot_every` gestures a device uploads ``snapshots/{uuid}.json.gz`` (every
+gesture it holds that its cursors cover, plus those cursors) and advances ``snapshots/latest.json``
+with a compare-and-swap on its etag, so two devices never clobber each other and the pointer never
+moves back to a smaller snapshot. A library that has never pulled starts from the latest snapshot
+and then pulls each device after the snapshot's cursors.
+
+Device ids. A library restored from R2 is a new, empty library and so mints a NEW device id. It
+must not reuse the old one: the old id's log already holds batches 0..n (the restored library
+cannot know n for certain: an upload may have landed after the last thing it can see), so reused
+numbers would collide (412s read as a clash) or, worse, interleave two histories under one name;
+and the old machine may still be alive. Under a new id the old log is simply another device's.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from core.db import models as m
+from core.gestures.model import GestureError
+from core.ids import new_uid
+from core.library import Library
+from sync.codec import (
+    MAX_BATCH_COMPRESSED,
+    MAX_SNAPSHOT_COMPRESSED,
+    FormatError,
+    Pointer,
+    decode_batch,
+    decode_pointer,
+    decode_snapshot,
+    encode_batch,
+    encode_device,
+    encode_pointer,
+    encode_snapshot,
+    utc_iso,
+)
+from sync.layout import LIBRARIES, Layout, library_uid_after, skip_past
+from sync.ledger import Ledger
+from sync.media import MediaCounts, MediaStatus, MediaSync
+from sync.store import (
+    AlreadyExists,
+    CancelledFn,
+    NotFound,
+    PreconditionFailed,
+    ProgressFn,
+    RemoteStore,
+    StoreError,
+    StoreUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+DEFAULT_SNAPSHOT_EVERY = 5_000
+RESCAN_LOG_EVERY = 20  # pulls between full scans of log/ for devices without a device record
+_SETTING_REGISTERED = "sync.registered_in"
+# What a remote batch can make merge_remote raise before it writes anything.
+_BAD_GESTURE_ERRORS = (GestureError, ValueError, TypeError, KeyError, AttributeError, RecursionError)
+
+
+class SyncError(Exception):
+    """A sync problem that needs the user (not a transient outage)."""
+
+
+class DeviceClash(SyncError):
+    """Another library writes under this device id (e.g. a copied library folder)."""
+
+
+@dataclass
+class SyncCounts:
+    pushed: int = 0  # gestures
+    batches_pushed: int = 0
+    acked: int = 0  # batches found already uploaded by an earlier attempt
+    pulled: int = 0  # gestures newly applied from other devices
+    batches_pulled: int = 0
+    duplicates: int = 0
+    quarantined: int = 0  # objects newly quarantined this cycle
+    unquarantined: int = 0
+    bootstrapped: int = 0  # gestures applied from a snapshot
+    snapshot: str | None = None  # key of a snapshot written this cycle
+    media_uploaded: int = 0
+    media_downloaded: int = 0
+    media_failed: int = 0
+    held: list[str] = field(default_factory=list)
+
+    def add(self, other: SyncCounts) -> SyncCounts:
+        for name, value in asdict(other).items():
+            mine = getattr(self, name)
+            if isinstance(value, int):
+                setattr(self, name, mine + value)
+            elif isinstance(value, list):
+                mine.extend(value)
+            elif value is not None:
+                setattr(self, name, value)
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SyncEngine:
+    def __init__(self, library: Library, store: RemoteStore, *, library_uid: str | None = None,
+                 batch_size: int = DEFAULT_BATCH_SIZE, snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+                 device_name: str | None = None, cancelled: CancelledFn | None = None) -> None:
+        if not 1 <= batch_size <= 5_000:
+            raise ValueError("batch_size must be within 1..5000")
+        self.library = library
+        self.store = store
+        # The setting, not library.library_uid: `remote set` may have adopted another uid since opening.
+        self.library_uid = library_uid or library.get_setting("library_uid") or library.library_uid
+        self.layout = Layout(self.library_uid)
+        self.device_id = library.device_id
+        self.batch_size = batch_size
+        self.snapshot_every = snapshot_every
+        self.device_name = device_name or _hostname()
+        self.ledger = Ledger(library)
+        self._cancelled: CancelledFn = cancelled or (lambda: False)
+        self.media = MediaSync(library, store, self.layout, self.ledger, self._cancelled)
+        self._lock = threading.RLock()  # one cycle at a time (the thread's loop and a quit flush)
+        self.clash: str | None = None
+        self.holds: dict[str, str] = {}  # device -> why its pull is held
+        self._pulls = 0
+        self._bootstrap_checked = False
+        self._quarantine_retried = False
+        self._snapshot_base: int | None = None
+
+    # ================================================================ push
+    def push_once(self) -> SyncCounts:
+        """Upload every pending gesture of this device; returns what went up."""
+        counts = SyncCounts()
+        with self._lock:
+            if self.clash is not None:
+                raise DeviceClash(self.clash)
+            if not self.library.pending_count():
+                return counts
+            self._ensure_registered()
+            batch = self.ledger.next_batch()
+            while not self._cancelled():
+                pending = self.library.pending_gestures(self.batch_size)
+                if not pending:
+                    break
+                key = self.layout.batch_key(self.device_id, batch)
+                op_ids = [g.op_id for g in pending]
+                body = encode_batch(self.library_uid, self.device_id, batch, [g.to_wire() for g in pending])
+                try:
+                    self._create(key, body)
+                except AlreadyExists:
+                    op_ids = self._reconcile(key, batch, op_ids, body)
+                    counts.acked += 1
+                with self.library.transaction() as conn:
+                    Ledger.record_batch(conn, batch, key, len(op_ids))
+                    Library.mark_pushed(conn, op_ids, batch)
+                counts.pushed += len(op_ids)
+                counts.batches_pushed += 1
+                log.debug("pushed batch %d (%d gestures)", batch, len(op_ids))
+                batch += 1
+        if counts.pushed:
+            log.info("pushed %d gesture(s) in %d batch(es)", counts.pushed, counts.batches_pushed)
+        return counts
+
+    def _create(self, key: str, body: bytes) -> None:
+        self.store.put_create_only(key, body)
+
+    def _reconcile(self, key: str, batch: int, op_ids: list[str], body: bytes) -> list[str]:
+        """The op_ids to ack for an existing batch object `key`, or DeviceClash."""
+        for _attempt in range(3):
+            try:
+                data = self.store.get(key)
+                break
+            except NotFound:
+                # R2 answers 409 while a racing conditional write is in flight, and the object
+                # may not be readable yet (or that write failed): create it again.
+                try:
+                    self._create(key, body)
+                except AlreadyExists:
+                    continue
+                return op_ids
+        else:
+            raise SyncError(f"batch {batch} exists but cannot be read")
+        try:
+            theirs = [g["op_id"] for g in decode_batch(data, library_uid=self.library_uid,
+                                                       device_id=self.device_id, batch=batch)]
+        except FormatError as exc:
+            detail = f"it is not a valid batch ({exc})"
+        else:
+            detail = "it holds other gestures"
+            if len(theirs) > len(op_ids):  # the earlier attempt used a larger batch size
+                op_ids = [g.op_id for g in self.library.pending_gestures(len(theirs))]
+            if theirs == op_ids[:len(theirs)]:
+                log.info("batch %d was already uploaded by an earlier attempt; acknowledged", batch)
+                return theirs
+        self.clash = (f"device id clash: batch {batch} of this device ({self.device_id}) already exists in the "
+                      f"bucket and {detail}. Another library uses this device id (a copied library folder?); "
+                      "pushing is stopped so neither history is damaged.")
+        log.error("%s", self.clash)
+        raise DeviceClash(self.clash)
+
+    def _ensure_registered(self) -> None:
+        """Write ``devices/{device_id}.json`` once (before the first batch, so the record lists us)."""
+        if self.library.get_setting(_SETTING_REGISTERED) == self.library_uid:
+            return
+        try:
+            self.store.put_create_only(self.layout.device_key(self.device_id),
+                                       encode_device(self.library_uid, self.device_id, self.device_name))
+        except AlreadyExists:
+            pass
+        self.library.set_setting(_SETTING_REGISTERED, self.library_uid)
+
+    # ================================================================ pull
+    def pull_once(self) -> SyncCounts:
+        """Apply every new batch of every other device; returns what came in."""
+        counts = SyncCounts()
+        with self._lock:
+            self._maybe_bootstrap(counts)
+            if not self._quarantine_retried:
+                self._quarantine_retried = True
+                self._retry_quarantined(counts)
+            for device in sorted(self._remote_devices()):
+                if self._cancelled():
+                    break
+                try:
+                    self._pull_device(device, counts)
+                except StoreUnavailable:
+                    raise
+                except StoreError as exc:  # one device's problem must not stop the others
+                    self.holds[device] = f"device {device}: {exc}"
+                    log.warning("pull of device %s stopped: %s", device, exc)
+            counts.held = sorted(self.holds.values())
+        if counts.pulled or counts.quarantined:
+            log.info("pulled %d gesture(s) in %d batch(es); %d quarantined", counts.pulled, counts.batches_pulled,
+                     counts.quarantined)
+        return counts
+
+    def _remote_devices(self) -> set[str]:
+        devices = {d for k in self.store.list_keys(self.layout.devices_prefix)
+                   if (d := self.layout.device_of_record_key(k)) is not None}
+        if self._pulls % RESCAN_LOG_EVERY == 0:
+            devices |= self._scan_log_devices()
+        self._pulls += 1
+        devices.discard(self.device_id)
+        return devices
+
+    def _scan_log_devices(self) -> set[str]:
+        """Device folders under log/ by skip-scanning: one listing per device, not per object."""
+        found: set[str] = set()
+        after: str | None = None
+        for _ in range(10_000):
+            key = _first(self.store.list_keys(self.layout.log_prefix, start_after=after))
+            if key is None:
+                break
+            device = self.layout.device_of_log_key(key)
+            if device is None:
+                after = key  # a stray object directly under log/: step over it
+                continue
+            found.add(device)
+            after = skip_past(self.layout.device_log_prefix(device))
+        return found
+
+    def _pull_device(self, device: str, counts: SyncCounts) -> None:
+        cursor = self.ledger.cursors().get(device)
+        expected = 0 if cursor is None else cursor.last_batch + 1
+        start_after = None if cursor is None else cursor.last_key
+        quarantined = self.ledger.quarantined_keys()
+        self.holds.pop(device, None)
+        for key in self.store.list_keys(self.layout.device_log_prefix(device), start_after=start_after):
+            if self._cancelled():
+                return
+            parsed = self.layout.parse_batch_key(key)
+            if parsed is None:
+                if key not in quarantined:
+                    self._quarantine(key, device, None, "not a batch object name", counts)
+                    quarantined.add(key)
+                continue
+            batch = parsed[1]
+            if batch < expected:
+                continue  # covered by the snapshot this library started from
+            if batch > expected:
+                self.holds[device] = f"device {device}: waiting for batch {expected} (batch {batch} is there)"
+                log.warning("%s", self.holds[device])
+                return
+            if not self._apply_batch(device, batch, key, counts):
+                return
+            expected += 1
+
+    def _fetch_checked(self, key: str, limit: int) -> bytes | str:
+        """The object's bytes, or why it is refused (too large: not even downloaded)."""
+        info = self.store.head(key)
+        if info is None:
+            raise NotFound(key)
+        if info.size > limit:
+            return f"object too large ({info.size} bytes, limit {limit})"
+        data = self.store.get(key)
+        if len(data) > limit:
+            return f"object too large ({len(data)} bytes, limit {limit})"
+        return data
+
+    def _apply_batch(self, device: str, batch: int, key: str, counts: SyncCounts) -> bool:
+        try:
+            fetched = self._fetch_checked(key, MAX_BATCH_COMPRESSED)
+        except NotFound:
+            self.holds[device] = f"device {device}: batch {batch} disappeared while reading it"
+            return False
+        reason: str | None = fetched if isinstance(fetched, str) else None
+        gestures: list[dict[str, Any]] = []
+        if reason is None:
+            assert isinstance(fetched, bytes)
+            try:
+                gestures = decode_batch(fetched, library_uid=self.library_uid, device_id=device, batch=batch)
+            except FormatError as exc:
+                reason = str(exc)
+        if reason is None:
+            try:
+                result = self.library.merge_remote(
+                    gestures, in_transaction=lambda conn: Ledger.set_cursor(conn, device, batch, key))
+            except _BAD_GESTURE_ERRORS as exc:
+                reason = f"invalid gesture: {exc}"
+            else:
+                counts.pulled += result.applied
+                counts.duplicates += result.duplicates
+                counts.batches_pulled += 1
+                return True
+        self._quarantine(key, device, batch, reason, counts, advance=True)
+        return True
+
+    def _quarantine(self, key: str, device: str | None, batch: int | None, reason: str, counts: SyncCounts,
+                    *, advance: bool = False) -> None:
+        """Record a refused object; with `advance`, move the device's cursor past it (same transaction)."""
+        log.warning("quarantined %s: %s", key, reason)
+        with self.library.transaction() as conn:
+            if Ledger.add_quarantine(conn, key, device, batch, reason):
+                counts.quarantined += 1
+            if advance and device is not None and batch is not None:
+                Ledger.set_cursor(conn, device, batch, key)
+
+    def _retry_quarantined(self, counts: SyncCounts) -> None:
+        """Merge quarantined batches that have become valid (an upgrade) or drop ones deleted remotely."""
+        for item in self.ledger.quarantined():
+            key, device, batch = item["key"], item["device_id"], item["batch"]
+            if device is None or batch is None or self.layout.parse_batch_key(key) != (device, batch):
+                continue
+            try:
+                fetched = self._fetch_checked(key, MAX_BATCH_COMPRESSED)
+            except NotFound:
+                with self.library.transaction() as conn:
+                    Ledger.remove_quarantine(conn, key)
+                continue
+            if isinstance(fetched, str):
+                continue
+            try:
+                gestures = decode_batch(fetched, library_uid=self.library_uid, device_id=device, batch=batch)
+                result = self.library.merge_remote(gestures,
+                                                   in_transaction=lambda conn, k=key: Ledger.remove_quarantine(conn, k))
+            except (FormatError, *_BAD_GESTURE_ERRORS):
+                continue
+            log.info("quarantined batch %s is valid now; merged %d gesture(s)", key, result.applied)
+            counts.pulled += result.applied
+            counts.unquarantined += 1
+
+    # ================================================================ snapshots
+    def _read_pointer(self) -> tuple[Pointer | None, str | None]:
+        """The latest-snapshot pointer and its etag ((None, None) when absent; (None, etag) when corrupt)."""
+        try:
+            data, etag = self.store.get_with_etag(self.layout.pointer_key)
+        except NotFound:
+            return None, None
+        try:
+            return decode_pointer(data, library_uid=self.library_uid,
+                                  snapshots_prefix=self.layout.snapshots_prefix), etag
+        except FormatError as exc:
+            log.warning("snapshot pointer is unreadable (%s); it will be replaced", exc)
+            return None, etag
+
+    def _maybe_bootstrap(self, counts: SyncCounts) -> None:
+        """A library that has never pulled starts from the latest snapshot, if there is one."""
+        if self._bootstrap_checked:
+            return
+        self._bootstrap_checked = True
+        if self.ledger.cursors():
+            return
+        for _attempt in range(3):
+            pointer, _etag = self._read_pointer()
+            if pointer is None:
+                return
+            try:
+                fetched = self._fetch_checked(pointer.key, MAX_SNAPSHOT_COMPRESSED)
+                break
+            except NotFound:
+                continue  # superseded and deleted between reading the pointer and the snapshot
+        else:
+            return
+        if isinstance(fetched, str):
+            self._quarantine(pointer.key, None, None, fetched, counts)
+            return
+        try:
+            snap = decode_snapshot(fetched, library_uid=self.library_uid)
+        except FormatError as exc:
+            self._quarantine(pointer.key, None, None, str(exc), counts)
+            return
+        # Our own id in a snapshot means a clone of this library wrote it: never pull ourselves.
+        cursors = {d: b for d, b in snap.cursors.items() if d != self.device_id}
+        gestures = [g for g in snap.gestures if g["device_id"] != self.device_id]
+
+        def advance(conn: Any) -> None:
+            for device, batch in cursors.items():
+                Ledger.set_cursor(conn, device, batch, self.layout.batch_key(device, batch))
+
+        try:
+            result = self.library.merge_remote(gestures, in_transaction=advance)
+        except _BAD_GESTURE_ERRORS as exc:
+            self._quarantine(pointer.key, None, None, f"invalid gesture: {exc}", counts)
+            return
+        counts.bootstrapped += result.applied
+        self._snapshot_base = len(snap.gestures)
+        log.info("started from snapshot %s: %d gesture(s), %d device cursor(s)", pointer.key, result.applied,
+                 len(cursors))
+
+    def snapshot_once(self, *, force: bool = False) -> str | None:
+        """Write a snapshot when `snapshot_every` gestures accumulated since the latest one."""
+        with self._lock:
+            total = self.library.gesture_count()
+            if self._snapshot_base is None:
+                pointer, _etag = self._read_pointer()
+                self._snapshot_base = pointer.gesture_count if pointer is not None else 0
+            if not force and total - self._snapshot_base < self.snapshot_every:
+                return None
+            cursors, gestures = self._covered_state()
+            if not gestures:
+                return None
+            pointer, etag = self._read_pointer()
+            if pointer is not None and pointer.gesture_count >= len(gestures) and not force:
+                self._snapshot_base = pointer.gesture_count
+                return None
+            key = self.layout.snapshot_key(new_uid())
+            self.store.put_create_only(key, encode_snapshot(self.library_uid, self.device_id, cursors, gestures))
+            new_pointer = Pointer(key, len(gestures), cursors, self.device_id, utc_iso())
+            try:
+                self.store.put_if_match(self.layout.pointer_key, encode_pointer(self.library_uid, new_pointer), etag)
+            except PreconditionFailed:
+                log.info("another device advanced the snapshot pointer first; discarding %s", key)
+                self._delete_quietly(key)
+                self._snapshot_base = None
+                return None
+            if pointer is not None and pointer.key != key:
+                self._delete_quietly(pointer.key)  # a bootstrap reading it re-reads the pointer
+            self._snapshot_base = len(gestures)
+            log.info("wrote snapshot %s (%d gestures)", key, len(gestures))
+            return key
+
+    def _covered_state(self) -> tuple[dict[str, int], list[dict[str, Any]]]:
+        """Cursors and exactly the gestures they cover, read in one transaction."""
+        G = m.GestureRow
+        with self.library.read() as conn:
+            cursors = {r.device_id: r.last_batch for r in conn.execute(select(m.SyncCursor.device_id,
+                                                                              m.SyncCursor.last_batch))}
+            cursors.pop(self.device_id, None)
+            own = self.ledger.last_batch(conn)
+            rows = conn.execute(select(G.op_id, G.device_id, G.lamport, G.kind, G.entity_uid, G.payload,
+                                       G.base_version, G.undoes, G.pushed_batch)
+                                .order_by(G.lamport, G.device_id, G.op_id)).all()
+        if own is not None:
+            cursors[self.device_id] = own
+        gestures = [{"op_id": r.op_id, "device_id": r.device_id, "lamport": r.lamport, "kind": r.kind,
+                     "entity": r.entity_uid, "payload": json.loads(r.payload), "base_version": r.base_version,
+                     "undoes": r.undoes}
+                    for r in rows
+                    if (r.device_id == self.device_id and r.pushed_batch is not None)
+                    or (r.device_id != self.device_id and r.device_id in cursors)]
+        return cursors, gestures
+
+    def _delete_quietly(self, key: str) -> None:
+        try:
+            self.store.delete(key)
+        except StoreError as exc:
+            log.info("could not delete %s: %s", key, exc)
+
+    # ================================================================ media
+    def media_once(self, *, progress: ProgressFn | None = None) -> SyncCounts:
+        with self._lock:
+            mc: MediaCounts = self.media.run_once(progress=progress)
+        return SyncCounts(media_uploaded=mc.uploaded, media_downloaded=mc.downloaded, media_failed=mc.failed)
+
+    def media_status(self, media_hash: str) -> MediaStatus:
+        return self.media.status(media_hash)
+
+    def request_media(self, media_hash: str) -> MediaStatus:
+        return self.media.request(media_hash)
+
+    def download_media(self, media_hash: str, *, progress: ProgressFn | None = None,
+                       cancelled: CancelledFn | None = None) -> Any:
+        return self.media.download(media_hash, progress=progress, cancelled=cancelled)
+
+    # ================================================================ a full cycle
+    def sync_once(self, *, media: bool = True) -> SyncCounts:
+        """Push, pull, snapshot, media. Offline (StoreUnavailable) and other store errors propagate;
+        a device-id clash stops the push only and is raised after the rest of the cycle ran."""
+        counts = SyncCounts()
+        clash: DeviceClash | None = None
+        with self._lock:
+            try:
+                counts.add(self.push_once())
+            except DeviceClash as exc:
+                clash = exc
+            counts.add(self.pull_once())
+            counts.snapshot = self.snapshot_once()
+            if media:
+                counts.add(self.media_once())
+        if clash is not None:
+            raise clash
+        return counts
+
+    # ================================================================ status numbers
+    def local_status(self) -> dict[str, int]:
+        return {"pending": self.library.pending_count(), "conflicts": len(self.library.conflicts()),
+                "media_bytes_pending": self.media.bytes_pending(),
+                "quarantined": self.ledger.quarantine_count()}
+
+
+def discover_libraries(store: RemoteStore, limit: int = 100) -> list[str]:
+    """Library uids present in a bucket/prefix (one listing per library, by skip-scanning)."""
+    found: list[str] = []
+    after: str | None = None
+    for _ in range(limit * 10):
+        key = _first(store.list_keys(LIBRARIES, start_after=after))
+        if key is None:
+            break
+        uid = library_uid_after(key)
+        if uid is None:
+            after = key
+            continue
+        found.append(uid)
+        if len(found) >= limit:
+            break
+        after = skip_past(f"{LIBRARIES}{uid}/")
+    return found
+
+
+def _first(keys: Iterator[str]) -> str | None:
+    try:
+        return next(keys, None)
+    finally:
+        close = getattr(keys, "close", None)
+        if close is not None:
+            close()
+
+
+def _hostname() -> str:
+    try:
+        return socket.gethostname() or "unknown"
+    except OSError:
+        return "unknown"
+
