@@ -141,8 +141,12 @@ class SyncEngine:
         self.device_name = device_name or _hostname()
         self.ledger = Ledger(library)
         self._cancelled: CancelledFn = cancelled or (lambda: False)
-        self.media = MediaSync(library, store, self.layout, self.ledger, self._cancelled)
-        self._lock = threading.RLock()  # one cycle at a time (the thread's loop and a quit flush)
+        # Media transfers stop on their own flag: quitting cancels a 2 GB upload but still flushes gestures.
+        self.media_cancel = threading.Event()
+        self.media = MediaSync(library, store, self.layout, self.ledger,
+                               lambda: self.media_cancel.is_set() or self._cancelled())
+        self._lock = threading.RLock()  # one gesture cycle at a time (the thread's loop and a quit flush)
+        self._media_lock = threading.Lock()  # the media queue runs beside gesture cycles, never inside one
         self.clash: str | None = None
         self.holds: dict[str, str] = {}  # device -> why its pull is held
         self._pulls = 0
@@ -501,7 +505,7 @@ class SyncEngine:
 
     # ================================================================ media
     def media_once(self, *, progress: ProgressFn | None = None) -> SyncCounts:
-        with self._lock:
+        with self._media_lock:
             mc: MediaCounts = self.media.run_once(progress=progress)
         return SyncCounts(media_uploaded=mc.uploaded, media_downloaded=mc.downloaded, media_failed=mc.failed)
 
@@ -528,8 +532,8 @@ class SyncEngine:
                 clash = exc
             counts.add(self.pull_once())
             counts.snapshot = self.snapshot_once()
-            if media:
-                counts.add(self.media_once())
+        if media:
+            counts.add(self.media_once())
         if clash is not None:
             raise clash
         return counts
