@@ -231,7 +231,39 @@ def test_mixed_frame_rates_conform_to_the_output_fps(media, tmp_path) -> None:
     assert got[29] == 28 and got[30:36] == [0, 0, 1, 2, 3, 4]
 
 
+def test_cuts_are_frame_accurate_after_a_seek(media, tmp_path) -> None:
+    # Keyframes every 30 frames: 1.5 s starts mid-GOP, decoding forward from frame 30.
+    frames, _ = frames_of(run(reel(clip(start=1.5, end=2.0), clip(end=0.2)), media, tmp_path))
+    assert [read_frame_number(f) for f in frames] == [*range(45, 60), *range(0, 6)]
+
+
 # -- picture ----------------------------------------------------------------------------------
+
+
+def _full_range_video(path: Path, level: int) -> Path:
+    """A flat grey picture stored full range (yuvj420p), as many phones write it."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = SRC_W, SRC_H, "yuvj420p"
+        stream.options = {"preset": "ultrafast", "crf": "10"}
+        for i in range(5):
+            frame = av.VideoFrame(SRC_W, SRC_H, "yuvj420p")
+            for plane, value in zip(frame.planes, (level, 128, 128)):
+                np.frombuffer(plane, np.uint8)[...] = value
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def test_full_range_sources_keep_their_levels(media, tmp_path) -> None:
+    media = {**media, "full": _full_range_video(tmp_path / "full.mp4", 50)}
+    spec = reel(clip("full", end=5 / 30), out=output(audio=False))
+    frames, _ = frames_of(run(spec, media, tmp_path))
+    # Full-range luma 50 is RGB 50; read as limited range it would come out as 40.
+    assert float(frames[0].mean()) == pytest.approx(50, abs=2)
 
 
 def _predicted_red(box, out_w: int) -> np.ndarray:
