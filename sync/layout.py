@@ -28,6 +28,11 @@ class Layout:
     def root(self) -> str:
         return f"{LIBRARIES}{self.library_uid}/"
 
+    @property
+    def library_key(self) -> str:
+        """A small marker written by `remote set`, so the library is discoverable before its first push."""
+        return f"{self.root}library.json"
+
     # -- gesture log -----------------------------------------------------------------------------
     @property
     def log_prefix(self) -> str:

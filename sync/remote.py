@@ -9,6 +9,7 @@ id may change (rotated keys, a custom domain for the same bucket).
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +17,14 @@ from typing import Any
 
 from core.ids import is_uid
 from core.library import Library
+from sync.codec import utc_iso
 from sync.credentials import RemoteConfig, RemoteKind, get_secret, open_store, store_secret
 from sync.engine import SyncEngine, discover_libraries
 from sync.folderstore import FolderStore
+from sync.layout import Layout
 from sync.ledger import Ledger
 from sync.s3store import S3Store
-from sync.store import RemoteStore, StoreUnavailable
+from sync.store import AlreadyExists, RemoteStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,8 @@ def configure_remote(library: Library, config: RemoteConfig, *, library_uid: str
         where = current.describe() if current is not None else "another remote"
         raise RemoteSetupError(f"this library already syncs with {where} as library {current_uid}; it cannot "
                                "switch to another bucket, prefix or library (its pushed edits would stay behind)")
+    if verified:
+        _claim(store, target)
     if secret:
         store_secret(config.key_id, secret)
     config.save(library)
@@ -86,6 +91,17 @@ def configure_remote(library: Library, config: RemoteConfig, *, library_uid: str
         library.set_setting("library_uid", target)
         log.info("joined library %s found in %s", target, config.describe())
     return RemoteSetResult(config, target, target != current_uid, verified, bool(secret), found)
+
+
+def _claim(store: RemoteStore, library_uid: str) -> None:
+    """Write ``libraries/{uid}/library.json`` now, so a second machine set up before the first sync
+    joins this library instead of starting another one in the same bucket."""
+    layout = Layout(library_uid)
+    doc = {"format": "reeldesk.library", "v": 1, "library": library_uid, "created_at": utc_iso()}
+    try:
+        store.put_create_only(layout.library_key, json.dumps(doc, sort_keys=True).encode("utf-8"))
+    except AlreadyExists:
+        pass
 
 
 def _store_for(config: RemoteConfig, secret: str | None, **options: Any) -> RemoteStore:
