@@ -20,16 +20,13 @@ from core.enums import GestureKind
 from core.gestures.model import Gesture, GestureError
 from core.library import Library, default_library_dir
 from core.media.errors import MediaError
-from core.media.hashing import copy_and_hash
-from core.media.probe import probe
+from desktop import cli_import, cli_sync
 from desktop.logging_setup import FILE_ONLY, LoggingSession, setup_logging
 
 log = logging.getLogger(__name__)
 
 PROG = "reeldesk"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-_WHOLE_FILE_EPS = 1e-3  # seconds: a raw clip this close to [0, duration] spans the whole file
-_MAX_CLIP_NAME, _MAX_MEDIA_NAME = 200, 512  # the schema's limits
 
 
 class CliError(Exception):
@@ -169,8 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save a PNG of the window and exit")
     p.add_argument("--quit-after", type=_number, metavar="SECONDS", help="close the window after SECONDS")
 
-    p = cmd("import", "import video files (copied into the library) as whole-file clips")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    cli_import.add_parsers(cmd)  # import, watch
 
     p = cmd("mark", "mark a clip (a time range) on a media file")
     p.add_argument("media", metavar="MEDIA_HASH")
@@ -207,56 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cmd("clips", "list raw clips")
     cmd("conflicts", "list unresolved conflicts")
+    cli_sync.register(sub, parents=[common])  # sync, remote, doctor
     return parser
-
-
-# -- import (a small seam: a core import service will replace it) ----------------------------
-def import_file(library: Library, path: Path) -> dict[str, Any]:
-    """Probe, copy+hash into ``media/``, record the media and a whole-file raw clip.
-
-    Returns ``{"path", "media", "clip"}`` (plus ``"duplicate": true`` for media already in the
-    library) or ``{"path", "error"}``. Never raises for a bad file.
-    """
-    record: dict[str, Any] = {"path": str(path)}
-    try:
-        info = probe(path)  # first: a bad file is rejected before anything is copied
-        media_hash, _stored = copy_and_hash(path, library.media_dir)
-        duplicate = library.media(media_hash) is not None
-        if not duplicate:
-            library.apply(Gesture(GestureKind.IMPORT_MEDIA, media_hash,
-                                  {"info": info.to_payload(), "name": path.name[:_MAX_MEDIA_NAME]}))
-        duration = float(library.media(media_hash)["duration"]) if duplicate else info.duration
-        clip = _whole_file_clip(library, media_hash, duration) if duplicate else None
-        if clip is None:
-            clip = library.apply(Gesture(GestureKind.MARK_CLIP, None, {
-                "media": media_hash, "start": 0.0, "end": duration, "name": path.stem[:_MAX_CLIP_NAME]})).entity
-    except MediaError as exc:
-        log.info("import of %s failed: %s", path, exc)
-        record["error"] = exc.message
-        return record
-    except (GestureError, OSError) as exc:
-        log.info("import of %s failed: %s", path, exc)
-        record["error"] = str(exc)
-        return record
-    except Exception as exc:  # one broken file must not stop the rest; the log has the details
-        log.error("unexpected error importing %s", path, exc_info=True, extra={FILE_ONLY: True})
-        record["error"] = f"unexpected error ({type(exc).__name__}); see {library.root / 'reeldesk.log'}"
-        return record
-    record.update(media=media_hash, clip=clip)
-    if duplicate:
-        record["duplicate"] = True
-    return record
-
-
-def _whole_file_clip(library: Library, media_hash: str, duration: float) -> str | None:
-    for clip in library.raw_clips(media_hash):
-        if abs(clip["start"]) <= _WHOLE_FILE_EPS and abs(clip["end"] - duration) <= _WHOLE_FILE_EPS:
-            return clip["uid"]
-    return None
-
-
-def import_paths(library: Library, paths: Sequence[Path]) -> list[dict[str, Any]]:
-    return [import_file(library, Path(p)) for p in paths]
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -267,22 +215,6 @@ def _fmt_time(seconds: float) -> str:
 
 def _short(uid: str | None) -> str:
     return "-" if not uid else uid
-
-
-def cmd_import(lib: Library, args: argparse.Namespace) -> Outcome:
-    results = import_paths(lib, args.paths)
-    lines = []
-    for r in results:
-        if "error" in r:
-            lines.append(f"failed     {r['path']}: {r['error']}")
-        elif r.get("duplicate"):
-            lines.append(f"duplicate  {r['path']}  clip {r['clip']}  (media {r['media'][:12]}... already in library)")
-        else:
-            lines.append(f"imported   {r['path']}  clip {r['clip']}  (media {r['media'][:12]}...)")
-    failed = sum(1 for r in results if "error" in r)
-    if failed:
-        lines.append(f"{failed} of {len(results)} file(s) failed")
-    return Outcome(results, "\n".join(lines), EXIT_FAILED if failed else EXIT_OK)
 
 
 def cmd_mark(lib: Library, args: argparse.Namespace) -> Outcome:
@@ -403,10 +335,12 @@ def cmd_conflicts(lib: Library, args: argparse.Namespace) -> Outcome:
 
 
 COMMANDS: dict[str, Callable[[Library, argparse.Namespace], Outcome]] = {
-    "import": cmd_import, "mark": cmd_mark, "project": cmd_project, "apply": cmd_apply,
+    "import": cli_import.cmd_import, "watch": cli_import.cmd_watch, "mark": cmd_mark, "project": cmd_project,
+    "apply": cmd_apply,
     "undo": cmd_undo_redo, "redo": cmd_undo_redo, "show": cmd_show, "history": cmd_history,
     "clips": cmd_clips, "conflicts": cmd_conflicts,
 }
+COMMANDS.update(cli_sync.COMMANDS)
 
 
 def _run_gui(lib: Library, args: argparse.Namespace) -> int:

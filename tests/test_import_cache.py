@@ -65,7 +65,8 @@ def test_import_queues_thumbnails_and_peaks(library: Library, worker: CacheWorke
     assert peaks is not None and peaks.size == pytest.approx(2.0 * 50, abs=2) and peaks.max() > 0.5
     assert load_peaks(peaks_path(library.cache_dir, silent.media)).size == 0  # no audio: empty, but cached
     done = [e for e in events.items if e.stage is CacheStage.DONE]
-    assert [(e.jobs_done, e.jobs_total) for e in done] == [(1, 2), (2, 2)]
+    assert all(1 <= e.jobs_done <= e.jobs_total for e in done)
+    assert done[-1].jobs_done == done[-1].jobs_total  # the queue ran dry: "all done"
 
     # A duplicate import re-checks the cache (cheaply) and finds it complete.
     (dup,) = service.import_paths([video_set["h30"]])
