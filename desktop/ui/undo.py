@@ -1,0 +1,348 @@
+"""Undo/redo: a QUndoStack whose commands map to library gestures (DESIGN §4, rule 5).
+
+Every edit the UI makes goes through :meth:`UndoController.apply`: the gesture is applied first
+(so a rejected gesture never lands on the stack), then a command is pushed whose undo/redo call
+``library.undo(scope)`` / ``library.redo(scope)``, i.e. inverse gestures that sync like any other.
+The QUndoStack only decides *which scope* to undo next and gives the menus their text; the
+library's per-scope stacks are the truth, so undo also works for work done before a restart.
+
+Repeated nudges (arrow-key crop moves, rotation steps, style sliders) merge into one command
+through ``mergeWith`` when they hit the same target within a short window; a drag is one gesture
+(committed on release) and therefore one step anyway.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+from sqlalchemy import select
+
+from core.db import models as m
+from core.enums import AspectRatio, GestureKind
+from core.gestures.model import Gesture, GestureError
+from core.gestures.schema import entity_rule
+from core.library import ApplyResult, Library
+
+log = logging.getLogger(__name__)
+
+MERGE_WINDOW_S = 1.5
+_MERGE_ID = 0x52440001  # any constant != -1: QUndoStack only offers merges between equal ids
+
+_LABELS: dict[GestureKind, str] = {
+    GestureKind.MARK_CLIP: "Mark clip", GestureKind.UPDATE_CLIP: "Edit clip", GestureKind.DELETE_CLIP: "Delete clip",
+    GestureKind.CREATE_PROJECT: "Create project", GestureKind.RENAME_PROJECT: "Rename project",
+    GestureKind.SET_ASPECT_RATIO: "Change aspect ratio", GestureKind.DELETE_PROJECT: "Delete project",
+    GestureKind.ADD_CLIP: "Add clip to project", GestureKind.REMOVE_CLIP: "Remove clip from project",
+    GestureKind.MOVE_CLIP: "Reorder clips", GestureKind.SET_TRANSITION: "Set transition",
+    GestureKind.ADD_CROP_KEYFRAME: "Add keyframe", GestureKind.MOVE_CROP_KEYFRAME: "Move keyframe",
+    GestureKind.UPDATE_CROP_KEYFRAME: "Adjust crop", GestureKind.DELETE_CROP_KEYFRAME: "Delete keyframe",
+    GestureKind.SPLIT: "Split", GestureKind.REMOVE_SPLIT: "Remove split", GestureKind.SET_SEGMENT_SPEED: "Set speed",
+    GestureKind.SET_TRIM: "Trim", GestureKind.CLEAR_TRIM: "Clear trim", GestureKind.SET_ROTATION: "Rotate",
+    GestureKind.RESTORE_VERSION: "Restore version", GestureKind.USE_NEW_RANGE: "Use new range",
+    GestureKind.ADD_REGION: "Add spotlight", GestureKind.UPDATE_REGION: "Adjust spotlight",
+    GestureKind.DELETE_REGION: "Delete spotlight", GestureKind.TOGGLE_REGION: "Toggle spotlight",
+    GestureKind.ADD_REGION_KEYFRAME: "Add spotlight keyframe",
+    GestureKind.UPDATE_REGION_KEYFRAME: "Move spotlight", GestureKind.DELETE_REGION_KEYFRAME: "Delete spotlight keyframe",
+    GestureKind.SET_OVERLAY_STYLE: "Spotlight style",
+}
+
+
+def gesture_label(kind: GestureKind) -> str:
+    return _LABELS.get(kind, kind.value.replace("_", " ").capitalize())
+
+
+def project_of_working_clip(library: Library, wc: str) -> str | None:
+    with library.read() as conn:
+        return conn.execute(select(m.WorkingClip.project_uid).where(m.WorkingClip.uid == wc)).scalar()
+
+
+def scope_of(library: Library, gesture: Gesture, result: ApplyResult) -> str | None:
+    """The fold scope the library keeps this gesture's undo stack in."""
+    rule = entity_rule(gesture.kind)
+    if rule == "wc":
+        return project_of_working_clip(library, result.entity)
+    return result.entity
+
+
+@dataclass
+class _Op:
+    scope: str
+    op_id: str
+
+
+class GestureCommand(QUndoCommand):
+    """One undo step: one or more already-applied gestures (several after merges or a macro)."""
+
+    def __init__(self, controller: "UndoController", text: str, ops: list[_Op], merge_key: str | None) -> None:
+        super().__init__(text)
+        self.controller = controller
+        self.ops = ops
+        self.merge_key = merge_key
+        self.stamp = time.monotonic()
+        self._first = True  # push() calls redo(): the gestures are already applied
+
+    def id(self) -> int:  # noqa: A003 (Qt's name)
+        return _MERGE_ID if self.merge_key else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt's name)
+        if not isinstance(other, GestureCommand) or other.merge_key != self.merge_key:
+            return False
+        if other.stamp - self.stamp > MERGE_WINDOW_S:
+            return False
+        self.ops.extend(other.ops)
+        self.stamp = other.stamp
+        return True
+
+    def undo(self) -> None:
+        for op in reversed(self.ops):
+            self.controller._library_step(op.scope, undo=True)
+
+    def redo(self) -> None:
+        if self._first:
+            self._first = False
+            return
+        for op in self.ops:
+            self.controller._library_step(op.scope, undo=False)
+
+
+class UndoController(QObject):
+    """The UI's single write path: apply a gesture, record it for undo, report errors."""
+
+    applied = Signal(object)  # ApplyResult
+    message = Signal(str)  # a short line for the status bar
+
+    def __init__(self, library: Library, scope_provider: Callable[[], str | None],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.scope_provider = scope_provider  # the open project: fallback undo after a restart
+        self.stack = QUndoStack(self)
+        self.stack.setUndoLimit(500)
+
+    # -- applying --------------------------------------------------------------------------------
+    def apply(self, gesture: Gesture, *, merge_key: str | None = None, text: str | None = None,
+              scope: str | None = None) -> ApplyResult:
+        """Apply one gesture and push it as an undo step. Raises GestureError (caller shows it)."""
+        result = self.library.apply(gesture)
+        if result.duplicate:
+            return result
+        op_scope = scope or scope_of(self.library, gesture, result)
+        if op_scope is not None:
+            label = text or gesture_label(gesture.kind)
+            key = f"{gesture.kind.value}:{gesture.entity_uid}:{merge_key}" if merge_key else None
+            self.stack.push(GestureCommand(self, label, [_Op(op_scope, result.op_id)], key))
+        self.applied.emit(result)
+        return result
+
+    def apply_many(self, gestures: list[Gesture | Callable[[list[ApplyResult]], Gesture]],
+                   text: str) -> list[ApplyResult]:
+        """A macro: several gestures as ONE undo step (e.g. "create reel from selected clips").
+
+        Gestures are built lazily when callables are given, so later ones can use earlier results.
+        """
+        results: list[ApplyResult] = []
+        ops: list[_Op] = []
+        try:
+            for g in gestures:
+                gesture = g(results) if callable(g) else g
+                result = self.library.apply(gesture)
+                results.append(result)
+                scope = scope_of(self.library, gesture, result)
+                if scope is not None:
+                    ops.append(_Op(scope, result.op_id))
+        finally:
+            if ops:  # what was applied stays undoable even when a later gesture failed
+                self.stack.push(GestureCommand(self, text, ops, None))
+        for r in results:
+            self.applied.emit(r)
+        return results
+
+    # -- undo / redo -----------------------------------------------------------------------------
+    def undo(self) -> bool:
+        if self.stack.canUndo():
+            self.stack.undo()
+            return True
+        scope = self.scope_provider()
+        if scope and self.library.undo(scope) is not None:  # older work, e.g. before a restart
+            self.message.emit("Undone")
+            return True
+        self.message.emit("Nothing to undo")
+        return False
+
+    def redo(self) -> bool:
+        if self.stack.canRedo():
+            self.stack.redo()
+            return True
+        scope = self.scope_provider()
+        if scope and self.library.redo(scope) is not None:
+            self.message.emit("Redone")
+            return True
+        self.message.emit("Nothing to redo")
+        return False
+
+    def _library_step(self, scope: str, *, undo: bool) -> None:
+        try:
+            result = self.library.undo(scope) if undo else self.library.redo(scope)
+        except Exception:
+            log.exception("%s in scope %s failed", "undo" if undo else "redo", scope)
+            self.message.emit("Could not " + ("undo" if undo else "redo") + "; details are in the log")
+            return
+        if result is None:
+            self.message.emit("Nothing to " + ("undo" if undo else "redo") + " here any more")
+
+
+def fmt_time(seconds: float | None, *, precise: bool = True) -> str:
+    """Time code for labels: 1:02:03.45 / 02:03.45 (hundredths; whole seconds unless precise)."""
+    if seconds is None:
+        return "--:--"
+    seconds = max(0.0, float(seconds))
+    h, rem = divmod(seconds, 3600.0)
+    m, s = divmod(rem, 60.0)
+    sec = f"{s:05.2f}" if precise else f"{int(s):02d}"
+    return f"{int(h)}:{int(m):02d}:{sec}" if h >= 1 else f"{int(m):02d}:{sec}"
+
+
+class EditorState(QObject):
+    """What every panel shares: the library, the write path, and what is open where.
+
+    Times: ``media_time`` is seconds in the open media file (what Playback uses); working-clip
+    gestures use clip time (0 = the clip's start in its media), see :meth:`clip_time`.
+    Panels never write the library directly: :meth:`apply` goes through the undo controller and
+    turns a rejected gesture into one status-bar line instead of an exception.
+    """
+
+    projectChanged = Signal(object)  # project uid or None
+    clipChanged = Signal(object)  # working clip uid or None
+    mediaChanged = Signal(object)  # media hash or None
+    rawClipChanged = Signal(object)  # selected raw clip uid or None (Annotate)
+    timeChanged = Signal(float)  # media time of the playhead
+    seekRequested = Signal(float)  # media time: a panel asks the player to go there
+    libraryChanged = Signal(object)  # merged ChangeEvent, on the UI thread
+    message = Signal(str, bool)  # text, is_error
+
+    def __init__(self, library: Library, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.project_uid: str | None = None
+        self.wc_uid: str | None = None
+        self.media_hash: str | None = None
+        self.raw_clip_uid: str | None = None
+        self.media_time = 0.0
+        self._project_doc: dict | None = None
+        self.undo = UndoController(library, lambda: self.project_uid, self)
+        self.undo.message.connect(lambda text: self.message.emit(text, False))
+
+    # -- writing ---------------------------------------------------------------------------------
+    def apply(self, gesture: Gesture, **kwargs: object) -> ApplyResult | None:
+        try:
+            return self.undo.apply(gesture, **kwargs)
+        except GestureError as exc:
+            self.message.emit(str(exc), True)
+        except Exception:  # the log keeps the traceback; the user gets one line
+            log.exception("applying %s failed", gesture.kind.value)
+            self.message.emit("That change could not be saved; details are in the log", True)
+        return None
+
+    def apply_many(self, gestures: list, text: str) -> list[ApplyResult]:
+        try:
+            return self.undo.apply_many(gestures, text)
+        except GestureError as exc:
+            self.message.emit(str(exc), True)
+        except Exception:
+            log.exception("applying %s failed", text)
+            self.message.emit(f"{text} failed; details are in the log", True)
+        return []
+
+    def on_library_changed(self, event: object) -> None:
+        self._project_doc = None
+        self.libraryChanged.emit(event)
+
+    # -- what is open ----------------------------------------------------------------------------
+    def set_project(self, uid: str | None) -> None:
+        if uid == self.project_uid:
+            return
+        self.project_uid = uid
+        self._project_doc = None
+        self.projectChanged.emit(uid)
+        doc = self.project_doc()
+        clips = [c["uid"] for c in doc["clips"]] if doc else []
+        self.set_clip(self.wc_uid if self.wc_uid in clips else (clips[0] if clips else None))
+
+    def set_clip(self, wc: str | None) -> None:
+        if wc == self.wc_uid:
+            return
+        self.wc_uid = wc
+        clip = self.clip_doc()
+        if clip is not None:
+            self.set_media(clip["media"])
+        self.clipChanged.emit(wc)
+
+    def set_media(self, media_hash: str | None) -> None:
+        if media_hash == self.media_hash:
+            return
+        self.media_hash = media_hash
+        self.mediaChanged.emit(media_hash)
+
+    def set_raw_clip(self, uid: str | None) -> None:
+        if uid != self.raw_clip_uid:
+            self.raw_clip_uid = uid
+            self.rawClipChanged.emit(uid)
+
+    def set_media_time(self, t: float) -> None:
+        self.media_time = t
+        self.timeChanged.emit(t)
+
+    def seek(self, media_t: float) -> None:
+        self.seekRequested.emit(media_t)
+
+    def seek_clip(self, clip_t: float) -> None:
+        clip = self.clip_doc()
+        if clip is not None:
+            self.seek(clip["source"]["start"] + clip_t)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def project_doc(self) -> dict | None:
+        """The open project's latest state (cached until the next change)."""
+        if self.project_uid is None:
+            return None
+        if self._project_doc is None:
+            try:
+                self._project_doc = self.library.show_project(self.project_uid)
+            except GestureError:
+                self.project_uid = None
+                return None
+            if self._project_doc["project"]["deleted"]:
+                self._project_doc = None
+                return None
+        return self._project_doc
+
+    def clip_doc(self, wc: str | None = None) -> dict | None:
+        wc = wc or self.wc_uid
+        doc = self.project_doc()
+        if doc is None or wc is None:
+            return None
+        return next((c for c in doc["clips"] if c["uid"] == wc), None)
+
+    def clip_time(self) -> float | None:
+        """The playhead in the open working clip's time, or None when no clip is open."""
+        clip = self.clip_doc()
+        if clip is None:
+            return None
+        src = clip["source"]
+        return min(max(self.media_time - src["start"], 0.0), src["end"] - src["start"])
+
+    def aspect(self) -> AspectRatio:
+        doc = self.project_doc()
+        return AspectRatio(doc["project"]["aspect"]) if doc else AspectRatio.PORTRAIT
+
+    def media_info(self, media_hash: str | None = None) -> dict | None:
+        h = media_hash or self.media_hash
+        return self.library.media(h) if h else None
+
+
+__all__ = ["EditorState", "GestureCommand", "fmt_time", "UndoController", "gesture_label", "project_of_working_clip",
+           "scope_of"]
