@@ -1,0 +1,466 @@
+"""Annotate mode: mark the moments worth keeping in a game and rate, tag and note them.
+
+I marks an in point, O marks the out point and creates the raw clip (which becomes selected, so
+1–5 rate it right away); M quick-marks around the playhead (9 s before, 3 s after by default);
+Shift+I / Shift+O move the selected clip's ends to the playhead. Every change is one gesture.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtGui import QFocusEvent
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QPlainTextEdit, QPushButton, QSizePolicy, QToolButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from core.enums import AspectRatio, GestureKind
+from core.gestures.model import Gesture
+from desktop.ui import theme
+from desktop.ui.library_panel import CLIPS_MIME, UID_ROLE, paint_empty_state
+from desktop.ui.undo import EditorState, fmt_time
+from resources import icon
+
+log = logging.getLogger(__name__)
+
+QUICK_BEFORE_S = 9.0
+QUICK_AFTER_S = 3.0
+MIN_CLIP_S = 0.1
+
+
+def parse_tags(text: str) -> list[str]:
+    seen: list[str] = []
+    for t in text.replace("#", " ").replace(";", ",").split(","):
+        t = " ".join(t.split())[:64]
+        if t and t not in seen:
+            seen.append(t)
+    return seen[:32]
+
+
+class StarRating(QWidget):
+    """Five clickable stars; clicking the current rating clears it."""
+
+    rated = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.buttons: list[QToolButton] = []
+        self.value = 0
+        for n in range(1, 6):
+            b = QToolButton()
+            b.setText("★")
+            b.setAutoRaise(True)
+            b.setToolTip(f"{n} star{'s' if n > 1 else ''}  (key {n})")
+            b.setFixedSize(QSize(26, 26))
+            b.clicked.connect(lambda _c=False, n=n: self.rated.emit(0 if n == self.value else n))
+            layout.addWidget(b)
+            self.buttons.append(b)
+        layout.addStretch(1)
+        self.set_value(0)
+
+    def set_value(self, n: int) -> None:
+        self.value = n
+        for i, b in enumerate(self.buttons, 1):
+            colour = theme.rating_color(n) if i <= n else theme.TEXT_DISABLED
+            b.setStyleSheet(f"QToolButton {{ color: {colour.name()}; font-size: 16px; border: none; "
+                            f"background: transparent; padding: 0; }}")
+
+
+class _NotesEdit(QPlainTextEdit):
+    committed = Signal()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        super().focusOutEvent(event)
+        self.committed.emit()
+
+
+class _ClipList(QTreeWidget):
+    """The media's clips; drag them onto a reel in the Library (same mime type as the grid)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [CLIPS_MIME]
+
+    def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:  # noqa: N802
+        import json
+
+        data = QMimeData()
+        data.setData(CLIPS_MIME, json.dumps([i.data(0, UID_ROLE) for i in items]).encode("utf-8"))
+        return data
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        if self.topLevelItemCount() == 0:
+            paint_empty_state(self, "No clips in this footage yet.\nPlay it and press I then O, "
+                                    "or M for a quick mark around the playhead.")
+
+
+class NewReelDialog(QDialog):
+    def __init__(self, count: int, default_aspect: AspectRatio, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Create reel")
+        form = QFormLayout(self)
+        self.name = QLineEdit(f"Reel {date.today().isoformat()}")
+        self.name.selectAll()
+        self.aspect = QComboBox()
+        for a in AspectRatio:
+            label = {"9:16": "9:16  vertical (Shorts, Reels, TikTok)", "16:9": "16:9  landscape (YouTube)",
+                     "1:1": "1:1  square", "4:5": "4:5  portrait feed"}[a.value]
+            self.aspect.addItem(label, a.value)
+        self.aspect.setCurrentIndex(self.aspect.findData(default_aspect.value))
+        form.addRow("Name", self.name)
+        form.addRow("Aspect ratio", self.aspect)
+        form.addRow("", QLabel(f"{count} clip{'s' if count != 1 else ''} will be added in order."
+                               if count else "The reel starts empty; drag clips onto it later."))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.name.textChanged.connect(
+            lambda t: buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(t.strip())))
+
+
+def create_reel(state: EditorState, name: str, aspect: AspectRatio, raw_uids: list[str]) -> str | None:
+    """create_project + add_clip for each clip as ONE undo step; returns the new project uid."""
+    gestures: list[Any] = [Gesture(GestureKind.CREATE_PROJECT, None, {"name": name.strip()[:200],
+                                                                     "aspect": aspect.value})]
+    for uid in raw_uids:
+        gestures.append(lambda results, uid=uid: Gesture(GestureKind.ADD_CLIP, results[0].entity, {"raw_clip": uid}))
+    results = state.apply_many(gestures, f"Create reel “{name.strip()}”")
+    return results[0].entity if results else None
+
+
+class AnnotatePanel(QWidget):
+    """Inspector of the Annotate mode."""
+
+    reelCreated = Signal(str)
+
+    def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.pending_in: float | None = None
+        self.quick_before = float(state.library.get_setting("ui.quick_mark_before", str(QUICK_BEFORE_S)))
+        self.quick_after = float(state.library.get_setting("ui.quick_mark_after", str(QUICK_AFTER_S)))
+        self._clips: list[dict[str, Any]] = []
+
+        root = QVBoxLayout(self)
+        root.setContentsMargins(10, 8, 10, 8)
+        root.setSpacing(10)
+
+        self.media_label = QLabel("No footage open")
+        self.media_label.setStyleSheet("font-weight: 600; font-size: 13px;")
+        self.media_label.setWordWrap(True)
+        root.addWidget(self.media_label)
+
+        marks = QGroupBox("Mark")
+        grid = QGridLayout(marks)
+        grid.setHorizontalSpacing(6)
+        self.in_button = QPushButton(icon("mark-in"), "In  (I)")
+        self.out_button = QPushButton(icon("mark-out"), "Out  (O)")
+        self.quick_button = QPushButton(icon("quick-mark"), "Quick mark  (M)")
+        self.in_label = QLabel("in --:--")
+        self.in_label.setFont(theme.mono_font(9))
+        self.in_label.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
+        self.before = QDoubleSpinBox()
+        self.after = QDoubleSpinBox()
+        for spin, value, tip in ((self.before, self.quick_before, "seconds before the playhead"),
+                                 (self.after, self.quick_after, "seconds after the playhead")):
+            spin.setRange(0.5, 120.0)
+            spin.setDecimals(1)
+            spin.setSuffix(" s")
+            spin.setValue(value)
+            spin.setToolTip("Quick mark: " + tip)
+        grid.addWidget(self.in_button, 0, 0)
+        grid.addWidget(self.out_button, 0, 1)
+        grid.addWidget(self.in_label, 0, 2)
+        grid.addWidget(self.quick_button, 1, 0)
+        window = QHBoxLayout()
+        window.addWidget(QLabel("−"))
+        window.addWidget(self.before)
+        window.addWidget(QLabel("+"))
+        window.addWidget(self.after)
+        grid.addLayout(window, 1, 1, 1, 2)
+        root.addWidget(marks)
+
+        self.clip_list = _ClipList()
+        self.clip_list.setHeaderLabels(["Clip", "In", "Length", "Rating"])
+        self.clip_list.setRootIsDecorated(False)
+        self.clip_list.setAlternatingRowColors(True)
+        self.clip_list.setUniformRowHeights(True)
+        self.clip_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        header = self.clip_list.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.clip_list.setMinimumHeight(150)
+        root.addWidget(self.clip_list, 1)
+
+        self.details = QGroupBox("Selected clip")
+        form = QFormLayout(self.details)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("Name")
+        self.range_label = QLabel()
+        self.range_label.setFont(theme.mono_font(9))
+        self.stars = StarRating()
+        self.tags_edit = QLineEdit()
+        self.tags_edit.setPlaceholderText("goal, assist, #10 …")
+        self.notes_edit = _NotesEdit()
+        self.notes_edit.setPlaceholderText("Notes")
+        self.notes_edit.setFixedHeight(64)
+        form.addRow("Name", self.name_edit)
+        form.addRow("Range", self.range_label)
+        form.addRow("Rating", self.stars)
+        form.addRow("Tags", self.tags_edit)
+        form.addRow("Notes", self.notes_edit)
+        root.addWidget(self.details)
+
+        actions = QHBoxLayout()
+        self.reel_button = QPushButton(icon("project"), "Create reel from selected")
+        self.reel_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.delete_button = QToolButton()
+        self.delete_button.setIcon(icon("trash"))
+        self.delete_button.setToolTip("Delete the selected clips (Del)")
+        actions.addWidget(self.reel_button)
+        actions.addWidget(self.delete_button)
+        root.addLayout(actions)
+
+        self.in_button.clicked.connect(self.mark_in)
+        self.out_button.clicked.connect(self.mark_out)
+        self.quick_button.clicked.connect(self.quick_mark)
+        self.before.valueChanged.connect(self._save_quick_window)
+        self.after.valueChanged.connect(self._save_quick_window)
+        self.clip_list.itemSelectionChanged.connect(self._selection_changed)
+        self.clip_list.itemDoubleClicked.connect(lambda item, _c: self._seek_to(item))
+        self.stars.rated.connect(self.rate)
+        self.name_edit.editingFinished.connect(self._commit_name)
+        self.tags_edit.editingFinished.connect(self._commit_tags)
+        self.notes_edit.committed.connect(self._commit_notes)
+        self.reel_button.clicked.connect(self.create_reel_from_selection)
+        self.delete_button.clicked.connect(self.delete_selected)
+        state.mediaChanged.connect(lambda _h: self.refresh())
+        state.libraryChanged.connect(lambda _e: self.refresh())
+        state.rawClipChanged.connect(self._select_uid)
+        self.refresh()
+
+    # -- data ------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        h = self.state.media_hash
+        info = self.state.media_info()
+        if info is None:
+            self.media_label.setText("No footage open — double-click footage or a clip in the Library")
+            self._clips = []
+        else:
+            self.media_label.setText(f"{info['name'] or h[:12]}   ·   {fmt_time(info['duration'], precise=False)}")
+            self._clips = self.state.library.raw_clips(h)
+        enabled = info is not None
+        for w in (self.in_button, self.out_button, self.quick_button):
+            w.setEnabled(enabled)
+        all_tags = sorted({t for c in self.state.library.raw_clips() for t in c["tags"]}, key=str.casefold)
+        completer = QCompleter(all_tags, self.tags_edit)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.tags_edit.setCompleter(completer)
+        selected = set(self.selected_uids())
+        self.clip_list.blockSignals(True)
+        self.clip_list.clear()
+        for c in self._clips:
+            item = QTreeWidgetItem([c["name"] or "Untitled clip", fmt_time(c["start"]), fmt_time(c["end"] - c["start"]),
+                                    "★" * int(c["rating"] or 0)])
+            item.setData(0, UID_ROLE, c["uid"])
+            item.setForeground(3, theme.rating_color(c["rating"]))
+            if c["tags"]:
+                item.setToolTip(0, " ".join(f"#{t}" for t in c["tags"]))
+            self.clip_list.addTopLevelItem(item)
+            if c["uid"] in selected or c["uid"] == self.state.raw_clip_uid:
+                item.setSelected(True)
+        self.clip_list.blockSignals(False)
+        self._show_details()
+        self._update_in_label()
+
+    def clips(self) -> list[dict[str, Any]]:
+        return list(self._clips)
+
+    def selected_uids(self) -> list[str]:
+        return [i.data(0, UID_ROLE) for i in self.clip_list.selectedItems()]
+
+    def current_clip(self) -> dict[str, Any] | None:
+        uid = self.state.raw_clip_uid
+        return next((c for c in self._clips if c["uid"] == uid), None)
+
+    def _select_uid(self, uid: str | None) -> None:
+        self.clip_list.blockSignals(True)
+        for i in range(self.clip_list.topLevelItemCount()):
+            item = self.clip_list.topLevelItem(i)
+            item.setSelected(item.data(0, UID_ROLE) == uid)
+            if item.data(0, UID_ROLE) == uid:
+                self.clip_list.scrollToItem(item)
+        self.clip_list.blockSignals(False)
+        self._show_details()
+
+    def _selection_changed(self) -> None:
+        uids = self.selected_uids()
+        self.state.set_raw_clip(uids[-1] if uids else None)
+        if len(uids) == 1:
+            clip = self.current_clip()
+            if clip is not None:
+                self.state.seek(clip["start"])
+        self._show_details()
+
+    def _seek_to(self, item: QTreeWidgetItem) -> None:
+        clip = next((c for c in self._clips if c["uid"] == item.data(0, UID_ROLE)), None)
+        if clip is not None:
+            self.state.seek(clip["start"])
+
+    def _show_details(self) -> None:
+        clip = self.current_clip()
+        self.details.setEnabled(clip is not None)
+        self.reel_button.setEnabled(bool(self.selected_uids()))
+        self.delete_button.setEnabled(bool(self.selected_uids()))
+        if clip is None:
+            for w in (self.name_edit, self.tags_edit):
+                w.clear()
+            self.notes_edit.clear()
+            self.range_label.setText("—")
+            self.stars.set_value(0)
+            return
+        if not self.name_edit.hasFocus():
+            self.name_edit.setText(clip["name"])
+        if not self.tags_edit.hasFocus():
+            self.tags_edit.setText(", ".join(clip["tags"]))
+        if not self.notes_edit.hasFocus() and self.notes_edit.toPlainText() != clip["notes"]:
+            self.notes_edit.setPlainText(clip["notes"])
+        self.range_label.setText(f"{fmt_time(clip['start'])} – {fmt_time(clip['end'])}"
+                                 f"   ({fmt_time(clip['end'] - clip['start'])})")
+        self.stars.set_value(int(clip["rating"] or 0))
+
+    def _update_in_label(self) -> None:
+        self.in_label.setText(f"in {fmt_time(self.pending_in)}" if self.pending_in is not None else "in --:--")
+        self.in_label.setStyleSheet(f"color: {(theme.ACCENT if self.pending_in is not None else theme.TEXT_DIM).name()};")
+
+    def _save_quick_window(self) -> None:
+        self.quick_before, self.quick_after = self.before.value(), self.after.value()
+        self.state.library.set_setting("ui.quick_mark_before", str(self.quick_before))
+        self.state.library.set_setting("ui.quick_mark_after", str(self.quick_after))
+
+    # -- marking ---------------------------------------------------------------------------------
+    def _duration(self) -> float | None:
+        info = self.state.media_info()
+        return float(info["duration"]) if info else None
+
+    def mark_in(self) -> None:
+        if self._duration() is None:
+            self.state.message.emit("Open some footage first", True)
+            return
+        self.pending_in = self.state.media_time
+        self.state.set_raw_clip(None)  # a new clip starts: rating keys go to it once it exists
+        self._update_in_label()
+        self.state.message.emit(f"In at {fmt_time(self.pending_in)} — press O at the end of the moment", False)
+
+    def mark_out(self) -> None:
+        duration = self._duration()
+        if duration is None:
+            self.state.message.emit("Open some footage first", True)
+            return
+        if self.pending_in is None:
+            self.state.message.emit("Mark the in point first (I)", True)
+            return
+        t = min(self.state.media_time, duration)
+        if t - self.pending_in < MIN_CLIP_S:
+            self.state.message.emit("The out point must come after the in point", True)
+            return
+        self._mark(self.pending_in, t)
+        self.pending_in = None
+        self._update_in_label()
+
+    def quick_mark(self) -> None:
+        duration = self._duration()
+        if duration is None:
+            self.state.message.emit("Open some footage first", True)
+            return
+        t = self.state.media_time
+        self._mark(max(0.0, t - self.quick_before), min(duration, t + self.quick_after))
+
+    def _mark(self, start: float, end: float) -> None:
+        n = len(self._clips) + 1
+        result = self.state.apply(Gesture(GestureKind.MARK_CLIP, None, {
+            "media": self.state.media_hash, "start": round(start, 6), "end": round(end, 6), "name": f"Clip {n}"}))
+        if result is not None:
+            self.refresh()
+            self.state.set_raw_clip(result.entity)
+            self.state.message.emit(f"Marked {fmt_time(start)} – {fmt_time(end)}; rate it with 1–5", False)
+
+    def set_clip_edge(self, which: str) -> None:
+        """Shift+I / Shift+O: move the selected clip's start or end to the playhead."""
+        clip = self.current_clip()
+        if clip is None:
+            self.state.message.emit("Select a clip first", True)
+            return
+        t = round(self.state.media_time, 6)
+        start, end = (t, clip["end"]) if which == "start" else (clip["start"], t)
+        if end - start < MIN_CLIP_S:
+            self.state.message.emit("A clip must end after it starts", True)
+            return
+        self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"start": start, "end": end}))
+
+    def rate(self, n: int, uids: list[str] | None = None) -> None:
+        uids = uids if uids is not None else (self.selected_uids() or
+                                              ([self.state.raw_clip_uid] if self.state.raw_clip_uid else []))
+        if not uids:
+            self.state.message.emit("Select or mark a clip to rate it", True)
+            return
+        gestures = [Gesture(GestureKind.UPDATE_CLIP, uid, {"rating": n}) for uid in uids]
+        if len(gestures) == 1:
+            self.state.apply(gestures[0])
+        else:
+            self.state.apply_many(gestures, f"Rate {len(gestures)} clips")
+
+    def _commit_name(self) -> None:
+        clip = self.current_clip()
+        name = self.name_edit.text().strip()[:200]
+        if clip is not None and name != clip["name"]:
+            self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"name": name}))
+
+    def _commit_tags(self) -> None:
+        clip = self.current_clip()
+        tags = parse_tags(self.tags_edit.text())
+        if clip is not None and tags != clip["tags"]:
+            self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"tags": tags}))
+
+    def _commit_notes(self) -> None:
+        clip = self.current_clip()
+        notes = self.notes_edit.toPlainText()[:10_000]
+        if clip is not None and notes != clip["notes"]:
+            self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"notes": notes}))
+
+    def delete_selected(self) -> None:
+        uids = self.selected_uids()
+        if uids:
+            self.state.apply_many([Gesture(GestureKind.DELETE_CLIP, u, {}) for u in uids],
+                                  f"Delete {len(uids)} clip(s)")
+            self.state.set_raw_clip(None)
+
+    def create_reel_from_selection(self, uids: list[str] | None = None) -> None:
+        uids = uids if uids else self.selected_uids()
+        default = AspectRatio(self.state.library.get_setting("ui.default_aspect", AspectRatio.PORTRAIT.value))
+        dialog = NewReelDialog(len(uids), default, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        aspect = AspectRatio(dialog.aspect.currentData())
+        self.state.library.set_setting("ui.default_aspect", aspect.value)
+        project = create_reel(self.state, dialog.name.text(), aspect, uids)
+        if project is not None:
+            self.reelCreated.emit(project)
+
+
+__all__ = ["AnnotatePanel", "NewReelDialog", "QUICK_AFTER_S", "QUICK_BEFORE_S", "StarRating", "create_reel",
+           "parse_tags"]

@@ -1,0 +1,414 @@
+"""Export mode: pick backend, upscaling and quality; follow jobs (progress, stage, ETA); cancel,
+retry, open the output folder; a notification when a job finishes.
+
+Jobs are durable rows (``export_jobs``) run by the export package's job runner; the panel only
+reads the rows (polled while something runs) and dispatches submit/cancel/retry to the runner
+through :class:`ExportService`, a small adapter: when the runner or the Modal backend is not
+available in this build, its controls are disabled with a tooltip saying why, nothing crashes.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
+                               QLabel, QProgressBar, QPushButton, QRadioButton, QToolButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from sqlalchemy import select
+
+from core.db import models as m
+from core.enums import ExportBackend, JobState, Upscaler
+from core.export.spec import SpecError
+from core.library import Library
+from desktop.ui import theme
+from desktop.ui.library_panel import paint_empty_state
+from desktop.ui.undo import EditorState, fmt_time
+from desktop.ui.workers import TaskHub
+from resources import icon
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 400
+
+
+@dataclass(frozen=True)
+class Quality:
+    label: str
+    crf: int
+    preset: str
+
+
+QUALITIES = (Quality("Draft (fast)", 26, "veryfast"), Quality("Standard", 20, "medium"),
+             Quality("High", 17, "slow"))
+UPSCALERS = ((Upscaler.NONE, "None"), (Upscaler.LANCZOS, "Sharp resize (Lanczos)"),
+             (Upscaler.REALESRGAN, "AI ×4 (Real-ESRGAN, Modal GPU)"))
+
+
+def read_jobs(library: Library, limit: int = 200) -> list[dict[str, Any]]:
+    with library.read() as conn:
+        rows = conn.execute(select(m.ExportJob).order_by(m.ExportJob.created_at.desc()).limit(limit)).mappings().all()
+    return [{k: v for k, v in r.items() if k != "spec_json"} for r in rows]
+
+
+class ExportService(QObject):
+    """Adapter over the export job runner (``core.export.jobs``), probed at start."""
+
+    changed = Signal()
+
+    def __init__(self, library: Library, hub: TaskHub, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.hub = hub
+        self.runner: Any = None
+        self.reason = ""
+        try:
+            jobs = importlib.import_module("core.export.jobs")
+        except ImportError:
+            self.reason = "Export jobs are not part of this build yet"
+            return
+        factory = getattr(jobs, "JobRunner", None) or getattr(jobs, "ExportJobs", None)
+        if factory is None:
+            self.reason = "This build's export module has no job runner"
+            return
+        try:
+            self.runner = factory(library)
+        except Exception as exc:
+            log.exception("cannot start the export job runner")
+            self.reason = f"Export is unavailable: {type(exc).__name__}"
+
+    @property
+    def available(self) -> bool:
+        return self.runner is not None
+
+    def modal_status(self) -> tuple[bool, str]:
+        if not self.available:
+            return False, self.reason
+        check = getattr(self.runner, "modal_available", None)
+        if callable(check):
+            try:
+                ok = check()
+                return (bool(ok[0]), ok[1]) if isinstance(ok, tuple) else (bool(ok), "")
+            except Exception as exc:
+                return False, f"Modal is unavailable: {type(exc).__name__}"
+        from desktop.ui.settings_dialog import modal_secret_stored
+        if not modal_secret_stored(self.library):
+            return False, "Add a Modal token in Settings → Export to render on cloud GPUs"
+        return True, ""
+
+    def submit(self, project_uid: str, backend: ExportBackend, upscaler: Upscaler, quality: Quality,
+               on_done, on_error) -> None:
+        runner = self.runner
+
+        def work(report, cancelled):
+            return runner.submit(project_uid, backend=backend, upscaler=upscaler, crf=quality.crf,
+                                 preset=quality.preset)
+
+        self.hub.submit(work, name="submit export", on_result=on_done, on_error=on_error,
+                        on_finished=self.changed.emit)
+
+    def cancel(self, job_uid: str) -> None:
+        self._call("cancel", job_uid)
+
+    def retry(self, job_uid: str) -> None:
+        self._call("retry", job_uid)
+
+    def _call(self, name: str, job_uid: str) -> None:
+        fn = getattr(self.runner, name, None)
+        if fn is None:
+            return
+        self.hub.submit(lambda report, cancelled: fn(job_uid), name=f"{name} export",
+                        on_finished=self.changed.emit)
+
+    def close(self) -> None:
+        close = getattr(self.runner, "close", None) or getattr(self.runner, "stop", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                log.exception("stopping the export runner failed")
+
+
+class _JobList(QTreeWidget):
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        if self.topLevelItemCount() == 0:
+            paint_empty_state(self, "No exports yet.\nChoose a reel and press Export.")
+
+
+class ExportPanel(QWidget):
+    jobFinished = Signal(str, bool)  # message, ok
+
+    def __init__(self, state: EditorState, service: ExportService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.service = service
+        self._states: dict[str, str] = {}
+        self._rows: dict[str, QTreeWidgetItem] = {}
+
+        root = QHBoxLayout(self)
+        root.setContentsMargins(16, 12, 16, 12)
+        root.setSpacing(16)
+
+        left = QVBoxLayout()
+        box = QGroupBox("New export")
+        form = QFormLayout(box)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setVerticalSpacing(10)
+        self.project = QComboBox()
+        self.project.setMinimumWidth(220)
+        self.local = QRadioButton("This computer")
+        self.modal = QRadioButton("Modal cloud GPU")
+        self.backend = QButtonGroup(self)
+        self.backend.addButton(self.local)
+        self.backend.addButton(self.modal)
+        self.local.setChecked(True)
+        brow = QVBoxLayout()
+        brow.addWidget(self.local)
+        brow.addWidget(self.modal)
+        self.upscaler = QComboBox()
+        for value, label in UPSCALERS:
+            self.upscaler.addItem(label, value.value)
+        self.quality = QComboBox()
+        for q in QUALITIES:
+            self.quality.addItem(q.label)
+        self.quality.setCurrentIndex(1)
+        self.summary = QLabel("—")
+        self.summary.setFont(theme.mono_font(9.5))
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet(f"color: {theme.ERROR.name()};")
+        self.export_button = QPushButton(icon("export"), "Export")
+        self.export_button.setStyleSheet(f"QPushButton {{ background: {theme.ACCENT.name()}; color: "
+                                         f"{theme.ACCENT_TEXT.name()}; font-weight: 600; padding: 7px 18px; }}"
+                                         f"QPushButton:disabled {{ background: {theme.PANEL_HI.name()}; "
+                                         f"color: {theme.TEXT_DISABLED.name()}; }}")
+        form.addRow("Reel", self.project)
+        form.addRow("Render on", brow)
+        form.addRow("Upscaling", self.upscaler)
+        form.addRow("Quality", self.quality)
+        form.addRow("Output", self.summary)
+        form.addRow(self.problem)
+        form.addRow(self.export_button)
+        left.addWidget(box)
+        self.unavailable = QLabel(service.reason)
+        self.unavailable.setWordWrap(True)
+        self.unavailable.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
+        self.unavailable.setVisible(not service.available)
+        left.addWidget(self.unavailable)
+        left.addStretch(1)
+        holder = QWidget()
+        holder.setLayout(left)
+        holder.setFixedWidth(380)
+        root.addWidget(holder)
+
+        right = QVBoxLayout()
+        title = QLabel("Jobs")
+        title.setStyleSheet("font-weight: 600; font-size: 13px;")
+        right.addWidget(title)
+        self.jobs = _JobList()
+        self.jobs.setHeaderLabels(["Reel", "Render on", "Stage", "Progress", "Time left", ""])
+        self.jobs.setRootIsDecorated(False)
+        self.jobs.setUniformRowHeights(True)
+        self.jobs.setAlternatingRowColors(True)
+        header = self.jobs.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(3, 200)
+        for col in (1, 2, 4):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.ResizeToContents)
+        right.addWidget(self.jobs, 1)
+        root.addLayout(right, 1)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self.refresh_jobs)
+        self.project.currentIndexChanged.connect(self._update_summary)
+        self.upscaler.currentIndexChanged.connect(self._update_summary)
+        self.backend.buttonToggled.connect(lambda *_: self._update_summary())
+        self.export_button.clicked.connect(self.start_export)
+        service.changed.connect(self.refresh_jobs)
+        state.libraryChanged.connect(lambda _e: self.refresh())
+        state.projectChanged.connect(lambda _p: self._select_current_project())
+        self.refresh()
+
+    # -- form ------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        current = self.project.currentData() or self.state.project_uid
+        self.project.blockSignals(True)
+        self.project.clear()
+        for p in self.state.library.projects():
+            self.project.addItem(icon("project"), f"{p['name']}  ({p['aspect']})", p["uid"])
+        i = self.project.findData(current)
+        self.project.setCurrentIndex(max(0, i))
+        self.project.blockSignals(False)
+        modal_ok, why = self.service.modal_status()
+        self.modal.setEnabled(modal_ok)
+        self.modal.setToolTip("" if modal_ok else why)
+        if not modal_ok and self.modal.isChecked():
+            self.local.setChecked(True)
+        self._update_summary()
+        self.refresh_jobs()
+
+    def _select_current_project(self) -> None:
+        i = self.project.findData(self.state.project_uid)
+        if i >= 0:
+            self.project.setCurrentIndex(i)
+
+    def _choice(self) -> tuple[ExportBackend, Upscaler, Quality]:
+        backend = ExportBackend.MODAL if self.modal.isChecked() else ExportBackend.LOCAL
+        return backend, Upscaler(self.upscaler.currentData()), QUALITIES[self.quality.currentIndex()]
+
+    def _update_summary(self) -> None:
+        backend, upscaler, _q = self._choice()
+        uid = self.project.currentData()
+        problem = ""
+        if uid is None:
+            self.summary.setText("—")
+            problem = "Create a reel first (Library → Create reel)."
+        else:
+            from core.export.build import build_spec
+            try:
+                spec = build_spec(self.state.library, uid, upscaler=upscaler)
+            except SpecError as exc:
+                self.summary.setText("—")
+                problem = f"This reel cannot be exported yet: {exc}"
+            except Exception:  # a half-synced project: say so, never a traceback
+                log.exception("building the export spec failed")
+                self.summary.setText("—")
+                problem = "This reel cannot be exported yet; details are in the log"
+            else:
+                out = spec.output
+                self.summary.setText(f"{out.width}×{out.height} · {float(out.fps):.3g} fps · "
+                                     f"{fmt_time(spec.output_duration)}")
+        if upscaler is Upscaler.REALESRGAN and backend is ExportBackend.LOCAL:
+            problem = problem or "AI upscaling runs on the Modal GPU backend; choose it or another upscaler."
+        self.problem.setText(problem)
+        self.problem.setVisible(bool(problem))
+        self.export_button.setEnabled(self.service.available and not problem)
+        self.export_button.setToolTip(self.service.reason if not self.service.available else problem)
+
+    def start_export(self) -> None:
+        uid = self.project.currentData()
+        if uid is None or not self.service.available:
+            return
+        backend, upscaler, quality = self._choice()
+        self.export_button.setEnabled(False)
+
+        def done(_job: Any) -> None:
+            self.state.message.emit("Export queued", False)
+            self._update_summary()
+            self.refresh_jobs()
+
+        def failed(text: str) -> None:
+            self.state.message.emit(f"Export could not start: {text}", True)
+            self._update_summary()
+
+        self.service.submit(uid, backend, upscaler, quality, done, failed)
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def refresh_jobs(self) -> None:
+        try:
+            jobs = read_jobs(self.state.library)
+        except Exception:
+            log.exception("reading export jobs failed")
+            return
+        names = {p["uid"]: p["name"] for p in self.state.library.projects(include_deleted=True)}
+        seen = set()
+        active = False
+        for i, job in enumerate(jobs):
+            uid = job["uid"]
+            seen.add(uid)
+            state = JobState(job["state"]) if job["state"] in {s.value for s in JobState} else JobState.FAILED
+            active |= not state.finished
+            item = self._rows.get(uid)
+            if item is None:
+                item = QTreeWidgetItem()
+                self.jobs.insertTopLevelItem(i, item)
+                self._rows[uid] = item
+                bar = QProgressBar()
+                bar.setRange(0, 1000)
+                bar.setTextVisible(True)
+                bar.setFixedHeight(16)
+                self.jobs.setItemWidget(item, 3, bar)
+                self.jobs.setItemWidget(item, 5, self._actions(job))
+            self._fill(item, job, state, names.get(job["project_uid"], "?"))
+            previous = self._states.get(uid)
+            if previous is not None and previous != state.value and state.finished:
+                self._notify(job, state, names.get(job["project_uid"], "reel"))
+            self._states[uid] = state.value
+        for uid in list(self._rows):
+            if uid not in seen:
+                self.jobs.takeTopLevelItem(self.jobs.indexOfTopLevelItem(self._rows.pop(uid)))
+        if active and not self.timer.isActive():
+            self.timer.start()
+        elif not active and self.timer.isActive():
+            self.timer.stop()
+
+    def _actions(self, job: dict[str, Any]) -> QWidget:
+        w = QWidget()
+        lay = QHBoxLayout(w)
+        lay.setContentsMargins(2, 0, 2, 0)
+        lay.setSpacing(2)
+        uid = job["uid"]
+        for name, tip, fn in (("cancel", "Cancel", lambda: self.service.cancel(uid)),
+                              ("retry", "Retry", lambda: self.service.retry(uid)),
+                              ("folder", "Open the output folder", lambda: self._open_folder(uid))):
+            b = QToolButton()
+            b.setIcon(icon(name))
+            b.setToolTip(tip)
+            b.setObjectName(name)
+            b.setAutoRaise(True)
+            b.clicked.connect(fn)
+            lay.addWidget(b)
+        return w
+
+    def _fill(self, item: QTreeWidgetItem, job: dict[str, Any], state: JobState, name: str) -> None:
+        created: datetime | None = job.get("created_at")
+        item.setText(0, name)
+        item.setToolTip(0, f"Started {created.astimezone():%Y-%m-%d %H:%M}" if created else "")
+        item.setText(1, "Modal GPU" if job["backend"] == ExportBackend.MODAL.value else "This computer")
+        stage = job.get("stage") or state.value
+        if state is JobState.FAILED and job.get("error"):
+            stage = f"Failed: {job['error']}"
+            item.setForeground(2, theme.ERROR)
+        elif state is JobState.DONE:
+            stage = "Done"
+            item.setForeground(2, theme.REGION)
+        elif state is JobState.CANCELLED:
+            stage = "Cancelled"
+            item.setForeground(2, theme.TEXT_DIM)
+        item.setText(2, stage[:1].upper() + stage[1:])
+        item.setToolTip(2, job.get("error") or "")
+        eta = job.get("eta_s")
+        item.setText(4, fmt_time(eta, precise=False) if eta is not None and not state.finished else "")
+        bar = self.jobs.itemWidget(item, 3)
+        if isinstance(bar, QProgressBar):
+            bar.setValue(int(round(1000 * float(job.get("progress") or 0.0))))
+            bar.setFormat(f"{100 * float(job.get('progress') or 0):.0f}%")
+        actions = self.jobs.itemWidget(item, 5)
+        if actions is not None:
+            actions.findChild(QToolButton, "cancel").setVisible(not state.finished)
+            actions.findChild(QToolButton, "retry").setVisible(state in (JobState.FAILED, JobState.CANCELLED))
+            out = job.get("output_path")
+            actions.findChild(QToolButton, "folder").setEnabled(bool(out) or state is JobState.DONE)
+
+    def _open_folder(self, uid: str) -> None:
+        job = next((j for j in read_jobs(self.state.library) if j["uid"] == uid), None)
+        path = Path(job["output_path"]).parent if job and job.get("output_path") else self.state.library.exports_dir
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    def _notify(self, job: dict[str, Any], state: JobState, name: str) -> None:
+        if state is JobState.DONE:
+            self.jobFinished.emit(f"“{name}” is exported — it is in the Gallery", True)
+        elif state is JobState.FAILED:
+            self.jobFinished.emit(f"Export of “{name}” failed: {job.get('error') or 'see the log'}", False)
+
+
+__all__ = ["ExportPanel", "ExportService", "QUALITIES", "Quality", "read_jobs"]

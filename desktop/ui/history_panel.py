@@ -1,0 +1,233 @@
+"""History dock: the open working clip's versions (restore one) and the conflict list ("restore mine").
+
+Restoring a version is a ``restore_version`` gesture (so it syncs and can itself be undone).
+"Restore mine" re-applies this device's losing gesture as a new gesture: it sorts after the
+winner, so it wins now, and the conflict row is marked resolved (local bookkeeping; a re-fold
+keeps resolved flags).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTabWidget,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from sqlalchemy import select, update
+
+from core.db import models as m
+from core.enums import GestureKind
+from core.gestures.model import Gesture, GestureError
+from desktop.ui import theme
+from desktop.ui.library_panel import paint_empty_state
+from desktop.ui.undo import EditorState, gesture_label
+from resources import icon
+
+log = logging.getLogger(__name__)
+
+
+_PATH_WORDS = {"kf": "crop keyframe", "rkf": "spotlight keyframe", "region": "spotlight", "split": "split",
+               "speed": "speed", "trim": "trim", "rot": "rotation", "style": "spotlight style", "clip": "clip",
+               "order": "clip order", "trans": "transition", "name": "name", "aspect": "aspect ratio"}
+
+
+def _local_time(iso: str | None) -> str:
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%H:%M:%S  %d %b")
+    except ValueError:
+        return iso
+
+
+def restore_mine(state: EditorState, conflict: dict[str, Any]) -> bool:
+    """Re-apply the losing gesture of ``conflict`` as a new local gesture; mark the conflict resolved."""
+    lib = state.library
+    with lib.read() as conn:
+        row = conn.execute(select(m.GestureRow.kind, m.GestureRow.entity_uid, m.GestureRow.payload)
+                           .where(m.GestureRow.op_id == conflict["loser_op_id"])).first()
+    if row is None:
+        state.message.emit("The lost change is no longer in the log", True)
+        return False
+    try:
+        gesture = Gesture(GestureKind(row.kind), row.entity_uid, json.loads(row.payload))
+    except (ValueError, GestureError):
+        state.message.emit("The lost change cannot be restored", True)
+        return False
+    if state.apply(gesture, text="Restore my change") is None:
+        return False
+    with lib.transaction() as conn:  # bookkeeping only: which conflicts the user has dealt with
+        conn.execute(update(m.Conflict).where(m.Conflict.loser_op_id == conflict["loser_op_id"],
+                                              m.Conflict.winner_op_id == conflict["winner_op_id"],
+                                              m.Conflict.path == conflict["path"]).values(resolved=True))
+    state.libraryChanged.emit(None)
+    return True
+
+
+def dismiss_conflict(state: EditorState, conflict: dict[str, Any]) -> None:
+    with state.library.transaction() as conn:
+        conn.execute(update(m.Conflict).where(m.Conflict.loser_op_id == conflict["loser_op_id"],
+                                              m.Conflict.winner_op_id == conflict["winner_op_id"],
+                                              m.Conflict.path == conflict["path"]).values(resolved=True))
+    state.libraryChanged.emit(None)
+
+
+class _List(QTreeWidget):
+    def __init__(self, empty: str) -> None:
+        super().__init__()
+        self.empty = empty
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        if self.topLevelItemCount() == 0:
+            paint_empty_state(self, self.empty)
+
+
+class HistoryPanel(QWidget):
+    conflictsChanged = Signal(int)
+
+    def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._conflicts: list[dict[str, Any]] = []
+        root = QVBoxLayout(self)
+        root.setContentsMargins(6, 6, 6, 6)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        root.addWidget(self.tabs)
+
+        page = QWidget()
+        pl = QVBoxLayout(page)
+        pl.setContentsMargins(0, 6, 0, 0)
+        self.title = QLabel()
+        self.title.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
+        self.versions = _List("Open a clip of a reel to see its versions.")
+        self.versions.setHeaderLabels(["Version", "Change", "When"])
+        self.versions.setRootIsDecorated(False)
+        self.versions.setUniformRowHeights(True)
+        self.versions.setAlternatingRowColors(True)
+        self.versions.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.versions.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.restore = QPushButton(icon("retry"), "Restore this version")
+        self.restore.setEnabled(False)
+        pl.addWidget(self.title)
+        pl.addWidget(self.versions, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.restore)
+        pl.addLayout(row)
+        self.tabs.addTab(page, icon("retry"), "Versions")
+
+        cpage = QWidget()
+        cl = QVBoxLayout(cpage)
+        cl.setContentsMargins(0, 6, 0, 0)
+        self.conflicts = _List("No conflicts.\nEdits made on two machines at once show up here.")
+        self.conflicts.setHeaderLabels(["What", "Lost change"])
+        self.conflicts.setRootIsDecorated(False)
+        self.conflicts.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.restore_mine = QPushButton(icon("retry"), "Restore mine")
+        self.restore_mine.setToolTip("Apply my lost change again, so it wins")
+        self.keep_theirs = QPushButton("Keep theirs")
+        for b in (self.restore_mine, self.keep_theirs):
+            b.setEnabled(False)
+        cl.addWidget(self.conflicts, 1)
+        crow = QHBoxLayout()
+        crow.addStretch(1)
+        crow.addWidget(self.keep_theirs)
+        crow.addWidget(self.restore_mine)
+        cl.addLayout(crow)
+        self.tabs.addTab(cpage, icon("conflict"), "Conflicts")
+
+        self.versions.itemSelectionChanged.connect(self._version_selected)
+        self.restore.clicked.connect(self.restore_selected)
+        self.conflicts.itemSelectionChanged.connect(self._conflict_selected)
+        self.restore_mine.clicked.connect(self._restore_mine)
+        self.keep_theirs.clicked.connect(self._keep_theirs)
+        for sig in (state.clipChanged, state.libraryChanged):
+            sig.connect(lambda *_: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        wc = self.state.wc_uid
+        self.versions.clear()
+        history: list[dict[str, Any]] = []
+        if wc is not None:
+            try:
+                history = self.state.library.history(wc)
+            except GestureError:
+                history = []
+        latest = history[-1]["version"] if history else None
+        mine = self.state.library.device_id
+        for v in reversed(history):
+            g = v["gesture"]
+            kind = g.get("kind")
+            label = "Undo" if g.get("undoes") else (gesture_label(GestureKind(kind)) if kind else "Change")
+            if g.get("device_id") and g["device_id"] != mine:
+                label += "  (other device)"
+            item = QTreeWidgetItem([f"v{v['version']}", label, _local_time(v["created_at"])])
+            item.setData(0, Qt.ItemDataRole.UserRole, v["version"])
+            if v["version"] == latest:
+                item.setText(0, f"v{v['version']}  •")
+                item.setToolTip(0, "The current version")
+            self.versions.addTopLevelItem(item)
+        clip = self.state.clip_doc()
+        self.title.setText(f"{len(history)} version(s) of the open clip" if clip else "")
+        self._version_selected()
+
+        self._conflicts = self.state.library.conflicts()
+        self.conflicts.clear()
+        for c in self._conflicts:
+            head = c["path"].split("/")[0]
+            what = _PATH_WORDS.get(head, head)
+            item = QTreeWidgetItem([f"{what} of {c['entity_uid'][:8]}", c["loser_op_id"][:8]])
+            item.setToolTip(0, c["path"])
+            self.conflicts.addTopLevelItem(item)
+        n = len(self._conflicts)
+        self.tabs.setTabText(1, f"Conflicts ({n})" if n else "Conflicts")
+        self._conflict_selected()
+        self.conflictsChanged.emit(n)
+
+    def _version_selected(self) -> None:
+        items = self.versions.selectedItems()
+        latest = self.versions.topLevelItem(0)
+        self.restore.setEnabled(bool(items) and items[0] is not latest)
+
+    def restore_selected(self) -> None:
+        items = self.versions.selectedItems()
+        if not items or self.state.wc_uid is None:
+            return
+        version = int(items[0].data(0, Qt.ItemDataRole.UserRole))
+        if self.state.apply(Gesture(GestureKind.RESTORE_VERSION, self.state.wc_uid, {"version": version}),
+                            text=f"Restore version {version}") is not None:
+            self.state.message.emit(f"Restored version {version} (as a new version; undo brings the last one back)",
+                                    False)
+
+    def _selected_conflict(self) -> dict[str, Any] | None:
+        items = self.conflicts.selectedItems()
+        if not items:
+            return None
+        i = self.conflicts.indexOfTopLevelItem(items[0])
+        return self._conflicts[i] if 0 <= i < len(self._conflicts) else None
+
+    def _conflict_selected(self) -> None:
+        c = self._selected_conflict()
+        self.restore_mine.setEnabled(c is not None)
+        self.keep_theirs.setEnabled(c is not None)
+
+    def _restore_mine(self) -> None:
+        c = self._selected_conflict()
+        if c is not None and restore_mine(self.state, c):
+            self.state.message.emit("Your change is back", False)
+
+    def _keep_theirs(self) -> None:
+        c = self._selected_conflict()
+        if c is not None:
+            dismiss_conflict(self.state, c)
+
+    def show_conflicts(self) -> None:
+        self.tabs.setCurrentIndex(1)
+
+
+__all__ = ["HistoryPanel", "dismiss_conflict", "restore_mine"]
