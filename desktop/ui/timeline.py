@@ -808,7 +808,8 @@ class TimelineView(QGraphicsView):
             p.drawLine(QPointF(x, top), QPointF(x, bottom))
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(theme.SPLIT)
-            p.drawPolygon(QPolygonF([QPointF(x - 5, RULER_H - 8), QPointF(x + 5, RULER_H - 8), QPointF(x, RULER_H - 1)]))
+            p.drawPolygon(QPolygonF([QPointF(x - 5, RULER_H - 8), QPointF(x + 5, RULER_H - 8),
+                                     QPointF(x, RULER_H - 1)]))
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
 
     def _keyframe_time(self, uid: str, t: float) -> float:
