@@ -673,34 +673,37 @@ class TimelineView(QGraphicsView):
         x1 = min(math.ceil(rect.right()), math.ceil(self.x_for_time(self._duration)))
         if x1 <= x0 or not rect.intersects(QRectF(x0, lane.top, x1 - x0, lane.height)):
             return
-        image = self._wave_image(x0, x1, int(lane.height) - 4)
+        image = self._wave_image(x0, x1, int(lane.height) - 4, self.devicePixelRatioF())
         p.drawImage(QPointF(x0, lane.top + 2), image)
         p.fillRect(QRectF(x0, lane.mid, x1 - x0, 1), QColor(theme.WAVEFORM.red(), theme.WAVEFORM.green(),
                                                              theme.WAVEFORM.blue(), 90))
 
-    def _wave_image(self, x0: int, x1: int, height: int) -> QImage:
-        """The waveform of scene columns [x0, x1) as one ARGB image, built with numpy: each
-        column is the max peak of the media time it covers."""
+    def _wave_image(self, x0: int, x1: int, height: int, dpr: float = 1.0) -> QImage:
+        """The waveform of scene columns [x0, x1) as one ARGB image at device resolution, built
+        with numpy: each device column is the max peak of the media time it covers."""
         assert self._peaks is not None
         peaks, rate = self._peaks, self._peaks_rate
         n = peaks.size
-        edges = (np.arange(x0, x1 + 1, dtype=np.float64) - PAD) / self._pps + self._peaks_start
+        cols, rows = max(1, round((x1 - x0) * dpr)), max(1, round(height * dpr))
+        edges = (x0 + np.arange(cols + 1, dtype=np.float64) / dpr - PAD) / self._pps + self._peaks_start
         idx = np.floor(edges * rate).astype(np.int64)
-        starts = np.clip(idx[:-1], 0, n - 1)
-        amps = np.maximum.reduceat(peaks, starts) if starts.size else np.zeros(0, np.float32)
-        # reduceat takes the max from each start up to the next one (or the start alone when
-        # zoomed in past the peak rate); columns outside the data show silence.
+        # A silent sentinel after the data, so the last column reduces up to its own end.
+        padded = np.append(peaks, np.float32(0.0))
+        bounds = np.clip(idx, 0, n)
+        amps = np.maximum.reduceat(padded, bounds)[:-1]
+        # reduceat takes the max from each bound up to the next (or the bound alone when zoomed
+        # in past the peak rate); columns outside the data show silence.
         amps = np.where((idx[:-1] < n) & (idx[1:] > 0), amps, 0.0)
-        half = height / 2.0
-        amps = np.sqrt(np.clip(amps, 0.0, 1.0)) * (half - 1)  # perceptual: quiet crowd noise stays visible
-        ys = np.abs(np.arange(height, dtype=np.float32)[:, None] + 0.5 - half)
-        mask = ys <= np.maximum(amps[None, :], 0.5)
+        half = rows / 2.0
+        amps = np.sqrt(np.clip(amps, 0.0, 1.0)) * (half - dpr)  # perceptual: quiet crowd noise stays visible
+        ys = np.abs(np.arange(rows, dtype=np.float32)[:, None] + 0.5 - half)
+        mask = ys <= np.maximum(amps[None, :], 0.5 * dpr)
         c = theme.WAVEFORM
         argb = np.where(mask, np.uint32(0xFF000000 | (c.red() << 16) | (c.green() << 8) | c.blue()), np.uint32(0))
         argb = np.ascontiguousarray(argb.astype(np.uint32))
-        image = QImage(argb.data, argb.shape[1], argb.shape[0], argb.strides[0],
-                       QImage.Format.Format_ARGB32_Premultiplied)
-        return image.copy()
+        image = QImage(argb.data, cols, rows, argb.strides[0], QImage.Format.Format_ARGB32_Premultiplied).copy()
+        image.setDevicePixelRatio(dpr)
+        return image
 
     def _paint_media_clips(self, p: QPainter, rect: QRectF, t0: float, t1: float) -> None:
         lane = self._lanes["clips"]
@@ -708,32 +711,57 @@ class TimelineView(QGraphicsView):
             return
         lo = bisect_left(self._clip_starts, t0 - self._clip_max_len)
         hi = bisect_right(self._clip_starts, t1)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setFont(self._clip_font)
-        metrics = QFontMetricsF(self._clip_font)
-        selected: tuple[QRectF, _MediaClip] | None = None
+        pps, top0 = self._pps, lane.top + 3
+        # Clips a few pixels wide (a whole game in view) are batched per rating colour into one
+        # drawRects call each; only wide ones get rounded corners and a name.
+        narrow: dict[int, list[QRectF]] = {}
+        wide: list[tuple[QRectF, _MediaClip]] = []
         for c in self._clips[lo:hi]:
             if c.end < t0:
                 continue
-            r = self._media_clip_rect(c)
-            color = theme.rating_color(c.rating)
-            fill = QColor(color)
-            fill.setAlpha(200)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(fill)
-            p.drawRoundedRect(r, 3, 3)
-            p.fillRect(QRectF(r.left(), r.top(), r.width(), 2), color.lighter(130))
-            if r.width() > 36:
-                p.setPen(QColor(10, 10, 12))
-                text = metrics.elidedText(c.name or f"★{c.rating}", Qt.TextElideMode.ElideRight, r.width() - 10)
-                p.drawText(r.adjusted(5, 0, -5, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
-            if c.uid == self._selected_clip:
-                selected = (r, c)
+            x0 = PAD + c.start * pps
+            r = QRectF(x0, top0 + c.lane * CLIP_LANE_H, max(2.0, (c.end - c.start) * pps), CLIP_LANE_H - 4)
+            if r.width() < 8.0:
+                narrow.setdefault(c.rating, []).append(r)
+            else:
+                wide.append((r, c))
+        p.setPen(Qt.PenStyle.NoPen)
+        for rating, rects in narrow.items():
+            p.setBrush(self._clip_fill(rating))
+            p.drawRects(rects)
+        if wide:
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.setFont(self._clip_font)
+            metrics = QFontMetricsF(self._clip_font)
+            for r, c in wide:
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(self._clip_fill(c.rating))
+                p.drawRoundedRect(r, 3, 3)
+                p.fillRect(QRectF(r.left() + 1, r.top(), r.width() - 2, 2), self._clip_edge(c.rating))
+                if r.width() > 36:
+                    p.setPen(QColor(10, 10, 12))
+                    text = metrics.elidedText(c.name or f"★{c.rating}", Qt.TextElideMode.ElideRight,
+                                              r.width() - 10)
+                    p.drawText(r.adjusted(5, 0, -5, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                               text)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        selected = next((c for c in self._clips[lo:hi] if c.uid == self._selected_clip), None)
         if selected is not None:
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
             p.setPen(QPen(QColor("#FFFFFF"), 2))
             p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawRoundedRect(selected[0].adjusted(-1, -1, 1, 1), 4, 4)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            p.drawRoundedRect(self._media_clip_rect(selected).adjusted(-1, -1, 1, 1), 4, 4)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+
+    @staticmethod
+    def _clip_fill(rating: int) -> QColor:
+        fill = QColor(theme.rating_color(rating))
+        fill.setAlpha(210)
+        return fill
+
+    @staticmethod
+    def _clip_edge(rating: int) -> QColor:
+        return theme.rating_color(rating).lighter(135)
 
     def _media_clip_rect(self, c: _MediaClip) -> QRectF:
         lane = self._lanes["clips"]
