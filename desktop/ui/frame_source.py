@@ -10,10 +10,12 @@ abandoned. Pictures come back upright (display rotation applied) as QImages thro
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from fractions import Fraction
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 from PySide6.QtGui import QImage
 
 from core.media.errors import MediaError
@@ -169,6 +171,18 @@ class _Decoder:
             return t, shown, start, end
 
 
+# Every running decoder, so interpreter exit can stop them first: Python tearing down a running
+# QThread aborts the process.
+_LIVE: weakref.WeakSet[_DecodeThread] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for thread in list(_LIVE):
+        thread.stop()
+        thread.wait(2000)
+
+
 class _DecodeThread(QThread):
     decoded = Signal(float, QImage)
     opened = Signal(object)  # MediaInfo
@@ -187,6 +201,7 @@ class _DecodeThread(QThread):
         self.ready = threading.Event()
         # (start, end, image) per decoded frame, most recently used last; worker-thread only.
         self._cache: OrderedDict[float, tuple[float, float, QImage]] = OrderedDict()
+        _LIVE.add(self)
 
     def submit(self, t: float) -> None:
         with self._cond:
@@ -281,6 +296,9 @@ class FrameSource(QObject):
         self._thread.opened.connect(self.opened)
         self._thread.failed.connect(self.failed)
         self._closed = False
+        app = QCoreApplication.instance()
+        if app is not None:  # a running decoder thread must never outlive the application
+            app.aboutToQuit.connect(self.close)
         self._thread.start()
 
     @property
@@ -322,6 +340,13 @@ class FrameSource(QObject):
         self._thread.stop()
         if not self._thread.wait(timeout_ms):
             log.warning("frame decoder for %s did not stop within %d ms", self._path.name, timeout_ms)
+
+    def __del__(self) -> None:
+        # Safety net for an owner that forgot close(): destroying a running QThread aborts.
+        try:
+            self.close()
+        except (RuntimeError, AttributeError):  # the C++ side is already gone
+            pass
 
 
 __all__ = ["DEFAULT_CACHE_FRAMES", "FrameSource", "frame_to_qimage"]

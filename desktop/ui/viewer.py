@@ -13,14 +13,13 @@ The viewer never writes to the library: a finished drag or nudge emits ONE gestu
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
 from typing import Any, Mapping
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (QBrush, QColor, QFocusEvent, QImage, QKeyEvent, QMouseEvent, QPainter,
+from PySide6.QtGui import (QColor, QFocusEvent, QImage, QKeyEvent, QMouseEvent, QPainter,
                            QPainterPath, QPaintEvent, QPen, QPixmap, QTransform)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -194,6 +193,8 @@ class VideoViewer(QWidget):
                                          [(float(k["time"]), k) for k in rk],
                                          [(k["uid"], float(k["time"])) for k in rk]))
         self._style = {**DEFAULT_STYLE, **(edit.get("overlay_style") or {})}
+        if self._selected_region not in {r.uid for r in self._regions}:
+            self._selected_region = None
         if self._drag is None and not self._nudging:
             self._override_box = None
             self._override_region = None
