@@ -188,6 +188,11 @@ def run(seconds: float, preset: str, work: Path) -> dict[str, float]:
     return results
 
 
+def ratio(label: str, r: dict[str, float], note: str) -> str:
+    slow, fast = label.split(" / ")
+    return f"  {label:<29} {r[slow] / r[fast]:5.2f}x" + (f"   ({note})" if note else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -212,18 +217,17 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work, ignore_errors=True)
 
     lines = [
-        f"export benchmark: {args.seconds:g} s of {SRC_W}x{SRC_H}@{FPS} -> {OUT_W}x{OUT_H}, "
-        f"libx264 crf {CRF} preset {args.preset}, AAC, faststart; best of {max(1, args.repeat)}",
+        (
+            f"export benchmark: {args.seconds:g} s of {SRC_W}x{SRC_H}@{FPS} -> {OUT_W}x{OUT_H}, "
+            f"libx264 crf {CRF} preset {args.preset}, AAC, faststart; best of {max(1, args.repeat)}"
+        ),
         *(f"  {name:<15} {secs:7.2f} s" for name, secs in r.items()),
-        f"  ours_moving / ffmpeg_static   {r['ours_moving'] / r['ffmpeg_static']:5.2f}x"
-        "   (issue goal <= 1.15; includes the encoder's extra work on a pan)",
-        f"  ours_static / ffmpeg_static   {r['ours_static'] / r['ffmpeg_static']:5.2f}x"
-        "   (same pictures: pipeline overhead)",
-        f"  ours_moving / ffmpeg_moving   {r['ours_moving'] / r['ffmpeg_moving']:5.2f}x"
-        "   (same pan: pipeline overhead)",
-        f"  old_shape / ours_spotlight    {r['old_shape'] / r['ours_spotlight']:5.2f}x"
-        "   (issue goal >= 3; both crop + overlay)",
-        f"  old_shape / ours_moving       {r['old_shape'] / r['ours_moving']:5.2f}x",
+        ratio("ours_moving / ffmpeg_static", r,
+              "issue goal <= 1.15; includes the encoder's extra work on a pan"),
+        ratio("ours_static / ffmpeg_static", r, "same pictures: pipeline overhead"),
+        ratio("ours_moving / ffmpeg_moving", r, "same pan: pipeline overhead"),
+        ratio("old_shape / ours_spotlight", r, "issue goal >= 3; both crop + overlay"),
+        ratio("old_shape / ours_moving", r, ""),
     ]
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

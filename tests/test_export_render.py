@@ -234,7 +234,7 @@ def test_mixed_frame_rates_conform_to_the_output_fps(media, tmp_path) -> None:
 def test_cuts_are_frame_accurate_after_a_seek(media, tmp_path) -> None:
     # Keyframes every 30 frames: 1.5 s starts mid-GOP, decoding forward from frame 30.
     frames, _ = frames_of(run(reel(clip(start=1.5, end=2.0), clip(end=0.2)), media, tmp_path))
-    assert [read_frame_number(f) for f in frames] == [*range(45, 60), *range(0, 6)]
+    assert [read_frame_number(f) for f in frames] == [*range(45, 60), *range(6)]
 
 
 # -- picture ----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -30,9 +30,15 @@ import av
 import cv2
 import numpy as np
 
-from core.editmath import Timeline, crop_at, interpolate
+from core.editmath import Box, Timeline, crop_at, interpolate
 from core.enums import OverlayShape, TransitionType, Upscaler
-from core.export.spec import ClipSpec, OverlayStyle, RenderSpec, Transition
+from core.export.spec import (
+    ClipSpec,
+    OutputSettings,
+    OverlayStyle,
+    RenderSpec,
+    Transition,
+)
 
 __all__ = ["AUDIO_RATE", "Progress", "RenderCancelled", "RenderError", "Upscale", "render"]
 
@@ -52,6 +58,7 @@ _BLACK = (16, 128, 128)  # limited-range YUV black: what fades go through
 
 # RGB uint8 picture (h, w, 3) in, the same picture upscaled (normally x4) out.
 Upscale = Callable[[np.ndarray], np.ndarray]
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]  # Y, U, V of a yuv420p picture
 
 
 class RenderError(RuntimeError):
@@ -221,9 +228,9 @@ def _layout(spec: RenderSpec, paths: Sequence[Path]) -> list[_Placement]:
 
 
 def _render_frames(
-    placements: list[_Placement], out, frames_total: int, realesrgan: Upscale | None,
-    video, container, audio: _AudioTrack | None, cancelled: Callable[[], bool],
-    report: _Reporter,
+    placements: list[_Placement], out: OutputSettings, frames_total: int,
+    realesrgan: Upscale | None, video: av.VideoStream, container: av.container.OutputContainer,
+    audio: _AudioTrack | None, cancelled: Callable[[], bool], report: _Reporter,
 ) -> None:
     fps_num, fps_den = out.fps_num, out.fps_den
     w, h = out.width, out.height
@@ -336,8 +343,7 @@ class _FrameSource:
                 self._container.seek(
                     math.floor(t / stream.time_base), stream=stream, backward=True
                 )
-            for frame in self._container.decode(stream):
-                yield frame
+            yield from self._container.decode(stream)
         except av.FFmpegError as e:
             raise RenderError(f"cannot decode {self._path.name}: {e}") from e
 
@@ -355,7 +361,7 @@ class _FrameSource:
         self._container.close()
 
 
-def _planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _planes(frame: av.VideoFrame) -> Planes:
     """Y, U, V of a frame as numpy views (no copy for yuv420p sources)."""
     if frame.format.name != "yuv420p":
         frame = frame.reformat(format="yuv420p")  # full-range, 4:2:2, 10-bit... -> 8-bit 4:2:0
@@ -386,7 +392,7 @@ def _unrotate(clip: ClipSpec) -> np.ndarray:
     return np.array([[c, s, cx - c * cx - s * cy], [-s, c, cy + s * cx - c * cy], [0, 0, 1]])
 
 
-def _crop_to(box, out_w: int, out_h: int) -> np.ndarray:
+def _crop_to(box: Box, out_w: int, out_h: int) -> np.ndarray:
     """Output continuous coords -> rotated-picture coords of the crop box."""
     return np.array([
         [box.width / out_w, 0, box.x], [0, box.height / out_h, box.y], [0, 0, 1]
@@ -406,7 +412,9 @@ def _cv_maps(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class _ClipVideo:
     """Renders the pictures of one placed clip into its own YUV buffer."""
 
-    def __init__(self, placement: _Placement, out, realesrgan: Upscale | None) -> None:
+    def __init__(
+        self, placement: _Placement, out: OutputSettings, realesrgan: Upscale | None
+    ) -> None:
         self.placement = p = placement
         clip = p.clip
         self._clip = clip
@@ -445,10 +453,10 @@ class _ClipVideo:
             self._spotlight.apply(self._views, shapes)  # type: ignore[union-attr]
         return self.buf
 
-    def _source_map(self, frame: av.VideoFrame, box, out_w: int, out_h: int) -> np.ndarray:
+    def _source_map(self, frame: av.VideoFrame, box: Box, out_w: int, out_h: int) -> np.ndarray:
         """Output continuous coords -> stored-frame continuous coords: crop, rotation, the
         source's real size (a proxy may be smaller) and its display matrix, as one affine."""
-        cw = int(round(-(frame.rotation or 0))) % 360
+        cw = round(-(frame.rotation or 0)) % 360
         cw = cw if cw in (0, 90, 180, 270) else 0
         up_w, up_h = (frame.height, frame.width) if cw in (90, 270) else (frame.width, frame.height)
         scale = np.diag([up_w / self._clip.width, up_h / self._clip.height, 1.0])
@@ -457,7 +465,7 @@ class _ClipVideo:
             @ scale @ self._unrotate @ _crop_to(box, out_w, out_h)
         )
 
-    def _warp(self, frame: av.VideoFrame, box) -> None:
+    def _warp(self, frame: av.VideoFrame, box: Box) -> None:
         # Phone footage is often full range; the output is limited range like all H.264 players
         # expect, so squeeze it (on the warped planes: cheaper than a swscale pass).
         full = frame.color_range == _FULL_RANGE or frame.format.name.startswith("yuvj")
@@ -485,7 +493,7 @@ class _ClipVideo:
         fitted = cv2.resize(big, (self._w, self._h), interpolation=interp)
         self.buf[:] = cv2.cvtColor(fitted, cv2.COLOR_RGB2YUV_I420).reshape(-1)
 
-    def _spotlight_shapes(self, s: float, box) -> tuple[tuple[float, ...], ...]:
+    def _spotlight_shapes(self, s: float, box: Box) -> tuple[tuple[float, ...], ...]:
         """(cx, cy, rx, ry, alpha) in output pixels of each region showing at clip time s."""
         if not self._regions:
             return ()
@@ -509,7 +517,7 @@ _LIMIT_LUMA = np.round(16 + np.arange(256) * (219 / 255)).astype(np.uint8)
 _LIMIT_CHROMA = np.round(128 + (np.arange(256) - 128) * (224 / 255)).astype(np.uint8)
 
 
-def _to_limited_range(planes) -> None:
+def _to_limited_range(planes: Planes) -> None:
     for i, plane in enumerate(planes):
         cv2.LUT(plane, _LIMIT_LUMA if i == 0 else _LIMIT_CHROMA, dst=plane)
 
@@ -518,7 +526,7 @@ def _even_up(x: float) -> int:
     return max(2, 2 * math.ceil(x / 2))
 
 
-def _yuv_views(buf: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _yuv_views(buf: np.ndarray, w: int, h: int) -> Planes:
     """Y, U, V views into one flat yuv420p buffer."""
     n = w * h
     return (
@@ -528,7 +536,9 @@ def _yuv_views(buf: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray,
     )
 
 
-def _warp_planes(src, dst, luma: np.ndarray, chroma: np.ndarray, flags: int) -> None:
+def _warp_planes(
+    src: Planes, dst: Planes, luma: np.ndarray, chroma: np.ndarray, flags: int
+) -> None:
     for i, (s, d) in enumerate(zip(src, dst)):
         m = luma if i == 0 else chroma
         if not _scale_plane(s, d, m, flags):
@@ -582,7 +592,7 @@ class _Spotlight:
         self._stroke = style.stroke * min(w, h) / _STROKE_REFERENCE
         self._masks = (np.zeros((h, w), np.uint8), np.zeros((h // 2, w // 2), np.uint8))
 
-    def apply(self, planes, shapes: Sequence[tuple[float, ...]]) -> None:
+    def apply(self, planes: Planes, shapes: Sequence[tuple[float, ...]]) -> None:
         style = self._style
         ground = style.shape is OverlayShape.GROUND
         for i, plane in enumerate(planes):
@@ -629,7 +639,7 @@ def _ellipse(mask: np.ndarray, shape: Sequence[float], scale: float, thickness: 
     )
 
 
-def _union(rects: Iterator[Rect] | Sequence[Rect]) -> Rect:
+def _union(rects: Iterable[Rect]) -> Rect:
     rs = list(rects)
     return (min(r[0] for r in rs), min(r[1] for r in rs),
             max(r[2] for r in rs), max(r[3] for r in rs))
@@ -639,7 +649,9 @@ def _crop(a: np.ndarray, r: Rect) -> np.ndarray:
     return a[r[1]:r[3], r[0]:r[2]]
 
 
-def _blend(plane: np.ndarray, mask: np.ndarray, r: Rect, target, opacity: float) -> None:
+def _blend(
+    plane: np.ndarray, mask: np.ndarray, r: Rect, target: float | np.ndarray, opacity: float
+) -> None:
     """plane += (target - plane) · mask · opacity inside ``r``; then clear the mask there."""
     if r[2] <= r[0] or r[3] <= r[1]:
         return
@@ -657,7 +669,9 @@ def _blend(plane: np.ndarray, mask: np.ndarray, r: Rect, target, opacity: float)
 class _AudioTrack:
     """The reel's sound: clips are mixed in at their output sample, encoded as AAC in order."""
 
-    def __init__(self, container, out, total: int) -> None:
+    def __init__(
+        self, container: av.container.OutputContainer, out: OutputSettings, total: int
+    ) -> None:
         self._container = container
         self._stream = container.add_stream("aac", rate=AUDIO_RATE)
         self._stream.layout = "stereo"
