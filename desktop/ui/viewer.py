@@ -251,7 +251,12 @@ class VideoViewer(QWidget):
             return QRectF()
         scale = min(area.width() / self._src_w, area.height() / self._src_h)
         w, h = self._src_w * scale, self._src_h * scale
-        return QRectF(area.center().x() - w / 2, area.center().y() - h / 2, w, h)
+        # Edges on whole device pixels: the scaled frame then fills it exactly, with no seam
+        # between the picture and the overlays at fractional HiDPI positions.
+        dpr = self.devicePixelRatioF()
+        left = round((area.center().x() - w / 2) * dpr) / dpr
+        top = round((area.center().y() - h / 2) * dpr) / dpr
+        return QRectF(left, top, round(w * dpr) / dpr, round(h * dpr) / dpr)
 
     def scale(self) -> float:
         """Widget px per source px."""
