@@ -159,7 +159,8 @@ def _mutated(path: tuple, value) -> str:
         (("output", "preset"), "warp", "preset must be one of"),
         (("clips", 0, "src_end"), -1.0, "src_end"),
         (("clips", 0, "speeds"), [["start", 0.0]], "speed of segment 'start'"),
-        (("clips", 0, "trim"), [0.5, 9.0], "trim must satisfy"),
+        (("clips", 0, "trim"), [1.5, 0.5], "trim must satisfy start < end"),
+        (("clips", 0, "trim"), [2.5, 9.0], "nothing of the clip is left"),
         (("clips", 0, "rotation"), 45.0, "rotation must be between -20 and 20"),
         (("clips", 0, "crop_keyframes", 0, "width"), -5.0, "width must be > 0"),
         (("clips", 0, "style", "color"), "yellow", "#RRGGBB"),
@@ -188,6 +189,11 @@ def test_spec_rejects_bad_input_with_a_clear_message(path: tuple, value, message
 def test_spec_rejects_malformed_documents(text: str) -> None:
     with pytest.raises(SpecError):
         RenderSpec.from_json(text)
+
+
+def test_spec_trim_beyond_the_clip_is_clamped_like_the_editor() -> None:
+    # The Timeline (shared with the preview) clamps; the spec must not reject what it shows.
+    assert reel(clip(trim=(0.5, 9.0))).output_duration == pytest.approx(1.5)
 
 
 def test_spec_constructor_validates_too() -> None:
