@@ -172,6 +172,7 @@ class SyncThread(threading.Thread):
                     if self._stopping.is_set():
                         break
                     if woke and self._failures and not self._force.is_set():
+                        self._publish()  # the pending count still moves while offline
                         continue  # backing off: a new edit waits too instead of hammering a dead endpoint
                     if woke and self.debounce_s:
                         self._stopping.wait(self.debounce_s)  # gather a burst of gestures into one batch
