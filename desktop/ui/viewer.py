@@ -251,12 +251,12 @@ class VideoViewer(QWidget):
             return QRectF()
         scale = min(area.width() / self._src_w, area.height() / self._src_h)
         w, h = self._src_w * scale, self._src_h * scale
-        # Edges on whole device pixels: the scaled frame then fills it exactly, with no seam
-        # between the picture and the overlays at fractional HiDPI positions.
+        # Top-left on a whole device pixel (crisp edges); the size keeps the exact source aspect
+        # so one scale maps both axes.
         dpr = self.devicePixelRatioF()
         left = round((area.center().x() - w / 2) * dpr) / dpr
         top = round((area.center().y() - h / 2) * dpr) / dpr
-        return QRectF(left, top, round(w * dpr) / dpr, round(h * dpr) / dpr)
+        return QRectF(left, top, w, h)
 
     def scale(self) -> float:
         """Widget px per source px."""
@@ -329,7 +329,10 @@ class VideoViewer(QWidget):
             return
         rot = self._effective_rotation()
         if not rot:
-            p.drawPixmap(fr.topLeft(), self._scaled_pixmap(fr))
+            # Into exactly the frame rect: the pixmap is whole device pixels, the rect may not be,
+            # and a seam would show between the picture and the dim veil.
+            pixmap = self._scaled_pixmap(fr)
+            p.drawPixmap(fr, pixmap, QRectF(pixmap.rect()))
             return
         p.save()
         p.setClipRect(fr)
