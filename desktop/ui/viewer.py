@@ -13,6 +13,7 @@ The viewer never writes to the library: a finished drag or nudge emits ONE gestu
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
@@ -307,6 +308,11 @@ class VideoViewer(QWidget):
             if fr.isEmpty():
                 self._paint_placeholder(p, "No video")
                 return
+            # Painted area: whole device pixels (at most one short of the exact frame), so the
+            # picture and the dim veil end on the same pixel row instead of a blended seam.
+            dpr = self.devicePixelRatioF()
+            fr = QRectF(fr.left(), fr.top(), math.floor(fr.width() * dpr + 1e-6) / dpr,
+                        math.floor(fr.height() * dpr + 1e-6) / dpr)
             p.fillRect(fr, QColor(0, 0, 0))
             self._paint_picture(p, fr)
             if self._clip_uid is None or self._mode is ViewerMode.PLAIN:
@@ -388,7 +394,7 @@ class VideoViewer(QWidget):
     def _paint_rotation_guides(self, p: QPainter) -> None:
         # The rotated picture's outline and the safe area the crop is kept inside.
         p.save()
-        p.setClipRect(self.frame_rect())
+        p.setClipRect(self.frame_rect().adjusted(0, 0, -0.5, -0.5))
         p.setTransform(self.picture_transform(), True)
         p.setPen(QPen(QColor(255, 255, 255, 90), 0, Qt.PenStyle.SolidLine))
         p.setBrush(Qt.BrushStyle.NoBrush)
