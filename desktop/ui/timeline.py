@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QLineF, QObject, QPointF, QRectF, QRunnable, QThreadPool, Qt, Signal
+from PySide6.QtCore import QEvent, QLineF, QObject, QPointF, QRectF, QRunnable, QThreadPool, Qt, Signal, Slot
 from PySide6.QtGui import (QBrush, QColor, QFontMetricsF, QImage, QKeyEvent, QMouseEvent, QPainter,
                            QPen, QPixmap, QPolygonF, QResizeEvent, QWheelEvent)
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QToolTip, QWidget
@@ -449,13 +449,21 @@ class TimelineView(QGraphicsView):
     def max_pps(self) -> float:
         return max(self.fit_pps(), MAX_FRAME_PX * float(self._fps))
 
+    @staticmethod
+    def _factor(factor: Any) -> float:
+        # A button's clicked(bool) connected straight to zoom_in passes `checked` as the factor.
+        return ZOOM_STEP if isinstance(factor, bool) or not factor or factor <= 0 else float(factor)
+
+    @Slot()
     def zoom_in(self, factor: float = ZOOM_STEP, anchor_x: float | None = None) -> None:
         """Zoom in around viewport x ``anchor_x`` (default: the playhead if visible, else the centre)."""
-        self._zoom(self._pps * factor, anchor_x)
+        self._zoom(self._pps * self._factor(factor), anchor_x)
 
+    @Slot()
     def zoom_out(self, factor: float = ZOOM_STEP, anchor_x: float | None = None) -> None:
-        self._zoom(self._pps / factor, anchor_x)
+        self._zoom(self._pps / self._factor(factor), anchor_x)
 
+    @Slot()
     def zoom_to_fit(self) -> None:
         self._fitted = True
         self._apply_pps(self.fit_pps())

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QWheelEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPushButton
 
 import desktop.ui  # noqa: F401  (installs the PySide6 reference-count guard first)
 from core.editmath import frame_index, frame_time, snap_to_frame
@@ -23,7 +23,7 @@ from core.enums import GestureKind
 from core.gestures.model import Gesture
 from core.library import Library
 from desktop.ui import theme
-from desktop.ui.timeline import PAD, SNAP_PX, TimelineMode, TimelineView, format_speed, format_timecode
+from desktop.ui.timeline import PAD, SNAP_PX, ZOOM_STEP, TimelineMode, TimelineView, format_speed, format_timecode
 from tests.fixtures.library import seed_clip
 
 NTSC = Fraction(30000, 1001)
@@ -141,6 +141,19 @@ def test_ctrl_wheel_zooms_around_the_cursor_and_keys_zoom(timeline, framed, qtbo
     assert timeline.pixels_per_second() == pytest.approx(before)
     qtbot.keyClick(timeline, Qt.Key.Key_Backslash)
     assert timeline.pixels_per_second() == pytest.approx(timeline.fit_pps())
+
+
+def test_zoom_slots_work_from_buttons(timeline, framed) -> None:
+    # clicked(bool) must not arrive as the zoom factor.
+    timeline.set_clip(framed[2]())
+    zoom_in, zoom_out = QPushButton(), QPushButton()
+    zoom_in.clicked.connect(timeline.zoom_in)
+    zoom_out.clicked.connect(timeline.zoom_out)
+    fit = timeline.pixels_per_second()
+    zoom_in.click()
+    assert timeline.pixels_per_second() == pytest.approx(fit * ZOOM_STEP)
+    zoom_out.click()
+    assert timeline.pixels_per_second() == pytest.approx(fit)
 
 
 def test_plain_wheel_scrolls_time(timeline, framed) -> None:
