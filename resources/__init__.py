@@ -1,4 +1,5 @@
-"""Packaged resources: hand-written SVG icons (``icons/*.svg``), read through importlib.resources.
+"""Packaged resources: hand-written SVG icons (``icons/*.svg``) and the editor's style sheet
+(``editor.qss``), read through importlib.resources.
 
 Icons are drawn in the theme's text colour; :func:`icon` also renders a dark variant for checked
 buttons (the accent background is light), and paints both at the screen's device pixel ratio so
@@ -21,6 +22,14 @@ DISABLED = "#5D6169"  # theme.TEXT_DISABLED
 def svg_text(name: str) -> str:
     """The SVG source of ``icons/<name>.svg``; FileNotFoundError for an unknown icon."""
     return (resources.files(__name__) / "icons" / f"{name}.svg").read_text(encoding="utf-8")
+
+
+def style_sheet(colours: dict[str, str], name: str = "editor.qss") -> str:
+    """A packaged .qss with ``{NAME}`` placeholders replaced by ``colours`` (theme colour names)."""
+    text = (resources.files(__name__) / name).read_text(encoding="utf-8")
+    for key, value in colours.items():
+        text = text.replace("{" + key + "}", value)
+    return text
 
 
 def icon_names() -> list[str]:
@@ -62,4 +71,4 @@ def icon(name: str, size: int = 24) -> "QIcon":
     return result
 
 
-__all__ = ["icon", "icon_names", "svg_text"]
+__all__ = ["icon", "icon_names", "style_sheet", "svg_text"]

@@ -169,8 +169,11 @@ class FramePanel(QWidget):
             self.aspect.addItem(_ASPECT_LABELS[a.value], a.value)
         self.duration_label = QLabel("—")
         self.duration_label.setFont(theme.mono_font(9.5))
+        self.reel_duration = QLabel("—")
+        self.reel_duration.setFont(theme.mono_font(9.5))
         rf.addRow("Aspect", self.aspect)
-        rf.addRow("Output", self.duration_label)
+        rf.addRow("This clip", self.duration_label)
+        rf.addRow("Whole reel", self.reel_duration)
         root.addWidget(reel)
 
         # crop
@@ -181,8 +184,11 @@ class FramePanel(QWidget):
         self.keyframes.setRootIsDecorated(False)
         self.keyframes.setUniformRowHeights(True)
         self.keyframes.setAlternatingRowColors(True)
-        self.keyframes.setMinimumHeight(90)
+        self.keyframes.setMinimumHeight(70)
+        self.keyframes.setMaximumHeight(130)
+        self.keyframes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.keyframes.header().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.keyframes.header().setMinimumSectionSize(40)
         cl.addWidget(self.keyframes)
         row = QHBoxLayout()
         self.add_kf = self._tool("keyframe", "Add keyframe at the playhead (K)")
@@ -194,25 +200,37 @@ class FramePanel(QWidget):
         for b in (self.add_kf, self.del_kf, self.copy_crop, self.paste_crop):
             row.addWidget(b)
         row.addStretch(1)
-        row.addWidget(self.crop_label)
         cl.addLayout(row)
+        cl.addWidget(self.crop_label)
         root.addWidget(crop)
 
         # segments
         seg = QGroupBox("Segments")
         sl = QVBoxLayout(seg)
         self.segments = QTreeWidget()
-        self.segments.setHeaderLabels(["", "From", "To", "Speed", "Output"])
+        self.segments.setHeaderLabels(["", "Source", "Speed", "Output"])
         self.segments.setRootIsDecorated(False)
         self.segments.setUniformRowHeights(True)
-        self.segments.setMinimumHeight(80)
+        self.segments.setMinimumHeight(60)
+        self.segments.setMaximumHeight(120)
+        self.segments.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.segments.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.segments.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.segments.header().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.segments.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.segments.header().setMinimumSectionSize(30)
         sl.addWidget(self.segments)
         r1 = QHBoxLayout()
         self.split_button = QPushButton(icon("split"), "Split  (S)")
         self.split_button.setToolTip("Split the clip at the playhead")
-        self.remove_split = self._tool("cancel", "Remove the split that starts the selected segment")
+        self.remove_split = QPushButton(icon("cancel"), "Remove split")
+        self.remove_split.setToolTip("Remove the split that starts the selected segment (or the nearest one)")
+        r1.addWidget(self.split_button)
+        r1.addWidget(self.remove_split)
+        r1.addStretch(1)
+        sl.addLayout(r1)
+        r_speed = QHBoxLayout()
+        speed_label = QLabel("Speed")
+        speed_label.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
         self.half = QPushButton("0.5×")
         self.normal = QPushButton("1×")
         self.custom = QDoubleSpinBox()
@@ -223,19 +241,21 @@ class FramePanel(QWidget):
         self.custom.setSuffix("×")
         self.custom.setToolTip("Custom speed for the segment (Enter to apply)")
         self.apply_custom = QPushButton("Set")
-        for w in (self.split_button, self.remove_split):
-            r1.addWidget(w)
-        r1.addStretch(1)
+        r_speed.addWidget(speed_label)
         for w in (self.half, self.normal, self.custom, self.apply_custom):
-            r1.addWidget(w)
-        sl.addLayout(r1)
+            r_speed.addWidget(w)
+        r_speed.addStretch(1)
+        sl.addLayout(r_speed)
         r2 = QHBoxLayout()
-        self.trim_first = QPushButton(icon("trim"), "Drop first")
-        self.trim_first.setToolTip("Trim away the first segment")
-        self.trim_last = QPushButton(icon("trim"), "Drop last")
-        self.trim_last.setToolTip("Trim away the last segment")
+        trim_label = QLabel("Trim")
+        trim_label.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
+        self.trim_first = QPushButton("Drop first")
+        self.trim_first.setToolTip("Trim away the first segment (non-destructive)")
+        self.trim_last = QPushButton("Drop last")
+        self.trim_last.setToolTip("Trim away the last segment (non-destructive)")
         self.clear_trim = QPushButton("Restore")
         self.clear_trim.setToolTip("Bring the trimmed segments back")
+        r2.addWidget(trim_label)
         r2.addWidget(self.trim_first)
         r2.addWidget(self.trim_last)
         r2.addWidget(self.clear_trim)
@@ -254,6 +274,8 @@ class FramePanel(QWidget):
         self.rotation.setPageStep(_ROT_STEPS)
         self.rotation.setTickInterval(5 * _ROT_STEPS)
         self.rotation.setTickPosition(QSlider.TickPosition.TicksBelow)
+        # Bipolar: no "filled" part, the handle alone says which way it leans.
+        self.rotation.setStyleSheet(f"QSlider::sub-page:horizontal {{ background: {theme.PANEL_HI.name()}; }}")
         self.rotation_spin = QDoubleSpinBox()
         self.rotation_spin.setRange(-MAX_ROTATION_DEG, MAX_ROTATION_DEG)
         self.rotation_spin.setDecimals(1)
@@ -337,7 +359,7 @@ class FramePanel(QWidget):
         self.keyframes.blockSignals(True)
         self.keyframes.clear()
         for k in (clip["edit"]["crop_keyframes"] if clip else []):
-            item = QTreeWidgetItem([fmt_time(k["time"]), f"{k['x'] + k['width'] / 2:.0f}, {k['y'] + k['height'] / 2:.0f}",
+            item = QTreeWidgetItem([f"{k['time']:.2f} s", f"{k['x'] + k['width'] / 2:.0f}, {k['y'] + k['height'] / 2:.0f}",
                                     f"{k['width']:.0f}×{k['height']:.0f}"])
             item.setData(0, Qt.ItemDataRole.UserRole, k["uid"])
             item.setIcon(0, icon("keyframe"))
@@ -355,13 +377,13 @@ class FramePanel(QWidget):
             kept = {s.key: s for s in tl.segments}
             for i, s in enumerate(clip["edit"]["speeds"], 1):
                 k = kept.get(s["segment"])
-                out = fmt_time((k.src_end - k.src_start) / k.speed) if k else "trimmed"
-                item = QTreeWidgetItem([str(i), fmt_time(s["start"]), fmt_time(s["end"]), f"{s['speed']:g}×", out])
+                out = f"{(k.src_end - k.src_start) / k.speed:.2f} s" if k else "trimmed"
+                item = QTreeWidgetItem([str(i), f"{s['start']:.2f}–{s['end']:.2f} s", f"{s['speed']:g}×", out])
                 item.setData(0, Qt.ItemDataRole.UserRole, s["segment"])
                 if s["speed"] != 1.0:
-                    item.setForeground(3, theme.SPEED)
+                    item.setForeground(2, theme.SPEED)
                 if k is None:
-                    for col in range(5):
+                    for col in range(4):
                         item.setForeground(col, theme.TEXT_DISABLED)
                 self.segments.addTopLevelItem(item)
                 item.setSelected(s["segment"] == selected)
@@ -377,16 +399,20 @@ class FramePanel(QWidget):
         clip = self.clip()
         if doc is None:
             self.duration_label.setText("—")
+            self.reel_duration.setText("—")
             return
         total = doc["output_duration"]
         if clip is None:
-            self.duration_label.setText(f"reel {fmt_time(total)}")
+            self.duration_label.setText("—")
+            self.reel_duration.setText(fmt_time(total))
             return
         this = clip["output_duration"]
         if preview is not None:
             new = clip_timeline(clip, preview).output_duration
             total, this = total - this + new, new
-        self.duration_label.setText(f"clip {fmt_time(this)}   ·   reel {fmt_time(total)}")
+        mark = "  (preview)" if preview is not None else ""
+        self.duration_label.setText(f"{fmt_time(this)} of {fmt_time(clip['source']['duration'])} source{mark}")
+        self.reel_duration.setText(fmt_time(total) + mark)
 
     def _update_crop_label(self) -> None:
         clip, t = self.clip(), self.state.clip_time()
@@ -394,7 +420,7 @@ class FramePanel(QWidget):
             self.crop_label.setText("")
             return
         box = crop_box_at(clip, self.state.aspect(), t)
-        self.crop_label.setText(f"{box.width:.0f}×{box.height:.0f} at {box.x:.0f}, {box.y:.0f}")
+        self.crop_label.setText(f"Crop at the playhead: {box.width:.0f}×{box.height:.0f} at {box.x:.0f}, {box.y:.0f}")
 
     # -- selection -------------------------------------------------------------------------------
     def selected_keyframe(self) -> str | None:
@@ -527,7 +553,7 @@ class FramePanel(QWidget):
             self.speed_preview.clear()
             return
         self._update_durations((key, self.custom.value()))
-        self.speed_preview.setText(f"At {self.custom.value():g}× the output would be as shown above; press Set")
+        self.speed_preview.setText(f"Durations above show {self.custom.value():g}×; press Set to apply")
 
     def drop_edge(self, *, first: bool) -> None:
         clip = self.clip()

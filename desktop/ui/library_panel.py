@@ -75,8 +75,13 @@ class ThumbnailCache(QObject):
         self._failed: set[str] = set()
         self._pixmaps: dict[tuple[str, int], QPixmap] = {}
         self._event.connect(self._on_cache_event, Qt.ConnectionType.QueuedConnection)
-        if cache is not None:
-            cache.subscribe(self._event.emit)
+        self._unsubscribe = cache.subscribe(self._event.emit) if cache is not None else None
+
+    def close(self) -> None:
+        """Stop listening to the cache thread (before this object goes away)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
 
     def strip(self, media_hash: str) -> list[Path] | None:
         """The strip's files if known (else asks for it and returns None)."""
@@ -269,8 +274,14 @@ class ClipFilter(QSortFilterProxyModel):
         self.tag = ""
 
     def set_filter(self, text: str, min_rating: int, tag: str) -> None:
+        begin = getattr(self, "beginFilterChange", None)
+        if begin is not None:  # Qt ≥ 6.10: invalidateFilter() is deprecated
+            begin()
         self.text, self.min_rating, self.tag = text.casefold().strip(), min_rating, tag
-        self.invalidateFilter()
+        if begin is not None:
+            self.endFilterChange()
+        else:
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
         index = self.sourceModel().index(row, 0, parent)

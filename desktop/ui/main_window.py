@@ -44,7 +44,7 @@ from desktop.ui.timeline import TimelineView
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.viewer import VideoViewer, ViewerMode
 from desktop.ui.workers import LibraryBridge, Task, TaskHub
-from resources import icon
+from resources import icon, style_sheet
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,22 @@ def ui_settings(library: Library) -> QSettings:
 
 def _local_files(urls: list[QUrl]) -> list[Path]:
     return [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and u.toLocalFile()]
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with … instead of being cut off."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        p = QPainter(self)
+        rect = self.contentsRect().adjusted(10, 0, 0, 0)
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        p.setPen(theme.TEXT_DIM)
+        p.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        p.end()
 
 
 class DropOverlay(QWidget):
@@ -273,7 +289,7 @@ class MainWindow(QMainWindow):
         self.bridge = LibraryBridge(library, self)
         self.bridge.changed.connect(self.state.on_library_changed)
         self.cache = CacheWorker.for_library(library)
-        self.cache.subscribe(self._cache_event.emit)
+        self._cache_unsubscribe = self.cache.subscribe(self._cache_event.emit)
         self._cache_event.connect(self._on_cache_event, Qt.ConnectionType.QueuedConnection)
         self.importer = ImportService(library, cache=self.cache)
         self.thumbs = ThumbnailCache(self.state, self.hub, self.cache, self)
@@ -290,6 +306,8 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_menus()
         self._connect()
+        self.setStyleSheet(style_sheet({name: value.name() for name, value in vars(theme).items()
+                                        if isinstance(value, QColor)}))
         self.drop_overlay = DropOverlay(self)
         self.set_mode(Mode.LIBRARY, force=True)
         self.restore_session()
@@ -344,45 +362,50 @@ class MainWindow(QMainWindow):
         lay = QHBoxLayout(bar)
         lay.setContentsMargins(10, 4, 10, 4)
         lay.setSpacing(4)
+        # Three columns, the transport centred: time + what is open | buttons | zoom.
+        left = QHBoxLayout()
         self.time_label = QLabel("00:00.00")
         self.time_label.setFont(theme.mono_font(10.5))
-        self.time_label.setMinimumWidth(190)
-        lay.addWidget(self.time_label)
-        lay.addStretch(1)
+        self.clip_label = ElidedLabel()
+        self.clip_label.setStyleSheet(f"color: {theme.TEXT_DIM.name()}; padding-left: 10px;")
+        left.addWidget(self.time_label)
+        left.addWidget(self.clip_label, 1)
+        lay.addLayout(left, 1)
 
-        def tool(name: str, tip: str) -> QToolButton:
+        def tool(name: str, tip: str, into: QHBoxLayout) -> QToolButton:
             b = QToolButton()
             b.setIcon(icon(name))
             b.setIconSize(QSize(18, 18))
             b.setToolTip(tip)
             b.setAutoRaise(True)
-            lay.addWidget(b)
+            into.addWidget(b)
             return b
 
-        self.go_start_b = tool("go-start", "Go to start (Home)")
-        self.step_back_b = tool("step-back", "One frame back (←)")
-        self.play_b = tool("play", "Play / pause (Space)")
+        mid = QHBoxLayout()
+        mid.setSpacing(4)
+        self.go_start_b = tool("go-start", "Go to start (Home)", mid)
+        self.step_back_b = tool("step-back", "One frame back (←)", mid)
+        self.play_b = tool("play", "Play / pause (Space)", mid)
         self.play_b.setIconSize(QSize(22, 22))
-        self.step_fwd_b = tool("step-forward", "One frame forward (→)")
-        self.go_end_b = tool("go-end", "Go to end (End)")
-        lay.addSpacing(12)
-        self.loop_b = tool("loop", "Loop (Ctrl+L)")
+        self.step_fwd_b = tool("step-forward", "One frame forward (→)", mid)
+        self.go_end_b = tool("go-end", "Go to end (End)", mid)
+        mid.addSpacing(10)
+        self.loop_b = tool("loop", "Loop (Ctrl+L)", mid)
         self.loop_b.setCheckable(True)
         self.rate = QComboBox()
         for r in _RATES:
             self.rate.addItem(f"{r:g}×", r)
         self.rate.setCurrentIndex(_RATES.index(1.0))
         self.rate.setToolTip("Playback speed (J/K/L shuttle changes it too)")
-        lay.addWidget(self.rate)
-        lay.addStretch(1)
-        self.zoom_out_b = tool("zoom-out", "Zoom the timeline out (−)")
-        self.zoom_fit_b = tool("zoom-fit", "Fit the timeline (Shift+Z)")
-        self.zoom_in_b = tool("zoom-in", "Zoom the timeline in (+)")
-        self.clip_label = QLabel()
-        self.clip_label.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
-        self.clip_label.setMinimumWidth(190)
-        self.clip_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        lay.addWidget(self.clip_label)
+        mid.addWidget(self.rate)
+        lay.addLayout(mid)
+
+        right = QHBoxLayout()
+        right.addStretch(1)
+        self.zoom_out_b = tool("zoom-out", "Zoom the timeline out (−)", right)
+        self.zoom_fit_b = tool("zoom-fit", "Fit the timeline (Shift+Z)", right)
+        self.zoom_in_b = tool("zoom-in", "Zoom the timeline in (+)", right)
+        lay.addLayout(right, 1)
         return bar
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -405,7 +428,7 @@ class MainWindow(QMainWindow):
         rl.addWidget(self.reel_combo)
         rl.addWidget(self.reel_list, 1)
         self.reel_dock = self._dock("Reel", "ReelDock", reel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.reel_dock.setMinimumWidth(220)
+        self.reel_dock.setMinimumWidth(200)
 
         self.annotate_panel = AnnotatePanel(self.state)
         self.frame_panel = FramePanel(self.state)
@@ -413,7 +436,7 @@ class MainWindow(QMainWindow):
         self.inspector = QStackedWidget()
         for panel in (self.annotate_panel, self.frame_panel, self.spotlight_panel):
             self.inspector.addWidget(panel)
-        self.inspector.setMinimumWidth(340)
+        self.inspector.setMinimumWidth(300)
         self.inspector_dock = self._dock("Inspector", "InspectorDock", self.inspector,
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.history_panel = HistoryPanel(self.state)
@@ -628,6 +651,7 @@ class MainWindow(QMainWindow):
         self.sync_indicator.conflictsRequested.connect(self._show_conflicts)
         self.history_panel.conflictsChanged.connect(lambda _n: None)
         self.state.undo.stack.indexChanged.connect(self._undo_text)
+        self.thumbs.ready.connect(lambda h: self._load_timeline_media_cache() if h == self.state.media_hash else None)
 
     # -- services --------------------------------------------------------------------------------
     def start_services(self) -> None:
@@ -1170,7 +1194,10 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop everything running in the background (bounded waits)."""
+        """Stop everything running in the background (bounded waits); safe to call twice."""
+        if getattr(self, "_shut_down", False):
+            return
+        self._shut_down = True
         self.playback.close()
         if self._import_task is not None:
             self._import_task.cancel()
@@ -1179,9 +1206,12 @@ class MainWindow(QMainWindow):
             self.watch = None
         self.sync.stop()
         self.export_service.close()
+        self._cache_unsubscribe()
+        self.thumbs.close()
         self.cache.stop(2.0)
         self.hub.shutdown()
         self.bridge.close()
+        self.state.close()
 
 
 __all__ = ["MainWindow", "ui_settings"]

@@ -21,7 +21,7 @@ from core.gestures.model import Gesture
 from core.gestures.views import DEFAULT_STYLE
 from desktop.ui import theme
 from desktop.ui.frame_panel import crop_box_at
-from desktop.ui.undo import EditorState, fmt_time
+from desktop.ui.undo import EditorState
 from resources import icon
 
 log = logging.getLogger(__name__)
@@ -49,12 +49,15 @@ class SpotlightPanel(QWidget):
         regions = QGroupBox("Regions")
         rl = QVBoxLayout(regions)
         self.regions = QTreeWidget()
-        self.regions.setHeaderLabels(["Region", "From", "To", "Keys"])
+        self.regions.setHeaderLabels(["Spotlight", "From", "To", "Keys"])
         self.regions.setRootIsDecorated(True)
         self.regions.setUniformRowHeights(True)
         self.regions.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.regions.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.regions.setMinimumHeight(130)
+        header = self.regions.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.regions.setMinimumHeight(90)
+        self.regions.setMaximumHeight(170)
         rl.addWidget(self.regions)
         row = QHBoxLayout()
         self.add_region = QPushButton(icon("ellipse"), "Add at playhead  (R)")
@@ -164,14 +167,14 @@ class SpotlightPanel(QWidget):
         self.regions.blockSignals(True)
         self.regions.clear()
         for n, r in enumerate(clip["edit"]["regions"] if clip else [], 1):
-            item = QTreeWidgetItem([f"Spotlight {n}", fmt_time(r["start"]), fmt_time(r["end"]), str(len(r["keyframes"]))])
+            item = QTreeWidgetItem([f"#{n}", f"{r['start']:.2f} s", f"{r['end']:.2f} s", str(len(r["keyframes"]))])
             item.setData(0, Qt.ItemDataRole.UserRole, (r["uid"], None))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(0, Qt.CheckState.Checked if r.get("enabled", True) else Qt.CheckState.Unchecked)
             item.setToolTip(0, "Untick to hide this spotlight without deleting it")
             item.setIcon(0, icon("ellipse"))
             for k in r["keyframes"]:
-                child = QTreeWidgetItem([f"◆ {fmt_time(k['time'])}", "", "", ""])
+                child = QTreeWidgetItem([f"◆ {k['time']:.2f} s", "", "", ""])
                 child.setData(0, Qt.ItemDataRole.UserRole, (r["uid"], k["uid"]))
                 child.setForeground(0, theme.KEYFRAME)
                 item.addChild(child)
@@ -180,6 +183,8 @@ class SpotlightPanel(QWidget):
             item.setSelected(r["uid"] == sel_region and sel_key is None)
             if r["uid"] == sel_region:
                 item.setExpanded(True)
+        if sel_region is None and self.regions.topLevelItemCount():
+            self.regions.topLevelItem(0).setSelected(True)  # so the time fields show something real
         self.regions.blockSignals(False)
         self._fill_times()
         self._fill_style(clip)
@@ -217,7 +222,8 @@ class SpotlightPanel(QWidget):
         for w in widgets:
             w.blockSignals(False)
         colour = QColor(style["color"])
-        text = "#000000" if colour.lightness() > 140 else "#FFFFFF"
+        luma = 0.299 * colour.red() + 0.587 * colour.green() + 0.114 * colour.blue()
+        text = "#000000" if luma > 140 else "#FFFFFF"
         self.colour.setText(style["color"].upper())
         self.colour.setStyleSheet(f"QPushButton {{ background: {colour.name()}; color: {text}; }}")
 

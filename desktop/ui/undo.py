@@ -235,6 +235,20 @@ class EditorState(QObject):
         self._project_doc: dict | None = None
         self.undo = UndoController(library, lambda: self.project_uid, self)
         self.undo.message.connect(lambda text: self.message.emit(text, False))
+        # Dropped at once on every commit (any thread): a command right after an undo must not read
+        # the state from before it. The queued libraryChanged then redraws.
+        self._unsubscribe = library.subscribe(self._drop_cache)
+
+    def _drop_cache(self, _event: object) -> None:
+        self._project_doc = None
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            try:
+                self._unsubscribe()
+            except ValueError:
+                pass
+            self._unsubscribe = None
 
     # -- writing ---------------------------------------------------------------------------------
     def apply(self, gesture: Gesture, **kwargs: object) -> ApplyResult | None:

@@ -107,6 +107,7 @@ class TaskHub(QObject):
         if max_threads:
             self.pool.setMaxThreadCount(max_threads)
         self._running: set[Task] = set()
+        self._closed = False
 
     def submit(self, fn: TaskFn, *, name: str = "task",
                on_result: Callable[[Any], None] | None = None,
@@ -116,27 +117,29 @@ class TaskHub(QObject):
                on_finished: Callable[[], None] | None = None) -> Task:
         task = Task(fn, name)
         s = task.signals
-        # Queued: callbacks always run on the UI thread, after the emitting call returned.
-        if on_result is not None:
-            s.result.connect(on_result, Qt.ConnectionType.QueuedConnection)
-        if on_error is not None:
-            s.failed.connect(on_error, Qt.ConnectionType.QueuedConnection)
-        if on_progress is not None:
-            s.progress.connect(on_progress, Qt.ConnectionType.QueuedConnection)
-        if on_cancelled is not None:
-            s.cancelled.connect(on_cancelled, Qt.ConnectionType.QueuedConnection)
-        if on_finished is not None:
-            s.finished.connect(on_finished, Qt.ConnectionType.QueuedConnection)
+        # Queued: callbacks always run on the UI thread, after the emitting call returned; after
+        # shutdown() they are dropped (their widgets may be gone while results are still queued).
+        for signal, callback in ((s.result, on_result), (s.failed, on_error), (s.progress, on_progress),
+                                 (s.cancelled, on_cancelled), (s.finished, on_finished)):
+            if callback is not None:
+                signal.connect(self._guard(callback), Qt.ConnectionType.QueuedConnection)
         s.finished.connect(lambda t=task: self._running.discard(t), Qt.ConnectionType.QueuedConnection)
         self._running.add(task)
         self.pool.start(task)
         return task
+
+    def _guard(self, callback: Callable[..., Any]) -> Callable[..., None]:
+        def call(*args: Any) -> None:
+            if not self._closed:
+                callback(*args)
+        return call
 
     @property
     def busy(self) -> bool:
         return bool(self._running)
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
+        self._closed = True
         for task in list(self._running):
             task.cancel()
         self.pool.clear()
