@@ -1,145 +1,125 @@
-"""A minimal ReelDesk main window: the library's projects and clips in a dark theme.
+"""Launching the ReelDesk window (``reeldesk gui``): application set-up, crash safety, screenshots.
 
-Placeholder for the full editor UI (a later issue replaces it). It only reads the library.
+``run_gui`` creates the QApplication (HiDPI pass-through scaling, the shared dark theme), shows
+:class:`desktop.ui.main_window.MainWindow`, and with ``screenshot``/``quit_after`` renders the
+window, saves a PNG and exits (CI and docs). An exception escaping a Qt slot is logged with its
+traceback to ``reeldesk.log`` and shown as one readable dialog line, never as a traceback.
 """
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 from pathlib import Path
+from types import TracebackType
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import (QApplication, QLabel, QListWidget, QListWidgetItem, QMainWindow, QSplitter,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import QLoggingCategory, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.library import Library
+from desktop.ui import theme
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCREENSHOT_DELAY_S = 0.5
-
-
-def dark_palette() -> QPalette:
-    p = QPalette()
-    base, window, text = QColor(30, 31, 34), QColor(43, 45, 48), QColor(223, 225, 229)
-    accent, disabled = QColor(255, 212, 0), QColor(120, 122, 128)
-    p.setColor(QPalette.ColorRole.Window, window)
-    p.setColor(QPalette.ColorRole.WindowText, text)
-    p.setColor(QPalette.ColorRole.Base, base)
-    p.setColor(QPalette.ColorRole.AlternateBase, window)
-    p.setColor(QPalette.ColorRole.ToolTipBase, window)
-    p.setColor(QPalette.ColorRole.ToolTipText, text)
-    p.setColor(QPalette.ColorRole.Text, text)
-    p.setColor(QPalette.ColorRole.Button, window)
-    p.setColor(QPalette.ColorRole.ButtonText, text)
-    p.setColor(QPalette.ColorRole.BrightText, QColor(255, 80, 80))
-    p.setColor(QPalette.ColorRole.Link, accent)
-    p.setColor(QPalette.ColorRole.Highlight, accent)
-    p.setColor(QPalette.ColorRole.HighlightedText, QColor(0, 0, 0))
-    p.setColor(QPalette.ColorRole.PlaceholderText, disabled)
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
-    return p
-
-
-def _fmt_time(seconds: float) -> str:
-    m, s = divmod(max(0.0, seconds), 60.0)
-    return f"{int(m)}:{s:05.2f}"
-
-
-class MainWindow(QMainWindow):
-    def __init__(self, library: Library) -> None:
-        super().__init__()
-        self.library = library
-        self.setWindowTitle("ReelDesk")
-        self.resize(1100, 680)
-
-        self.projects = QListWidget()
-        self.clips = QTreeWidget()
-        self.clips.setHeaderLabels(["Clip", "Range", "Rating", "Tags"])
-        self.clips.setRootIsDecorated(False)
-        self.clips.setAlternatingRowColors(True)
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self._titled("Projects", self.projects))
-        splitter.addWidget(self._titled("Clips", self.clips))
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 3)
-        self.setCentralWidget(splitter)
-        self.refresh()
-
-    @staticmethod
-    def _titled(title: str, body: QWidget) -> QWidget:
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        label = QLabel(title)
-        label.setStyleSheet("font-weight: 600; font-size: 14px; padding: 4px 2px;")
-        layout.addWidget(label)
-        layout.addWidget(body)
-        return box
-
-    def refresh(self) -> None:
-        projects = self.library.projects()
-        clips = self.library.raw_clips()
-        self.projects.clear()
-        for p in projects:
-            item = QListWidgetItem(f"{p['name']}    {p['aspect']}")
-            item.setData(Qt.ItemDataRole.UserRole, p["uid"])
-            self.projects.addItem(item)
-        if not projects:
-            self._placeholder(self.projects, "No projects yet — reeldesk project create NAME")
-        self.clips.clear()
-        for c in clips:
-            row = QTreeWidgetItem([c["name"] or c["uid"][:8], f"{_fmt_time(c['start'])} – {_fmt_time(c['end'])}",
-                                   "★" * int(c["rating"] or 0), ", ".join(c["tags"])])
-            row.setData(0, Qt.ItemDataRole.UserRole, c["uid"])
-            self.clips.addTopLevelItem(row)
-        for col in range(self.clips.columnCount()):
-            self.clips.resizeColumnToContents(col)
-        self.statusBar().showMessage(f"{self.library.root}    {len(projects)} projects · {len(clips)} clips")
-
-    @staticmethod
-    def _placeholder(widget: QListWidget, text: str) -> None:
-        item = QListWidgetItem(text)
-        item.setFlags(Qt.ItemFlag.NoItemFlags)
-        widget.addItem(item)
+DEFAULT_SCREENSHOT_DELAY_S = 1.0
+MODES = ("library", "annotate", "frame", "spotlight", "export")
 
 
 def _application() -> QApplication:
     app = QApplication.instance()
     if not isinstance(app, QApplication):
+        # Fractional Windows scaling (125 %, 150 %) stays exact instead of rounding to 1× or 2×.
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(sys.argv[:1])
     app.setApplicationName("ReelDesk")
     app.setOrganizationName("ReelDesk")
-    app.setStyle("Fusion")  # the native Windows style ignores most palette colours
-    app.setPalette(dark_palette())
+    app.setApplicationDisplayName("ReelDesk")
+    theme.apply_dark_theme(app)
+    # The FFmpeg backend of QtMultimedia is chatty on stderr; the log file is where details go.
+    QLoggingCategory.setFilterRules("qt.multimedia*=false\nqt.multimedia.ffmpeg*=false")
     return app
 
 
-def run_gui(library: Library, *, screenshot: Path | None = None, quit_after: float | None = None) -> int:
-    """Show the main window; with ``screenshot``/``quit_after`` render, save a PNG and exit (CI, docs)."""
+class _CrashGuard:
+    """sys/threading excepthooks: log the traceback, tell the user one line, keep running."""
+
+    def __init__(self, library_root: Path) -> None:
+        self.log_file = library_root / "reeldesk.log"
+        self._previous = sys.excepthook
+        self._previous_thread = threading.excepthook
+        self._showing = False
+
+    def install(self) -> None:
+        sys.excepthook = self._hook
+        threading.excepthook = self._thread_hook
+
+    def uninstall(self) -> None:
+        sys.excepthook = self._previous
+        threading.excepthook = self._previous_thread
+
+    def _hook(self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        log.error("unexpected error in the window", exc_info=(kind, exc, tb))
+        if self._showing or QApplication.instance() is None:
+            return
+        self._showing = True
+        try:
+            QMessageBox.warning(None, "ReelDesk",
+                                f"Something went wrong ({kind.__name__}). Your work is saved.\n\n"
+                                f"Details are in {self.log_file}")
+        finally:
+            self._showing = False
+
+    def _thread_hook(self, args: threading.ExceptHookArgs) -> None:
+        log.error("unexpected error in thread %s", getattr(args.thread, "name", "?"),
+                  exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+
+
+def run_gui(library: Library, *, screenshot: Path | None = None, quit_after: float | None = None,
+            mode: str | None = None, project: str | None = None) -> int:
+    """Show the main window; with ``screenshot``/``quit_after`` render, save a PNG and exit (CI, docs).
+
+    ``mode`` opens that mode (library, annotate, frame, spotlight, export); ``project`` opens that
+    reel (in Frame unless ``mode`` says otherwise). Both default to what was open last time.
+    """
     app = _application()
-    window = MainWindow(library)
-    window.show()
+    from desktop.ui.main_window import MainWindow  # after the QApplication: widgets need it
+
+    guard = _CrashGuard(library.root)
+    guard.install()
     status = {"code": 0}
+    window = MainWindow(library, services=screenshot is None and quit_after is None)
+    try:
+        if mode is not None or project is not None:
+            if project is not None and project not in {p["uid"] for p in library.projects()}:
+                sys.stderr.write(f"reeldesk: warning: no project {project}; opening the last session\n")
+                project = None
+            window.restore_session(mode=mode, project=project)
+        window.show()
 
-    def finish() -> None:
-        if screenshot is not None:
-            if window.grab().save(str(screenshot), "PNG"):
-                log.info("screenshot saved to %s", screenshot)
-            else:
-                sys.stderr.write(f"reeldesk: error: cannot write screenshot {screenshot}\n")
-                status["code"] = 1
-        window.close()
-        app.quit()
+        def finish() -> None:
+            if screenshot is not None:
+                if window.grab().save(str(screenshot), "PNG"):
+                    log.info("screenshot saved to %s", screenshot)
+                else:
+                    sys.stderr.write(f"reeldesk: error: cannot write screenshot {screenshot}\n")
+                    status["code"] = 1
+            window.close()
+            app.quit()
 
-    if screenshot is not None or quit_after is not None:
-        delay = DEFAULT_SCREENSHOT_DELAY_S if quit_after is None else quit_after
-        QTimer.singleShot(int(max(0.0, delay) * 1000), finish)
-    code = app.exec()
-    window.deleteLater()
+        if screenshot is not None or quit_after is not None:
+            delay = DEFAULT_SCREENSHOT_DELAY_S if quit_after is None else quit_after
+            QTimer.singleShot(int(max(0.0, delay) * 1000), finish)
+        code = app.exec()
+    finally:
+        if window.isVisible():
+            window.close()
+        guard.uninstall()
+        window.deleteLater()
     return status["code"] or int(code)
 
 
-__all__ = ["MainWindow", "dark_palette", "run_gui"]
+__all__ = ["MODES", "run_gui"]

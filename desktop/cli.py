@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("gui", "open the ReelDesk window (the default)")
     p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save a PNG of the window and exit")
     p.add_argument("--quit-after", type=_number, metavar="SECONDS", help="close the window after SECONDS")
+    p.add_argument("--mode", choices=("library", "annotate", "frame", "spotlight", "export"),
+                   help="open in this mode (default: the last one)")
+    p.add_argument("--project", metavar="UID", help="open this project (reel)")
 
     cli_import.add_parsers(cmd)  # import, watch
 
@@ -352,7 +355,8 @@ def _run_gui(lib: Library, args: argparse.Namespace) -> int:
         raise CliError(f"cannot write screenshot {screenshot}: folder {screenshot.parent} does not exist")
     from desktop.app import run_gui  # Qt is loaded only for the window: other commands stay headless and fast
 
-    return run_gui(lib, screenshot=screenshot, quit_after=quit_after)
+    extra = {k: getattr(args, k, None) for k in ("mode", "project") if getattr(args, k, None) is not None}
+    return run_gui(lib, screenshot=screenshot, quit_after=quit_after, **extra)
 
 
 # -- entry point -------------------------------------------------------------------------------
