@@ -36,7 +36,7 @@ import av
 import numpy as np
 
 from core.library import Library
-from core.media.importer import ImportService, ImportStatus
+from core.media.importer import ImportResult, ImportService, ImportStatus
 from core.media.thumbnails import ensure_thumbnails
 
 log = logging.getLogger("bench")
@@ -147,7 +147,7 @@ def timed_import(path: Path, work: Path, before: Callable[[], None], *, link: bo
     lib = Library(root)
     try:
         service = ImportService(lib)
-        results: list = []
+        results: list[ImportResult] = []
         elapsed = timed(lambda: results.extend(service.import_paths([path], link=link)), before)
         if results[0].status is not ImportStatus.IMPORTED:
             raise RuntimeError(f"import failed: {results[0].error}")

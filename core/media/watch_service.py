@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ WATCH_FOLDER_SETTING = "watch_folder"
 SEEN_FILE = "watch-seen.json"
 DEFAULT_SETTLE_S = 2.0
 DEFAULT_POLL_S = 0.5
+RECENT_RESULTS = 1000  # a headless watch runs for weeks: keep only the latest results in memory
 
 # Failures that may pass (the writer still holds the file, the disk was full, the file is being
 # replaced): such a file is not remembered, so the next start or the next change retries it.
@@ -110,7 +112,7 @@ class WatchService:
         self._watcher = FolderWatcher(self.folder, self._on_ready, seen=self.seen, settle_s=settle_s,
                                       poll_s=poll_s, accept=self._accept)
         self._lock = threading.Lock()
-        self.results: list[ImportResult] = []  # every result since start, for status displays
+        self.results: deque[ImportResult] = deque(maxlen=RECENT_RESULTS)  # for status displays
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
