@@ -157,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="more detail in the log and on the console")
     parser.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
     parser.add_argument("-v", "--verbose", action="store_true", help="more detail in the log and on the console")
+    parser.add_argument("--self-test", nargs="?", const="", default=None, metavar="KEEP_DIR",
+                        help="check this installation end to end in a temporary library and exit "
+                             "(0 = passed); KEEP_DIR receives its export and window PNG")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def cmd(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -369,6 +372,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_OK
+
+    if args.self_test is not None:  # before any library is opened: the user's is never touched
+        from desktop.selftest import run_self_test
+
+        return run_self_test(Path(args.self_test) if args.self_test else None)
 
     root = Path(args.library) if args.library is not None else default_library_dir()
     session: LoggingSession = setup_logging(root, verbose=args.verbose)
