@@ -147,7 +147,8 @@ def test_gestures_do_not_wait_for_a_media_upload(make_library: Callable[[str], L
         a.apply(Gesture(K.SET_ROTATION, wc, {"degrees": 3.0}))
         assert wait_for(lambda: a.pending_count() == 0), "gestures went up while the media upload was running"
         assert engine.media_status(h).value == "uploading"
-        assert thread.status.media_bytes_pending > 0
+        # the status the UI sees says so too (published when that cycle ends)
+        assert wait_for(lambda: thread.status.pending == 0 and thread.status.media_bytes_pending > 0)
         release.set()
         assert wait_for(lambda: engine.media_status(h).value == "local")
     finally:
