@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QDialog
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture
 from desktop.ui import theme
-from desktop.ui.library_panel import CLIPS_MIME, UID_ROLE, paint_empty_state
+from desktop.ui.library_panel import CLIPS_MIME, UID_ROLE, paint_empty_state, read_games
 from desktop.ui.undo import EditorState, fmt_time
 from resources import icon
 
@@ -157,9 +157,14 @@ class AnnotatePanel(QWidget):
         root.setContentsMargins(10, 8, 10, 8)
         root.setSpacing(10)
 
+        self.footage = QComboBox()
+        self.footage.setToolTip("The footage being marked (games list their parts in order)")
+        self.footage.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.footage.setMinimumContentsLength(20)
         self.media_label = QLabel("No footage open")
-        self.media_label.setStyleSheet("font-weight: 600; font-size: 13px;")
+        self.media_label.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
         self.media_label.setWordWrap(True)
+        root.addWidget(self.footage)
         root.addWidget(self.media_label)
 
         marks = QGroupBox("Mark")
@@ -235,6 +240,7 @@ class AnnotatePanel(QWidget):
         actions.addWidget(self.delete_button)
         root.addLayout(actions)
 
+        self.footage.activated.connect(lambda _i: self.state.set_media(self.footage.currentData()))
         self.in_button.clicked.connect(self.mark_in)
         self.out_button.clicked.connect(self.mark_out)
         self.quick_button.clicked.connect(self.quick_mark)
@@ -254,14 +260,37 @@ class AnnotatePanel(QWidget):
         self.refresh()
 
     # -- data ------------------------------------------------------------------------------------
+    def _fill_footage(self) -> None:
+        """Games first (their parts in order), then loose footage."""
+        lib = self.state.library
+        media = {m["hash"]: m for m in lib.media_list()}
+        self.footage.blockSignals(True)
+        self.footage.clear()
+        listed: set[str] = set()
+        for game in read_games(self.state):
+            parts = [h for h in game["media"] if h in media]
+            for i, h in enumerate(parts, 1):
+                label = game["name"] + (f" — part {i} of {len(parts)}" if len(parts) > 1 else "")
+                self.footage.addItem(icon("library"), label, h)
+                listed.add(h)
+        for h, mm in media.items():
+            if h not in listed:
+                self.footage.addItem(icon("film"), mm["name"] or h[:12], h)
+        self.footage.setCurrentIndex(self.footage.findData(self.state.media_hash))
+        self.footage.blockSignals(False)
+
     def refresh(self) -> None:
         h = self.state.media_hash
         info = self.state.media_info()
+        self._fill_footage()
         if info is None:
-            self.media_label.setText("No footage open — double-click footage or a clip in the Library")
+            self.media_label.setText("No footage open — drop a game video on the window, or double-click "
+                                     "footage in the Library")
             self._clips = []
         else:
-            self.media_label.setText(f"{info['name'] or h[:12]}   ·   {fmt_time(info['duration'], precise=False)}")
+            fps = info["fps_num"] / info["fps_den"]
+            self.media_label.setText(f"{info['name']}  ·  {fmt_time(info['duration'], precise=False)}  ·  "
+                                     f"{info['width']}×{info['height']}  ·  {fps:.3g} fps")
             self._clips = self.state.library.raw_clips(h)
         enabled = info is not None
         for w in (self.in_button, self.out_button, self.quick_button):

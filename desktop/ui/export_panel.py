@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
                                QLabel, QProgressBar, QPushButton, QRadioButton, QToolButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 from sqlalchemy import select
 
 from core.db import models as m
-from core.enums import ExportBackend, JobState, Upscaler
+from core.enums import AspectRatio, ExportBackend, JobState, Upscaler
 from core.export.spec import SpecError
 from core.library import Library
 from desktop.ui import theme
@@ -35,6 +35,7 @@ from resources import icon
 log = logging.getLogger(__name__)
 
 POLL_MS = 400
+POSTER_W = 140
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,15 @@ class _JobList(QTreeWidget):
 class ExportPanel(QWidget):
     jobFinished = Signal(str, bool)  # message, ok
 
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.close_poster()
+        super().closeEvent(event)
+
+    def close_poster(self) -> None:
+        if self._poster_source is not None:
+            self._poster_source.close()
+            self._poster_source = None
+
     def __init__(self, state: EditorState, service: ExportService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
@@ -201,7 +211,22 @@ class ExportPanel(QWidget):
         self.unavailable.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
         self.unavailable.setVisible(not service.available)
         left.addWidget(self.unavailable)
+        preview = QGroupBox("Reel")
+        pl = QHBoxLayout(preview)
+        self.poster = QLabel()
+        self.poster.setFixedSize(POSTER_W, POSTER_W * 16 // 9)
+        self.poster.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.poster.setStyleSheet(f"background: {theme.BG.name()}; border: 1px solid {theme.BORDER.name()};"
+                                  f" border-radius: 4px; color: {theme.TEXT_DISABLED.name()};")
+        self.contents = QLabel()
+        self.contents.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.contents.setWordWrap(True)
+        self.contents.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
+        pl.addWidget(self.poster, 0, Qt.AlignmentFlag.AlignTop)
+        pl.addWidget(self.contents, 1)
+        left.addWidget(preview)
         left.addStretch(1)
+        self._poster_source = None
         holder = QWidget()
         holder.setLayout(left)
         holder.setFixedWidth(380)
@@ -287,12 +312,79 @@ class ExportPanel(QWidget):
                 out = spec.output
                 self.summary.setText(f"{out.width}×{out.height} · {float(out.fps):.3g} fps · "
                                      f"{fmt_time(spec.output_duration)}")
+        self._show_reel(uid)
         if upscaler is Upscaler.REALESRGAN and backend is ExportBackend.LOCAL:
             problem = problem or "AI upscaling runs on the Modal GPU backend; choose it or another upscaler."
         self.problem.setText(problem)
         self.problem.setVisible(bool(problem))
         self.export_button.setEnabled(self.service.available and not problem)
         self.export_button.setToolTip(self.service.reason if not self.service.available else problem)
+
+    def _show_reel(self, uid: str | None) -> None:
+        """The reel's contents and a poster: its first frame, cropped as it will be exported."""
+        try:
+            doc = self.state.library.show_project(uid) if uid else None
+        except Exception:
+            doc = None
+        if not doc or not doc["clips"]:
+            self.contents.setText("No clips yet." if doc else "")
+            self.poster.setPixmap(QPixmap())
+            self.poster.setText("no preview")
+            return
+        names = {c["uid"]: c["name"] for c in self.state.library.raw_clips(include_deleted=True)}
+        lines = [f"<b>{doc['project']['name']}</b> · {doc['project']['aspect']}"]
+        for i, c in enumerate(doc["clips"], 1):
+            extra = []
+            if any(s["speed"] != 1.0 for s in c["edit"]["speeds"]):
+                extra.append("slow-mo")
+            if c["edit"]["regions"]:
+                extra.append("spotlight")
+            tail = f" · {', '.join(extra)}" if extra else ""
+            lines.append(f"{i}. {names.get(c['raw_clip']) or 'Clip'} — {fmt_time(c['output_duration'])}{tail}")
+        self.contents.setText("<br>".join(lines))
+        aspect = AspectRatio(doc["project"]["aspect"])
+        self.poster.setFixedSize(POSTER_W, round(POSTER_W / float(aspect.ratio)))
+        self._request_poster(doc["clips"][0], aspect)
+
+    def _request_poster(self, clip: dict[str, Any], aspect: AspectRatio) -> None:
+        path = self.state.library.media_path(clip["media"])
+        if not path.is_file():
+            self.poster.setText("media not\non this machine")
+            return
+        from desktop.ui.frame_source import FrameSource
+        from desktop.ui.frame_panel import crop_box_at
+
+        if self._poster_source is not None:
+            self._poster_source.close()
+            self._poster_source.deleteLater()
+        source = self._poster_source = FrameSource(path, parent=self)
+        t = 0.5 if clip["source"]["duration"] > 1.0 else 0.0
+        box = crop_box_at(clip, aspect, t)
+        rotation = float(clip["edit"]["rotation"])
+
+        def ready(_t: float, image: QImage) -> None:
+            if source is not self._poster_source:
+                return
+            # Rotate about the centre first (as the renderer does), then cut the crop box out.
+            if rotation:
+                cx, cy = image.width() / 2, image.height() / 2
+                rotated = QImage(image.size(), QImage.Format.Format_RGB32)
+                rotated.fill(0)
+                painter = QPainter(rotated)
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+                painter.translate(cx, cy)
+                painter.rotate(rotation)
+                painter.translate(-cx, -cy)
+                painter.drawImage(0, 0, image)
+                painter.end()
+                image = rotated
+            sx = image.width() / clip["source"]["width"]
+            cut = image.copy(round(box.x * sx), round(box.y * sx), round(box.width * sx), round(box.height * sx))
+            self.poster.setPixmap(QPixmap.fromImage(cut).scaled(
+                self.poster.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+
+        source.frameReady.connect(ready)
+        source.request(clip["source"]["start"] + t)
 
     def start_export(self) -> None:
         uid = self.project.currentData()

@@ -194,7 +194,8 @@ class ClipCardDelegate(QStyledItemDelegate):
             icon("film").paint(painter, thumb_rect.adjusted(70, 30, -70, -30))
         painter.restore()
         # duration badge
-        dur = fmt_time(float(clip.get("end", 0)) - float(clip.get("start", 0)))
+        seconds = float(clip.get("end", 0)) - float(clip.get("start", 0))
+        dur = f"{seconds:.1f} s" if seconds < 60 else fmt_time(seconds, precise=False)
         small = QFont(option.font)
         small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
         fm = QFontMetrics(small)

@@ -1205,6 +1205,7 @@ class MainWindow(QMainWindow):
             self.watch.stop(2.0)
             self.watch = None
         self.sync.stop()
+        self.export_panel.close_poster()
         self.export_service.close()
         self._cache_unsubscribe()
         self.thumbs.close()

@@ -53,6 +53,7 @@ class Playback(QObject):
         self._audio = None
         self._source: FrameSource | None = None
         self._last_emit = -1.0
+        self._start_from: float | None = None  # frames before this are stale (the player seeks async)
         self._reverse = QTimer(self)
         self._reverse.setInterval(_REVERSE_TICK_MS)
         self._reverse.timeout.connect(self._reverse_tick)
@@ -94,6 +95,7 @@ class Playback(QObject):
             self._audio = QAudioOutput(self)
             self._player.setAudioOutput(self._audio)
         self._sink.videoFrameChanged.connect(self._on_video_frame)
+        self._player.mediaStatusChanged.connect(self._on_status)
         self._player.errorOccurred.connect(self._on_player_error)
         self._player.setSource(QUrl.fromLocalFile(str(self.path)))
         return True
@@ -151,12 +153,14 @@ class Playback(QObject):
             return
         self._set_rate(rate)
         self._player.setPlaybackRate(rate)
+        self._start_from = self._position
         self._player.setPosition(int(round(self._position * 1000)))
         self._player.play()
         self._set_direction(1)
 
     def pause(self) -> None:
         was = self._direction
+        self._start_from = None
         self._reverse.stop()
         if self._player is not None and was == 1:
             self._player.pause()
@@ -215,6 +219,7 @@ class Playback(QObject):
         t = self.snap(t)
         self._position = t
         if self._direction == 1 and self._player is not None:
+            self._start_from = t
             self._player.setPosition(int(round(t * 1000)))
         elif self._source is not None:
             self._source.request(t)
@@ -237,19 +242,32 @@ class Playback(QObject):
         if self._direction != 1:
             self.frameReady.emit(image)
 
+    def _on_status(self, status) -> None:
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        # A position set before the file finished loading is dropped by the player: set it again.
+        if status in (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia) \
+                and self._start_from is not None and self._direction == 1:
+            self._player.setPosition(int(round(self._start_from * 1000)))
+
     def _on_video_frame(self, frame) -> None:  # QVideoFrame, on the UI thread (queued by Qt)
         if self._direction != 1 or not frame.isValid():
             return
+        t = frame.startTime() / 1_000_000 if frame.startTime() >= 0 else self._player.position() / 1000
+        if self._start_from is not None:
+            if abs(t - self._start_from) > 0.5:
+                return  # a frame from before the seek landed
+            self._start_from = None
         image = frame.toImage()
         if image.isNull():
             return
         self.frameReady.emit(image)
-        t = frame.startTime() / 1_000_000 if frame.startTime() >= 0 else self._player.position() / 1000
         self._position = t
         lo, hi = self._bounds()
         if t >= hi - _POSITION_EPS:
             if self.loop:
                 self._position = lo
+                self._start_from = lo
                 self._player.setPosition(int(round(lo * 1000)))
             else:
                 self._position = hi
