@@ -178,8 +178,8 @@ def run(total: int) -> None:
             f"libraries identical after pull/bootstrap: {same}",
             f"one edit:  {edit_wire:,} bytes on the wire ({edit_body:,} bytes gzip batch body)",
             f"whole SQLite file after that edit: {db_wire:,} bytes on the wire ({len(db):,} bytes file)",
-            f"ratio: {db_wire / edit_wire:,.0f}x fewer bytes per edit (goal >= 1000x); "
-            f"body only {len(db) / edit_body:,.0f}x",
+            (f"ratio: {db_wire / edit_wire:,.0f}x fewer bytes per edit (goal >= 1000x); "
+             f"body only {len(db) / edit_body:,.0f}x"),
         ]
         sys.stdout.write("\n".join(lines) + "\n")
         for lib in (a, b, c):

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -239,7 +239,7 @@ def cmd_sync(lib: Library, args: argparse.Namespace) -> Outcome:
             error = exc
             log.info("sync failed: %s", sanitize_error(exc, secrets))
         status = status_once(engine, error=error, secrets=secrets, held=counts.held,
-                             last_sync_at=None if error else datetime.now(timezone.utc))
+                             last_sync_at=None if error else datetime.now(UTC))
         return _outcome({"counts": counts.to_json(), "status": status.to_json()},
                         _counts_text(counts) + "\n" + _status_text(status), EXIT_FAILED if error else EXIT_OK)
     return _run_continuously(engine, args, secrets)

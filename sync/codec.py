@@ -12,9 +12,10 @@ import io
 import json
 import math
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from core.enums import GestureKind
 from core.ids import is_uid
@@ -53,7 +54,7 @@ class UnsupportedVersion(FormatError):
 
 
 def utc_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # -- generic ---------------------------------------------------------------------------------------

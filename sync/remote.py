@@ -18,7 +18,13 @@ from typing import Any
 from core.ids import is_uid
 from core.library import Library
 from sync.codec import utc_iso
-from sync.credentials import RemoteConfig, RemoteKind, get_secret, open_store, store_secret
+from sync.credentials import (
+    RemoteConfig,
+    RemoteKind,
+    get_secret,
+    open_store,
+    store_secret,
+)
 from sync.engine import SyncEngine, discover_libraries
 from sync.folderstore import FolderStore
 from sync.layout import Layout

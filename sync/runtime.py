@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -205,7 +205,7 @@ class SyncThread(threading.Thread):
         self._gesture_error = None
         self._retry_in = None
         self._held = tuple(counts.held)
-        self._last_sync_at = datetime.now(timezone.utc)
+        self._last_sync_at = datetime.now(UTC)
         self._media_wake.set()  # new remote media may be wanted, new local media may be queued
         self._publish()
         return self.interval_s
@@ -255,7 +255,7 @@ class SyncThread(threading.Thread):
     def _publish(self) -> None:
         try:
             numbers = self.engine.local_status()
-        except Exception:  # noqa: BLE001 - the database may be closing on quit
+        except Exception:  # the database may be closing on quit
             log.debug("status numbers unavailable", exc_info=True)
             return
         if self._gesture_error is not None:
@@ -273,7 +273,7 @@ class SyncThread(threading.Thread):
         if changed and self._on_status is not None:
             try:
                 self._on_status(status)
-            except Exception:  # noqa: BLE001 - a UI callback must not stop the sync
+            except Exception:  # a UI callback must not stop the sync
                 log.exception("sync status callback failed")
 
 

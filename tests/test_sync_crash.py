@@ -8,14 +8,21 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from core.library import Library
 from sync.credentials import ENV_SECRET, RemoteConfig, RemoteKind
 from sync.remote import configure_remote
 from tests.fixtures.library import seed_clip
-from tests.test_sync_engine import all_op_ids, assert_converged, edit, engine_for, log_objects
+from tests.test_sync_engine import (
+    all_op_ids,
+    assert_converged,
+    edit,
+    engine_for,
+    log_objects,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 Bucket = dict[str, Any]

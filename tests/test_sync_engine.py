@@ -8,8 +8,9 @@ import json
 import random
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -18,14 +19,14 @@ from core.gestures.model import Gesture, GestureError
 from core.ids import new_uid
 from core.library import Library
 from sync.codec import FormatError, decode_batch, encode_batch, gzip_json
+from sync.credentials import RemoteConfig, RemoteKind
 from sync.engine import DeviceClash, SyncEngine
 from sync.layout import Layout
 from sync.remote import configure_remote
-from sync.credentials import RemoteConfig, RemoteKind
 from sync.s3store import S3Store
 from sync.store import AlreadyExists, RemoteStore, StoreUnavailable
 from tests.fixtures.library import seed_clip
-from tests.fixtures.s3 import FlakyProxy, _s3_store, endpoint_down
+from tests.fixtures.s3 import FlakyProxy, _s3_store
 
 Bucket = dict[str, Any]
 
@@ -196,7 +197,7 @@ def test_lost_ack_is_acknowledged_from_the_existing_object(make_library: Callabl
                                                            s3_bucket: Bucket) -> None:
     """The PUT landed but the answer was lost (crash or timeout): the retry meets a 412 and acks."""
     a = make_library("a")
-    _raw, project, wc = seed_clip(a)
+    _raw, _project, wc = seed_clip(a)
     store = store_for(s3_bucket)
     engine = SyncEngine(a, store, batch_size=3)
     real_put = store.put_create_only
@@ -223,7 +224,7 @@ def test_lost_ack_is_acknowledged_from_the_existing_object(make_library: Callabl
 def test_device_id_clash_stops_pushing_and_reports(make_library: Callable[[str], Library], s3_bucket: Bucket,
                                                    tmp_path: Path) -> None:
     a = make_library("a")
-    _raw, project, wc = seed_clip(a)
+    _raw, _project, wc = seed_clip(a)
     engine_a = engine_for(a, s3_bucket)
     engine_a.push_once()
     a.close()
@@ -257,7 +258,7 @@ def test_forged_and_malformed_batches_are_quarantined_and_others_keep_syncing(
         make_library: Callable[[str], Library], s3_bucket: Bucket) -> None:
     a, b, f = make_library("a"), make_library("b"), make_library("f")
     join(b, a)
-    _raw, project, wc = seed_clip(a)
+    _raw, project, _wc = seed_clip(a)
     template = f.apply(Gesture(K.CREATE_PROJECT, None, {"name": "Forged"})) and f.gestures()[0].to_wire()
     store = store_for(s3_bucket)
     layout = Layout(a.get_setting("library_uid"))
@@ -343,7 +344,7 @@ def test_a_gap_in_batch_numbers_holds_that_device_until_it_fills(make_library: C
                                                                  s3_bucket: Bucket) -> None:
     a, b = make_library("a"), make_library("b")
     join(b, a)
-    _raw, project, wc = seed_clip(a)
+    _raw, project, _wc = seed_clip(a)
     engine_a = engine_for(a, s3_bucket, batch_size=2)
     engine_a.push_once()  # batches 0, 1
     store = engine_a.store
@@ -403,7 +404,7 @@ def test_new_device_bootstraps_from_snapshot_and_continues_with_the_log(make_lib
 def test_snapshot_pointer_race_never_clobbers(make_library: Callable[[str], Library], s3_bucket: Bucket) -> None:
     a, b = make_library("a"), make_library("b")
     join(b, a)
-    _raw, project, wc = seed_clip(a)
+    seed_clip(a)
     ea, eb = engine_for(a, s3_bucket), engine_for(b, s3_bucket)
     rounds(ea, eb)
     # both read the (absent) pointer, then b wins the CAS: a's put_if_match must fail, not overwrite
@@ -461,8 +462,8 @@ def test_restore_drill_delete_restore_keep_editing(make_library: Callable[[str],
 # ------------------------------------------------------------------------------ codec details
 def test_decode_batch_rejects_duplicate_keys_and_extra_fields() -> None:
     uid, dev = new_uid(), new_uid()
-    raw = ('{"format":"reeldesk.batch","v":1,"v":1,"library":"%s","device":"%s","batch":0,'
-           '"created_at":"x","gestures":[]}' % (uid, dev)).encode()
+    raw = (f'{{"format":"reeldesk.batch","v":1,"v":1,"library":"{uid}","device":"{dev}","batch":0,'
+           '"created_at":"x","gestures":[]}').encode()
     with pytest.raises(FormatError, match="duplicate"):
         decode_batch(gzip.compress(raw), library_uid=uid, device_id=dev, batch=0)
     doc = {"format": "reeldesk.batch", "v": 1, "library": uid, "device": dev, "batch": 0, "created_at": "x",

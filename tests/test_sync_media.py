@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import blake3
 import pytest
@@ -20,7 +21,7 @@ from sync.store import MultipartState
 from tests.fixtures.library import FAKE_INFO
 from tests.fixtures.s3 import TEST_PART_SIZE
 from tests.test_sync_crash import configure, run_child_until
-from tests.test_sync_engine import engine_for, join, store_for
+from tests.test_sync_engine import engine_for, join
 
 Bucket = dict[str, Any]
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from core.enums import GestureKind as K
 from core.gestures.model import Gesture
 from core.library import Library
 from sync.engine import SyncEngine
-from sync.runtime import SyncState, SyncStatus, SyncThread, backoff_delay, sanitize_error
+from sync.runtime import (
+    SyncState,
+    SyncStatus,
+    SyncThread,
+    backoff_delay,
+    sanitize_error,
+)
 from sync.s3store import S3Store
 from sync.store import AccessDenied
 from tests.fixtures.library import seed_clip
