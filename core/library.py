@@ -126,7 +126,13 @@ class Library:
         self._listeners: list[Callable[[ChangeEvent], None]] = []
         with self._write() as conn:
             self.device_id = self._setting(conn, "device_id") or self._init_setting(conn, "device_id", new_uid())
-            self.library_uid = self._setting(conn, "library_uid") or self._init_setting(conn, "library_uid", new_uid())
+            if self._setting(conn, "library_uid") is None:
+                self._init_setting(conn, "library_uid", new_uid())
+
+    @property
+    def library_uid(self) -> str:
+        """Shared by every device of this library (the sync adopts the bucket's on joining)."""
+        return self.get_setting("library_uid") or ""
 
     @classmethod
     def open(cls, root: Path | None = None) -> "Library":
