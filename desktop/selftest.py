@@ -218,7 +218,8 @@ def step_window(ctx: _Context) -> str:
         raise SelfTestError(f"the window screenshot {png} is missing or empty")
     from PySide6.QtGui import QGuiApplication
 
-    return f"{QGuiApplication.platformName()} platform, {image.width()}x{image.height()} PNG at {png}"
+    where = f" at {png}" if ctx.keep is not None else ""  # the work folder is deleted at the end
+    return f"{QGuiApplication.platformName()} platform, {image.width()}x{image.height()} PNG{where}"
 
 
 def step_multimedia(ctx: _Context) -> str:
