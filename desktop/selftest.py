@@ -52,10 +52,11 @@ def _out(text: str) -> None:
 
 
 def _err(text: str) -> None:
-    if sys.stderr is not None:
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-    log.error("%s", text)
+    if sys.stderr is None:  # windowed exe: the log is all there is
+        log.error("%s", text)
+        return
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def choose_qt_platform(env: dict[str, str] | os._Environ[str] = os.environ, platform: str = sys.platform) -> None:
@@ -259,17 +260,30 @@ STEPS: list[tuple[str, Callable[[_Context], str]]] = [
 ]
 
 
+def _fail(stage: str, exc: BaseException) -> int:
+    log.debug("self-test step %s failed", stage, exc_info=exc)
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" [{Path(tb[-1].filename).name}:{tb[-1].lineno}]" if tb and not isinstance(exc, SelfTestError) else ""
+    _err(f"{PREFIX}: FAILED at {stage}: {type(exc).__name__}: {' '.join(str(exc).split())}{where}")
+    if os.environ.get("REELDESK_SELFTEST_TRACEBACK"):
+        _err("".join(traceback.format_exception(exc)))
+    return 1
+
+
 def run_self_test(keep: Path | None = None) -> int:
     """Run every check; ``keep`` is a folder that receives the export and the window PNG."""
     choose_qt_platform()
-    if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     frozen = getattr(sys, "frozen", False)
     _out(f"{PREFIX}: ReelDesk {app_version()} ({'frozen bundle' if frozen else 'from source'}: "
          f"{Path(sys.executable).parent if frozen else Path(__file__).resolve().parent.parent}), "
          f"Python {sys.version.split()[0]}, {sys.platform}")
-    work = Path(tempfile.mkdtemp(prefix="reeldesk-selftest-"))
+    try:
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="reeldesk-selftest-"))
+    except OSError as exc:
+        return _fail("setup", exc)
     ctx = _Context(work=work, keep=keep)
     try:
         for name, step in STEPS:
@@ -277,13 +291,7 @@ def run_self_test(keep: Path | None = None) -> int:
             try:
                 detail = step(ctx)
             except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
-                log.debug("self-test step %s failed", name, exc_info=True)
-                tb = traceback.extract_tb(exc.__traceback__)
-                where = f" [{Path(tb[-1].filename).name}:{tb[-1].lineno}]" if tb and not isinstance(exc, SelfTestError) else ""
-                _err(f"{PREFIX}: FAILED at {name}: {type(exc).__name__}: {' '.join(str(exc).split())}{where}")
-                if os.environ.get("REELDESK_SELFTEST_TRACEBACK"):
-                    _err("".join(traceback.format_exception(exc)))
-                return 1
+                return _fail(name, exc)
             _out(f"{PREFIX}: ok   {name:<10} {time.monotonic() - t0:6.2f} s  {detail}")
     finally:
         if ctx.library is not None:

@@ -1,0 +1,235 @@
+"""Packaging: the self-test, the frozen one-folder bundle (slow) and the NSIS installer script.
+
+The bundle test builds with PyInstaller exactly as ``installer/build`` does, runs the bundle's own
+``--self-test`` offscreen and holds the bundle to a size budget (also stated in installer/README.md).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "installer" / "build"
+NSI = ROOT / "installer" / "reeldesk.nsi"
+IS_WIN = sys.platform.startswith("win")
+
+# Measured on Linux x86-64 (PyInstaller 6.22, PySide6 6.11, av 18, OpenCV 4.14): 545 MiB, built in
+# about 80 s on 2 cores. Budget = measured + ~25 %: a jump past it means something heavy got in.
+SIZE_BUDGET_MIB = {"linux": 680}
+
+
+def _pyproject() -> dict:
+    with (ROOT / "pyproject.toml").open("rb") as fh:
+        return tomllib.load(fh)
+
+
+VERSION = _pyproject()["project"]["version"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    # The test keyring lives in the tests package, which a bundle does not ship.
+    env.pop("PYTHON_KEYRING_BACKEND", None)
+    env.update(extra)
+    return env
+
+
+def _run(cmd: list[str], timeout: float, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", errors="replace",
+                          timeout=timeout, check=False, **kwargs)  # type: ignore[call-overload]
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+# -- the self-test, from source (fast) -----------------------------------------------------------
+def test_dev_self_test_passes(tmp_path: Path) -> None:
+    keep = tmp_path / "keep"
+    result = _run([sys.executable, "-m", "desktop", "--self-test", str(keep)], timeout=240,
+                  cwd=ROOT, env=_env(PYTHON_KEYRING_BACKEND="tests.fixtures.library.MemoryKeyring"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for step in ("library", "import", "gestures", "render", "window", "multimedia"):
+        assert re.search(rf"ok\s+{step}\b", result.stdout), result.stdout
+    assert "passed" in result.stdout
+    assert (keep / "selftest-window.png").stat().st_size > 10_000
+    assert (keep / "selftest-export.mp4").stat().st_size > 0
+
+
+def test_self_test_failure_is_one_clear_line_and_exit_1(tmp_path: Path) -> None:
+    # A keep folder that cannot be a folder: the first step that writes there fails.
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x", encoding="utf-8")
+    result = _run([sys.executable, "-m", "desktop", "--self-test", str(blocker / "keep")], timeout=120,
+                  cwd=ROOT, env=_env())
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "reeldesk self-test: FAILED" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_qt_platform_choice() -> None:
+    from desktop.selftest import choose_qt_platform
+
+    env: dict[str, str] = {}
+    choose_qt_platform(env, "linux")
+    assert env == {"QT_QPA_PLATFORM": "offscreen"}
+    env = {"DISPLAY": ":0"}
+    choose_qt_platform(env, "linux")
+    assert "QT_QPA_PLATFORM" not in env  # a real display: test the real platform plugin
+    env = {}
+    choose_qt_platform(env, "win32")
+    assert env == {}  # Windows always has a display: qwindows is what the bundle must carry
+    env = {"QT_QPA_PLATFORM": "xcb"}
+    choose_qt_platform(env, "linux")
+    assert env["QT_QPA_PLATFORM"] == "xcb"
+
+
+# -- NSIS ----------------------------------------------------------------------------------------
+def _makensis() -> str:
+    found = shutil.which("makensis")
+    if found is None and IS_WIN:
+        candidate = Path(os.environ.get("ProgramFiles(x86)", r"C:\Program Files (x86)")) / "NSIS" / "makensis.exe"
+        found = str(candidate) if candidate.is_file() else None
+    if found is None:
+        pytest.skip("makensis is not installed (apt-get install nsis); .ci/run installs it")
+    return found
+
+
+def _placeholder_payload(folder: Path) -> Path:
+    """Files named like the real Windows bundle, with dummy bytes."""
+    (folder / "_internal" / "PySide6" / "plugins" / "platforms").mkdir(parents=True)
+    (folder / "ReelDesk.exe").write_bytes(b"MZ placeholder")
+    (folder / "reeldesk-cli.exe").write_bytes(b"MZ placeholder")
+    (folder / "_internal" / "python311.dll").write_bytes(b"MZ placeholder")
+    (folder / "_internal" / "base_library.zip").write_bytes(b"PK placeholder")
+    (folder / "_internal" / "PySide6" / "plugins" / "platforms" / "qwindows.dll").write_bytes(b"MZ placeholder")
+    return folder
+
+
+def test_nsis_installer_compiles_against_a_placeholder_payload(tmp_path: Path) -> None:
+    _makensis()
+    payload = _placeholder_payload(tmp_path / "ReelDesk")
+    out = tmp_path / "out"
+    result = _run([sys.executable, str(BUILD), "--no-app", "--windows-dist", str(payload), "--dist", str(out)],
+                  timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    setup = out / f"ReelDesk-Setup-{VERSION}.exe"
+    assert setup.is_file(), result.stdout
+    data = setup.read_bytes()
+    assert data[:2] == b"MZ" and len(data) > 50_000
+    assert "ReelDesk".encode("utf-16-le") in data  # the version resource names the product
+
+
+def test_nsis_script_requires_a_version(tmp_path: Path) -> None:
+    makensis = _makensis()
+    flag = "/" if IS_WIN else "-"
+    payload = _placeholder_payload(tmp_path / "ReelDesk")
+    result = _run([makensis, f"{flag}DPAYLOAD={payload}", f"{flag}DOUTFILE={tmp_path / 'x.exe'}", str(NSI)],
+                  timeout=120)
+    assert result.returncode != 0
+    assert "DVERSION" in result.stdout + result.stderr
+
+
+def test_nsis_script_is_per_user_and_keeps_the_library_by_default() -> None:
+    text = NSI.read_text(encoding="utf-8")
+    assert "RequestExecutionLevel user" in text
+    assert 'InstallDir "$LOCALAPPDATA\\Programs\\${APP}"' in text
+    assert "HKLM" not in text  # per-user: nothing machine-wide
+    assert "Software\\Classes" not in text  # no file associations
+    assert "RMDir /r \"$INSTDIR\"" not in text  # never wipe a folder the user may have chosen
+    # The library is removed only under the "also remove my library" choice.
+    removal = text.index('RMDir /r "${LIBRARY_DIR}"')
+    assert text.rfind('${If} $RemoveLibrary == "1"', 0, removal) != -1
+    assert 'StrCpy $RemoveLibrary "0"' in text
+
+
+def test_nsis_library_path_matches_the_app_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The uninstaller's library folder is the app's default one on Windows."""
+    import platformdirs
+
+    from core.library import default_library_dir
+
+    calls: list[tuple] = []
+
+    def user_data_dir(*args: object, **kwargs: object) -> str:
+        calls.append((args, kwargs))
+        return str(tmp_path / "data")
+
+    monkeypatch.delenv("REELDESK_HOME", raising=False)
+    monkeypatch.setattr(platformdirs, "user_data_dir", user_data_dir)
+    assert default_library_dir() == tmp_path / "data" / "Library"
+    assert calls == [(("ReelDesk", "ReelDesk"), {})]
+    # platformdirs on Windows (not roaming): %LOCALAPPDATA%\<appauthor>\<appname>
+    text = NSI.read_text(encoding="utf-8")
+    assert '!define DATA_DIR "$LOCALAPPDATA\\ReelDesk\\ReelDesk"' in text
+    assert '!define LIBRARY_DIR "${DATA_DIR}\\Library"' in text
+
+
+def test_build_refuses_nsis_without_a_windows_build(tmp_path: Path) -> None:
+    args = ["--nsis"] if not IS_WIN else ["--no-app", "--windows-dist", str(tmp_path)]
+    result = _run([sys.executable, str(BUILD), *args, "--dist", str(tmp_path / "out")], timeout=60, cwd=ROOT)
+    assert result.returncode == 2, result.stdout + result.stderr
+
+
+# -- the frozen bundle (slow) --------------------------------------------------------------------
+def _ensure_pyinstaller() -> None:
+    if importlib.util.find_spec("PyInstaller") is not None:
+        return
+    (requirement,) = [r for r in _pyproject()["project"]["optional-dependencies"]["build"]
+                      if r.lower().startswith("pyinstaller")]
+    result = _run([sys.executable, "-m", "pip", "install", "--disable-pip-version-check", requirement],
+                  timeout=600)
+    assert result.returncode == 0, f"pip install {requirement} failed:\n{result.stdout}\n{result.stderr}"
+    importlib.invalidate_caches()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_bundle_builds_self_tests_and_stays_under_budget(tmp_path: Path) -> None:
+    _ensure_pyinstaller()
+    dist, work = tmp_path / "dist", tmp_path / "work"
+    started = time.monotonic()
+    result = _run([sys.executable, str(BUILD), "--dist", str(dist), "--work", str(work)], timeout=1000,
+                  cwd=ROOT, env=_env())
+    build_s = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    app = dist / "ReelDesk"
+    internal = app / "_internal"
+
+    # What the frozen app loads from files must be there, and what we excluded must not.
+    assert (internal / "core" / "db" / "alembic.ini").is_file()
+    assert (internal / "core" / "db" / "migrations" / "env.py").is_file()
+    assert list((internal / "core" / "db" / "migrations" / "versions").glob("0001_*.py"))
+    assert (internal / "resources" / "editor.qss").is_file()
+    assert list((internal / "resources" / "icons").glob("*.svg"))
+    assert list(internal.rglob("*ffmpegmediaplugin*")), "QtMultimedia's FFmpeg backend is missing"
+    assert list(internal.glob("av.libs/*avcodec*")) or list(internal.glob("av/*avcodec*"))
+    for unwanted in ("imageio_ffmpeg", "tkinter", "tests", "pytest"):
+        assert not (internal / unwanted).exists(), f"{unwanted} should not be bundled"
+    assert not list(internal.rglob("translations/*.qm")), "Qt translations should not be bundled"
+
+    keep = tmp_path / "selftest"
+    exe = app / ("reeldesk-cli.exe" if IS_WIN else "reeldesk-cli")
+    env = _env()
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    check = _run([str(exe), "--self-test", str(keep)], timeout=300, cwd=tmp_path, env=env)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "frozen bundle" in check.stdout and "passed" in check.stdout
+    assert (keep / "selftest-window.png").stat().st_size > 10_000
+
+    size_mib = _folder_size(app) / 2**20
+    sys.stdout.write(f"bundle: {size_mib:.0f} MiB, built in {build_s:.0f} s\n")
+    budget = SIZE_BUDGET_MIB.get(sys.platform)
+    if budget is not None:
+        assert size_mib < budget, f"bundle is {size_mib:.0f} MiB, over the {budget} MiB budget"
