@@ -37,9 +37,10 @@ def _local_time(iso: str | None) -> str:
     if not iso:
         return ""
     try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%H:%M:%S  %d %b")
+        when = datetime.fromisoformat(iso).astimezone()
     except ValueError:
         return iso
+    return when.strftime("%H:%M:%S" if when.date() == datetime.now().astimezone().date() else "%d %b %H:%M")
 
 
 def restore_mine(state: EditorState, conflict: dict[str, Any]) -> bool:

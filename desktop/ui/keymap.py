@@ -112,7 +112,7 @@ class KeymapDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        self.resize(620, 640)
+        self.resize(820, 680)
         layout = QVBoxLayout(self)
         intro = QLabel("Shortcuts work anywhere in the window except while typing in a text field.")
         intro.setWordWrap(True)

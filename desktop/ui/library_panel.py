@@ -431,6 +431,8 @@ class LibraryPanel(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        self.tabs.tabBar().setChangeCurrentOnDrag(True)  # drag clips over "Reels" to drop them on one
+        self.tabs.tabBar().setAcceptDrops(True)
         outer.addWidget(self.tabs, 1)
 
         # clips grid
@@ -461,6 +463,7 @@ class LibraryPanel(QWidget):
         self.footage.setAlternatingRowColors(True)
         self.footage.setUniformRowHeights(True)
         self.footage.itemDoubleClicked.connect(self._footage_activated)
+        self.footage.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.footage.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tabs.addTab(self.footage, icon("library"), "Footage")
 
@@ -469,6 +472,7 @@ class LibraryPanel(QWidget):
         self.projects.setHeaderLabels(["Reel", "Aspect", "Clips", "Length"])
         self.projects.setRootIsDecorated(False)
         self.projects.setAlternatingRowColors(True)
+        self.projects.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.projects.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.projects.itemDoubleClicked.connect(lambda item, _c: self.openProject.emit(item.data(0, UID_ROLE)))
         self.projects.clipsDropped.connect(self.add_clips_to_project)
@@ -480,6 +484,7 @@ class LibraryPanel(QWidget):
         self.gallery.setRootIsDecorated(False)
         self.gallery.setAlternatingRowColors(True)
         self.gallery.setIconSize(QSize(64, 36))
+        self.gallery.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.gallery.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.gallery.itemDoubleClicked.connect(self._open_video)
         self.gallery.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -583,8 +588,6 @@ class LibraryPanel(QWidget):
         for h in self._media:
             if h not in in_game:
                 self.footage.addTopLevelItem(media_item(h))
-        for col in range(1, 5):
-            self.footage.resizeColumnToContents(col)
 
     def _fill_projects(self) -> None:
         current = self.projects.currentItem().data(0, UID_ROLE) if self.projects.currentItem() else None
@@ -605,8 +608,6 @@ class LibraryPanel(QWidget):
             self.projects.addTopLevelItem(item)
             if p["uid"] == current:
                 self.projects.setCurrentItem(item)
-        for col in range(1, 4):
-            self.projects.resizeColumnToContents(col)
 
     def _fill_gallery(self) -> None:
         self.gallery.clear()
@@ -623,8 +624,6 @@ class LibraryPanel(QWidget):
                 item.setToolTip(0, "The file is not on this machine")
                 item.setForeground(0, theme.TEXT_DISABLED)
             self.gallery.addTopLevelItem(item)
-        for col in range(1, 5):
-            self.gallery.resizeColumnToContents(col)
 
     # -- filter / selection -----------------------------------------------------------------------
     def _apply_filter(self) -> None:
