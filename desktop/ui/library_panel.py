@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import (QMimeData, QModelIndex, QObject, QPoint, QRect, QSize,
                             QSortFilterProxyModel, Qt, QUrl, Signal)
 from PySide6.QtGui import (QColor, QDesktopServices, QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont,
-                           QFontMetrics, QPainter, QPainterPath, QPixmap, QStandardItem, QStandardItemModel)
+                           QFontMetrics, QIcon, QPainter, QPainterPath, QPixmap, QStandardItem, QStandardItemModel)
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListView,
                                QMenu, QPushButton, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTabWidget,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -25,7 +25,8 @@ from core.db import models as m
 from core.enums import GestureKind
 from core.gestures.model import Gesture
 from core.media.cache import THUMB_EVERY_S, THUMB_HEIGHT, CacheEvent, CacheStage, CacheWorker
-from core.media.thumbnails import ensure_thumbnails, load_strip, thumbnail_strip_path
+from core.media.thumbnails import (ensure_thumbnails, generate_thumbnails, load_strip, thumbnail_name,
+                                   thumbnail_strip_path)
 from desktop.ui import theme
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.workers import TaskHub
@@ -483,7 +484,8 @@ class LibraryPanel(QWidget):
         self.gallery.setHeaderLabels(["Video", "Reel", "Length", "Size", "Exported"])
         self.gallery.setRootIsDecorated(False)
         self.gallery.setAlternatingRowColors(True)
-        self.gallery.setIconSize(QSize(64, 36))
+        self.gallery.setIconSize(QSize(48, 48))
+        self._posters: dict[str, QPixmap] = {}
         self.gallery.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.gallery.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.gallery.itemDoubleClicked.connect(self._open_video)
@@ -609,6 +611,9 @@ class LibraryPanel(QWidget):
             if p["uid"] == current:
                 self.projects.setCurrentItem(item)
 
+    def refresh_gallery(self) -> None:
+        self._fill_gallery()
+
     def _fill_gallery(self) -> None:
         self.gallery.clear()
         names = {p["uid"]: p["name"] for p in self.state.library.projects(include_deleted=True)}
@@ -618,12 +623,36 @@ class LibraryPanel(QWidget):
             item = QTreeWidgetItem([path.name, f"{names.get(v['project_uid'], '?')}  v{v['version']}",
                                     fmt_time(v["duration"]), f"{v['width']}×{v['height']}",
                                     created.astimezone().strftime("%Y-%m-%d %H:%M") if created else ""])
-            item.setIcon(0, icon("film"))
+            poster = self._posters.get(v["uid"])
+            item.setIcon(0, icon("film") if poster is None or poster.isNull() else QIcon(poster))
             item.setData(0, UID_ROLE, str(path))
+            if poster is None and path.is_file():
+                self._make_poster(v["uid"], path)
             if not path.is_file():
                 item.setToolTip(0, "The file is not on this machine")
                 item.setForeground(0, theme.TEXT_DISABLED)
             self.gallery.addTopLevelItem(item)
+
+    def _make_poster(self, uid: str, path: Path) -> None:
+        """First frame of a final video as its gallery icon (made once, on a worker, cached)."""
+        if uid in self._posters:
+            return
+        self._posters[uid] = QPixmap()  # requested: not again while it is being made
+        folder = self.state.library.cache_dir / "gallery" / uid
+
+        def work(report, cancelled) -> Path:
+            cached = folder / thumbnail_name(0)
+            if not cached.is_file():
+                generate_thumbnails(path, folder, every_s=1e6, height=96, cancelled=cancelled)
+            return cached
+
+        def done(file: Path) -> None:
+            pm = QPixmap(str(file))
+            if not pm.isNull():
+                self._posters[uid] = pm
+                self._fill_gallery()
+
+        self.hub.submit(work, name="gallery poster", on_result=done)
 
     # -- filter / selection -----------------------------------------------------------------------
     def _apply_filter(self) -> None:

@@ -700,6 +700,7 @@ class MainWindow(QMainWindow):
         self.mode_actions[mode].setChecked(True)
         if mode is Mode.LIBRARY:
             self.pages.setCurrentWidget(self.library_panel)
+            self.library_panel.refresh_gallery()
         elif mode is Mode.EXPORT:
             self.pages.setCurrentWidget(self.export_panel)
             self.export_panel.refresh()
@@ -1009,6 +1010,7 @@ class MainWindow(QMainWindow):
 
     def _export_finished(self, text: str, ok: bool) -> None:
         self.show_message(text, error=not ok)
+        self.library_panel.refresh_gallery()  # final videos are bookkeeping rows: no change event
         QApplication.alert(self, 0)
         from PySide6.QtWidgets import QSystemTrayIcon
         if QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages():

@@ -359,3 +359,42 @@ def test_thumbnail_cache_cuts_the_strip(qtbot, state: EditorState, hub: TaskHub,
     pm = thumbs.pixmap(result.media, 3.0)
     assert pm is not None and pm.height() == 90
     assert UID_ROLE != 0 and QMimeData  # imported names stay used
+
+
+def test_export_panel_runs_a_real_local_export_into_the_gallery(qtbot, state: EditorState, hub: TaskHub,
+                                                                library: Library, tmp_path: Path) -> None:
+    pytest.importorskip("core.export.jobs")
+    from core.media.importer import ImportService
+    from tests.fixtures.media import make_video
+
+    (result,) = ImportService(library).import_paths([make_video(tmp_path / "tiny.mp4", seconds=1.0)])
+    project = create_reel(state, "Tiny", AspectRatio.PORTRAIT, [result.clip])
+    service = ExportService(library, hub)
+    try:
+        assert service.available, service.reason
+        panel = ExportPanel(state, service)
+        qtbot.addWidget(panel)
+        panel.project.setCurrentIndex(panel.project.findData(project))
+        panel.quality.setCurrentIndex(0)  # draft: fastest
+        assert panel.export_button.isEnabled()
+        values: list[int] = []
+
+        def sample() -> None:
+            for item in panel._rows.values():
+                values.append(panel.jobs.itemWidget(item, 3).value())
+
+        panel.timer.timeout.connect(sample)
+        with qtbot.waitSignal(panel.jobFinished, timeout=90_000) as done:
+            panel.start_export()
+        assert done.args[1] is True, done.args[0]
+        sample()
+        assert values and values[-1] == 1000 and values == sorted(values)  # progress only grows
+        with library.read() as conn:
+            finals = conn.execute(m.FinalVideo.__table__.select()).all()
+        assert len(finals) == 1 and Path(finals[0].path).is_file()
+        gallery = LibraryPanel(state, hub, ThumbnailCache(state, hub))
+        qtbot.addWidget(gallery)
+        assert gallery.gallery.topLevelItemCount() == 1
+        assert gallery.gallery.topLevelItem(0).text(1) == "Tiny  v1"
+    finally:
+        service.close()
