@@ -459,6 +459,7 @@ class ExportPanel(QWidget):
             b.setAutoRaise(True)
             b.clicked.connect(fn)
             lay.addWidget(b)
+        lay.addStretch(1)
         return w
 
     def _fill(self, item: QTreeWidgetItem, job: dict[str, Any], state: JobState, name: str) -> None:

@@ -20,7 +20,7 @@ from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QColor, QDesktopS
                            QDragMoveEvent, QDropEvent, QKeySequence, QPainter, QPaintEvent)
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
                                QFileDialog, QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMenu, QProgressBar, QSizePolicy, QSplitter, QStackedWidget, QToolBar, QToolButton,
+                               QMainWindow, QMenu, QProgressBar, QPushButton, QSizePolicy, QSplitter, QStackedWidget, QToolBar, QToolButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from core.enums import GestureKind
@@ -330,13 +330,29 @@ class MainWindow(QMainWindow):
         tl.setContentsMargins(0, 0, 0, 0)
         tl.setSpacing(0)
         self.viewer = VideoViewer()
-        self.viewer_hint = QLabel(self.viewer)
+        self.viewer.installEventFilter(self)
+        # Nothing to show: an explanation with the way forward instead of an empty black frame.
+        self.viewer_empty = QWidget()
+        self.viewer_empty.setObjectName("ViewerEmpty")
+        self.viewer_empty.setStyleSheet(f"#ViewerEmpty {{ background: {theme.BG.name()}; }}")
+        ve = QVBoxLayout(self.viewer_empty)
+        ve.addStretch(1)
+        self.viewer_hint_icon = QLabel()
+        self.viewer_hint_icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.viewer_hint = QLabel()
         self.viewer_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.viewer_hint.setWordWrap(True)
-        self.viewer_hint.setStyleSheet(f"color: {theme.TEXT_DIM.name()}; font-size: 14px; background: transparent;")
-        self.viewer_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.viewer.installEventFilter(self)
-        tl.addWidget(self.viewer, 1)
+        self.viewer_hint.setStyleSheet(f"color: {theme.TEXT_DIM.name()}; font-size: 14px;")
+        self.viewer_hint_button = QPushButton(icon("library"), "Go to the Library")
+        self.viewer_hint_button.clicked.connect(lambda: self.set_mode(Mode.LIBRARY))
+        ve.addWidget(self.viewer_hint_icon)
+        ve.addWidget(self.viewer_hint)
+        ve.addWidget(self.viewer_hint_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        ve.addStretch(1)
+        self.viewer_stack = QStackedWidget()
+        self.viewer_stack.addWidget(self.viewer)
+        self.viewer_stack.addWidget(self.viewer_empty)
+        tl.addWidget(self.viewer_stack, 1)
         tl.addWidget(self._build_transport())
         self.splitter.addWidget(top)
         self.timeline = TimelineView()
@@ -424,6 +440,7 @@ class MainWindow(QMainWindow):
         rl.setContentsMargins(6, 6, 6, 6)
         self.reel_combo = QComboBox()
         self.reel_combo.setToolTip("The reel being framed")
+        self.reel_combo.setPlaceholderText("No reels yet")
         self.reel_list = ReelClipList(self.state, self.thumbs)
         rl.addWidget(self.reel_combo)
         rl.addWidget(self.reel_list, 1)
@@ -895,8 +912,9 @@ class MainWindow(QMainWindow):
                 if not self.library.media_path(self.state.media_hash).is_file():
                     hint = "This footage is not on this machine yet.\nIt downloads when sync fetches it."
         self.viewer_hint.setText(hint)
-        self.viewer_hint.setVisible(bool(hint))
-        self._place_hint()
+        self.viewer_hint_icon.setPixmap(icon("project" if mode in (Mode.FRAME, Mode.SPOTLIGHT) else "drop")
+                                        .pixmap(QSize(48, 48)))
+        self.viewer_stack.setCurrentWidget(self.viewer_empty if hint else self.viewer)
         self._position(self.state.media_time, update_playback=False)
 
     def _position(self, t: float, update_playback: bool = True) -> None:
@@ -1123,16 +1141,11 @@ class MainWindow(QMainWindow):
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         if obj is self.viewer:
-            if event.type() == QEvent.Type.Resize:
-                self._place_hint()
-            elif event.type() == QEvent.Type.ShortcutOverride and self.mode is Mode.FRAME \
+            if event.type() == QEvent.Type.ShortcutOverride and self.mode is Mode.FRAME \
                     and event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down):
                 event.accept()  # the focused viewer nudges the crop with the arrows (one merged gesture)
                 return True
         return super().eventFilter(obj, event)
-
-    def _place_hint(self) -> None:
-        self.viewer_hint.setGeometry(self.viewer.rect().adjusted(40, 40, -40, -40))
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
