@@ -1,6 +1,7 @@
 """Opening a library database: SQLite pragmas on every connection, migrations at start-up."""
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -54,9 +55,15 @@ def open_engine(db_path: Path, *, migrate: bool = True) -> Engine:
     return engine
 
 
+@functools.lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest migration shipped with this build (parsing the scripts once per process)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def upgrade(engine: Engine) -> None:
     cfg = alembic_config()
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    head = head_revision()
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     if current == head:
