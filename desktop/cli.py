@@ -20,7 +20,7 @@ from core.enums import GestureKind
 from core.gestures.model import Gesture, GestureError
 from core.library import Library, default_library_dir
 from core.media.errors import MediaError
-from desktop import cli_import, cli_sync
+from desktop import cli_export, cli_import, cli_sync
 from desktop.logging_setup import FILE_ONLY, LoggingSession, setup_logging
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd("clips", "list raw clips")
     cmd("conflicts", "list unresolved conflicts")
     cli_sync.register(sub, parents=[common])  # sync, remote, doctor
+    cli_export.register(sub, parents=[common])  # export, jobs, cancel, retry
     return parser
 
 
@@ -347,6 +348,7 @@ COMMANDS: dict[str, Callable[[Library, argparse.Namespace], Outcome]] = {
     "clips": cmd_clips, "conflicts": cmd_conflicts,
 }
 COMMANDS.update(cli_sync.COMMANDS)
+COMMANDS.update(cli_export.COMMANDS)
 
 
 def _run_gui(lib: Library, args: argparse.Namespace) -> int:
@@ -365,6 +367,9 @@ def _run_gui(lib: Library, args: argparse.Namespace) -> int:
 # -- entry point -------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``reeldesk`` command; returns the exit code (the console script exits with it)."""
+    raw = list(argv) if argv is not None else sys.argv[1:]
+    if raw[:1] == [cli_export.WORKER_FLAG]:  # a frozen app is its own export worker
+        return cli_export.run_worker(raw[1:])
     try:
         args = build_parser().parse_args(list(argv) if argv is not None else None)
     except CliError as exc:

@@ -1,0 +1,110 @@
+"""``reeldesk export`` / ``jobs`` / ``cancel`` / ``retry`` end to end (real renders in a child
+process), exit codes and one-line errors."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import av
+import pytest
+
+from core.enums import JobState
+from core.export.jobs import ExportJobs, pid_alive
+from core.library import Library
+from desktop import cli_import
+from desktop.cli import main
+from tests.fixtures.media import make_video
+from tests.test_export_jobs import FAST, leftovers, seed_reel, wait_for
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_video(tmp_path_factory.mktemp("cli-src") / "game.mp4", seconds=2.0)
+
+
+def run(capsys: pytest.CaptureFixture[str], lib: Library, *args: str) -> tuple[int, str, str]:
+    code = main(["--library", str(lib.root), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_export_json_end_to_end_then_jobs(capsys, library, source, tmp_path, monkeypatch) -> None:
+    seed_reel(library, source, name="Finale", seconds=1.0)
+    bar = io.StringIO()
+    monkeypatch.setattr(cli_import.ProgressBar, "for_stderr", classmethod(lambda cls: cls(bar)))
+    target = tmp_path / "Mein Reel – final.mp4"
+    code, out, err = run(capsys, library, "export", "finale", "--json", "--preset", "ultrafast",
+                         "--crf", "35", "--out", str(target))
+    assert code == 0, err
+    doc = json.loads(out)
+    assert {k: doc[k] for k in ("state", "output", "width", "height")} == {
+        "state": "done", "output": str(target), "width": 1920, "height": 1080}
+    assert doc["duration"] == pytest.approx(1.0, abs=0.04) and doc["version"] == 1
+    with av.open(str(target)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 30
+    assert "100%" in bar.getvalue() and "[####" in bar.getvalue()  # the terminal bar ran
+    assert leftovers(library) == [] and sorted(p.name for p in tmp_path.iterdir() if p.is_file()) \
+        == [target.name]
+
+    code, out, err = run(capsys, library, "jobs", "--json")
+    assert code == 0
+    (job,) = json.loads(out)
+    assert (job["job"], job["state"], job["output"], job["project_name"]) == (
+        doc["job"], "done", str(target), "Finale")
+    code, out, _ = run(capsys, library, "jobs")
+    assert code == 0 and doc["job"] in out and "done" in out
+
+    code, out, err = run(capsys, library, "cancel", doc["job"])
+    assert code == 2 and err.startswith("reeldesk: error: ") and "already done" in err
+    code, out, err = run(capsys, library, "retry", doc["job"][:13])
+    assert code == 2 and "only failed or cancelled" in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("cancel", "nope"), "unknown export job nope"),
+    (("retry", "01234567-0000"), "unknown export job 01234567-0000"),
+    (("export", "No Such Reel"), "unknown project No Such Reel"),
+    (("export", "Highlights", "--upscale", "realesrgan"), "Real-ESRGAN upscaling runs on the Modal"),
+    (("export", "Highlights", "--crf", "70"), "must be between 0 and 51"),
+    (("export", "Highlights", "--out", "/no/such/folder/x.mp4"), "does not exist"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, library, source, args, message) -> None:
+    seed_reel(library, source, seconds=1.0)
+    code, out, err = run(capsys, library, *args)
+    assert code == 2 and out == ""
+    assert err.startswith("reeldesk: error: ") and message in err and err.count("\n") == 1
+    assert ExportJobs(library).list() == []
+
+
+def test_failed_export_exits_1_and_can_be_retried(capsys, library, source, tmp_path, monkeypatch) -> None:
+    for name in ("MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MODAL_CONFIG_PATH", str(tmp_path / "none.toml"))
+    seed_reel(library, source, seconds=1.0)
+    code, out, err = run(capsys, library, "export", "Highlights", "--backend", "modal", "--json")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["state"] == "failed" and doc["output"] is None
+    assert doc["error"].startswith("Modal is not configured: ")
+    assert "reeldesk: error: export failed: Modal is not configured" in err
+    assert f"reeldesk retry {doc['job']}" in err
+    code, out, err = run(capsys, library, "retry", doc["job"], "--json")
+    assert code == 1 and json.loads(out)["job"] == doc["job"]  # same job, same (clear) failure
+
+
+def test_cancel_from_another_command_stops_a_running_export(capsys, library, source) -> None:
+    project = seed_reel(library, source, speed=0.125)
+    jobs = ExportJobs(library)  # "the window", rendering
+    try:
+        uid = jobs.create(project, **FAST)
+        wait_for(lambda: jobs.get(uid).state is JobState.RENDERING, what="the render to start")
+        child = jobs.get(uid).worker_pid
+        code, out, err = run(capsys, library, "cancel", uid, "--json")
+        assert code == 0, err
+        assert json.loads(out) == {"job": uid, "state": "cancelled"}
+        assert not pid_alive(child)
+        assert leftovers(library) == []
+    finally:
+        jobs.close()
+    assert ExportJobs(library).get(uid).state is JobState.CANCELLED
