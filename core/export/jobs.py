@@ -601,14 +601,21 @@ class ExportJobs:
         backend = self.backend(job.backend)
         handled = backend.cancel(uid, timeout)
         if not handled and job.backend is ExportBackend.LOCAL:
-            # Another process owns it: it sees the cancelled row and stops its child; wait for
-            # that, then make sure nothing is left.
+            # Another process owns it: it sees the cancelled row, stops its child and clears
+            # worker_pid; wait for that (or for the process to be gone), then sweep.
             deadline = time.monotonic() + timeout
-            while pid_alive(job.worker_pid) and job.worker_pid != os.getpid() \
-                    and time.monotonic() < deadline:
+            while time.monotonic() < deadline:
+                pid = self.get(uid).worker_pid
+                if pid is None or pid == os.getpid() or not pid_alive(pid):
+                    break
                 time.sleep(0.1)
             self.sweep(job)
         return self.get(uid)
+
+    def release(self, uid: str) -> None:
+        """The owner is done with a job's process (it exited and its files are gone)."""
+        with self.library.transaction() as conn:
+            self._write(conn, uid, worker_pid=None)
 
     def retry(self, uid: str, *, start: bool = True) -> str:
         """A failed or cancelled job goes back to queued (same row, same spec) and starts."""

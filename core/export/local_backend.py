@@ -300,6 +300,7 @@ class LocalBackend:
         job = jobs.get(uid)
         if job.state.finished:  # cancelled (or failed) while it ran: leave nothing behind
             jobs.sweep(job)
+            jobs.release(uid)
             return
         if self._closing.is_set():
             jobs.sweep(job)

@@ -21,6 +21,7 @@ without GPU libraries (torch / Real-ESRGAN are imported inside the function that
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
@@ -601,6 +602,9 @@ def run_orchestration(job_uid: str, spec_json: str, media_urls: dict[str, str], 
         put({"state": "finishing", "fraction": 0.98, "stage": "uploading the render", "eta_s": None})
         upload(out, output_url)
         info = {**probe(out), "size_bytes": out.stat().st_size, "chunks": len(chunks)}
+    for c in chunks:  # the job's own entry stays: the desktop reads it, then removes it
+        with contextlib.suppress(Exception):
+            store.pop(f"{job_uid}/{c.index}")
     return info
 
 

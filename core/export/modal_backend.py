@@ -253,6 +253,7 @@ class _Poll:
         self.uid = uid
         self.cancel = threading.Event()
         self.finished = threading.Event()
+        self.client: Any = None
 
 
 class ModalBackend:
@@ -333,16 +334,26 @@ class ModalBackend:
                 log.exception("export job %s: unexpected error in the Modal backend", uid)
                 self.jobs.fail(uid, f"unexpected error in the Modal backend: {_one_line(exc)}")
             finally:
+                if poll.client is not None and self.jobs.get(uid).state.finished:
+                    self._forget_progress(poll.client, uid)
                 with self._lock:
                     self._polls.pop(uid, None)
                 poll.finished.set()
 
         threading.Thread(target=body, name=f"export-modal-{uid[:8]}", daemon=True).start()
 
-    def _client_for_job(self) -> Any:
-        if self._client is not None:
-            return self._client
-        return self._connect(self.jobs.library)
+    def _client_for_job(self, poll: _Poll | None = None) -> Any:
+        client = self._client if self._client is not None else self._connect(self.jobs.library)
+        if poll is not None:
+            poll.client = client
+        return client
+
+    @staticmethod
+    def _forget_progress(client: Any, uid: str) -> None:
+        try:
+            client.dict(PROGRESS_DICT).pop(uid)
+        except Exception:  # absent, or offline: entries are small
+            log.debug("export job %s: progress entry not removed", uid, exc_info=True)
 
     def _presigner_for_job(self) -> Presigner:
         presigner = self._presigner
@@ -359,7 +370,7 @@ class ModalBackend:
         if not jobs.claim(uid, stage="connecting to Modal"):
             return
         try:
-            client = self._client_for_job()
+            client = self._client_for_job(poll)
             presigner = self._presigner_for_job()
         except (ModalNotConfigured, ModalUnreachable) as exc:
             jobs.fail(uid, str(exc))
@@ -400,7 +411,7 @@ class ModalBackend:
             if job.state.finished or not job.modal_call_id:
                 return
             try:
-                client = self._client_for_job()
+                client = self._client_for_job(poll)
                 presigner = self._presigner_for_job()
                 break
             except (ModalNotConfigured, ModalUnreachable) as exc:

@@ -171,11 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     cancel = threading.Event()
-    if hasattr(signal, "SIGTERM"):
-        try:
+    try:
+        if hasattr(signal, "SIGTERM"):
             signal.signal(signal.SIGTERM, lambda *_: cancel.set())
-        except ValueError:  # not the main thread (called from a test)
-            pass
+        # Ctrl+C in a terminal reaches the whole process group: the parent decides (it cancels
+        # through stdin), so the render is never torn down half-way by the signal itself.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread (called from a test)
+        pass
     threading.Thread(target=_watch_stdin, args=(cancel,), name="stdin-watch", daemon=True).start()
     emit = _Emitter(sys.stdout, cancel)
     return run(args.job, args.library, emit, cancel)
