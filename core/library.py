@@ -698,6 +698,17 @@ class Library:
             return [{k: r[k] for k in ("scope_uid", "entity_uid", "path", "loser_op_id", "winner_op_id", "resolved")}
                     for r in conn.execute(q).mappings()]
 
+    def resolve_conflict(self, loser_op_id: str, winner_op_id: str, path: str) -> None:
+        """Mark a conflict as dealt with ("keep theirs", or after "restore mine" re-applied it)."""
+        with self._write() as conn:
+            conn.execute(update(_C).where(_C.c.loser_op_id == loser_op_id, _C.c.winner_op_id == winner_op_id,
+                                          _C.c.path == path).values(resolved=True))
+
+    def gesture(self, op_id: str) -> Gesture | None:
+        with self.read() as conn:
+            row = conn.execute(select(_G).where(_G.c.op_id == op_id)).first()
+        return None if row is None else self._row_to_gesture(row)
+
     def gesture_count(self) -> int:
         with self.read() as conn:
             return conn.execute(select(func.count()).select_from(_G)).scalar()

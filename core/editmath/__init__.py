@@ -41,4 +41,5 @@ __all__ = [
     "refit_crop",
     "safe_rect",
     "segment_key_at",
+    "snap_to_frame",
 ]

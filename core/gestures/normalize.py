@@ -18,7 +18,7 @@ from core.enums import AspectRatio, GestureKind
 from core.gestures.fold import ScopeState, clip_of_path
 from core.gestures.model import GestureError
 from core.gestures.sortkey import key_at
-from core.gestures.views import clip_doc, clip_order
+from core.gestures.views import clip_order
 from core.ids import new_uid
 
 SNAP_FRAMES = 10

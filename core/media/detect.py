@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from collections.abc import Iterable, Iterator
 from enum import Enum
 from pathlib import Path

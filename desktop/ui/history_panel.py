@@ -7,7 +7,6 @@ keeps resolved flags).
 """
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -15,9 +14,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTabWidget,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
-from sqlalchemy import select, update
 
-from core.db import models as m
 from core.enums import GestureKind
 from core.gestures.model import Gesture, GestureError
 from desktop.ui import theme
@@ -45,33 +42,19 @@ def _local_time(iso: str | None) -> str:
 
 def restore_mine(state: EditorState, conflict: dict[str, Any]) -> bool:
     """Re-apply the losing gesture of ``conflict`` as a new local gesture; mark the conflict resolved."""
-    lib = state.library
-    with lib.read() as conn:
-        row = conn.execute(select(m.GestureRow.kind, m.GestureRow.entity_uid, m.GestureRow.payload)
-                           .where(m.GestureRow.op_id == conflict["loser_op_id"])).first()
-    if row is None:
+    lost = state.library.gesture(conflict["loser_op_id"])
+    if lost is None:
         state.message.emit("The lost change is no longer in the log", True)
         return False
-    try:
-        gesture = Gesture(GestureKind(row.kind), row.entity_uid, json.loads(row.payload))
-    except (ValueError, GestureError):
-        state.message.emit("The lost change cannot be restored", True)
+    # A new local gesture with the same payload sorts after the winner, so it wins now.
+    if state.apply(Gesture(lost.kind, lost.entity_uid, dict(lost.payload)), text="Restore my change") is None:
         return False
-    if state.apply(gesture, text="Restore my change") is None:
-        return False
-    with lib.transaction() as conn:  # bookkeeping only: which conflicts the user has dealt with
-        conn.execute(update(m.Conflict).where(m.Conflict.loser_op_id == conflict["loser_op_id"],
-                                              m.Conflict.winner_op_id == conflict["winner_op_id"],
-                                              m.Conflict.path == conflict["path"]).values(resolved=True))
-    state.libraryChanged.emit(None)
+    dismiss_conflict(state, conflict)
     return True
 
 
 def dismiss_conflict(state: EditorState, conflict: dict[str, Any]) -> None:
-    with state.library.transaction() as conn:
-        conn.execute(update(m.Conflict).where(m.Conflict.loser_op_id == conflict["loser_op_id"],
-                                              m.Conflict.winner_op_id == conflict["winner_op_id"],
-                                              m.Conflict.path == conflict["path"]).values(resolved=True))
+    state.library.resolve_conflict(conflict["loser_op_id"], conflict["winner_op_id"], conflict["path"])
     state.libraryChanged.emit(None)
 
 
