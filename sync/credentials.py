@@ -100,6 +100,12 @@ class RemoteConfig:
             value = getattr(self, f)
             library.set_setting(_PREFIX + f, value.value if isinstance(value, Enum) else value)
 
+    @staticmethod
+    def clear(library: Library) -> None:
+        """Forget the remote on this machine (sync off); the bucket keeps its data."""
+        for f in _FIELDS:
+            library.set_setting(_PREFIX + f, "")
+
 
 # -- the secret ------------------------------------------------------------------------------------
 def keyring_backend_name() -> str:

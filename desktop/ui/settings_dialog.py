@@ -199,9 +199,7 @@ class SettingsDialog(QDialog):
             return
         if config is None:
             if self._initial_kind:  # turned off: forget the remote locally (the bucket keeps its data)
-                from sync.credentials import _FIELDS, _PREFIX  # noqa: PLC2701 (same settings keys)
-                for name in _FIELDS:
-                    self.library.set_setting(_PREFIX + name, "")
+                self._RemoteConfig.clear(self.library)
                 self.remote_saved = True
             self.accept()
             return
