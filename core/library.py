@@ -22,6 +22,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import models as m
+from core.db.checkpoint import WalCheckpointer
 from core.db.engine import open_engine
 from core.db.latest import latest_versions
 from core.enums import GestureKind
@@ -121,6 +122,7 @@ class Library:
         for sub in ("media", "cache", "exports"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.engine = open_engine(self.root / DB_NAME)
+        self._checkpointer = WalCheckpointer(self.engine)
         self._lock = threading.RLock()
         self._states: dict[str, tuple[int, ScopeState]] = {}  # scope -> (seq, parsed state)
         self._listeners: list[Callable[[ChangeEvent], None]] = []
@@ -139,6 +141,7 @@ class Library:
         return cls(root or default_library_dir())
 
     def close(self) -> None:
+        self._checkpointer.stop()
         self.engine.dispose()
 
     # -- folders -------------------------------------------------------------------------------
@@ -191,6 +194,7 @@ class Library:
             except BaseException:
                 self._states.clear()  # folded in memory but rolled back on disk
                 raise
+        self._checkpointer.poke()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

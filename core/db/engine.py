@@ -11,6 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
+from core.db.checkpoint import BACKSTOP_PAGES
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -26,6 +28,8 @@ def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 (DB-API objects)
     cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
     # WAL + NORMAL: a killed process never loses a committed transaction.
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Checkpoints run on WalCheckpointer's thread; this only bounds the WAL if that falls behind.
+    cur.execute(f"PRAGMA wal_autocheckpoint={int(BACKSTOP_PAGES)}")
     cur.close()
 
 
