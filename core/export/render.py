@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 import math
 import os
+import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -232,50 +234,117 @@ def _render_frames(
     realesrgan: Upscale | None, video: av.VideoStream, container: av.container.OutputContainer,
     audio: _AudioTrack | None, cancelled: Callable[[], bool], report: _Reporter,
 ) -> None:
+    """Encode and mux on this thread while a _Pictures thread decodes and warps the next
+    frames: on two cores the encoder no longer waits for our per-frame work."""
     fps_num, fps_den = out.fps_num, out.fps_den
-    w, h = out.width, out.height
-    active: dict[int, _ClipVideo] = {}
+    pictures = _Pictures(placements, out, frames_total, realesrgan)
     next_clip = 0
-    blend = np.empty(w * h * 3 // 2, np.uint8)
     try:
         for k in range(frames_total):
             if cancelled():
                 raise RenderCancelled()
             t = k * fps_den / fps_num
-            while next_clip < len(placements) and placements[next_clip].start <= t + _EPS:
-                p = placements[next_clip]
-                active[next_clip] = _ClipVideo(p, out, realesrgan)
-                if audio is not None:
-                    audio.add(p, _clip_audio(p, cancelled))
-                next_clip += 1
-            for i in [i for i in active if placements[i].end <= t + _EPS and i + 1 < next_clip]:
-                active.pop(i).close()
             if audio is not None:
+                while next_clip < len(placements) and placements[next_clip].start <= t + _EPS:
+                    audio.add(placements[next_clip], _clip_audio(placements[next_clip], cancelled))
+                    next_clip += 1
                 # Nothing before the next clip's start can change any more.
                 limit = t + _AUDIO_LEAD_S
                 if next_clip < len(placements):
                     limit = min(limit, placements[next_clip].start)
                 audio.flush(math.floor(limit * AUDIO_RATE))
-            layers = [(c.render(t), float(c.placement.gain(t - c.placement.start)))
-                      for c in active.values()]
-            frame = _compose(layers, blend, w * h)
-            vf = _video_frame(frame, w, h)
+            vf = pictures.get()
             vf.pts = k
             for packet in video.encode(vf):
                 container.mux(packet)
             report("rendering", k + 1, frames_total)
     finally:
-        for c in active.values():
-            c.close()
+        pictures.close()
 
 
-def _video_frame(buf: np.ndarray, w: int, h: int) -> av.VideoFrame:
-    """A new encoder frame holding ``buf`` (plain numpy copies: from_ndarray is 3x slower)."""
-    frame = av.VideoFrame(w, h, "yuv420p")
+class _Pictures:
+    """The output pictures, made ahead on a thread into a small ring of reused encoder frames.
+
+    libx264 copies each picture into its own frame pool during encode(), so a ring slot can be
+    refilled once the frame handed out before it has been encoded; the bounded queue keeps the
+    producer at most ``_AHEAD`` frames ahead, which is what makes the reuse safe."""
+
+    _AHEAD = 4
+
+    def __init__(
+        self, placements: list[_Placement], out: OutputSettings, frames_total: int,
+        realesrgan: Upscale | None,
+    ) -> None:
+        self._queue: queue.Queue = queue.Queue(self._AHEAD)
+        self._stop = threading.Event()
+        # queue + the one being filled + the one the encoder holds
+        self._ring = [av.VideoFrame(out.width, out.height, "yuv420p") for _ in range(self._AHEAD + 2)]
+        self._thread = threading.Thread(
+            target=self._run, args=(placements, out, frames_total, realesrgan),
+            name="render-pictures", daemon=True,
+        )
+        self._thread.start()
+
+    def get(self) -> av.VideoFrame:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def _run(
+        self, placements: list[_Placement], out: OutputSettings, frames_total: int,
+        realesrgan: Upscale | None,
+    ) -> None:
+        fps_num, fps_den = out.fps_num, out.fps_den
+        w, h = out.width, out.height
+        active: dict[int, _ClipVideo] = {}
+        next_clip = 0
+        blend = np.empty(w * h * 3 // 2, np.uint8)
+        try:
+            for k in range(frames_total):
+                t = k * fps_den / fps_num
+                while next_clip < len(placements) and placements[next_clip].start <= t + _EPS:
+                    active[next_clip] = _ClipVideo(placements[next_clip], out, realesrgan)
+                    next_clip += 1
+                for i in [i for i in active if placements[i].end <= t + _EPS and i + 1 < next_clip]:
+                    active.pop(i).close()
+                layers = [(c.render(t), float(c.placement.gain(t - c.placement.start)))
+                          for c in active.values()]
+                vf = self._ring[k % len(self._ring)]
+                _fill_frame(vf, _compose(layers, blend, w * h), w, h)
+                if not self._put(vf):
+                    return
+        except BaseException as e:  # noqa: BLE001 - handed to the encoding thread, raised there
+            self._put(e)
+        finally:
+            for c in active.values():
+                c.close()
+
+
+def _fill_frame(frame: av.VideoFrame, buf: np.ndarray, w: int, h: int) -> None:
+    """Copy ``buf`` into the encoder frame's planes (plain numpy copies: from_ndarray is 3x
+    slower)."""
     for plane, view in zip(frame.planes, _yuv_views(buf, w, h)):
         rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
         rows[:, : plane.width] = view
-    return frame
 
 
 def _compose(layers: list[tuple[np.ndarray, float]], out: np.ndarray, luma: int) -> np.ndarray:
