@@ -18,11 +18,17 @@ A pan costs the encoder far more than a still crop (every macroblock moves), so 
 ffmpeg_static mixes pipeline overhead with encoder work; ours_static / ffmpeg_static and
 ours_moving / ffmpeg_moving isolate the pipeline. Machines are noisy: read the ratios, not the
 absolute seconds; ``--repeat N`` runs the whole set N times and keeps each variant's best time.
+CPU seconds (ours: this process, all threads; FFmpeg: the child) are reported too: on a shared
+machine they move less than wall time. Both sides must run x264 with identical settings: the
+option string x264 writes into each output is compared and printed.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import math
+import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -124,15 +130,32 @@ def frames_in(path: Path) -> int:
         return sum(1 for _ in container.demux(container.streams.video[0]) if _.size)
 
 
-def timed(name: str, results: dict[str, float], fn: Callable[[], None]) -> None:
+def x264_options(path: Path) -> str:
+    """The settings x264 records in its SEI message ("options: cabac=1 ref=3 ...")."""
+    found = re.search(rb"x264 - core (\d+).*?options: ([ -~]*)", path.read_bytes())
+    return f"core {found[1].decode()}: {found[2].decode()}" if found else "?"
+
+
+def cpu_seconds() -> float:
+    """User + system time of this process (all threads) and of its finished children."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(
+    name: str, results: dict[str, float], cpu: dict[str, float], fn: Callable[[], None]
+) -> None:
     log.info("running %s ...", name)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     fn()
     results[name] = time.perf_counter() - start
-    log.info("%-15s %7.2f s", name, results[name])
+    cpu[name] = cpu_seconds() - cpu_start
+    log.info("%-15s %7.2f s  (cpu %.2f s)", name, results[name], cpu[name])
 
 
-def run(seconds: float, preset: str, work: Path) -> dict[str, float]:
+def run(
+    seconds: float, preset: str, work: Path
+) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
     src = work / "input.mp4"
     make_input(src, seconds)
     moving = keyframes(seconds)
@@ -140,6 +163,7 @@ def run(seconds: float, preset: str, work: Path) -> dict[str, float]:
     crop_static = f"crop={CROP_W}:{SRC_H}:{int(static[0][1])}:0,scale={OUT_W}:{OUT_H}"
     crop_moving = f"crop={CROP_W}:{SRC_H}:{pan_expression(moving)}:0,scale={OUT_W}:{OUT_H}"
     results: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     outputs: dict[str, Path] = {}
 
     def ours(name: str, crop: list[tuple[float, float]], spotlight: bool) -> None:
@@ -173,24 +197,27 @@ def run(seconds: float, preset: str, work: Path) -> dict[str, float]:
             ffmpeg(*args)
             log.info("  old_shape %-13s %6.2f s", label, time.perf_counter() - start)
 
-    timed("ours_moving", results, lambda: ours("ours_moving", moving, False))
-    timed("ffmpeg_static", results, lambda: ffmpeg_one("ffmpeg_static", crop_static))
-    timed("ours_static", results, lambda: ours("ours_static", static, False))
-    timed("ffmpeg_moving", results, lambda: ffmpeg_one("ffmpeg_moving", crop_moving))
-    timed("ours_spotlight", results, lambda: ours("ours_spotlight", moving, True))
-    timed("old_shape", results, old_shape)
+    timed("ours_moving", results, cpu, lambda: ours("ours_moving", moving, False))
+    timed("ffmpeg_static", results, cpu, lambda: ffmpeg_one("ffmpeg_static", crop_static))
+    timed("ours_static", results, cpu, lambda: ours("ours_static", static, False))
+    timed("ffmpeg_moving", results, cpu, lambda: ffmpeg_one("ffmpeg_moving", crop_moving))
+    timed("ours_spotlight", results, cpu, lambda: ours("ours_spotlight", moving, True))
+    timed("old_shape", results, cpu, old_shape)
 
     expected = round(seconds * FPS)
     for name, path in outputs.items():
         n = frames_in(path)
         if abs(n - expected) > 1:
             log.warning("%s has %d frames, expected %d", name, n, expected)
-    return results
+    return results, cpu, {name: x264_options(path) for name, path in outputs.items()}
 
 
-def ratio(label: str, r: dict[str, float], note: str) -> str:
+def ratio(label: str, r: dict[str, float], cpu: dict[str, float], note: str) -> str:
     slow, fast = label.split(" / ")
-    return f"  {label:<29} {r[slow] / r[fast]:5.2f}x" + (f"   ({note})" if note else "")
+    return (
+        f"  {label:<29} {r[slow] / r[fast]:5.2f}x  cpu {cpu[slow] / cpu[fast]:5.2f}x"
+        + (f"   ({note})" if note else "")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
     r: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    options: dict[str, str] = {}
     for i in range(max(1, args.repeat)):
         if args.keep:
             work = args.keep / f"run{i}"
@@ -210,8 +239,10 @@ def main(argv: list[str] | None = None) -> int:
             work = Path(tempfile.mkdtemp(prefix="bench-export-"))
         work.mkdir(parents=True, exist_ok=True)
         try:
-            for name, secs in run(args.seconds, args.preset, work).items():
-                r[name] = min(secs, r.get(name, secs))
+            walls, cpus, options = run(args.seconds, args.preset, work)
+            for name, secs in walls.items():
+                if secs < r.get(name, math.inf):  # the best run's CPU goes with its wall time
+                    r[name], cpu[name] = secs, cpus[name]
         finally:
             if args.keep is None:
                 shutil.rmtree(work, ignore_errors=True)
@@ -221,14 +252,20 @@ def main(argv: list[str] | None = None) -> int:
             f"export benchmark: {args.seconds:g} s of {SRC_W}x{SRC_H}@{FPS} -> {OUT_W}x{OUT_H}, "
             f"libx264 crf {CRF} preset {args.preset}, AAC, faststart; best of {max(1, args.repeat)}"
         ),
-        *(f"  {name:<15} {secs:7.2f} s" for name, secs in r.items()),
-        ratio("ours_moving / ffmpeg_static", r,
+        *(f"  {name:<15} {secs:7.2f} s  cpu {cpu[name]:6.2f} s" for name, secs in r.items()),
+        ratio("ours_moving / ffmpeg_static", r, cpu,
               "issue goal <= 1.15; includes the encoder's extra work on a pan"),
-        ratio("ours_static / ffmpeg_static", r, "same pictures: pipeline overhead"),
-        ratio("ours_moving / ffmpeg_moving", r, "same pan: pipeline overhead"),
-        ratio("old_shape / ours_spotlight", r, "issue goal >= 3; both crop + overlay"),
-        ratio("old_shape / ours_moving", r, ""),
+        ratio("ours_static / ffmpeg_static", r, cpu, "same pictures: pipeline overhead"),
+        ratio("ours_moving / ffmpeg_moving", r, cpu, "same pan: pipeline overhead"),
+        ratio("old_shape / ours_spotlight", r, cpu, "issue goal >= 3; both crop + overlay"),
+        ratio("old_shape / ours_moving", r, cpu, ""),
+        f"  x264 (ours, all renders): {options['ours_static']}",
     ]
+    differ = sorted({n for n, o in options.items() if o != options["ours_static"]})
+    lines.append(
+        f"  x264 settings DIFFER in: {', '.join(differ)}: {options[differ[0]]}" if differ
+        else "  x264 settings identical in every output, ours and FFmpeg's"
+    )
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
