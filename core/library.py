@@ -30,7 +30,7 @@ from core.gestures.fold import ScopeState, StepResult, clip_of_path, step
 from core.gestures.model import Gesture, GestureError, ScopeKind, canonical_json
 from core.gestures.normalize import Lookups, normalize
 from core.gestures.schema import entity_rule, scope_kind_of, validate_payload
-from core.gestures.views import clip_doc, project_doc
+from core.gestures.views import clip_doc, clip_order, project_doc
 from core.ids import is_media_hash, is_uid, new_uid
 
 log = logging.getLogger(__name__)
@@ -412,12 +412,15 @@ class Library:
                                        "aspect": e.get("aspect", "9:16"), "updated_at": now,
                                        "deleted": bool(e.get("deleted", "name" not in e))})
         versions: dict[str, int] = {}
+        members = set(clip_order(e))
         for wc in sorted(touched):
             src = e.get(f"clip/{wc}")
-            if src is None:
+            if src is None:  # its add_clip was undone: no longer in the reel
+                conn.execute(update(_WC).where(_WC.c.uid == wc).values(removed=True))
                 continue
             conn.execute(_UPSERT_WC, {"uid": wc, "project_uid": uid, "raw_clip_uid": src["raw_clip"],
-                                      "sort_key": e.get(f"order/{wc}", ""), "removed": f"order/{wc}" not in e,
+                                      "sort_key": e.get(f"order/{wc}", ""),
+                                      "removed": wc not in members,
                                       "raw_clip_rev": src["rev"],
                                       "transition_json": canonical_json(e.get(f"trans/{wc}"))})
             doc = canonical_json(clip_doc(e, wc))

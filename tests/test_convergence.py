@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -113,6 +114,7 @@ def exchange(src: Library, dst: Library, rnd: random.Random, fraction: float) ->
         todo = todo[n:]
 
 
+@pytest.mark.timeout(1200)  # 500 examples take ~2-3 min on 2 cores; shrinking a failure takes longer
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
 @given(data=st.data(), n_devices=st.sampled_from([2, 3]), seed=st.integers(0, 2**32 - 1))

@@ -347,3 +347,24 @@ def test_change_listeners_hear_commits(library):
     _raw, project, wc = seed_clip(library)
     assert project in set().union(*(e.scopes for e in events))
     assert not any(e.remote for e in events)
+
+
+def test_undone_add_clip_and_undone_remove_agree_on_every_device(make_library):
+    """Found by the convergence property: A undoes its add_clip while B undoes its remove_clip.
+
+    The clip's source entry is gone but its place is back; every device must agree the clip is
+    not in the reel (instead of each showing whatever version it happened to hold last).
+    """
+    a, b = make_library("a"), make_library("b")
+    _raw, project, wc = seed_clip(a)
+    a.apply(Gesture(K.ADD_REGION, wc, {"start": 0.5, "end": 2.0, "x": 900.0, "y": 500.0, "rx": 40.0, "ry": 80.0}))
+    b.merge_remote(a.gestures())
+    b.apply(Gesture(K.REMOVE_CLIP, project, {"working_clip": wc}))
+    a.undo(project)  # the region
+    b.undo(project)  # the removal
+    a.undo(project)  # the add_clip
+    for _ in range(2):
+        b.merge_remote(a.gestures())
+        a.merge_remote(b.gestures())
+    assert a.project_json(project) == b.project_json(project)
+    assert a.show_project(project)["clips"] == []

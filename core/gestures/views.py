@@ -74,8 +74,13 @@ def clip_doc(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
 
 
 def clip_order(entries: Mapping[str, Any]) -> list[str]:
-    """Working clips in the project, by fractional sort key (uid breaks ties)."""
-    return [wc for wc, key in sorted(_children(entries, "order/"), key=lambda x: (x[1], x[0]))]
+    """Working clips in the project, by fractional sort key (uid breaks ties).
+
+    A clip needs both its place (order/) and its source (clip/): concurrent undos can leave one
+    without the other, and every device must then agree that the clip is not in the reel.
+    """
+    return [wc for wc, key in sorted(_children(entries, "order/"), key=lambda x: (x[1], x[0]))
+            if f"clip/{wc}" in entries]
 
 
 def project_doc(project_uid: str, entries: Mapping[str, Any], clip_docs: Mapping[str, dict]) -> dict[str, Any]:
