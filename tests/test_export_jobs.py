@@ -352,3 +352,18 @@ def test_recover_leaves_a_job_alone_while_its_process_lives(library, source, job
     assert jobs.get(live).state is JobState.RENDERING
     assert jobs.wait(gone, timeout=60).state is JobState.DONE
     jobs.fail(live, "test over")
+
+
+def test_frozen_app_runs_its_console_twin_as_the_export_worker(tmp_path, monkeypatch):
+    """A windowed frozen exe has no stdout on Windows: the worker must be reeldesk-cli."""
+    import sys
+
+    from core.export.local_backend import WORKER_FLAG, worker_command
+    app = tmp_path / "ReelDesk.exe"
+    twin = tmp_path / "reeldesk-cli.exe"
+    app.write_bytes(b"")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(app))
+    assert worker_command("job", tmp_path)[:2] == [str(app), WORKER_FLAG]  # no twin: itself
+    twin.write_bytes(b"")
+    assert worker_command("job", tmp_path)[:2] == [str(twin), WORKER_FLAG]

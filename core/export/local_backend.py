@@ -44,7 +44,11 @@ _STATES = {"preparing": JobState.PREPARING, "rendering": JobState.RENDERING,
 
 def worker_command(job_uid: str, library_root: Path) -> list[str]:
     if getattr(sys, "frozen", False):
-        return [sys.executable, WORKER_FLAG, job_uid, "--library", str(library_root)]
+        exe = Path(sys.executable)
+        # The windowed ReelDesk.exe has no standard streams on Windows; its console twin in the
+        # same folder reports progress on stdout (installer/reeldesk.spec builds both).
+        twin = exe.with_name("reeldesk-cli" + exe.suffix)
+        return [str(twin if twin.exists() else exe), WORKER_FLAG, job_uid, "--library", str(library_root)]
     return [sys.executable, "-m", "core.export.worker", job_uid, "--library", str(library_root)]
 
 
