@@ -659,7 +659,8 @@ class LibraryPanel(QWidget):
         self.clip_proxy.set_filter(self.search.text(), int(self.rating_filter.currentData() or 0),
                                    self.tag_filter.currentData() or "")
         shown, total = self.clip_proxy.rowCount(), self.clip_model.rowCount()
-        self.count_label.setText(f"{total} clips" if shown == total else f"{shown} of {total} clips")
+        noun = "clip" if total == 1 else "clips"
+        self.count_label.setText(f"{total} {noun}" if shown == total else f"{shown} of {total} {noun}")
 
     def selected_clip_uids(self) -> list[str]:
         sel = self.clip_view.selectionModel()
