@@ -25,6 +25,7 @@ def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 (DB-API objects)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
+    # PRAGMA takes no bound parameters; these values are int constants of this module.
     cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
     # WAL + NORMAL: a killed process never loses a committed transaction.
     cur.execute("PRAGMA synchronous=NORMAL")
