@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
+from benchmarks.bench_gestures import HASH, INFO, edit_gesture
 from core.enums import GestureKind as K
 from core.gestures.model import Gesture
 from core.library import DB_NAME, Library
@@ -30,9 +30,6 @@ from sync.s3store import S3Store
 from tests.fixtures.s3 import FlakyProxy
 
 log = logging.getLogger("bench")
-HASH = "cd" * 32
-INFO = {"duration": 600.0, "fps_num": 60000, "fps_den": 1001, "width": 1920, "height": 1080, "rotation": 0,
-        "has_audio": True, "vfr": False}
 
 
 class CountingProxy(FlakyProxy):
@@ -48,45 +45,10 @@ class CountingProxy(FlakyProxy):
             value, self.sent = self.sent, 0
         return value
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
-        upstream = _peer(dst) == self._target
-        try:
-            while data := src.recv(65536):
-                if upstream:
-                    with self._count_lock:
-                        self.sent += len(data)
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            with self._lock:
-                for s in (src, dst):
-                    if s in self._live:
-                        self._live.discard(s)
-                        try:
-                            s.close()
-                        except OSError:
-                            pass
-
-
-def _peer(sock: socket.socket) -> tuple[str, int] | None:
-    try:
-        return sock.getpeername()[:2]
-    except OSError:
-        return None
-
-
-def edit_gesture(wc: str, i: int) -> Gesture:
-    t = (i % 1000) * 0.05
-    kind = i % 4
-    if kind == 0:
-        return Gesture(K.ADD_CROP_KEYFRAME, wc, {"time": t, "x": float(i % 1000), "y": 0.0, "width": 607.5,
-                                                 "height": 1080.0})
-    if kind == 1:
-        return Gesture(K.SET_ROTATION, wc, {"degrees": float(i % 20)})
-    if kind == 2:
-        return Gesture(K.SET_OVERLAY_STYLE, wc, {"dim": (i % 10) / 10})
-    return Gesture(K.SET_TRIM, wc, {"start": 0.0, "end": 30.0 + i % 20})
+    def _forwarded(self, to_target: bool, n: int) -> None:
+        if to_target:
+            with self._count_lock:
+                self.sent += n
 
 
 def build(root: Path, total: int) -> tuple[Library, str]:

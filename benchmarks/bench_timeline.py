@@ -28,7 +28,6 @@ import numpy as np  # noqa: E402
 from PySide6.QtGui import QImage, QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import desktop.ui  # noqa: E402,F401  (the PySide6 reference-count guard)
 from desktop.ui import theme  # noqa: E402
 from desktop.ui.timeline import TimelineView  # noqa: E402
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from core.enums import GestureKind as K
 from core.gestures.model import Gesture, GestureError
 from core.library import DB_NAME, Library
-from tests.fixtures.library import FAKE_HASH, seed_clip
+from tests.fixtures.library import seed_clip
 
 EXAMPLES = int(os.environ.get("REELDESK_CONVERGENCE_EXAMPLES", "500"))
 TIMES = [0.0, 0.5, 1.0, 1.02, 2.0, 2.5, 3.0, 4.5, 5.9]

@@ -915,9 +915,9 @@ class MainWindow(QMainWindow):
         self.viewer_hint_icon.setPixmap(icon("project" if mode in (Mode.FRAME, Mode.SPOTLIGHT) else "drop")
                                         .pixmap(QSize(48, 48)))
         self.viewer_stack.setCurrentWidget(self.viewer_empty if hint else self.viewer)
-        self._position(self.state.media_time, update_playback=False)
+        self._position(self.state.media_time)
 
-    def _position(self, t: float, update_playback: bool = True) -> None:
+    def _position(self, t: float) -> None:
         """Playback moved (or a refresh): update every playhead display."""
         self.state.set_media_time(t)
         origin = self._timeline_origin()

@@ -17,7 +17,6 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QWheelEvent
 from PySide6.QtWidgets import QApplication, QPushButton
 
-import desktop.ui  # noqa: F401  (installs the PySide6 reference-count guard first)
 from core.editmath import frame_index, frame_time, snap_to_frame
 from core.enums import GestureKind
 from core.gestures.model import Gesture

@@ -14,7 +14,6 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage
 
-import desktop.ui  # noqa: F401  (installs the PySide6 reference-count guard first)
 from core.editmath import crop_at, frame_index, safe_rect
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture
