@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.enums import GestureKind
+from core.gestures.model import canonical_json
 from core.ids import is_uid
 from sync.layout import MAX_BATCH_NUMBER
 
@@ -59,7 +60,7 @@ def utc_iso() -> str:
 
 # -- generic ---------------------------------------------------------------------------------------
 def gzip_json(doc: Any) -> bytes:
-    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    raw = canonical_json(doc)
     # mtime=0: the same batch always compresses to the same bytes (easier to diff and dedupe).
     return gzip.compress(raw.encode("utf-8"), compresslevel=_GZIP_LEVEL, mtime=0)
 

@@ -102,9 +102,12 @@ class RemoteConfig:
 
     @staticmethod
     def clear(library: Library) -> None:
-        """Forget the remote on this machine (sync off); the bucket keeps its data."""
+        """Forget the remote on this machine (sync off) and its keyring secret; the bucket keeps its data."""
+        key_id = library.get_setting(_PREFIX + "key_id", "") or ""
         for f in _FIELDS:
             library.set_setting(_PREFIX + f, "")
+        if key_id:
+            delete_secret(key_id)
 
 
 # -- the secret ------------------------------------------------------------------------------------

@@ -253,3 +253,14 @@ def test_secret_never_in_database_log_or_any_output(cli: Cli, tmp_path: Path, s3
     for path in files:  # the database (+ WAL), the log, caches: every byte on disk
         assert needle not in path.read_bytes(), path
     assert len(cli.transcript) > 30
+
+
+def test_turning_sync_off_forgets_the_secret_too(library, memory_keyring) -> None:
+    from sync.credentials import KEYRING_SERVICE, RemoteConfig, RemoteKind, store_secret
+
+    config = RemoteConfig(kind=RemoteKind.S3, endpoint="http://127.0.0.1:9", bucket="b", key_id="KEYID")
+    config.save(library)
+    store_secret("KEYID", "s3cr3t-value-123")
+    RemoteConfig.clear(library)
+    assert RemoteConfig.load(library) is None
+    assert memory_keyring.get_password(KEYRING_SERVICE, "KEYID") is None

@@ -40,6 +40,7 @@ from typing import Any
 
 import modal
 
+from core.editmath.timebase import frame_time
 from core.enums import TransitionType, Upscaler
 from core.export.modal_backend import (
     APP_NAME,
@@ -276,10 +277,6 @@ class Chunk:
     spec: RenderSpec
 
 
-def _frame_time(k: int, fps: Fraction) -> float:
-    return k * fps.denominator / fps.numerator
-
-
 def plan_chunks(spec: RenderSpec, chunk_s: float = DEFAULT_CHUNK_S) -> list[Chunk]:
     """Split a render into about ``output_duration / chunk_s`` chunks at whole output frames.
 
@@ -309,7 +306,7 @@ def plan_chunks(spec: RenderSpec, chunk_s: float = DEFAULT_CHUNK_S) -> list[Chun
                       if lo <= starts[i] + s.out_start <= hi]
 
     def ok(k: int) -> bool:
-        t = _frame_time(k, fps)
+        t = frame_time(k, fps)
         return any(lo - _EPS <= t <= hi + _EPS for lo, hi in allowed)
 
     step = total / n
@@ -330,8 +327,8 @@ def plan_chunks(spec: RenderSpec, chunk_s: float = DEFAULT_CHUNK_S) -> list[Chun
                 cuts.append(k)
                 break
     bounds = [0, *cuts, total]
-    return [Chunk(i, a, b - a, _slice(spec, _frame_time(a, fps),
-                                      _frame_time(b, fps) if b < total else None))
+    return [Chunk(i, a, b - a, _slice(spec, frame_time(a, fps),
+                                      frame_time(b, fps) if b < total else None))
             for i, (a, b) in enumerate(itertools.pairwise(bounds))]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -144,9 +144,6 @@ class CacheWorker:
         self._emit(media_hash, CacheStage.QUEUED, done=done, total=total)
         self.start()
         return True
-
-    def enqueue_many(self, hashes: Iterable[str]) -> int:
-        return sum(self.enqueue(h) for h in hashes)
 
     def cancel(self, media_hash: str | None = None) -> None:
         """Cancel one media's job (queued or running), or every job when ``media_hash`` is None."""

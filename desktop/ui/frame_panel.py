@@ -26,7 +26,6 @@ from resources import icon
 
 log = logging.getLogger(__name__)
 
-CROP_MIME = "application/x-reeldesk-crop"
 _ROT_STEPS = 10  # slider units per degree (0.1° resolution)
 _ASPECT_LABELS = {"9:16": "9:16 vertical", "16:9": "16:9 landscape", "1:1": "1:1 square", "4:5": "4:5 portrait"}
 

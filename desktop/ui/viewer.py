@@ -48,7 +48,6 @@ DEFAULT_STYLE: dict[str, Any] = {"color": "#FFD400", "stroke": 4.0, "fill_opacit
                                  "shape": OverlayShape.BODY.value, "fade_out": 0.3}
 
 _CORNERS = ("tl", "tr", "br", "bl")
-_HANDLES = ("tl", "t", "tr", "r", "br", "b", "bl", "l")
 _CURSORS = {"tl": Qt.CursorShape.SizeFDiagCursor, "br": Qt.CursorShape.SizeFDiagCursor,
             "tr": Qt.CursorShape.SizeBDiagCursor, "bl": Qt.CursorShape.SizeBDiagCursor,
             "t": Qt.CursorShape.SizeVerCursor, "b": Qt.CursorShape.SizeVerCursor,
