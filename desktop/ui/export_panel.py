@@ -61,6 +61,7 @@ class ExportService(QObject):
     """Adapter over the export job runner (``core.export.jobs``), probed at start."""
 
     changed = Signal()
+    modalChecked = Signal()
 
     def __init__(self, library: Library, hub: TaskHub, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +69,7 @@ class ExportService(QObject):
         self.hub = hub
         self.runner: Any = None
         self.reason = ""
+        self._modal: tuple[bool, str] = (False, "Checking the Modal set-up…")
         try:
             jobs = importlib.import_module("core.export.jobs")
         except ImportError:
@@ -82,14 +84,26 @@ class ExportService(QObject):
         except Exception as exc:
             log.exception("cannot start the export job runner")
             self.reason = f"Export is unavailable: {type(exc).__name__}"
+            return
+        self.refresh_modal_status()
 
     @property
     def available(self) -> bool:
         return self.runner is not None
 
     def modal_status(self) -> tuple[bool, str]:
-        if not self.available:
-            return False, self.reason
+        """The last Modal set-up check (cheap: the panel asks on every refresh)."""
+        return (False, self.reason) if not self.available else self._modal
+
+    def refresh_modal_status(self) -> None:
+        """Check the Modal set-up on a worker: it reads the OS keyring, which can block or prompt."""
+        def done(status: tuple[bool, str]) -> None:
+            self._modal = status
+            self.modalChecked.emit()
+
+        self.hub.submit(lambda report, cancelled: self._check_modal(), name="check modal", on_result=done)
+
+    def _check_modal(self) -> tuple[bool, str]:
         check = getattr(self.runner, "modal_available", None)
         if callable(check):
             try:
@@ -259,6 +273,7 @@ class ExportPanel(QWidget):
         self.backend.buttonToggled.connect(lambda *_: self._update_summary())
         self.export_button.clicked.connect(self.start_export)
         service.changed.connect(self.refresh_jobs)
+        service.modalChecked.connect(self.refresh)
         state.libraryChanged.connect(lambda _e: self.refresh())
         state.projectChanged.connect(lambda _p: self._select_current_project())
         self.refresh()

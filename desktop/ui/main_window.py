@@ -787,6 +787,7 @@ class MainWindow(QMainWindow):
         default = AspectRatio(self.library.get_setting("ui.default_aspect", AspectRatio.PORTRAIT.value))
         dialog = NewReelDialog(0, default, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.export_service.refresh_modal_status()  # a Modal token may have been added
             project = create_reel(self.state, dialog.name.text(), AspectRatio(dialog.aspect.currentData()), [])
             if project:
                 self.open_project(project)
