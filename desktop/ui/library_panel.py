@@ -377,9 +377,9 @@ def read_games(state: EditorState) -> list[dict[str, Any]]:
 
 def read_gallery(state: EditorState) -> list[dict[str, Any]]:
     """Final videos, newest first: the gallery keeps every version."""
-    from core.export.jobs import ExportJobs  # reading finals starts no backend
-
-    return [f.to_json() for f in ExportJobs(state.library).finals()]
+    with state.library.read() as conn:
+        rows = conn.execute(select(m.FinalVideo).order_by(m.FinalVideo.created_at.desc())).mappings().all()
+    return [dict(r) for r in rows]
 
 
 class LibraryPanel(QWidget):
