@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from core.db import models as m
 from core.gestures.model import GestureError
@@ -484,17 +484,18 @@ class SyncEngine:
                                                                               m.SyncCursor.last_batch))}
             cursors.pop(self.device_id, None)
             own = self.ledger.last_batch(conn)
+            # Only what the cursors cover: our pushed gestures and those of devices we pulled from.
+            covered = or_(and_(G.device_id == self.device_id, G.pushed_batch.isnot(None)),
+                          G.device_id.in_(list(cursors)))
             rows = conn.execute(select(G.op_id, G.device_id, G.lamport, G.kind, G.entity_uid, G.payload,
-                                       G.base_version, G.undoes, G.pushed_batch)
+                                       G.base_version, G.undoes).where(covered)
                                 .order_by(G.lamport, G.device_id, G.op_id)).all()
         if own is not None:
             cursors[self.device_id] = own
         gestures = [{"op_id": r.op_id, "device_id": r.device_id, "lamport": r.lamport, "kind": r.kind,
                      "entity": r.entity_uid, "payload": json.loads(r.payload), "base_version": r.base_version,
                      "undoes": r.undoes}
-                    for r in rows
-                    if (r.device_id == self.device_id and r.pushed_batch is not None)
-                    or (r.device_id != self.device_id and r.device_id in cursors)]
+                    for r in rows]
         return cursors, gestures
 
     def _delete_quietly(self, key: str) -> None:
