@@ -673,6 +673,13 @@ class Library:
                 q = q.where(m.Project.deleted.is_(False))
             return [dict(r._mapping) for r in conn.execute(q)]
 
+    @staticmethod
+    def _raw_clip_dict(r: Mapping[str, Any]) -> dict[str, Any]:
+        d = {k: r[k] for k in ("uid", "media_hash", "game_uid", "start", "end", "rating", "notes", "name",
+                               "boundaries_rev", "deleted")}
+        d["tags"] = json.loads(r["tags_json"])
+        return d
+
     def raw_clips(self, media_hash: str | None = None, include_deleted: bool = False) -> list[dict[str, Any]]:
         with self.read() as conn:
             q = select(m.RawClip).order_by(m.RawClip.media_hash, m.RawClip.start, m.RawClip.uid)
@@ -680,13 +687,13 @@ class Library:
                 q = q.where(m.RawClip.media_hash == media_hash)
             if not include_deleted:
                 q = q.where(m.RawClip.deleted.is_(False))
-            out = []
-            for r in conn.execute(q).mappings():
-                d = {k: r[k] for k in ("uid", "media_hash", "game_uid", "start", "end", "rating", "notes", "name",
-                                       "boundaries_rev", "deleted")}
-                d["tags"] = json.loads(r["tags_json"])
-                out.append(d)
-            return out
+            return [self._raw_clip_dict(r) for r in conn.execute(q).mappings()]
+
+    def raw_clip(self, uid: str) -> dict[str, Any] | None:
+        """One raw clip (deleted ones too), or None."""
+        with self.read() as conn:
+            row = conn.execute(select(m.RawClip).where(m.RawClip.uid == uid)).mappings().first()
+        return None if row is None else self._raw_clip_dict(row)
 
     def media(self, media_hash: str) -> dict[str, Any] | None:
         with self.read() as conn:

@@ -368,3 +368,10 @@ def test_undone_add_clip_and_undone_remove_agree_on_every_device(make_library):
         a.merge_remote(b.gestures())
     assert a.project_json(project) == b.project_json(project)
     assert a.show_project(project)["clips"] == []
+
+
+def test_raw_clip_reader(library):
+    raw, _project, _wc = seed_clip(library)
+    clip = library.raw_clip(raw)
+    assert clip["start"] == 10.0 and clip["end"] == 16.0 and clip["tags"] == []
+    assert library.raw_clip("0190d5f0-0000-7000-8000-00000000dead") is None

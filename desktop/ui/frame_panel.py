@@ -51,8 +51,8 @@ def clip_timeline(clip: dict[str, Any], speed_override: tuple[str, float] | None
 
 def is_outdated(state: EditorState, clip: dict[str, Any]) -> bool:
     """The raw clip's range changed (Annotate) after this working clip was framed."""
-    raw = next((r for r in state.library.raw_clips(clip["media"]) if r["uid"] == clip["raw_clip"]), None)
-    if raw is None or raw["boundaries_rev"] == clip["source"]["rev"]:
+    raw = state.library.raw_clip(clip["raw_clip"])
+    if raw is None or raw["deleted"] or raw["boundaries_rev"] == clip["source"]["rev"]:
         return False
     kept = state.library.get_setting(f"ui.keep_range.{clip['uid']}")
     return kept != str(raw["boundaries_rev"])
@@ -605,7 +605,7 @@ class FramePanel(QWidget):
         clip = self.clip()
         if clip is None:
             return
-        raw = next((r for r in self.state.library.raw_clips(clip["media"]) if r["uid"] == clip["raw_clip"]), None)
+        raw = self.state.library.raw_clip(clip["raw_clip"])
         if raw is not None:
             self.state.library.set_setting(f"ui.keep_range.{clip['uid']}", str(raw["boundaries_rev"]))
         self.banner.hide()
