@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from PySide6.QtCore import QLineF, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QGuiApplication, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QToolButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -115,7 +115,7 @@ class StraightenOverlay(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(theme.TEXT)
-        p.fillRect(0, 0, self.width(), 26, QColor(0, 0, 0, 150))
+        p.fillRect(0, 0, self.width(), 26, theme.DIM)
         p.drawText(self.rect().adjusted(10, 4, -10, 0), Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter,
                    "Straighten: drag along the horizon or a line that should be level (Esc to cancel)")
         if self.line is not None:

@@ -31,6 +31,8 @@ SPEED = QColor("#B48CFF")       # slow/fast motion segments
 TRIMMED = QColor(10, 10, 12, 170)  # veil over trimmed-away time
 DIM = QColor(0, 0, 0, 150)      # outside the crop box in the viewer
 HANDLE = QColor("#FFFFFF")
+CHIP_BG = QColor(16, 17, 19, 200)  # labels drawn over video or tracks
+VEIL = QColor(16, 17, 19, 170)     # greyed-out (trimmed) spans
 WAVEFORM = QColor("#4FB3A9")
 ERROR = QColor("#FF5F6D")
 

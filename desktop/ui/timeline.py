@@ -756,7 +756,7 @@ class TimelineView(QGraphicsView):
         selected = next((c for c in self._clips[lo:hi] if c.uid == self._selected_clip), None)
         if selected is not None:
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
-            p.setPen(QPen(QColor("#FFFFFF"), 2))
+            p.setPen(QPen(theme.HANDLE, 2))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRoundedRect(self._media_clip_rect(selected).adjusted(-1, -1, 1, 1), 4, 4)
             p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -878,7 +878,7 @@ class TimelineView(QGraphicsView):
             x = self.x_for_time(t)
             diamond = QPolygonF([QPointF(x, lane.mid - size), QPointF(x + size, lane.mid),
                                  QPointF(x, lane.mid + size), QPointF(x - size, lane.mid)])
-            p.setPen(QPen(QColor("#FFFFFF") if selected else QColor(0, 0, 0, 160), 1.2))
+            p.setPen(QPen(theme.HANDLE if selected else QColor(0, 0, 0, 160), 1.2))
             p.setBrush(theme.SELECTION if selected else theme.KEYFRAME)
             p.drawPolygon(diamond)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -908,11 +908,11 @@ class TimelineView(QGraphicsView):
             color = QColor(theme.REGION if r.enabled else theme.TEXT_DISABLED)
             fill = QColor(color)
             fill.setAlpha(150 if r.enabled else 70)
-            p.setPen(QPen(QColor("#FFFFFF"), 1.5) if r.uid == self._selected_region else Qt.PenStyle.NoPen)
+            p.setPen(QPen(theme.HANDLE, 1.5) if r.uid == self._selected_region else Qt.PenStyle.NoPen)
             p.setBrush(fill)
             p.drawRoundedRect(bar, 3, 3)
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor(10, 10, 12, 200))
+            p.setBrush(theme.CHIP_BG)
             shift = bar.left() - self.x_for_time(r.start)
             for t in r.key_times:
                 x = self.x_for_time(t) + shift
@@ -959,7 +959,7 @@ class TimelineView(QGraphicsView):
                 continue
             w = metrics.horizontalAdvance(lane.label) + 8
             r = QRectF(left, lane.top + 3, w, metrics.height() + 1)
-            p.fillRect(r, QColor(16, 17, 19, 170))
+            p.fillRect(r, theme.VEIL)
             p.setPen(theme.TEXT_DIM)
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, lane.label)
 

@@ -419,7 +419,7 @@ class VideoViewer(QWidget):
         h = metrics.height() + 6
         chip = QRectF(at.x(), at.y(), w, h)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(16, 17, 19, 200))
+        p.setBrush(theme.CHIP_BG)
         p.drawRoundedRect(chip, 4, 4)
         p.setPen(theme.TEXT)
         text_rect = chip.adjusted(7, 0, -7, 0)
