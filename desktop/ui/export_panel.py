@@ -25,6 +25,7 @@ from sqlalchemy import select
 from core.db import models as m
 from core.enums import AspectRatio, ExportBackend, JobState, Upscaler
 from core.export.spec import SpecError
+from core.gestures.model import canonical_json
 from core.library import Library
 from desktop.ui import theme
 from desktop.ui.library_panel import paint_empty_state
@@ -167,6 +168,7 @@ class ExportPanel(QWidget):
         if self._poster_source is not None:
             self._poster_source.close()
             self._poster_source = None
+            self._poster_key = ""
 
     def __init__(self, state: EditorState, service: ExportService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -241,6 +243,7 @@ class ExportPanel(QWidget):
         left.addWidget(preview)
         left.addStretch(1)
         self._poster_source = None
+        self._poster_key = ""
         holder = QWidget()
         holder.setLayout(left)
         holder.setFixedWidth(380)
@@ -369,6 +372,12 @@ class ExportPanel(QWidget):
         from desktop.ui.frame_source import FrameSource
         from desktop.ui.frame_panel import crop_box_at
 
+        # The summary refreshes on every option change; decode again only when the picture changes.
+        key = canonical_json([clip["source"], clip["edit"]["crop_keyframes"], clip["edit"]["rotation"],
+                              aspect.value])
+        if key == self._poster_key and self._poster_source is not None:
+            return
+        self._poster_key = key
         if self._poster_source is not None:
             self._poster_source.close()
             self._poster_source.deleteLater()
