@@ -383,6 +383,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_self_test(Path(args.self_test) if args.self_test else None)
 
+    if (args.command or "gui") == "gui":
+        from desktop.display_check import display_problem
+
+        problem = display_problem()
+        if problem is not None:  # before Qt, which would abort with its own unhelpful message
+            _error_line(problem)
+            return EXIT_USAGE
     root = Path(args.library) if args.library is not None else default_library_dir()
     session: LoggingSession = setup_logging(root, verbose=args.verbose)
     lib: Library | None = None

@@ -1,4 +1,4 @@
-"""Object keys of one library in the bucket (DESIGN.md §6).
+"""Object keys of one library in the bucket (docs/ARCHITECTURE.md, "Sync").
 
 Everything lives under ``libraries/{library_uid}/``; keys name UUIDs and media hashes only.
 Batch numbers are zero-padded to 12 digits so lexicographic listing order is numeric order.

@@ -1,6 +1,6 @@
 """The media queue: content-addressed uploads to ``media/{blake3}`` and verified downloads.
 
-It runs apart from the gesture log (DESIGN.md §6): a gesture naming a 2 GB file is pushed at once;
+It runs apart from the gesture log (docs/ARCHITECTURE.md, "Sync"): a gesture naming a 2 GB file is pushed at once;
 the file follows when the queue gets to it. Uploads are multipart and resumable across restarts
 (the `MultipartState` JSON is persisted after every part); downloads land in a staging file, are
 hashed, and only a file whose BLAKE3 matches its name is moved into ``media/``.

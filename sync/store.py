@@ -1,6 +1,6 @@
 """Remote object store interface shared by R2/S3 (`S3Store`) and plain folders (`FolderStore`).
 
-Keys are '/'-separated relative paths (DESIGN.md §6 layout). Every failure surfaces as a
+Keys are '/'-separated relative paths (docs/ARCHITECTURE.md, "Sync"). Every failure surfaces as a
 `StoreError` subclass so the sync runtime can decide between "back off and retry"
 (`StoreUnavailable`), "report" (`AccessDenied`, plain `StoreError`) and protocol outcomes
 (`NotFound`, `AlreadyExists`, `PreconditionFailed`). Messages never contain credentials.

@@ -1,4 +1,4 @@
-"""Layering rules (DESIGN.md §1), checked with import-linter's contracts from pyproject.toml."""
+"""Layering rules (docs/ARCHITECTURE.md, "Layers"), checked with import-linter's contracts from pyproject.toml."""
 from __future__ import annotations
 
 import subprocess

@@ -220,11 +220,21 @@ def test_local_export_end_to_end_with_versions(library, source, jobs_factory) ->
             == [uid, second]
 
 
-def test_cancel_mid_render_leaves_nothing(library, source, jobs_factory) -> None:
-    project = seed_reel(library, source, speed=0.125)  # 16 s of slow motion: a render to interrupt
+HELD_RENDER = REPO / "tests" / "procs" / "held_render"  # workers started under it hold mid-render
+
+
+def held_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HELD_RENDER), env.get("PYTHONPATH")]))
+    return env
+
+
+def test_cancel_mid_render_leaves_nothing(library, source, jobs_factory, monkeypatch) -> None:
+    project = seed_reel(library, source, speed=0.125)
+    monkeypatch.setenv("PYTHONPATH", held_env()["PYTHONPATH"])  # a render that waits to be cancelled
     jobs = jobs_factory(library)
     uid = jobs.create(project, **FAST)
-    wait_for(lambda: jobs.get(uid).state is JobState.RENDERING and jobs.get(uid).progress > 0.02,
+    wait_for(lambda: jobs.get(uid).state is JobState.RENDERING and jobs.get(uid).progress > 0,
              what="the render to start")
     pid = jobs.get(uid).worker_pid
     assert pid_alive(pid) and pid != os.getpid()
@@ -232,7 +242,7 @@ def test_cancel_mid_render_leaves_nothing(library, source, jobs_factory) -> None
     assert job.state is JobState.CANCELLED
     assert not pid_alive(pid)
     assert leftovers(library) == [] and jobs.finals() == []
-    time.sleep(0.3)
+    jobs.close()  # joins the backend's clean-up of the run: nothing can write the row after this
     assert jobs.get(uid).state is JobState.CANCELLED  # nothing overwrote it afterwards
 
 
@@ -288,13 +298,14 @@ jobs.wait(jobs.create(sys.argv[2], size=(320, 180), preset="ultrafast", crf=30))
 def test_restart_recovery_reruns_a_job_whose_processes_were_killed(library, source, jobs_factory) -> None:
     project = seed_reel(library, source, speed=0.125)
     # The app: another process running the export, killed (with its render child) mid-render.
-    app = subprocess.Popen(
+    app = subprocess.Popen(  # its worker holds mid-render until it is killed
         [sys.executable, "-c", APP, str(library.root), project],
         cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=held_env(),
     )
     jobs = jobs_factory(library)
     try:
-        wait_for(lambda: any(j.state is JobState.RENDERING and j.progress > 0.02 for j in jobs.list()),
+        wait_for(lambda: any(j.state is JobState.RENDERING and j.progress > 0 for j in jobs.list()),
                  timeout=60, what="the render to be under way")
     except AssertionError:
         app.kill()
@@ -310,7 +321,7 @@ def test_restart_recovery_reruns_a_job_whose_processes_were_killed(library, sour
         os.kill(app.pid, signal.SIGSTOP)
         os.kill(child, signal.SIGKILL)
     app.kill()
-    app.wait()
+    app.communicate()  # reaps it and closes its stderr pipe
     if not frozen:
         os.kill(child, signal.SIGTERM)
     wait_for(lambda: not pid_alive(child), what="the worker to die")

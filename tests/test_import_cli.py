@@ -227,6 +227,7 @@ def test_watch_runs_headless_until_ctrl_c(video_set: dict[str, Path], tmp_path: 
         if proc.poll() is None:
             proc.kill()
         reader.join(10)
+        proc.stdout.close()
     err = proc.stderr.read().decode("utf-8")
     proc.stderr.close()
     assert code == 0, err

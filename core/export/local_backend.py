@@ -205,6 +205,7 @@ class LocalBackend:
         if not jobs.set_fields(uid, worker_pid=proc.pid):
             run.cancel.set()  # cancelled while the child started
         self._watch(run, proc)
+        self._close_stdin(proc)
         for t in readers:
             t.join(timeout=5.0)
         self._conclude(run, proc, staged)
@@ -228,13 +229,23 @@ class LocalBackend:
             self._stop(proc)
 
     @staticmethod
-    def _stop(proc: subprocess.Popen[str]) -> None:
+    def _close_stdin(proc: subprocess.Popen[str]) -> None:
+        """Our end of the cancel pipe; after the child exits (or was told to stop) nothing more
+        is sent, and leaving it open leaks a file handle per export."""
+        try:
+            if proc.stdin is not None and not proc.stdin.closed:
+                proc.stdin.close()
+        except (OSError, ValueError):  # the child is gone: the buffered nothing cannot be flushed
+            pass
+
+    @classmethod
+    def _stop(cls, proc: subprocess.Popen[str]) -> None:
         try:
             assert proc.stdin is not None
             proc.stdin.write("cancel\n")
-            proc.stdin.close()
         except (OSError, ValueError):
             pass
+        cls._close_stdin(proc)
         try:
             proc.wait(_STOP_GRACE_S)
         except subprocess.TimeoutExpired:
