@@ -52,8 +52,7 @@ def run_child_until(mode: str, lib: Library, bucket: Bucket, stall_at: int, expe
                 break
     finally:
         proc.kill()  # SIGKILL: no clean-up, no ack
-        proc.wait(timeout=10)
-    stderr = proc.stderr.read() if proc.stderr else ""
+        _, stderr = proc.communicate(timeout=10)  # reaps it and closes both pipes
     assert sum(1 for x in lines if x.startswith(expect_prefix)) >= stall_at, stderr
     assert "done" not in lines
     return lines
