@@ -13,7 +13,9 @@ import av
 import numpy as np
 
 from core.editmath import Box, frame_index, frame_time
-from core.enums import AspectRatio
+from core.enums import AspectRatio, GestureKind
+from core.gestures.model import Gesture
+from core.library import Library
 from core.tracking.keyframes import camera_path, crop_keyframes, spotlight_keyframes
 from core.tracking.tracker import PlayerTracker, TrackPoint, working_scale
 from core.tracking.video import Frame, decode_backward, decode_forward
@@ -127,3 +129,47 @@ def track_payload(run: TrackRun, source: Mapping[str, Any], aspect: AspectRatio,
         crops = camera_path(run.times, run.boxes[:, :2], source["width"], source["height"], aspect, rotation)
         payload["crop_keyframes"] = crop_keyframes(run.times, crops, run.fps)
     return payload
+
+
+@dataclass(frozen=True)
+class TrackOutcome:
+    """What one applied tracking run made (the ``reeldesk track --json`` document)."""
+
+    region: str
+    keyframes: int
+    crop_keyframes: int
+    tracked_from: float
+    tracked_to: float
+    lost: bool
+    op_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"region": self.region, "keyframes": self.keyframes, "crop_keyframes": self.crop_keyframes,
+                "tracked_from": self.tracked_from, "tracked_to": self.tracked_to, "lost": self.lost}
+
+
+def plan_track(lib: Library, wc: str, at: float, box: Box, *, reframe: bool,
+               progress: Callable[[float], None] | None = None,
+               cancelled: Callable[[], bool] | None = None) -> tuple[TrackRun, dict[str, Any]]:
+    """Track on a working clip of ``lib`` (read-only: safe on a worker thread) and build the
+    gesture payload; :func:`apply_track` writes it."""
+    clip = lib.working_clip(wc)
+    if clip is None:
+        raise TrackError(f"unknown working clip {wc}")
+    source = clip["source"]
+    check_start(source, at, box)
+    media = lib.media_path(source["media"])
+    if not media.is_file():
+        raise TrackError(f"the clip's media {source['media'][:12]} is not on this computer yet")
+    run = track_clip(media, source, at, box, progress=progress, cancelled=cancelled)
+    payload = track_payload(run, source, AspectRatio(clip["aspect"]), clip["edit"]["rotation"], reframe)
+    return run, payload
+
+
+def apply_track(lib: Library, wc: str, run: TrackRun, payload: Mapping[str, Any]) -> TrackOutcome:
+    """Apply a planned run as one ``apply_track`` gesture: one undo step, synced like any edit."""
+    result = lib.apply(Gesture(GestureKind.APPLY_TRACK, wc, dict(payload)))
+    return TrackOutcome(region=result.created["region"], keyframes=len(payload["keyframes"]),
+                        crop_keyframes=len(payload.get("crop_keyframes", [])),
+                        tracked_from=run.tracked_from, tracked_to=run.tracked_to, lost=run.lost,
+                        op_id=result.op_id)

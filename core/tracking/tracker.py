@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 # The height a player is tracked at: taller ones are downscaled to it, shorter ones kept as is.
 WORK_HEIGHT_PX = 28.0
 MIN_SCALE = 0.25
-# A template match must reach this normalised correlation to count as the player.
+# A template match must reach this normalised correlation to count as the player, and come
+# within MATCH_DROP of how well the player usually matches (a patch of pitch can reach 0.6).
 MIN_MATCH = 0.5
+MATCH_DROP = 0.15
 # Coasting (no acceptable candidate) longer than this declares the player lost.
 MAX_COAST_S = 0.5
 # Up to this many template-match peaks are candidates besides KCF's own box.
@@ -126,6 +128,7 @@ class PlayerTracker:
         self._contest_frames = max(3, round(CONTEST_S * fps))
         self._coast = 0
         self._contest = 0
+        self._typical = 1.0  # running mean of the accepted matches' scores
         self.lost = False
 
     # -- geometry helpers (all in working pixels) --------------------------------------------
@@ -170,6 +173,7 @@ class PlayerTracker:
         else:
             centre, confidence = best
             self._coast = 0
+            self._typical = 0.9 * self._typical + 0.1 * confidence
             self._kf.correct(centre, CONTEST_DOUBT if self._contest else 1.0)
             cx, cy = self._kf.x[:2]
             if kcf_centre is None or np.hypot(*(kcf_centre - centre)) > 0.25 * self._h:
@@ -211,6 +215,8 @@ class PlayerTracker:
         for centre, score in candidates:
             d = float(np.hypot(*(centre - pred)))
             if d > gate or score < MIN_MATCH:
+                continue
+            if score < self._typical - MATCH_DROP:
                 continue
             cost = d / gate + (1.0 - score)
             if cost < best_cost:
