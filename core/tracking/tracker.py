@@ -26,7 +26,7 @@ from core.editmath.box import Box
 log = logging.getLogger(__name__)
 
 # The height a player is tracked at: taller ones are downscaled to it, shorter ones kept as is.
-WORK_HEIGHT_PX = 28.0
+WORK_HEIGHT_PX = 24.0
 MIN_SCALE = 0.25
 # A template match must reach this normalised correlation to count as the player, and come
 # within MATCH_DROP of how well the player usually matches (a patch of pitch can reach 0.6).
@@ -102,8 +102,10 @@ def _kcf() -> cv2.Tracker:
 
 
 def working_scale(box_height: float) -> float:
-    """The scale frames are tracked at for a player ``box_height`` source pixels tall."""
-    return min(1.0, max(MIN_SCALE, WORK_HEIGHT_PX / max(box_height, 1.0)))
+    """The scale frames are tracked at for a player ``box_height`` source pixels tall. Nearly
+    full size is full size: converting without scaling is much cheaper than a slight scale."""
+    scale = min(1.0, max(MIN_SCALE, WORK_HEIGHT_PX / max(box_height, 1.0)))
+    return 1.0 if scale > 0.8 else scale
 
 
 class PlayerTracker:
