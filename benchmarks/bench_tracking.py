@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from core.editmath import Box
-from core.tracking import track_clip
+from core.tracking.run import track_clip
 from core.tracking.keyframes import spotlight_keyframes
 from tests.fixtures.pitch import PitchScene
 

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 
 from core.editmath import Box
 from core.library import Library
-from core.tracking import apply_track, plan_track
+from core.tracking.run import apply_track, plan_track
 
 # desktop.cli imports this module: its names are reached late to avoid the cycle.
 

@@ -18,7 +18,7 @@ from core.export.render import render
 from core.gestures.fold import SNAP_FRAMES
 from core.gestures.model import Gesture
 from core.media.importer import ImportService
-from core.tracking import TrackError, apply_track, plan_track, track_clip
+from core.tracking.run import TrackCancelled, TrackError, apply_track, plan_track, track_clip
 from core.tracking.keyframes import CROP_TOL_PX, SPOT_TOL_PX, camera_path, simplify
 from desktop.cli import main
 from tests.fixtures.pitch import PitchScene
@@ -94,8 +94,6 @@ def test_bad_start_is_refused(crossing):
 
 
 def test_cancel_stops_tracking(crossing):
-    from core.tracking import TrackCancelled
-
     scene, path = crossing
     seen = []
     with pytest.raises(TrackCancelled):
