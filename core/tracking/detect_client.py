@@ -57,7 +57,7 @@ class DetectionCache:
 
 def detect_frames(client: ModalClient | Any, presigner: Presigner, cache: DetectionCache, media_hash: str,
                   media_path: Path, frames: Iterable[int], fps: Fraction, *,
-                  cancel: threading.Event | None = None,
+                  cancelled: Callable[[], bool] | None = None,
                   progress: Callable[[float], None] | None = None,
                   poll_s: float = 0.5) -> dict[int, list[Box]]:
     """Person boxes (source pixels, with confidence) for ``frames`` of a media: from the cache,
@@ -67,13 +67,13 @@ def detect_frames(client: ModalClient | Any, presigner: Presigner, cache: Detect
     missing = [f for f in wanted if f not in found]
     if not missing:
         return found
-    cancel = cancel or threading.Event()
+    pause = threading.Event()  # never set: a bounded wait between polls of the remote call
     job = new_uid()
     url = presigner.media_url(media_hash, media_path)
     call = client.function(APP_NAME, DETECT_FUNCTION).spawn(job, url, missing, fps.numerator, fps.denominator)
     store = None
     while True:
-        if cancel.is_set():
+        if cancelled is not None and cancelled():
             call.cancel()
             raise DetectCancelled()
         try:
@@ -89,7 +89,7 @@ def detect_frames(client: ModalClient | Any, presigner: Presigner, cache: Detect
                 progress(state["done"] / state["total"])
         except Exception:  # progress is a nicety: a failed read must not fail detection
             log.debug("detection progress read failed", exc_info=True)
-        cancel.wait(poll_s)
+        pause.wait(poll_s)
     got = {int(f): [tuple(b) for b in boxes] for f, boxes in result.items()}
     got.update({f: [] for f in missing if f not in got})  # no person in that frame is an answer too
     cache.put(media_hash, got)
