@@ -130,6 +130,7 @@ class PlayerTracker:
         self._contest_frames = max(3, round(CONTEST_S * fps))
         self._coast = 0
         self._contest = 0
+        self._age = 0  # measurements accepted so far
         self._typical = 1.0  # running mean of the accepted matches' scores
         self.lost = False
 
@@ -176,7 +177,11 @@ class PlayerTracker:
             centre, confidence = best
             self._coast = 0
             self._typical = 0.9 * self._typical + 0.1 * confidence
-            self._kf.correct(centre, CONTEST_DOUBT if self._contest else 1.0)
+            # Doubt contested measurements only once the motion is known: before that there
+            # is no prediction to trust instead.
+            self._age += 1
+            doubt = CONTEST_DOUBT if self._contest and self._age > self._contest_frames else 1.0
+            self._kf.correct(centre, doubt)
             cx, cy = self._kf.x[:2]
             if kcf_centre is None or np.hypot(*(kcf_centre - centre)) > 0.25 * self._h:
                 self._kcf = _kcf()  # KCF left with a look-alike or lost it: re-seed on the player

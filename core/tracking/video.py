@@ -41,8 +41,8 @@ def _frames_between(container: av.container.InputContainer, stream: av.video.str
                     convert: Callable[[av.VideoFrame], np.ndarray]) -> Iterator[Frame]:
     """Frames with index first..last (inclusive), in order, converted."""
     t = origin + float(first * fps.denominator / fps.numerator)
-    if first > 0:
-        container.seek(math.floor(t / stream.time_base), stream=stream, backward=True)
+    # Always seek: going backwards, the container sits after the previous (later) chunk.
+    container.seek(math.floor(t / stream.time_base), stream=stream, backward=True)
     try:
         for frame in container.decode(stream):
             if frame.time is None:
