@@ -13,7 +13,7 @@ import pytest
 from core.tracking import modal_detect
 from core.tracking.detect_client import DetectCancelled, DetectionCache, detect_frames
 from core.tracking.modal_detect import WeightsError, load_detector, verify_weights
-from tests.fixtures.pitch import KIT_A, PitchScene
+from tests.fixtures.pitch import PitchScene
 
 
 @pytest.fixture(scope="module")

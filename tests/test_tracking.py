@@ -19,7 +19,7 @@ from core.gestures.fold import SNAP_FRAMES
 from core.gestures.model import Gesture
 from core.media.importer import ImportService
 from core.tracking.run import TrackCancelled, TrackError, apply_track, plan_track, track_clip
-from core.tracking.keyframes import CROP_TOL_PX, SPOT_TOL_PX, camera_path, simplify
+from core.tracking.keyframes import SPOT_TOL_PX, camera_path, simplify
 from desktop.cli import main
 from tests.fixtures.pitch import PitchScene
 

@@ -503,12 +503,15 @@ def _apply_track(w: _Writer, g: Gesture, p: dict) -> None:
         return
     rg = p["region"]
     w.set(f"region/{wc}/{rg}", {"start": _r(p["start"]), "end": _r(p["end"]), "enabled": True})
+    # Keyframes without a uid (never logged so; only a malformed remote payload) are skipped.
     for k in p["keyframes"]:
-        w.set(f"rkf/{wc}/{rg}/{k['keyframe']}", {x: _r(k[x]) for x in ("time", "x", "y", "rx", "ry")})
+        if k.get("keyframe"):
+            w.set(f"rkf/{wc}/{rg}/{k['keyframe']}", {x: _r(k[x]) for x in ("time", "x", "y", "rx", "ry")})
     for uid in p.get("replace_crop", []):
         w.delete(f"kf/{wc}/{uid}")
     for k in p.get("crop_keyframes", []):
-        w.set(f"kf/{wc}/{k['keyframe']}", _kf_value(k))
+        if k.get("keyframe"):
+            w.set(f"kf/{wc}/{k['keyframe']}", _kf_value(k))
     w.res.created["region"] = rg
 
 

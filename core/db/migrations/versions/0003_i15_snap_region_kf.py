@@ -32,5 +32,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # The folded state is what the old build would fold too, minus its duplicates: nothing to undo.
+    # Nothing was written but folded state; an older build reads it as is (its own next re-fold
+    # of a project would bring the duplicates back from the log).
     pass
