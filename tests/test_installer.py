@@ -219,7 +219,7 @@ def test_bundle_builds_self_tests_and_stays_under_budget(tmp_path: Path) -> None
         assert not (internal / unwanted).exists(), f"{unwanted} should not be bundled"
     assert not list(internal.rglob("translations/*.qm")), "Qt translations should not be bundled"
     assert (internal / "LICENSES.md").is_file()
-    for dist in ("av", "opencv-python-headless", "Python"):
+    for dist in ("av", "opencv-contrib-python-headless", "Python"):
         assert list((internal / "licenses" / dist).glob("*")), f"no license text for {dist}"
 
     keep = tmp_path / "selftest"
