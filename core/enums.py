@@ -56,6 +56,7 @@ class GestureKind(str, Enum):
     UPDATE_REGION_KEYFRAME = "update_region_keyframe"
     DELETE_REGION_KEYFRAME = "delete_region_keyframe"
     SET_OVERLAY_STYLE = "set_overlay_style"
+    APPLY_TRACK = "apply_track"  # a tracking run: a region with its keyframes (+ crop keyframes), one step
     # undo / redo: restores the sub-objects a gesture changed (payload holds the old values)
     REVERT = "revert"
 

@@ -593,6 +593,22 @@ class Library:
         touched = {clip_of_path(p) for p in state.entries if clip_of_path(p)}
         self._persist(conn, scope, state, touched, op_id, conflicts, refold=True)
 
+    @classmethod
+    def refold_projects(cls, conn: Connection) -> int:
+        """Re-fold every project from its gesture log inside ``conn``'s transaction (a migration
+        after a fold rule changed): effects are recomputed for undo, and a working clip gets a new
+        version row only where its edit changed. Returns the number of projects re-folded."""
+        projector = cls.__new__(cls)  # projections only: no folder, engine or device needed
+        projector._states = {}
+        scopes = conn.execute(select(_FS.c.scope_uid).where(_FS.c.scope_kind == ScopeKind.PROJECT.value)
+                              .order_by(_FS.c.scope_uid)).scalars().all()
+        for scope in scopes:
+            last = conn.execute(select(_G.c.op_id).where(_G.c.scope_uid == scope).order_by(
+                _G.c.lamport.desc(), _G.c.device_id.desc(), _G.c.op_id.desc()).limit(1)).scalar()
+            if last is not None:
+                projector._refold(conn, scope, ScopeKind.PROJECT, last)
+        return len(scopes)
+
     # -- undo / redo ---------------------------------------------------------------------------
     def undo_stacks(self, scope_uid: str) -> tuple[list[str], list[str]]:
         """(undo stack, redo stack) of this device's gestures in a scope, oldest first."""
@@ -694,6 +710,18 @@ class Library:
         with self.read() as conn:
             row = conn.execute(select(m.RawClip).where(m.RawClip.uid == uid)).mappings().first()
         return None if row is None else self._raw_clip_dict(row)
+
+    def working_clip(self, wc: str) -> dict[str, Any] | None:
+        """The latest edit document of a working clip with its project's uid and aspect, or None
+        (unknown, or no longer in its project)."""
+        with self.read() as conn:
+            row = conn.execute(select(_WC.c.project_uid, _WC.c.removed, _P.c.aspect)
+                               .join(_P, _P.c.uid == _WC.c.project_uid).where(_WC.c.uid == wc)).first()
+            if row is None or row.removed:
+                return None
+            doc = conn.execute(latest_versions(clip_uids=[wc])).first()
+        return None if doc is None else {"project": row.project_uid, "aspect": row.aspect,
+                                         **json.loads(doc.edit_json)}
 
     def media(self, media_hash: str) -> dict[str, Any] | None:
         with self.read() as conn:

@@ -274,7 +274,7 @@ def test_bundle_builds_self_tests_and_stays_under_budget(tmp_path: Path) -> None
     assert not list(internal.rglob("translations/*.qm")), "Qt translations should not be bundled"
     assert (internal / "LICENSES.md").is_file()
     assert (internal / "LICENSE.txt").is_file()
-    for dist in ("av", "opencv-python-headless", "Python", "PySide6_Essentials", "PySide6_Addons",
+    for dist in ("av", "opencv-contrib-python-headless", "Python", "PySide6_Essentials", "PySide6_Addons",
                  "shiboken6", "numpy", "SQLAlchemy", "FFmpeg", "x264", "x265", "Qt"):
         assert list((internal / "licenses" / dist).glob("*")), f"no license text for {dist}"
     for component, text in (("x264", "GPL-2.0.txt"), ("x265", "GPL-2.0.txt"), ("Qt", "LGPL-3.0.txt"),

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Iterable
 
+from core.editmath.crop import find_snap_keyframe
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture, ScopeKind
 
@@ -62,7 +64,8 @@ class StepResult:
 
 
 # Entry path prefixes whose second segment is a working clip uid.
-CLIP_PREFIXES = ("clip", "order", "trans", "kf", "split", "speed", "trim", "rot", "region", "rkf", "style")
+CLIP_PREFIXES = ("clip", "order", "trans", "kf", "split", "speed", "trim", "rot", "region", "rkf", "rkfalias",
+                 "style")
 
 
 def clip_of_path(path: str) -> str | None:
@@ -70,6 +73,10 @@ def clip_of_path(path: str) -> str | None:
     if head in CLIP_PREFIXES and rest:
         return rest.split("/", 1)[0]
     return None
+
+
+# Keyframes this close (in frames) to an existing one of the same track update it instead.
+SNAP_FRAMES = 10
 
 
 def _r(v: float) -> float:
@@ -423,7 +430,7 @@ def _delete_region(w: _Writer, g: Gesture, p: dict) -> None:
     if wc is None:
         return
     rg = p["region"]
-    for path in sorted(k for k in w.s.entries if k.startswith(f"rkf/{wc}/{rg}/")):
+    for path in sorted(k for k in w.s.entries if k.startswith((f"rkf/{wc}/{rg}/", f"rkfalias/{wc}/{rg}/"))):
         w.delete(path)
     w.delete(f"region/{wc}/{rg}")
 
@@ -434,29 +441,51 @@ def _toggle_region(w: _Writer, g: Gesture, p: dict) -> None:
         w.update(f"region/{wc}/{p['region']}", {"enabled": bool(p["enabled"])})
 
 
+def region_keyframe_times(entries: dict[str, Any], wc: str, region: str) -> list[tuple[str, float]]:
+    """(uid, time) of a spotlight region's keyframes, in a stable order."""
+    prefix = f"rkf/{wc}/{region}/"
+    return sorted((k[len(prefix):], v["time"]) for k, v in entries.items() if k.startswith(prefix))
+
+
+def _rkf_path(w: _Writer, wc: str, region: str, keyframe: str) -> str:
+    """A region keyframe's entry; a keyframe folded into another (legacy snap) names the survivor."""
+    return f"rkf/{wc}/{region}/{w.s.entries.get(f'rkfalias/{wc}/{region}/{keyframe}', keyframe)}"
+
+
 def _add_rkf(w: _Writer, g: Gesture, p: dict) -> None:
     wc = _wc(w, g)
     if wc is None:
         return
-    if f"region/{wc}/{p['region']}" not in w.s.entries:
-        w.edit_of_deleted(f"region/{wc}/{p['region']}")
+    rg = p["region"]
+    if f"region/{wc}/{rg}" not in w.s.entries:
+        w.edit_of_deleted(f"region/{wc}/{rg}")
         return
-    w.set(f"rkf/{wc}/{p['region']}/{p['keyframe']}",
-          {k: _r(p[k]) for k in ("time", "x", "y", "rx", "ry")})
-    w.res.created["keyframe"] = p["keyframe"]
+    if "snap" in p:  # resolved by the device that made it, like crop keyframes
+        snap = p["snap"]
+    else:
+        # Logged before spotlight keyframes snapped: snap here, the same on every device, and let
+        # later edits naming this keyframe reach the one it was folded into.
+        src = w.s.entries[f"clip/{wc}"]
+        snap = find_snap_keyframe(region_keyframe_times(w.s.entries, wc, rg), _r(p["time"]),
+                                  Fraction(src["fps_num"], src["fps_den"]), SNAP_FRAMES)
+        if snap is not None:
+            w.set(f"rkfalias/{wc}/{rg}/{p['keyframe']}", snap)
+    target = snap if snap and f"rkf/{wc}/{rg}/{snap}" in w.s.entries else p["keyframe"]
+    w.set(f"rkf/{wc}/{rg}/{target}", {k: _r(p[k]) for k in ("time", "x", "y", "rx", "ry")})
+    w.res.created["keyframe"] = target
 
 
 def _update_rkf(w: _Writer, g: Gesture, p: dict) -> None:
     wc = _wc(w, g)
     if wc is not None:
-        w.update(f"rkf/{wc}/{p['region']}/{p['keyframe']}",
+        w.update(_rkf_path(w, wc, p["region"], p["keyframe"]),
                  {k: _r(p[k]) for k in ("time", "x", "y", "rx", "ry") if k in p})
 
 
 def _delete_rkf(w: _Writer, g: Gesture, p: dict) -> None:
     wc = _wc(w, g)
     if wc is not None:
-        w.delete(f"rkf/{wc}/{p['region']}/{p['keyframe']}")
+        w.delete(_rkf_path(w, wc, p["region"], p["keyframe"]))
 
 
 def _set_style(w: _Writer, g: Gesture, p: dict) -> None:
@@ -466,6 +495,24 @@ def _set_style(w: _Writer, g: Gesture, p: dict) -> None:
     style = dict(w.s.entries.get(f"style/{wc}", {}))
     style.update({k: (_r(v) if isinstance(v, float) else v) for k, v in p.items()})
     w.set(f"style/{wc}", style)
+
+
+def _apply_track(w: _Writer, g: Gesture, p: dict) -> None:
+    wc = _wc(w, g)
+    if wc is None:
+        return
+    rg = p["region"]
+    w.set(f"region/{wc}/{rg}", {"start": _r(p["start"]), "end": _r(p["end"]), "enabled": True})
+    # Keyframes without a uid (never logged so; only a malformed remote payload) are skipped.
+    for k in p["keyframes"]:
+        if k.get("keyframe"):
+            w.set(f"rkf/{wc}/{rg}/{k['keyframe']}", {x: _r(k[x]) for x in ("time", "x", "y", "rx", "ry")})
+    for uid in p.get("replace_crop", []):
+        w.delete(f"kf/{wc}/{uid}")
+    for k in p.get("crop_keyframes", []):
+        if k.get("keyframe"):
+            w.set(f"kf/{wc}/{k['keyframe']}", _kf_value(k))
+    w.res.created["region"] = rg
 
 
 def _revert(w: _Writer, g: Gesture, p: dict) -> None:
@@ -506,5 +553,6 @@ _HANDLERS = {
     GestureKind.UPDATE_REGION_KEYFRAME: _update_rkf,
     GestureKind.DELETE_REGION_KEYFRAME: _delete_rkf,
     GestureKind.SET_OVERLAY_STYLE: _set_style,
+    GestureKind.APPLY_TRACK: _apply_track,
     GestureKind.REVERT: _revert,
 }

@@ -15,13 +15,12 @@ from typing import Any, Callable, Mapping
 from core.editmath.crop import find_snap_keyframe
 from core.editmath.segments import segment_key_at
 from core.enums import AspectRatio, GestureKind
-from core.gestures.fold import ScopeState, clip_of_path
+from core.gestures.fold import SNAP_FRAMES, ScopeState, clip_of_path, region_keyframe_times
 from core.gestures.model import GestureError
 from core.gestures.sortkey import key_at
 from core.gestures.views import clip_order
 from core.ids import new_uid
 
-SNAP_FRAMES = 10
 _EPS = 1e-6
 
 
@@ -267,6 +266,33 @@ def _add_rkf(p, entity, e, look) -> None:
     _region_exists(p, entity, e)
     _check_time(p["time"], src)
     p.setdefault("keyframe", new_uid())
+    if "snap" not in p:
+        p["snap"] = find_snap_keyframe(region_keyframe_times(e, entity, p["region"]), p["time"], _fps(src),
+                                       SNAP_FRAMES)
+
+
+def _apply_track(p, entity, e, look) -> None:
+    src = _need_clip(e, entity)
+    _check_time(p["end"], src, "track end")
+    p.setdefault("region", new_uid())
+    if f"region/{entity}/{p['region']}" in e:
+        raise GestureError(f"spotlight region {p['region']} already exists")
+    spot = [{**k, "keyframe": k.get("keyframe") or new_uid()} for k in p["keyframes"]]
+    crops = [{**k, "keyframe": k.get("keyframe") or new_uid()} for k in p.get("crop_keyframes", [])]
+    for k in spot + crops:
+        _check_time(k["time"], src)
+    for k in crops:
+        _check_box(k, src)
+    p["keyframes"] = spot
+    if crops:
+        p["crop_keyframes"] = crops
+        # The new camera path owns its span: crop keyframes there (and within snapping distance
+        # of its ends) give way, as a keyframe added next to one updates it.
+        reach = SNAP_FRAMES / float(_fps(src)) + _EPS
+        lo, hi = crops[0]["time"] - reach, crops[-1]["time"] + reach
+        prefix = f"kf/{entity}/"
+        p.setdefault("replace_crop", sorted(k[len(prefix):] for k, v in e.items()
+                                            if k.startswith(prefix) and lo <= v["time"] <= hi))
 
 
 _NORMALIZERS: dict[GestureKind, Callable[..., None]] = {
@@ -297,4 +323,5 @@ _NORMALIZERS: dict[GestureKind, Callable[..., None]] = {
     GestureKind.UPDATE_REGION_KEYFRAME: _any_clip,
     GestureKind.DELETE_REGION_KEYFRAME: _any_clip,
     GestureKind.SET_OVERLAY_STYLE: _any_clip,
+    GestureKind.APPLY_TRACK: _apply_track,
 }

@@ -169,6 +169,32 @@ def _media_list(v: Any) -> str | None:
 T = _num(0.0, MAX_TIME)
 PX = _num(0.0, MAX_PIXELS)
 SIZE = _num(0.0, MAX_PIXELS, lo_open=True)
+MAX_TRACK_KEYFRAMES = 2000
+
+
+def _track_keyframes(props: tuple[str, ...]) -> Callable[[Any], str | None]:
+    """A list of keyframes {keyframe (uid, minted when applied), time, *props}."""
+    def check(v: Any) -> str | None:
+        if not isinstance(v, list) or len(v) > MAX_TRACK_KEYFRAMES:
+            return f"must be a list of at most {MAX_TRACK_KEYFRAMES} keyframes"
+        for kf in v:
+            if not isinstance(kf, Mapping) or set(kf) - {"keyframe", "time", *props}:
+                return f"must hold keyframes with time, {', '.join(props)} (and keyframe)"
+            if "keyframe" in kf and _uid(kf["keyframe"]):
+                return "has a keyframe uid that is not a uuid"
+            if T(kf.get("time")):
+                return "has a keyframe time that is not a time"
+            if any((PX if p in ("x", "y") else SIZE)(kf.get(p)) for p in props):
+                return "has a keyframe value out of range"
+        return None
+    return check
+
+
+def _uid_list(v: Any) -> str | None:
+    if not isinstance(v, list) or len(v) > MAX_TRACK_KEYFRAMES or any(_uid(u) for u in v):
+        return "must be a list of uuids"
+    return None
+
 
 # kind -> (scope kind, entity rule, fields). Entity rule "new": the gesture creates its entity
 # (the library mints the uid when no target is given); "wc": the target is a working clip.
@@ -236,7 +262,7 @@ SCHEMAS: dict[GestureKind, tuple[ScopeKind, str, dict[str, Field]]] = {
     GestureKind.ADD_REGION_KEYFRAME: (ScopeKind.PROJECT, "wc", {
         "region": Field(_uid, required=True), "time": Field(T, required=True), "x": Field(PX, required=True),
         "y": Field(PX, required=True), "rx": Field(SIZE, required=True), "ry": Field(SIZE, required=True),
-        "keyframe": Field(_uid, normalized=True)}),
+        "keyframe": Field(_uid, normalized=True), "snap": Field(_uid_or_none)}),
     GestureKind.UPDATE_REGION_KEYFRAME: (ScopeKind.PROJECT, "wc", {
         "region": Field(_uid, required=True), "keyframe": Field(_uid, required=True), "time": Field(T),
         "x": Field(PX), "y": Field(PX), "rx": Field(SIZE), "ry": Field(SIZE)}),
@@ -245,6 +271,11 @@ SCHEMAS: dict[GestureKind, tuple[ScopeKind, str, dict[str, Field]]] = {
     GestureKind.SET_OVERLAY_STYLE: (ScopeKind.PROJECT, "wc", {
         "color": Field(_color), "stroke": Field(_num(0.0, 50.0)), "fill_opacity": Field(_num(0.0, 1.0)),
         "dim": Field(_num(0.0, 1.0)), "shape": Field(_enum(OverlayShape)), "fade_out": Field(_num(0.0, 5.0))}),
+    GestureKind.APPLY_TRACK: (ScopeKind.PROJECT, "wc", {
+        "region": Field(_uid, normalized=True), "start": Field(T, required=True), "end": Field(T, required=True),
+        "keyframes": Field(_track_keyframes(("x", "y", "rx", "ry")), required=True),
+        "crop_keyframes": Field(_track_keyframes(("x", "y", "width", "height"))),
+        "replace_crop": Field(_uid_list)}),
     GestureKind.REVERT: (ScopeKind.PROJECT, "any", {"patch": Field(_patch, required=True)}),
 }
 
@@ -267,7 +298,8 @@ def validate_payload(kind: GestureKind, payload: Mapping[str, Any], *, normalize
         size = len(canonical_json(payload).encode())
     except (TypeError, ValueError):
         raise GestureError(f"{kind.value}: payload must be plain JSON without NaN or Infinity") from None
-    limit = MAX_PATCH_PAYLOAD_BYTES if kind in (GestureKind.REVERT, GestureKind.RESTORE_VERSION) else MAX_PAYLOAD_BYTES
+    big = (GestureKind.REVERT, GestureKind.RESTORE_VERSION, GestureKind.APPLY_TRACK)
+    limit = MAX_PATCH_PAYLOAD_BYTES if kind in big else MAX_PAYLOAD_BYTES
     if size > limit:
         raise GestureError(f"{kind.value}: payload is too large ({size} bytes, limit {limit})")
     unknown = set(payload) - set(fields)
@@ -284,7 +316,7 @@ def validate_payload(kind: GestureKind, payload: Mapping[str, Any], *, normalize
     if kind in AT_LEAST_ONE and not any(k in payload for k in AT_LEAST_ONE[kind]):
         raise GestureError(f"{kind.value}: payload needs one of {', '.join(AT_LEAST_ONE[kind])}")
     pairs = {GestureKind.MARK_CLIP: ("start", "end"), GestureKind.SET_TRIM: ("start", "end"),
-             GestureKind.ADD_REGION: ("start", "end")}
+             GestureKind.ADD_REGION: ("start", "end"), GestureKind.APPLY_TRACK: ("start", "end")}
     if kind in pairs:
         a, b = pairs[kind]
         if payload[b] <= payload[a]:

@@ -39,6 +39,7 @@ from desktop.ui.library_panel import CLIPS_MIME, LibraryPanel, ThumbnailCache, c
 from desktop.ui.playback import Playback
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.spotlight_panel import SpotlightPanel
+from desktop.ui.track_panel import TrackControls, TrackController
 from desktop.ui.sync_indicator import SyncController, SyncIndicator
 from desktop.ui.timeline import TimelineView
 from desktop.ui.undo import EditorState, fmt_time
@@ -450,6 +451,9 @@ class MainWindow(QMainWindow):
         self.annotate_panel = AnnotatePanel(self.state)
         self.frame_panel = FramePanel(self.state)
         self.spotlight_panel = SpotlightPanel(self.state)
+        self.tracking = TrackController(self.state, self.hub, self.viewer, self)
+        for panel in (self.frame_panel, self.spotlight_panel):  # above each panel's closing stretch
+            panel.layout().insertWidget(panel.layout().count() - 1, TrackControls(self.tracking))
         self.inspector = QStackedWidget()
         for panel in (self.annotate_panel, self.frame_panel, self.spotlight_panel):
             self.inspector.addWidget(panel)

@@ -48,6 +48,7 @@ _LABELS: dict[GestureKind, str] = {
     GestureKind.ADD_REGION_KEYFRAME: "Add spotlight keyframe",
     GestureKind.UPDATE_REGION_KEYFRAME: "Move spotlight", GestureKind.DELETE_REGION_KEYFRAME: "Delete spotlight keyframe",
     GestureKind.SET_OVERLAY_STYLE: "Spotlight style",
+    GestureKind.APPLY_TRACK: "Track player",
 }
 
 
