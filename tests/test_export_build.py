@@ -35,11 +35,17 @@ def test_spec_carries_every_edit(library):
     assert RenderSpec.from_json(spec.to_json()) == spec
 
 
-def test_upscaled_size_follows_the_smallest_crop(library):
+@pytest.mark.parametrize("upscaler", list(Upscaler))
+def test_upscaled_size_is_never_smaller_than_the_plain_one(library, upscaler):
+    # A 180x320 crop used to give 720x1280 (x4) and the default crop 810x1440: the output is the
+    # chosen preset whatever the upscaler (DESIGN: the upscaler fills the preset, never shrinks it).
     raw, project, wc = seed_clip(library)
     library.apply(Gesture(K.ADD_CROP_KEYFRAME, wc, {"time": 0.0, "x": 0, "y": 0, "width": 180, "height": 320}))
-    spec = build_spec(library, project, upscaler=Upscaler.LANCZOS)
-    assert (spec.output.width, spec.output.height) == (720, 1280)  # 180x320 x4
+    plain = build_spec(library, project)
+    spec = build_spec(library, project, upscaler=upscaler)
+    assert (spec.output.width, spec.output.height) == (plain.output.width, plain.output.height) == (1080, 1920)
+    big = build_spec(library, project, upscaler=upscaler, size=(1440, 2560))
+    assert (big.output.width, big.output.height) == (1440, 2560)
 
 
 def test_later_edits_do_not_change_a_built_spec(library):

@@ -14,7 +14,7 @@ from core.editmath.crop import (
     refit_crop,
 )
 from core.editmath.interpolation import catmull_rom, interpolate
-from core.editmath.output_size import output_size
+from core.editmath.output_size import SHORT_SIDES, needs_upscale, output_size, parse_size, size_presets
 from core.editmath.rotation import MAX_ROTATION_DEG, clamp_rotation, clamp_to_safe, safe_rect
 from core.editmath.segments import FIRST_SEGMENT, Segment, Timeline, segment_key_at
 from core.editmath.timebase import frame_duration, frame_index, frame_time, snap_to_frame
@@ -23,6 +23,7 @@ __all__ = [
     "CROP_PROPS",
     "FIRST_SEGMENT",
     "MAX_ROTATION_DEG",
+    "SHORT_SIDES",
     "Box",
     "Segment",
     "Timeline",
@@ -37,9 +38,12 @@ __all__ = [
     "frame_index",
     "frame_time",
     "interpolate",
+    "needs_upscale",
     "output_size",
+    "parse_size",
     "refit_crop",
     "safe_rect",
     "segment_key_at",
+    "size_presets",
     "snap_to_frame",
 ]

@@ -32,7 +32,7 @@ import av
 import cv2
 import numpy as np
 
-from core.editmath import Box, Timeline, crop_at, interpolate
+from core.editmath import Box, Timeline, crop_at, interpolate, needs_upscale
 from core.enums import OverlayShape, TransitionType, Upscaler
 from core.export.spec import (
     ClipSpec,
@@ -58,7 +58,9 @@ _STROKE_REFERENCE = 1080  # OverlayStyle.stroke is in pixels of a 1080-pixel sho
 _SHIFT = 4  # cv2 drawing: 4 fractional bits, so rings move smoothly by sub-pixels
 _BLACK = (16, 128, 128)  # limited-range YUV black: what fades go through
 
-# RGB uint8 picture (h, w, 3) in, the same picture upscaled (normally x4) out.
+# The crop at its native source pixels as one yuv420p (I420) uint8 array of shape (h·3/2, w) in,
+# the same picture enlarged (normally x4) out in the same layout; colour conversion is the
+# upscaler's (on its GPU).
 Upscale = Callable[[np.ndarray], np.ndarray]
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]  # Y, U, V of a yuv420p picture
 
@@ -488,8 +490,8 @@ class _ClipVideo:
         clip = p.clip
         self._clip = clip
         self._w, self._h = out.width, out.height
-        self._flags = cv2.INTER_LANCZOS4 if out.upscaler is Upscaler.LANCZOS else cv2.INTER_LINEAR
-        self._upscale = realesrgan if out.upscaler is Upscaler.REALESRGAN else None
+        self._upscaler = out.upscaler
+        self._model = realesrgan
         self._crop_track = clip.crop_track()
         self._regions = [
             (r, tuple((k.time, {"x": k.x, "y": k.y, "rx": k.rx, "ry": k.ry})
@@ -539,28 +541,43 @@ class _ClipVideo:
         # expect, so squeeze it (on the warped planes: cheaper than a swscale pass).
         full = frame.color_range == _FULL_RANGE or frame.format.name.startswith("yuvj")
         src = _planes(frame)
-        if self._upscale is None:
+        native = self._native_size(frame, box)
+        upscale = self._upscaler is not Upscaler.NONE and needs_upscale(native, (self._w, self._h))
+        if not upscale or self._upscaler is Upscaler.LANCZOS:
+            flags = cv2.INTER_LANCZOS4 if upscale else cv2.INTER_LINEAR
             luma, chroma = _cv_maps(self._source_map(frame, box, self._w, self._h))
-            _warp_planes(src, self._views, luma, chroma, self._flags)
+            _warp_planes(src, self._views, luma, chroma, flags)
             if full:
                 _to_limited_range(self._views)
             return
-        # AI upscaling: crop to a quarter of the output size, upscale, fit exactly.
-        iw, ih = _even_up(self._w / 4), _even_up(self._h / 4)
+        # AI upscaling: the crop at its native pixels (nothing shrunk before the model), enlarged
+        # by the model, then resampled to the output.
+        iw, ih = _even_up(native[0]), _even_up(native[1])
         small = np.empty(iw * ih * 3 // 2, np.uint8)
+        small_views = _yuv_views(small, iw, ih)
         luma, chroma = _cv_maps(self._source_map(frame, box, iw, ih))
-        _warp_planes(src, _yuv_views(small, iw, ih), luma, chroma, cv2.INTER_LINEAR)
+        _warp_planes(src, small_views, luma, chroma, cv2.INTER_LINEAR)
         if full:
-            _to_limited_range(_yuv_views(small, iw, ih))
-        rgb = cv2.cvtColor(small.reshape(ih * 3 // 2, iw), cv2.COLOR_YUV2RGB_I420)
-        big = np.asarray(self._upscale(rgb))
-        if big.dtype != np.uint8 or big.ndim != 3 or big.shape[2] != 3:
+            _to_limited_range(small_views)
+        assert self._model is not None  # render() refuses REALESRGAN without a model
+        big = np.asarray(self._model(small.reshape(ih * 3 // 2, iw)))
+        if big.dtype != np.uint8 or big.ndim != 2 or big.shape[0] % 3 or big.shape[0] // 3 % 2 \
+                or big.shape[1] % 2:
             raise RenderError(
-                f"upscaler returned {big.dtype} {big.shape}, expected uint8 (h, w, 3)"
+                f"upscaler returned {big.dtype} {big.shape}, expected uint8 I420 (h*3/2, w)"
             )
-        interp = cv2.INTER_AREA if big.shape[1] > self._w else cv2.INTER_LANCZOS4
-        fitted = cv2.resize(big, (self._w, self._h), interpolation=interp)
-        self.buf[:] = cv2.cvtColor(fitted, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+        bh, bw = big.shape[0] * 2 // 3, big.shape[1]
+        flat = np.ascontiguousarray(big).reshape(-1)
+        for plane, view in zip(_yuv_views(flat, bw, bh), self._views):
+            shrink = plane.shape[1] > view.shape[1]
+            view[...] = cv2.resize(plane, (view.shape[1], view.shape[0]),
+                                   interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LANCZOS4)
+
+    def _native_size(self, frame: av.VideoFrame, box: Box) -> tuple[float, float]:
+        """The crop box in pixels of the decoded frame (a proxy may be smaller than the spec)."""
+        turned = round(-(frame.rotation or 0)) % 180 == 90
+        up_w, up_h = (frame.height, frame.width) if turned else (frame.width, frame.height)
+        return box.width * up_w / self._clip.width, box.height * up_h / self._clip.height
 
     def _spotlight_shapes(self, s: float, box: Box) -> tuple[tuple[float, ...], ...]:
         """(cx, cy, rx, ry, alpha) in output pixels of each region showing at clip time s."""
