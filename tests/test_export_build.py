@@ -60,3 +60,15 @@ def test_empty_project_is_a_clear_error(library):
     project = library.apply(Gesture(K.CREATE_PROJECT, None, {"name": "Empty"})).entity
     with pytest.raises(SpecError, match="no clips"):
         build_spec(library, project)
+
+
+@pytest.mark.parametrize(("kind", "length"), [("cut", 12.0), ("fade", 12.0), ("dissolve", 11.0)])
+def test_show_duration_agrees_with_the_render_for_every_transition(library, kind, length):
+    # Two 6 s clips and a 1 s transition: a dissolve overlaps them (11 s); a fade dips through
+    # black without overlapping (12 s); `show` used to say 12 s for the dissolve too.
+    raw, project, wc = seed_clip(library)
+    second = library.apply(Gesture(K.ADD_CLIP, project, {"raw_clip": raw})).created["working_clip"]
+    library.apply(Gesture(K.SET_TRANSITION, project, {"working_clip": second, "type": kind, "duration": 1.0}))
+    shown = library.show_project(project)["output_duration"]
+    spec = build_spec(library, project)
+    assert shown == pytest.approx(spec.output_duration) == pytest.approx(length)
