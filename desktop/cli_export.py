@@ -176,9 +176,16 @@ def _report(jobs: ExportJobs, job: Job) -> Outcome:
 
 
 # -- commands ----------------------------------------------------------------------------------
+def _jobs(lib: Library) -> ExportJobs:
+    """The job store, with jobs of killed exports (no process left) failed as interrupted."""
+    jobs = ExportJobs(lib)
+    jobs.fail_orphans()
+    return jobs
+
+
 def cmd_export(lib: Library, args: argparse.Namespace) -> Outcome:
     project = _project_uid(lib, args.project)
-    jobs = ExportJobs(lib)
+    jobs = _jobs(lib)
     try:
         uid = jobs.create(project, ExportBackend(args.backend), Upscaler(args.upscale), out=args.out,
                           crf=args.crf, preset=args.preset)
@@ -188,7 +195,7 @@ def cmd_export(lib: Library, args: argparse.Namespace) -> Outcome:
 
 
 def cmd_retry(lib: Library, args: argparse.Namespace) -> Outcome:
-    jobs = ExportJobs(lib)
+    jobs = _jobs(lib)
     try:
         uid = jobs.retry(args.job)
         return _follow(jobs, uid)
@@ -197,7 +204,7 @@ def cmd_retry(lib: Library, args: argparse.Namespace) -> Outcome:
 
 
 def cmd_cancel(lib: Library, args: argparse.Namespace) -> Outcome:
-    jobs = ExportJobs(lib)
+    jobs = _jobs(lib)
     try:
         job = jobs.cancel(args.job)
     finally:
@@ -206,7 +213,7 @@ def cmd_cancel(lib: Library, args: argparse.Namespace) -> Outcome:
 
 
 def cmd_jobs(lib: Library, args: argparse.Namespace) -> Outcome:
-    jobs = ExportJobs(lib)
+    jobs = _jobs(lib)
     names = {p["uid"]: p["name"] for p in lib.projects(include_deleted=True)}
     items = jobs.list()
     data = [{**j.to_json(), "project_name": names.get(j.project_uid)} for j in items]

@@ -39,6 +39,7 @@ from core.db import models as m
 from core.db.models import utcnow
 from core.enums import ExportBackend, JobState, Upscaler
 from core.export.build import build_spec
+from core.export.destination import check_writable
 from core.export.spec import RenderSpec
 from core.export.worker import STAGED_PREFIX, probe, staging_path
 from core.ids import new_uid
@@ -369,6 +370,8 @@ class ExportJobs:
             if target.is_dir():
                 raise ValueError(f"cannot write {target}: it is a folder")
             output_path = str(target)
+        # Before any job or worker exists: a read-only folder is bad input, not a failed render.
+        check_writable(Path(output_path).parent if output_path else self.library.exports_dir)
         spec = build_spec(self.library, project_uid, upscaler=upscaler, crf=crf, preset=preset,
                           audio=audio, fps=fps, size=size)
         uid = new_uid()
@@ -657,6 +660,20 @@ class ExportJobs:
                 log.exception("could not recover export job %s", job.uid)
         self._sweep_exports()
         return picked
+
+    def fail_orphans(self) -> list[str]:
+        """For commands that do not restart jobs (the CLI): a running local job whose process is
+        gone fails as interrupted, so ``retry`` can run it again. Returns their uids."""
+        failed = []
+        for job in self.list():
+            if (job.backend is ExportBackend.LOCAL and job.state in ACTIVE_STATES[1:]
+                    and not (self._local is not None and self._local.owns(job.uid))
+                    and job.worker_pid != os.getpid()
+                    and not pid_alive(job.worker_pid)):
+                self.sweep(job)
+                if self.fail(job.uid, "interrupted: the process rendering it is gone"):
+                    failed.append(job.uid)
+        return failed
 
     def _recover_local(self, job: Job) -> bool:
         if self.local.owns(job.uid):

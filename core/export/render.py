@@ -34,6 +34,7 @@ import numpy as np
 
 from core.editmath import Box, Timeline, crop_at, interpolate, needs_upscale
 from core.enums import OverlayShape, TransitionType, Upscaler
+from core.export.destination import write_error
 from core.export.spec import (
     ClipSpec,
     OutputSettings,
@@ -56,7 +57,8 @@ _REGION_PROPS = ("x", "y", "rx", "ry")
 _GROUND_FLATTEN = 0.2  # ground shape: the region's width, this fraction of its height
 _STROKE_REFERENCE = 1080  # OverlayStyle.stroke is in pixels of a 1080-pixel short side
 _SHIFT = 4  # cv2 drawing: 4 fractional bits, so rings move smoothly by sub-pixels
-_BLACK = (16, 128, 128)  # limited-range YUV black: what fades go through
+_BLACK = (16, 128, 128)
+_MISSING_S = 0.5  # a source with no picture for this long where a clip needs one is damaged  # limited-range YUV black: what fades go through
 
 # The crop at its native source pixels as one yuv420p (I420) uint8 array of shape (h·3/2, w) in,
 # the same picture enlarged (normally x4) out in the same layout; colour conversion is the
@@ -145,6 +147,9 @@ def render(
         log.info("render of project %s cancelled", spec.project_uid)
         _remove(tmp)
         raise
+    except OSError as e:  # PyAV's write errors are OSErrors too (permission, disk full)
+        _remove(tmp)
+        raise RenderError(write_error(out_path, e)) from e
     except av.FFmpegError as e:
         _remove(tmp)
         raise RenderError(f"encoding failed: {e}") from e
@@ -193,8 +198,12 @@ class _Placement:
         return g
 
 
+def _where(clip: ClipSpec) -> str:
+    return f"clip {clip.uid} (media {clip.media_hash[:12]})"
+
+
 def _resolve(clip: ClipSpec, resolve_media: Callable[[str], Path]) -> Path:
-    where = f"clip {clip.uid} (media {clip.media_hash[:12]})"
+    where = _where(clip)
     try:
         path = Path(resolve_media(clip.media_hash))
     except Exception as e:  # the resolver is the caller's; any failure means "no media"
@@ -378,14 +387,18 @@ def _media_origin(container: av.container.InputContainer) -> float:
 
 
 class _FrameSource:
-    """Sequential decoder answering "the latest frame at or before media time t"."""
+    """Sequential decoder answering "the latest frame at or before media time t"; a source that
+    has no picture near t (it ends early: truncated, or has a hole) is an error naming ``where``
+    rather than a frozen picture."""
 
-    def __init__(self, path: Path, first_time: float, frame_s: float) -> None:
+    def __init__(self, path: Path, first_time: float, frame_s: float, where: str) -> None:
         try:
             self._container = av.open(str(path))
         except av.FFmpegError as e:
             raise RenderError(f"cannot open {path}: {e}") from e
         self._path = path
+        self._where = where
+        self._missing_s = max(_MISSING_S, 4 * frame_s)
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
         self.origin = _media_origin(self._container)
@@ -426,6 +439,13 @@ class _FrameSource:
         # Before the first frame (a stream starting late) show the first one.
         shown = self._current if self._current is not None else self._next
         assert shown is not None  # __init__ made sure there is a first frame
+        if shown.time is not None and t - shown.time > self._missing_s:
+            ends = "ends" if self._next is None else "has a gap"
+            raise RenderError(
+                f"the source of {self._where} {ends} at {shown.time - self.origin:.2f} s but the "
+                f"clip needs {t - self.origin - self._tol:.2f} s; the file is damaged or "
+                f"truncated ({self._path})"
+            )
         return shown
 
     def close(self) -> None:
@@ -503,7 +523,7 @@ class _ClipVideo:
         self.buf = np.empty(self._w * self._h * 3 // 2, np.uint8)
         self._views = _yuv_views(self.buf, self._w, self._h)
         first = clip.src_start + p.timeline.output_to_source(0.0)
-        self._source = _FrameSource(p.path, first, clip.fps_den / clip.fps_num)
+        self._source = _FrameSource(p.path, first, clip.fps_den / clip.fps_num, _where(clip))
         self._last_key: tuple | None = None
 
     def close(self) -> None:

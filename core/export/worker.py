@@ -27,6 +27,8 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from core.export.destination import write_error
+
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 4
 DB_NAME = "library.sqlite"  # core.library.DB_NAME (not imported: it pulls in the database layer)
 STAGED_PREFIX = ".reeldesk-"
@@ -139,7 +141,7 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
     except (BrokenPipeError, OSError) as exc:
         if cancel.is_set():  # the parent went away while we wrote progress
             return EXIT_CANCELLED
-        _try_emit(emit, "error", message=f"cannot write the export: {exc}")
+        _try_emit(emit, "error", message=write_error(Path(output_path) if output_path else out.parent, exc))
         return EXIT_FAILED
     except MemoryError:
         _try_emit(emit, "error", message="out of memory while rendering")
