@@ -92,12 +92,15 @@ def render(
     cancelled: Callable[[], bool] | None = None,
     *,
     realesrgan: Upscale | None = None,
+    destination: Path | None = None,
 ) -> Path:
     """Render ``spec`` to ``out_path`` (H.264 + AAC MP4) and return it.
 
     The file appears atomically: it is written next to ``out_path`` under a temporary name and
     renamed at the end; on cancel or failure the temporary file is removed. ``realesrgan`` is the
-    AI upscaler for ``Upscaler.REALESRGAN`` (the Modal GPU backend injects it).
+    AI upscaler for ``Upscaler.REALESRGAN`` (the Modal GPU backend injects it). Write errors
+    name ``destination`` (the file asked for, when ``out_path`` is a staging name), else
+    ``out_path``.
     """
     out_path = Path(out_path)
     is_cancelled = cancelled or (lambda: False)
@@ -149,7 +152,7 @@ def render(
         raise
     except OSError as e:  # PyAV's write errors are OSErrors too (permission, disk full)
         _remove(tmp)
-        raise RenderError(write_error(out_path, e)) from e
+        raise RenderError(write_error(destination or out_path, e)) from e
     except av.FFmpegError as e:
         _remove(tmp)
         raise RenderError(f"encoding failed: {e}") from e

@@ -124,6 +124,7 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
         emit("error", message=str(exc))
         return EXIT_USAGE
     out = staging_path(root / "exports", job_uid, output_path)
+    shown = Path(output_path) if output_path else out.parent  # what write errors name
 
     def on_progress(p: Progress) -> None:
         emit("progress", state=p.stage if p.stage != "done" else "finishing",
@@ -131,7 +132,8 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
              frames_total=p.frames_total, eta_s=None if p.eta_s is None else round(p.eta_s, 2))
 
     try:
-        render(spec, lambda h: root / "media" / h, out, on_progress, cancel.is_set)
+        render(spec, lambda h: root / "media" / h, out, on_progress, cancel.is_set,
+               destination=shown)
     except RenderCancelled:
         _try_emit(emit, "cancelled")
         return EXIT_CANCELLED
@@ -141,7 +143,7 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
     except (BrokenPipeError, OSError) as exc:
         if cancel.is_set():  # the parent went away while we wrote progress
             return EXIT_CANCELLED
-        _try_emit(emit, "error", message=write_error(Path(output_path) if output_path else out.parent, exc))
+        _try_emit(emit, "error", message=write_error(shown, exc))
         return EXIT_FAILED
     except MemoryError:
         _try_emit(emit, "error", message="out of memory while rendering")
