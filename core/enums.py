@@ -94,3 +94,13 @@ class Upscaler(str, Enum):
     NONE = "none"
     LANCZOS = "lanczos"
     REALESRGAN = "realesrgan"
+
+
+class VideoEncoder(str, Enum):
+    """H.264 encoder of a local export: ``auto`` takes a working hardware encoder, else x264."""
+
+    AUTO = "auto"
+    X264 = "x264"
+    NVENC = "nvenc"  # NVIDIA
+    QSV = "qsv"  # Intel Quick Sync
+    AMF = "amf"  # AMD

@@ -199,6 +199,7 @@ class ExportJob(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     modal_call_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    encoder: Mapped[str | None] = mapped_column(String(32), nullable=True)  # FFmpeg encoder used
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

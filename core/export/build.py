@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from core.editmath.output_size import output_size
-from core.enums import AspectRatio, OverlayShape, TransitionType, Upscaler
+from core.enums import AspectRatio, OverlayShape, TransitionType, Upscaler, VideoEncoder
 from core.export.spec import (
     SPEC_VERSION,
     ClipSpec,
@@ -52,7 +52,8 @@ def clip_spec(clip: Mapping[str, Any], aspect: AspectRatio) -> ClipSpec:
 
 def build_spec(library: Library, project_uid: str, *, upscaler: Upscaler = Upscaler.NONE, crf: int = 20,
                preset: str = "medium", audio: bool = True, fps: Fraction | None = None,
-               size: tuple[int, int] | None = None) -> RenderSpec:
+               size: tuple[int, int] | None = None,
+               encoder: VideoEncoder = VideoEncoder.X264) -> RenderSpec:
     """The RenderSpec of a project's latest state. Raises SpecError with a clear message."""
     doc = library.show_project(project_uid)
     if doc["project"]["deleted"]:
@@ -68,6 +69,6 @@ def build_spec(library: Library, project_uid: str, *, upscaler: Upscaler = Upsca
         # The preset, with or without an upscaler: upscaling never changes the output size.
         size = output_size(aspect)
     output = OutputSettings(width=size[0], height=size[1], fps_num=fps.numerator, fps_den=fps.denominator,
-                            crf=crf, preset=preset, audio=audio, upscaler=upscaler)
+                            crf=crf, preset=preset, audio=audio, upscaler=upscaler, encoder=encoder)
     return RenderSpec(version=SPEC_VERSION, project_uid=project_uid, aspect=aspect, clips=tuple(clips),
                       output=output)

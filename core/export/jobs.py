@@ -37,7 +37,7 @@ from sqlalchemy import Connection, func, select, update
 
 from core.db import models as m
 from core.db.models import utcnow
-from core.enums import ExportBackend, JobState, Upscaler
+from core.enums import ExportBackend, JobState, Upscaler, VideoEncoder
 from core.export.build import build_spec
 from core.export.destination import check_writable
 from core.export.spec import RenderSpec
@@ -139,6 +139,7 @@ class Job:
     worker_pid: int | None
     created_at: datetime | None
     updated_at: datetime | None
+    encoder: str | None = None  # the FFmpeg encoder that wrote the output (libx264, h264_nvenc...)
 
     @property
     def spec(self) -> RenderSpec:
@@ -150,7 +151,7 @@ class Job:
             "progress": round(self.progress, 4), "stage": self.stage, "eta_s": self.eta_s,
             "backend": self.backend.value, "upscaler": self.upscaler.value,
             "output": self.output_path, "r2_key": self.r2_key, "error": self.error,
-            "modal_call_id": self.modal_call_id,
+            "modal_call_id": self.modal_call_id, "encoder": self.encoder,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
@@ -183,7 +184,7 @@ def _job(row: Any) -> Job:
         backend=ExportBackend(row.backend), upscaler=Upscaler(row.upscaler or "none"),
         spec_json=row.spec_json, output_path=row.output_path, r2_key=row.r2_key, error=row.error,
         modal_call_id=row.modal_call_id, worker_pid=row.worker_pid, created_at=row.created_at,
-        updated_at=row.updated_at,
+        updated_at=row.updated_at, encoder=row.encoder,
     )
 
 
@@ -352,6 +353,7 @@ class ExportJobs:
         audio: bool = True,
         fps: Fraction | None = None,
         size: tuple[int, int] | None = None,
+        encoder: VideoEncoder | str = VideoEncoder.X264,
         start: bool = True,
     ) -> str:
         """Store a queued job with the project's RenderSpec as of now; start it unless
@@ -373,7 +375,7 @@ class ExportJobs:
         # Before any job or worker exists: a read-only folder is bad input, not a failed render.
         check_writable(Path(output_path).parent if output_path else self.library.exports_dir)
         spec = build_spec(self.library, project_uid, upscaler=upscaler, crf=crf, preset=preset,
-                          audio=audio, fps=fps, size=size)
+                          audio=audio, fps=fps, size=size, encoder=VideoEncoder(encoder))
         uid = new_uid()
         now = utcnow()
         with self.library.transaction() as conn:
@@ -541,7 +543,7 @@ class ExportJobs:
             return True
 
     def finalize(self, uid: str, staged: Path, *, duration: float, width: int, height: int,
-                 r2_key: str | None = None) -> FinalVideoInfo | None:
+                 r2_key: str | None = None, encoder: str | None = None) -> FinalVideoInfo | None:
         """Record a finished render: move the staged file to its final name and add the final
         video (version = the project's count + 1), in one transaction with done. Returns None
         (and deletes the file) when the job was cancelled meanwhile."""
@@ -565,7 +567,7 @@ class ExportJobs:
             ))
             self._write(conn, uid, state=JobState.DONE.value, stage=STAGE_TEXT[JobState.DONE],
                         progress=1.0, eta_s=0.0, output_path=str(target), error=None,
-                        worker_pid=None, r2_key=r2_key or job.r2_key)
+                        worker_pid=None, r2_key=r2_key or job.r2_key, encoder=encoder)
         log.info("export job %s done: %s (version %d)", uid, target, version)
         return FinalVideoInfo(final_uid, uid, job.project_uid, version, str(target), r2_key,
                               float(duration), int(width), int(height), int(size))

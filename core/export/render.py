@@ -33,8 +33,9 @@ import cv2
 import numpy as np
 
 from core.editmath import Box, Timeline, crop_at, interpolate, needs_upscale
-from core.enums import OverlayShape, TransitionType, Upscaler
+from core.enums import OverlayShape, TransitionType, Upscaler, VideoEncoder
 from core.export.destination import write_error
+from core.export.encoders import CODECS, codec_chain, stream_options
 from core.export.spec import (
     ClipSpec,
     OutputSettings,
@@ -82,6 +83,7 @@ class Progress:
     frames_done: int
     frames_total: int
     eta_s: float | None  # None until there is a rate to extrapolate from
+    encoder: str = ""  # the FFmpeg encoder that wrote the file ("done" only), e.g. libx264
 
 
 def render(
@@ -122,27 +124,19 @@ def render(
     tmp = out_path.with_name(f".{out_path.stem}.{uuid.uuid4().hex[:12]}.partial.mp4")
     started = time.monotonic()
     try:
-        with av.open(
-            str(tmp), "w", format="mp4",
-            container_options={"movflags": "+faststart"} if out.faststart else {},
-        ) as container:
-            video = container.add_stream("libx264", rate=fps)
-            video.width, video.height, video.pix_fmt = out.width, out.height, "yuv420p"
-            video.options = {"crf": str(out.crf), "preset": out.preset}
-            # PyAV defaults to slice threads, which makes x264 slower and worse than the frame
-            # threads the ffmpeg command line uses.
-            video.codec_context.thread_type = "AUTO"
-            video.codec_context.time_base = 1 / fps
-            audio = _AudioTrack(container, out, audio_total) if out.audio else None
-            _render_frames(
-                placements, out, frames_total, realesrgan, video, container, audio,
-                is_cancelled, report,
-            )
-            report("finishing", frames_total, frames_total)
-            for packet in video.encode(None):
-                container.mux(packet)
-            if audio is not None:
-                audio.flush(audio_total, final=True)
+        for encoder in codec_chain(out.encoder):
+            try:
+                _encode_file(tmp, encoder, placements, out, frames_total, audio_total, realesrgan,
+                             is_cancelled, report)
+                break
+            except av.FFmpegError as e:
+                if encoder is VideoEncoder.X264 or isinstance(e, OSError):
+                    raise
+                # A GPU encoder that passed its test encode can still fail (driver, session
+                # limit, frame size): render again with x264 rather than fail the export.
+                log.warning("%s failed (%s); rendering with x264 instead", CODECS[encoder], e)
+                _remove(tmp)
+        report.encoder = CODECS[encoder]
         if is_cancelled():  # the close (faststart rewrite) can take a while on long reels
             raise RenderCancelled()
         os.replace(tmp, out_path)
@@ -160,11 +154,40 @@ def render(
         _remove(tmp)
         raise
     log.info(
-        "rendered project %s: %d frames %dx%d in %.1f s -> %s",
-        spec.project_uid, frames_total, out.width, out.height, time.monotonic() - started, out_path,
+        "rendered project %s: %d frames %dx%d with %s in %.1f s -> %s", spec.project_uid,
+        frames_total, out.width, out.height, report.encoder, time.monotonic() - started, out_path,
     )
     report("done", frames_total, frames_total)
     return out_path
+
+
+def _encode_file(
+    tmp: Path, encoder: VideoEncoder, placements: list[_Placement], out: OutputSettings,
+    frames_total: int, audio_total: int, realesrgan: Upscale | None,
+    is_cancelled: Callable[[], bool], report: _Reporter,
+) -> None:
+    fps = out.fps
+    with av.open(
+        str(tmp), "w", format="mp4",
+        container_options={"movflags": "+faststart"} if out.faststart else {},
+    ) as container:
+        video = container.add_stream(CODECS[encoder], rate=fps)
+        video.width, video.height, video.pix_fmt = out.width, out.height, "yuv420p"
+        video.options = stream_options(encoder, out.crf, out.preset)
+        # PyAV defaults to slice threads, which makes x264 slower and worse than the frame
+        # threads the ffmpeg command line uses.
+        video.codec_context.thread_type = "AUTO"
+        video.codec_context.time_base = 1 / fps
+        audio = _AudioTrack(container, out, audio_total) if out.audio else None
+        _render_frames(
+            placements, out, frames_total, realesrgan, video, container, audio,
+            is_cancelled, report,
+        )
+        report("finishing", frames_total, frames_total)
+        for packet in video.encode(None):
+            container.mux(packet)
+        if audio is not None:
+            audio.flush(audio_total, final=True)
 
 
 # -- plan -------------------------------------------------------------------------------------
@@ -970,6 +993,7 @@ class _Reporter:
         self._last_sent = -math.inf
         self._stage = ""
         self._fraction = 0.0
+        self.encoder = ""  # the FFmpeg encoder that wrote the file, known at the end
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self._callback is None:
@@ -991,7 +1015,7 @@ class _Reporter:
         elif done and total:
             eta = (now - self._started) / done * (total - done)
         self._stage, self._last_sent = stage, now
-        self._callback(Progress(self._fraction, stage, done, total, eta))
+        self._callback(Progress(self._fraction, stage, done, total, eta, self.encoder))
 
 
 def _remove(path: Path) -> None:

@@ -126,7 +126,11 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
     out = staging_path(root / "exports", job_uid, output_path)
     shown = Path(output_path) if output_path else out.parent  # what write errors name
 
+    used: list[str] = []
+
     def on_progress(p: Progress) -> None:
+        if p.encoder:
+            used.append(p.encoder)
         emit("progress", state=p.stage if p.stage != "done" else "finishing",
              fraction=round(p.fraction, 5), frames_done=p.frames_done,
              frames_total=p.frames_total, eta_s=None if p.eta_s is None else round(p.eta_s, 2))
@@ -154,7 +158,7 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
         out.unlink(missing_ok=True)
         _try_emit(emit, "error", message=f"the rendered file cannot be read back: {exc}")
         return EXIT_FAILED
-    emit("done", path=str(out), **info)
+    emit("done", path=str(out), encoder=used[-1] if used else None, **info)
     return EXIT_DONE
 
 
