@@ -1,7 +1,6 @@
 """Export panel: the output file, long errors, closing while exports run, stopped jobs."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
