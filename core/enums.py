@@ -104,3 +104,11 @@ class VideoEncoder(str, Enum):
     NVENC = "nvenc"  # NVIDIA
     QSV = "qsv"  # Intel Quick Sync
     AMF = "amf"  # AMD
+
+
+class AudioCodec(str, Enum):
+    """Sound of a render: AAC for a finished file; PCM for Modal chunks, so the joined reel's
+    sound is encoded to AAC once."""
+
+    AAC = "aac"
+    PCM = "pcm_s16le"

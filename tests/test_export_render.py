@@ -412,7 +412,7 @@ class RecordingModel:
     def __init__(self) -> None:
         self.inputs: list[tuple[int, int]] = []
 
-    def __call__(self, i420: np.ndarray) -> np.ndarray:
+    def __call__(self, i420: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         h, w = i420.shape[0] * 2 // 3, i420.shape[1]
         self.inputs.append((w, h))
         rgb = cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)

@@ -56,7 +56,11 @@ APP_NAME = "reeldesk-export"
 ORCHESTRATOR = "orchestrate"
 RENDER_FUNCTION = "render_chunk"
 PROGRESS_DICT = "reeldesk-export-progress"
-DEFAULT_CHUNK_S = 60.0
+# Chunks of a Modal render: at most MAX_CHUNK_S of output each, spread over up to MAX_CONTAINERS
+# GPUs while each keeps MIN_CHUNK_S (container start-up and the model load are paid per chunk).
+MAX_CHUNK_S = 10.0
+MIN_CHUNK_S = 3.0
+MAX_CONTAINERS = int(os.environ.get("REELDESK_MODAL_MAX_CONTAINERS", "10"))
 
 MODAL_KEYRING_SERVICE = "ReelDesk Modal"  # same names as desktop.ui.settings_dialog
 MODAL_TOKEN_ID_SETTING = "export.modal.token_id"
@@ -263,13 +267,15 @@ class ModalBackend:
     def __init__(self, *, client: ModalClient | Any | None = None,
                  connect: Callable[[Library], Any] | None = None,
                  presigner: Presigner | None = None, poll_s: float = 1.0,
-                 chunk_s: float = DEFAULT_CHUNK_S, reconnect_s: float = 15.0) -> None:
+                 chunk_s: float = MAX_CHUNK_S, max_containers: int = MAX_CONTAINERS,
+                 reconnect_s: float = 15.0) -> None:
         self._jobs: ExportJobs | None = None
         self._client = client
         self._connect = connect or connect_modal
         self._presigner = presigner
         self._poll_s = poll_s
         self._chunk_s = chunk_s
+        self._max_containers = max_containers
         self._reconnect_s = reconnect_s
         self._polls: dict[str, _Poll] = {}
         self._lock = threading.Lock()
@@ -394,7 +400,7 @@ class ModalBackend:
             return self._abandon(poll, None, client)
         try:
             call = client.function(APP_NAME, ORCHESTRATOR).spawn(
-                uid, job.spec_json, urls, put_url, self._chunk_s)
+                uid, job.spec_json, urls, put_url, self._chunk_s, self._max_containers)
             call_id = str(call.object_id)
         except Exception as exc:  # noqa: BLE001 - classified into a clear message
             jobs.fail(uid, _start_message(exc, secrets))

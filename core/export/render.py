@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from core.editmath import Box, Timeline, crop_at, interpolate, needs_upscale
-from core.enums import OverlayShape, TransitionType, Upscaler, VideoEncoder
+from core.enums import AudioCodec, OverlayShape, TransitionType, Upscaler, VideoEncoder
 from core.export.destination import write_error
 from core.export.encoders import CODECS, codec_chain, stream_options
 from core.export.spec import (
@@ -59,13 +59,15 @@ _GROUND_FLATTEN = 0.2  # ground shape: the region's width, this fraction of its 
 _STROKE_REFERENCE = 1080  # OverlayStyle.stroke is in pixels of a 1080-pixel short side
 _SHIFT = 4  # cv2 drawing: 4 fractional bits, so rings move smoothly by sub-pixels
 _BLACK = (16, 128, 128)
+_HTTP_TIMEOUT_US = str(60_000_000)  # a stalled connection fails the read after a minute
 _MISSING_S = 0.5  # a source with no picture for this long where a clip needs one is damaged  # limited-range YUV black: what fades go through
 
-# The crop at its native source pixels as one yuv420p (I420) uint8 array of shape (h·3/2, w) in,
-# the same picture enlarged (normally x4) out in the same layout; colour conversion is the
-# upscaler's (on its GPU).
-Upscale = Callable[[np.ndarray], np.ndarray]
+# The crop at its native source pixels as one yuv420p (I420) uint8 array of shape (h·3/2, w) and
+# the output (width, height) in; the picture enlarged out, I420 again, at the output size or any
+# other (it is resampled). Colour conversion and resampling are the upscaler's (on its GPU).
+Upscale = Callable[[np.ndarray, tuple[int, int]], np.ndarray]
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]  # Y, U, V of a yuv420p picture
+Source = Path | str  # a media file, or an http(s) URL (a presigned R2 GET in the cloud)
 
 
 class RenderError(RuntimeError):
@@ -88,7 +90,7 @@ class Progress:
 
 def render(
     spec: RenderSpec,
-    resolve_media: Callable[[str], Path],
+    resolve_media: Callable[[str], Source],
     out_path: Path,
     on_progress: Callable[[Progress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
@@ -198,7 +200,7 @@ class _Placement:
     """One clip laid on the output timeline, with its transition envelopes."""
 
     clip: ClipSpec
-    path: Path
+    path: Source
     timeline: Timeline
     start: float  # output seconds
     duration: float  # output seconds
@@ -228,12 +230,28 @@ def _where(clip: ClipSpec) -> str:
     return f"clip {clip.uid} (media {clip.media_hash[:12]})"
 
 
-def _resolve(clip: ClipSpec, resolve_media: Callable[[str], Path]) -> Path:
+def _is_url(source: Source) -> bool:
+    return isinstance(source, str) and source.startswith(("http://", "https://"))
+
+
+def _open(source: Source) -> av.container.InputContainer:
+    """Open a file, or a URL read over HTTP with range requests: a seek fetches only the bytes
+    from there on, so a 5 s clip of a 2 h game reads a few MB, not the game."""
+    # Over HTTP the stream info is probed from 1 s of packets, not FFmpeg's default 5 s (the
+    # container headers hold the rest).
+    options = {"rw_timeout": _HTTP_TIMEOUT_US, "analyzeduration": "1000000"} if _is_url(source) else {}
+    return av.open(str(source), options=options)
+
+
+def _resolve(clip: ClipSpec, resolve_media: Callable[[str], Source]) -> Source:
     where = _where(clip)
     try:
-        path = Path(resolve_media(clip.media_hash))
+        found = resolve_media(clip.media_hash)
     except Exception as e:  # the resolver is the caller's; any failure means "no media"
         raise RenderError(f"source of {where} is not available: {e}") from e
+    if _is_url(found):
+        return found  # opened once, by the decoder: every open costs requests and bytes
+    path = Path(found)
     if not path.is_file():
         raise RenderError(f"source of {where} is missing: {path}")
     try:
@@ -245,7 +263,7 @@ def _resolve(clip: ClipSpec, resolve_media: Callable[[str], Path]) -> Path:
     return path
 
 
-def _layout(spec: RenderSpec, paths: Sequence[Path]) -> list[_Placement]:
+def _layout(spec: RenderSpec, paths: Sequence[Source]) -> list[_Placement]:
     starts = spec.clip_starts()
     clips = spec.clips
     result = []
@@ -417,9 +435,9 @@ class _FrameSource:
     has no picture near t (it ends early: truncated, or has a hole) is an error naming ``where``
     rather than a frozen picture."""
 
-    def __init__(self, path: Path, first_time: float, frame_s: float, where: str) -> None:
+    def __init__(self, path: Source, first_time: float, frame_s: float, where: str) -> None:
         try:
-            self._container = av.open(str(path))
+            self._container = _open(path)
         except av.FFmpegError as e:
             raise RenderError(f"cannot open {path}: {e}") from e
         self._path = path
@@ -455,7 +473,7 @@ class _FrameSource:
                 )
             yield from self._container.decode(stream)
         except av.FFmpegError as e:
-            raise RenderError(f"cannot decode {self._path.name}: {e}") from e
+            raise RenderError(f"cannot decode the source of {self._where}: {e}") from e
 
     def frame_at(self, t: float) -> av.VideoFrame:
         t += self.origin + self._tol
@@ -606,7 +624,7 @@ class _ClipVideo:
         if full:
             _to_limited_range(small_views)
         assert self._model is not None  # render() refuses REALESRGAN without a model
-        big = np.asarray(self._model(small.reshape(ih * 3 // 2, iw)))
+        big = np.asarray(self._model(small.reshape(ih * 3 // 2, iw), (self._w, self._h)))
         if big.dtype != np.uint8 or big.ndim != 2 or big.shape[0] % 3 or big.shape[0] // 3 % 2 \
                 or big.shape[1] % 2:
             raise RenderError(
@@ -805,9 +823,10 @@ class _AudioTrack:
         self, container: av.container.OutputContainer, out: OutputSettings, total: int
     ) -> None:
         self._container = container
-        self._stream = container.add_stream("aac", rate=AUDIO_RATE)
+        self._stream = container.add_stream(out.audio_codec.value, rate=AUDIO_RATE)
         self._stream.layout = "stereo"
-        self._stream.bit_rate = out.audio_bitrate
+        if out.audio_codec is AudioCodec.AAC:
+            self._stream.bit_rate = out.audio_bitrate
         self._total = total
         self._written = 0  # samples already encoded; _buf[:, 0] is sample _written
         self._buf = np.zeros((2, 0), np.float32)
@@ -885,11 +904,11 @@ def _clip_audio(p: _Placement, cancelled: Callable[[], bool]) -> np.ndarray:
 
 
 def _decode_audio(
-    path: Path, start: float, end: float, cancelled: Callable[[], bool]
+    path: Source, start: float, end: float, cancelled: Callable[[], bool]
 ) -> tuple[np.ndarray, float] | None:
     """48 kHz stereo float samples covering media seconds [start, end], and the media time of
     the first one; None when the file has no sound."""
-    with av.open(str(path)) as container:
+    with _open(path) as container:
         if not container.streams.audio:
             return None
         stream = container.streams.audio[0]

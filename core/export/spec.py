@@ -24,7 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from core.editmath import MAX_ROTATION_DEG, Timeline, reel_starts, transition_overlap
-from core.enums import AspectRatio, OverlayShape, TransitionType, Upscaler, VideoEncoder
+from core.enums import AspectRatio, AudioCodec, OverlayShape, TransitionType, Upscaler, VideoEncoder
 
 __all__ = [
     "MAX_OUTPUT_SIDE",
@@ -282,6 +282,7 @@ class OutputSettings:
     faststart: bool = True
     upscaler: Upscaler = Upscaler.NONE
     encoder: VideoEncoder = VideoEncoder.X264  # resolved where it renders; x264 is the fallback
+    audio_codec: AudioCodec = AudioCodec.AAC
 
     def __post_init__(self) -> None:
         for name in ("width", "height"):
