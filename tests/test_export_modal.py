@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import av
-import cv2
 import numpy as np
 import pytest
 
@@ -428,3 +427,32 @@ def test_without_token_or_network_a_modal_job_fails_fast(library, source, tmp_pa
         assert time.monotonic() - started < 10
     finally:
         jobs.close()
+
+
+def test_a_cancel_made_offline_is_sent_when_modal_answers_again(library, source, modal_jobs) -> None:
+    project = seed_reel(library, source, seconds=1.0)
+    fake = FakeModal()
+    jobs = modal_jobs(library, fake)
+    uid = jobs.create(project, ExportBackend.MODAL, **FAST)
+    wait_for(lambda: jobs.get(uid).modal_call_id is not None, what="the spawn")
+    call = fake.calls[jobs.get(uid).modal_call_id]
+    offline = threading.Event()
+    offline.set()
+    told = call.cancel
+
+    def cancel() -> None:
+        if offline.is_set():
+            raise ConnectionError("network is unreachable")
+        told()
+
+    call.cancel = cancel
+    job = jobs.cancel(uid)
+    assert job.state is JobState.CANCELLED and job.cancel_pending
+    assert not call.cancelled  # the remote render still runs
+    jobs.close()
+
+    offline.clear()  # back online: the next start of the app sends it
+    again = modal_jobs(library, fake)
+    again.recover()
+    wait_for(lambda: call.cancelled and not again.get(uid).cancel_pending, what="the pending cancel")
+    assert again.get(uid).state is JobState.CANCELLED

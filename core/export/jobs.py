@@ -140,6 +140,7 @@ class Job:
     created_at: datetime | None
     updated_at: datetime | None
     encoder: str | None = None  # the FFmpeg encoder that wrote the output (libx264, h264_nvenc...)
+    cancel_pending: bool = False  # cancelled while offline: Modal still has to be told
 
     @property
     def spec(self) -> RenderSpec:
@@ -184,7 +185,7 @@ def _job(row: Any) -> Job:
         backend=ExportBackend(row.backend), upscaler=Upscaler(row.upscaler or "none"),
         spec_json=row.spec_json, output_path=row.output_path, r2_key=row.r2_key, error=row.error,
         modal_call_id=row.modal_call_id, worker_pid=row.worker_pid, created_at=row.created_at,
-        updated_at=row.updated_at, encoder=row.encoder,
+        updated_at=row.updated_at, encoder=row.encoder, cancel_pending=bool(row.cancel_pending),
     )
 
 
@@ -617,6 +618,11 @@ class ExportJobs:
             self.sweep(job)
         return self.get(uid)
 
+    def set_cancel_pending(self, uid: str, pending: bool) -> None:
+        """Whether a cancelled Modal job's remote call still has to be cancelled."""
+        with self.library.transaction() as conn:
+            self._write(conn, uid, cancel_pending=pending)
+
     def release(self, uid: str) -> None:
         """The owner is done with a job's process (it exited and its files are gone)."""
         with self.library.transaction() as conn:
@@ -631,7 +637,7 @@ class ExportJobs:
                                 "jobs can be retried")
         self.transition(uid, JobState.QUEUED, expect=(JobState.FAILED, JobState.CANCELLED),
                         stage="queued (retry)", progress=0.0, eta_s=None, error=None,
-                        worker_pid=None, modal_call_id=None)
+                        worker_pid=None, modal_call_id=None, cancel_pending=False)
         self.sweep(job)
         if start:
             self.start(uid)
@@ -660,6 +666,8 @@ class ExportJobs:
                     picked.append(job.uid)
             except Exception:  # one broken row must not stop the others
                 log.exception("could not recover export job %s", job.uid)
+        if any(j.cancel_pending for j in self.list()):
+            self.modal.send_pending_cancels_soon()
         self._sweep_exports()
         return picked
 
