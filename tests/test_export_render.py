@@ -407,17 +407,23 @@ def test_cross_dissolve_blends_the_two_clips(media, tmp_path) -> None:
 
 
 class RecordingModel:
-    """A fake x4 AI upscaler (bicubic through RGB) that records the size of every input."""
+    """A fake x4 AI upscaler (bicubic through RGB) that records every input's size and every
+    batch's length."""
 
     def __init__(self) -> None:
         self.inputs: list[tuple[int, int]] = []
+        self.batches: list[int] = []
 
-    def __call__(self, i420: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        h, w = i420.shape[0] * 2 // 3, i420.shape[1]
-        self.inputs.append((w, h))
-        rgb = cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
-        big = cv2.resize(rgb, (w * 4, h * 4), interpolation=cv2.INTER_CUBIC)
-        return cv2.cvtColor(big, cv2.COLOR_RGB2YUV_I420)
+    def __call__(self, crops: list[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
+        self.batches.append(len(crops))
+        out = []
+        for i420 in crops:
+            h, w = i420.shape[0] * 2 // 3, i420.shape[1]
+            self.inputs.append((w, h))
+            rgb = cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
+            big = cv2.resize(rgb, (w * 4, h * 4), interpolation=cv2.INTER_CUBIC)
+            out.append(cv2.cvtColor(big, cv2.COLOR_RGB2YUV_I420))
+        return out
 
 
 def test_upscalers_give_the_same_picture(media, tmp_path) -> None:
@@ -448,6 +454,7 @@ def test_ai_model_gets_the_crop_at_native_pixels_and_the_output_keeps_its_preset
     ai, _ = frames_of(run(reel(portrait, out=output(1080, 1920, upscaler=Upscaler.REALESRGAN)),
                           src, tmp_path, "ai.mp4", realesrgan=model))
     assert set(model.inputs) == {(204, 360)}
+    assert model.batches == [3]  # the clip's 3 frames went to the model in one batch
     assert ai[0].shape == plain[0].shape == (1920, 1080, 3)
     assert np.median(np.abs(ai[0].astype(np.int16) - plain[0])) <= 6
 

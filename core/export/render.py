@@ -36,6 +36,17 @@ from core.editmath import Box, Timeline, crop_at, interpolate, needs_upscale
 from core.enums import AudioCodec, OverlayShape, TransitionType, Upscaler, VideoEncoder
 from core.export.destination import write_error
 from core.export.encoders import CODECS, codec_chain, stream_options
+from core.export.planes import (
+    FULL_RANGE,
+    Planes,
+    cv_maps,
+    even_up,
+    fit_i420,
+    frame_planes,
+    to_limited_range,
+    warp_planes,
+    yuv_views,
+)
 from core.export.spec import (
     ClipSpec,
     OutputSettings,
@@ -60,13 +71,14 @@ _STROKE_REFERENCE = 1080  # OverlayStyle.stroke is in pixels of a 1080-pixel sho
 _SHIFT = 4  # cv2 drawing: 4 fractional bits, so rings move smoothly by sub-pixels
 _BLACK = (16, 128, 128)
 _HTTP_TIMEOUT_US = str(60_000_000)  # a stalled connection fails the read after a minute
+_AI_BATCH = 4  # frames per model call: fills the GPU; x4 activations of 4 crops fit an L4
 _MISSING_S = 0.5  # a source with no picture for this long where a clip needs one is damaged  # limited-range YUV black: what fades go through
 
-# The crop at its native source pixels as one yuv420p (I420) uint8 array of shape (h·3/2, w) and
-# the output (width, height) in; the picture enlarged out, I420 again, at the output size or any
-# other (it is resampled). Colour conversion and resampling are the upscaler's (on its GPU).
-Upscale = Callable[[np.ndarray, tuple[int, int]], np.ndarray]
-Planes = tuple[np.ndarray, np.ndarray, np.ndarray]  # Y, U, V of a yuv420p picture
+# A batch of crops at their native source pixels, each one yuv420p (I420) uint8 array of shape
+# (h·3/2, w), and the output (width, height) in; the pictures enlarged out, I420 again, at the
+# output size or any other (they are resampled). Colour conversion and resampling are the
+# upscaler's (on its GPU); a batch holds up to _AI_BATCH consecutive frames of one clip.
+Upscale = Callable[[list[np.ndarray], tuple[int, int]], list[np.ndarray]]
 Source = Path | str  # a media file, or an http(s) URL (a presigned R2 GET in the cloud)
 
 
@@ -397,7 +409,7 @@ class _Pictures:
 def _fill_frame(frame: av.VideoFrame, buf: np.ndarray, w: int, h: int) -> None:
     """Copy ``buf`` into the encoder frame's planes (plain numpy copies: from_ndarray is 3x
     slower)."""
-    for plane, view in zip(frame.planes, _yuv_views(buf, w, h)):
+    for plane, view in zip(frame.planes, yuv_views(buf, w, h)):
         rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
         rows[:, : plane.width] = view
 
@@ -496,17 +508,6 @@ class _FrameSource:
         self._container.close()
 
 
-def _planes(frame: av.VideoFrame) -> Planes:
-    """Y, U, V of a frame as numpy views (no copy for yuv420p sources)."""
-    if frame.format.name != "yuv420p":
-        frame = frame.reformat(format="yuv420p")  # full-range, 4:2:2, 10-bit... -> 8-bit 4:2:0
-    out = []
-    for plane in frame.planes:
-        a = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-        out.append(a[:, : plane.width])
-    return out[0], out[1], out[2]
-
-
 def _upright_to_stored(cw: int, stored_w: int, stored_h: int) -> np.ndarray:
     """Upright (displayed) continuous coords -> stored frame coords, for a display matrix that
     turns the stored frame ``cw`` degrees clockwise."""
@@ -534,16 +535,6 @@ def _crop_to(box: Box, out_w: int, out_h: int) -> np.ndarray:
     ])
 
 
-def _cv_maps(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2x3 inverse maps (destination index -> source index) for cv2.warpAffine on the luma and
-    the half-size chroma planes, from a continuous-coordinate map (pixel centres at +0.5)."""
-    lin, c = m[:2, :2], m[:2, 2]
-    centre = lin @ np.array([0.5, 0.5])
-    luma = np.hstack([lin, (centre + c - 0.5)[:, None]])
-    chroma = np.hstack([lin, (centre + c / 2.0 - 0.5)[:, None]])
-    return luma, chroma
-
-
 class _ClipVideo:
     """Renders the pictures of one placed clip into its own YUV buffer."""
 
@@ -555,7 +546,10 @@ class _ClipVideo:
         self._clip = clip
         self._w, self._h = out.width, out.height
         self._upscaler = out.upscaler
-        self._model = realesrgan
+        self._model = realesrgan if out.upscaler is Upscaler.REALESRGAN else None
+        self._fps_num, self._fps_den = out.fps_num, out.fps_den
+        # AI upscaling works a batch ahead: output frame -> (source frame index, box, picture)
+        self._ahead: dict[int, tuple[int, Box, np.ndarray | None]] = {}
         self._crop_track = clip.crop_track()
         self._regions = [
             (r, tuple((k.time, {"x": k.x, "y": k.y, "rx": k.rx, "ry": k.ry})
@@ -565,7 +559,7 @@ class _ClipVideo:
         self._spotlight = _Spotlight(clip.style, self._w, self._h) if self._regions else None
         self._unrotate = _unrotate(clip)
         self.buf = np.empty(self._w * self._h * 3 // 2, np.uint8)
-        self._views = _yuv_views(self.buf, self._w, self._h)
+        self._views = yuv_views(self.buf, self._w, self._h)
         first = clip.src_start + p.timeline.output_to_source(0.0)
         self._source = _FrameSource(p.path, first, clip.fps_den / clip.fps_num, _where(clip))
         self._last_key: tuple | None = None
@@ -576,14 +570,27 @@ class _ClipVideo:
     def render(self, t_out: float) -> np.ndarray:
         p, clip = self.placement, self._clip
         s = p.timeline.output_to_source(t_out - p.start)  # clip time of this output frame
-        frame = self._source.frame_at(clip.src_start + s)
-        box = crop_at(self._crop_track, s, clip.width, clip.height, clip.aspect, clip.rotation)
+        frame: av.VideoFrame | None = None
+        picture: np.ndarray | None = None
+        if self._model is not None:
+            k = round(t_out * self._fps_num / self._fps_den)
+            if k not in self._ahead:
+                self._prepare_batch(k)
+            index, box, picture = self._ahead.pop(k)
+        else:
+            frame = self._source.frame_at(clip.src_start + s)
+            index = self._source.index
+            box = self._box(s)
         shapes = self._spotlight_shapes(s, box)
-        key = (self._source.index, box, shapes)
+        key = (index, box, shapes)
         if key == self._last_key:  # slow motion on a still crop: the same picture again
             return self.buf
         self._last_key = key
-        self._warp(frame, box)
+        if picture is not None:
+            self.buf[:] = picture
+        else:
+            assert frame is not None
+            self._warp(frame, box, self._views)
         if shapes:
             self._spotlight.apply(self._views, shapes)  # type: ignore[union-attr]
         return self.buf
@@ -600,42 +607,72 @@ class _ClipVideo:
             @ scale @ self._unrotate @ _crop_to(box, out_w, out_h)
         )
 
-    def _warp(self, frame: av.VideoFrame, box: Box) -> None:
+    def _box(self, s: float) -> Box:
+        clip = self._clip
+        return crop_at(self._crop_track, s, clip.width, clip.height, clip.aspect, clip.rotation)
+
+    def _warp(self, frame: av.VideoFrame, box: Box, views: Planes) -> None:
+        """The output picture straight from the source (no AI): one warp per plane, Lanczos when
+        the Lanczos upscaler enlarges a crop smaller than the output."""
         # Phone footage is often full range; the output is limited range like all H.264 players
         # expect, so squeeze it (on the warped planes: cheaper than a swscale pass).
-        full = frame.color_range == _FULL_RANGE or frame.format.name.startswith("yuvj")
-        src = _planes(frame)
+        upscale = self._upscaler is Upscaler.LANCZOS and needs_upscale(
+            self._native_size(frame, box), (self._w, self._h))
+        luma, chroma = cv_maps(self._source_map(frame, box, self._w, self._h))
+        warp_planes(frame_planes(frame), views, luma, chroma,
+                    cv2.INTER_LANCZOS4 if upscale else cv2.INTER_LINEAR)
+        if _full_range(frame):
+            to_limited_range(views)
+
+    def _native_crop(self, frame: av.VideoFrame, box: Box) -> np.ndarray | None:
+        """The crop at its native pixels (nothing shrunk before the model) as I420, or None when
+        it is not smaller than the output (no upscaling then)."""
         native = self._native_size(frame, box)
-        upscale = self._upscaler is not Upscaler.NONE and needs_upscale(native, (self._w, self._h))
-        if not upscale or self._upscaler is Upscaler.LANCZOS:
-            flags = cv2.INTER_LANCZOS4 if upscale else cv2.INTER_LINEAR
-            luma, chroma = _cv_maps(self._source_map(frame, box, self._w, self._h))
-            _warp_planes(src, self._views, luma, chroma, flags)
-            if full:
-                _to_limited_range(self._views)
-            return
-        # AI upscaling: the crop at its native pixels (nothing shrunk before the model), enlarged
-        # by the model, then resampled to the output.
-        iw, ih = _even_up(native[0]), _even_up(native[1])
+        if not needs_upscale(native, (self._w, self._h)):
+            return None
+        iw, ih = even_up(native[0]), even_up(native[1])
         small = np.empty(iw * ih * 3 // 2, np.uint8)
-        small_views = _yuv_views(small, iw, ih)
-        luma, chroma = _cv_maps(self._source_map(frame, box, iw, ih))
-        _warp_planes(src, small_views, luma, chroma, cv2.INTER_LINEAR)
-        if full:
-            _to_limited_range(small_views)
-        assert self._model is not None  # render() refuses REALESRGAN without a model
-        big = np.asarray(self._model(small.reshape(ih * 3 // 2, iw), (self._w, self._h)))
-        if big.dtype != np.uint8 or big.ndim != 2 or big.shape[0] % 3 or big.shape[0] // 3 % 2 \
-                or big.shape[1] % 2:
-            raise RenderError(
-                f"upscaler returned {big.dtype} {big.shape}, expected uint8 I420 (h*3/2, w)"
-            )
-        bh, bw = big.shape[0] * 2 // 3, big.shape[1]
-        flat = np.ascontiguousarray(big).reshape(-1)
-        for plane, view in zip(_yuv_views(flat, bw, bh), self._views):
-            shrink = plane.shape[1] > view.shape[1]
-            view[...] = cv2.resize(plane, (view.shape[1], view.shape[0]),
-                                   interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LANCZOS4)
+        views = yuv_views(small, iw, ih)
+        luma, chroma = cv_maps(self._source_map(frame, box, iw, ih))
+        warp_planes(frame_planes(frame), views, luma, chroma, cv2.INTER_LINEAR)
+        if _full_range(frame):
+            to_limited_range(views)
+        return small.reshape(ih * 3 // 2, iw)
+
+    def _prepare_batch(self, k: int) -> None:
+        """Output frames k, k+1, ... of this clip (up to _AI_BATCH): decode them, cut their
+        crops and enlarge all of them in ONE model call; a repeated source frame (slow motion)
+        is enlarged once."""
+        p, clip = self.placement, self._clip
+        items = []
+        for j in range(k, k + _AI_BATCH):
+            t = j * self._fps_den / self._fps_num
+            if j > k and t >= p.end - _EPS:
+                break
+            s = p.timeline.output_to_source(t - p.start)
+            frame = self._source.frame_at(clip.src_start + s)
+            items.append((j, self._source.index, self._box(s), frame))
+        crops: dict[tuple[int, Box], np.ndarray | None] = {}
+        for _j, index, box, frame in items:
+            if (index, box) not in crops:
+                crops[(index, box)] = self._native_crop(frame, box)
+        wanted = [key for key, crop in crops.items() if crop is not None]
+        assert self._model is not None
+        bigs = list(self._model([crops[key] for key in wanted], (self._w, self._h))) if wanted else []
+        if len(bigs) != len(wanted):
+            raise RenderError(f"upscaler returned {len(bigs)} pictures for {len(wanted)} frames")
+        pictures: dict[tuple[int, Box], np.ndarray] = {}
+        try:
+            for key, big in zip(wanted, bigs):
+                pictures[key] = fit_i420(np.asarray(big), self._w, self._h)
+        except ValueError as e:
+            raise RenderError(f"upscaler output: {e}") from None
+        for j, index, box, frame in items:
+            if (index, box) not in pictures:  # crop big enough: no model
+                buf = np.empty(self._w * self._h * 3 // 2, np.uint8)
+                self._warp(frame, box, yuv_views(buf, self._w, self._h))
+                pictures[(index, box)] = buf
+            self._ahead[j] = (index, box, pictures[(index, box)])
 
     def _native_size(self, frame: av.VideoFrame, box: Box) -> tuple[float, float]:
         """The crop box in pixels of the decoded frame (a proxy may be smaller than the spec)."""
@@ -662,68 +699,8 @@ class _ClipVideo:
         return tuple(shapes)
 
 
-_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
-_LIMIT_LUMA = np.round(16 + np.arange(256) * (219 / 255)).astype(np.uint8)
-_LIMIT_CHROMA = np.round(128 + (np.arange(256) - 128) * (224 / 255)).astype(np.uint8)
-
-
-def _to_limited_range(planes: Planes) -> None:
-    for i, plane in enumerate(planes):
-        cv2.LUT(plane, _LIMIT_LUMA if i == 0 else _LIMIT_CHROMA, dst=plane)
-
-
-def _even_up(x: float) -> int:
-    return max(2, 2 * math.ceil(x / 2))
-
-
-def _yuv_views(buf: np.ndarray, w: int, h: int) -> Planes:
-    """Y, U, V views into one flat yuv420p buffer."""
-    n = w * h
-    return (
-        buf[:n].reshape(h, w),
-        buf[n: n + n // 4].reshape(h // 2, w // 2),
-        buf[n + n // 4:].reshape(h // 2, w // 2),
-    )
-
-
-def _warp_planes(
-    src: Planes, dst: Planes, luma: np.ndarray, chroma: np.ndarray, flags: int
-) -> None:
-    for i, (s, d) in enumerate(zip(src, dst)):
-        m = luma if i == 0 else chroma
-        if not _scale_plane(s, d, m, flags):
-            cv2.warpAffine(
-                s, m, (d.shape[1], d.shape[0]), dst=d,
-                flags=flags | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
-            )
-
-
-def _scale_plane(src: np.ndarray, dst: np.ndarray, m: np.ndarray, flags: int) -> bool:
-    """The common unrotated case, ~5x faster than warpAffine: resize the source region by the
-    exact scale (cv2.resize's separable fixed-point path) and cut the output out of it. The cut
-    is on whole output pixels, so the position is within half an output pixel of the exact warp.
-    Returns False (nothing done) when the map is not a pure scale + shift."""
-    ax, shear_x, bx = m[0]
-    shear_y, ay, by = m[1]
-    if shear_x != 0 or shear_y != 0 or ax <= 0 or ay <= 0:
-        return False
-    hd, wd = dst.shape
-    hs, ws = src.shape
-    taps = 4 if flags == cv2.INTER_LANCZOS4 else 1
-    x0 = max(0, math.floor(bx) - taps)
-    x1 = min(ws, math.ceil(bx + ax * (wd - 1)) + taps + 1)
-    y0 = max(0, math.floor(by) - taps)
-    y1 = min(hs, math.ceil(by + ay * (hd - 1)) + taps + 1)
-    # Output pixel j of the resized region maps to source x0 + (j + 0.5)·ax - 0.5.
-    ox = round((bx - x0 + 0.5) / ax - 0.5)
-    oy = round((by - y0 + 0.5) / ay - 0.5)
-    if x1 <= x0 or y1 <= y0 or ox < 0 or oy < 0:
-        return False
-    big = cv2.resize(src[y0:y1, x0:x1], None, fx=1 / ax, fy=1 / ay, interpolation=flags)
-    if ox + wd > big.shape[1] or oy + hd > big.shape[0]:
-        return False
-    dst[...] = big[oy: oy + hd, ox: ox + wd]
-    return True
+def _full_range(frame: av.VideoFrame) -> bool:
+    return frame.color_range == FULL_RANGE or frame.format.name.startswith("yuvj")
 
 
 def _rgb_to_yuv(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
