@@ -95,3 +95,21 @@ class Upscaler(str, Enum):
     NONE = "none"
     LANCZOS = "lanczos"
     REALESRGAN = "realesrgan"
+
+
+class VideoEncoder(str, Enum):
+    """H.264 encoder of a local export: ``auto`` takes a working hardware encoder, else x264."""
+
+    AUTO = "auto"
+    X264 = "x264"
+    NVENC = "nvenc"  # NVIDIA
+    QSV = "qsv"  # Intel Quick Sync
+    AMF = "amf"  # AMD
+
+
+class AudioCodec(str, Enum):
+    """Sound of a render: AAC for a finished file; PCM for Modal chunks, so the joined reel's
+    sound is encoded to AAC once."""
+
+    AAC = "aac"
+    PCM = "pcm_s16le"

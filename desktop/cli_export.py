@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.enums import ExportBackend, JobState, Upscaler
+from core.editmath import parse_size
+from core.enums import AspectRatio, ExportBackend, JobState, Upscaler, VideoEncoder
 from core.export.jobs import ExportJobs, Job
 from core.export.local_backend import WORKER_FLAG
 from core.export.modal_backend import ModalNotConfigured, register_presigner_factory
@@ -77,6 +78,11 @@ def register(subparsers: Any, parents: Sequence[argparse.ArgumentParser]) -> Non
     p.add_argument("--crf", type=_crf, default=20, metavar="N", help="x264 quality, 0-51 (default 20)")
     p.add_argument("--preset", choices=X264_PRESETS, default="medium", metavar="P",
                    help="x264 preset, ultrafast ... veryslow (default medium)")
+    p.add_argument("--size", metavar="WxH", help="output size preset of the reel's aspect, e.g. 1440x2560 or "
+                                                  "1440 (default: 1080 short side)")
+    p.add_argument("--encoder", choices=[e.value for e in VideoEncoder], default=VideoEncoder.X264.value,
+                   help="H.264 encoder: x264 (default), auto (a working GPU encoder if any), nvenc, qsv "
+                        "or amf; falls back to x264 when the GPU encoder is not usable")
 
     subparsers.add_parser("jobs", parents=common, help="list export jobs, newest first",
                           description="List export jobs with their state, progress and output.")
@@ -167,8 +173,10 @@ def _report(jobs: ExportJobs, job: Job) -> Outcome:
     }
     if final is not None:
         data["version"] = final.version
+        data["encoder"] = job.encoder
         return _outcome(data, f"exported {final.path}  ({final.width}x{final.height}, "
-                              f"{final.duration:.2f} s, version {final.version})  job {job.uid}")
+                              f"{final.duration:.2f} s, version {final.version}, {job.encoder})  "
+                              f"job {job.uid}")
     data["error"] = job.error or f"the export was {job.state.value}"
     _error_line(f"export {job.state.value}: {data['error']} (job {job.uid}; "
                 f"'reeldesk retry {job.uid}' runs it again)")
@@ -176,19 +184,29 @@ def _report(jobs: ExportJobs, job: Job) -> Outcome:
 
 
 # -- commands ----------------------------------------------------------------------------------
+def _jobs(lib: Library) -> ExportJobs:
+    """The job store, with jobs of killed exports (no process left) failed as interrupted."""
+    jobs = ExportJobs(lib)
+    jobs.fail_orphans()
+    return jobs
+
+
 def cmd_export(lib: Library, args: argparse.Namespace) -> Outcome:
     project = _project_uid(lib, args.project)
-    jobs = ExportJobs(lib)
+    size = None
+    if args.size:
+        size = parse_size(args.size, AspectRatio(lib.show_project(project)["project"]["aspect"]))
+    jobs = _jobs(lib)
     try:
         uid = jobs.create(project, ExportBackend(args.backend), Upscaler(args.upscale), out=args.out,
-                          crf=args.crf, preset=args.preset)
+                          crf=args.crf, preset=args.preset, size=size, encoder=args.encoder)
         return _follow(jobs, uid)
     finally:
         jobs.close()
 
 
 def cmd_retry(lib: Library, args: argparse.Namespace) -> Outcome:
-    jobs = ExportJobs(lib)
+    jobs = _jobs(lib)
     try:
         uid = jobs.retry(args.job)
         return _follow(jobs, uid)
@@ -197,7 +215,7 @@ def cmd_retry(lib: Library, args: argparse.Namespace) -> Outcome:
 
 
 def cmd_cancel(lib: Library, args: argparse.Namespace) -> Outcome:
-    jobs = ExportJobs(lib)
+    jobs = _jobs(lib)
     try:
         job = jobs.cancel(args.job)
     finally:
@@ -206,7 +224,7 @@ def cmd_cancel(lib: Library, args: argparse.Namespace) -> Outcome:
 
 
 def cmd_jobs(lib: Library, args: argparse.Namespace) -> Outcome:
-    jobs = ExportJobs(lib)
+    jobs = _jobs(lib)
     names = {p["uid"]: p["name"] for p in lib.projects(include_deleted=True)}
     items = jobs.list()
     data = [{**j.to_json(), "project_name": names.get(j.project_uid)} for j in items]

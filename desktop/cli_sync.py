@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.library import Library
+from core.media.integrity import damaged_media
 from sync.credentials import (
     ENV_SECRET,
     CredentialsError,
@@ -285,6 +286,10 @@ def cmd_doctor(lib: Library, args: argparse.Namespace) -> Outcome:
         "remote_reachable": None, "remote_error": None,
     }
     problems = [] if integrity == "ok" else ["database integrity check failed"]
+    damaged = damaged_media(lib)
+    data["damaged_media"] = [str(d) for d in damaged]
+    if damaged:
+        problems.append(f"{len(damaged)} damaged media file(s)")
     if config is not None:
         reachable, error = _probe(lib)
         data["remote_reachable"], data["remote_error"] = reachable, error
@@ -294,6 +299,7 @@ def cmd_doctor(lib: Library, args: argparse.Namespace) -> Outcome:
         problems.append(f"{len(quarantined)} quarantined object(s)")
     lines = [f"library:          {lib.root}",
              f"database:         {integrity}",
+             *[f"damaged media:    {d}" for d in damaged],
              f"library uid:      {data['library_uid']}",
              f"device id:        {lib.device_id}",
              f"pending edits:    {data['pending']}",

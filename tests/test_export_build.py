@@ -35,11 +35,17 @@ def test_spec_carries_every_edit(library):
     assert RenderSpec.from_json(spec.to_json()) == spec
 
 
-def test_upscaled_size_follows_the_smallest_crop(library):
+@pytest.mark.parametrize("upscaler", list(Upscaler))
+def test_upscaled_size_is_never_smaller_than_the_plain_one(library, upscaler):
+    # A 180x320 crop used to give 720x1280 (x4) and the default crop 810x1440: the output is the
+    # chosen preset whatever the upscaler (DESIGN: the upscaler fills the preset, never shrinks it).
     raw, project, wc = seed_clip(library)
     library.apply(Gesture(K.ADD_CROP_KEYFRAME, wc, {"time": 0.0, "x": 0, "y": 0, "width": 180, "height": 320}))
-    spec = build_spec(library, project, upscaler=Upscaler.LANCZOS)
-    assert (spec.output.width, spec.output.height) == (720, 1280)  # 180x320 x4
+    plain = build_spec(library, project)
+    spec = build_spec(library, project, upscaler=upscaler)
+    assert (spec.output.width, spec.output.height) == (plain.output.width, plain.output.height) == (1080, 1920)
+    big = build_spec(library, project, upscaler=upscaler, size=(1440, 2560))
+    assert (big.output.width, big.output.height) == (1440, 2560)
 
 
 def test_later_edits_do_not_change_a_built_spec(library):
@@ -54,3 +60,15 @@ def test_empty_project_is_a_clear_error(library):
     project = library.apply(Gesture(K.CREATE_PROJECT, None, {"name": "Empty"})).entity
     with pytest.raises(SpecError, match="no clips"):
         build_spec(library, project)
+
+
+@pytest.mark.parametrize(("kind", "length"), [("cut", 12.0), ("fade", 12.0), ("dissolve", 11.0)])
+def test_show_duration_agrees_with_the_render_for_every_transition(library, kind, length):
+    # Two 6 s clips and a 1 s transition: a dissolve overlaps them (11 s); a fade dips through
+    # black without overlapping (12 s); `show` used to say 12 s for the dissolve too.
+    raw, project, wc = seed_clip(library)
+    second = library.apply(Gesture(K.ADD_CLIP, project, {"raw_clip": raw})).created["working_clip"]
+    library.apply(Gesture(K.SET_TRANSITION, project, {"working_clip": second, "type": kind, "duration": 1.0}))
+    shown = library.show_project(project)["output_duration"]
+    spec = build_spec(library, project)
+    assert shown == pytest.approx(spec.output_duration) == pytest.approx(length)

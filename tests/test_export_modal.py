@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import av
-import cv2
 import numpy as np
 import pytest
 
@@ -29,11 +28,11 @@ from core.export.modal_backend import (
     ModalBackend,
 )
 from core.export.render import render
-from core.export.spec import OutputSettings, RenderSpec, Transition
+from core.export.spec import CropKeyframe, OutputSettings, RenderSpec, Transition
 from core.library import Library
 from tests.fixtures.media import make_video, read_frame_number
 from tests.test_export_jobs import FAST, leftovers, seed_reel, wait_for
-from tests.test_export_render import clip, output, reel
+from tests.test_export_render import RecordingModel, clip, output, reel
 
 
 @pytest.fixture(scope="module")
@@ -80,17 +79,13 @@ def test_render_function_runs_locally_on_file_urls(source: Path, tmp_path: Path)
 
 
 def test_render_function_uses_the_injected_ai_upscaler(source: Path) -> None:
-    calls = []
-
-    def x4(rgb: np.ndarray) -> np.ndarray:
-        calls.append(rgb.shape)
-        return cv2.resize(rgb, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
-
-    spec = reel(clip("h", end=0.5), out=output(upscaler=Upscaler.REALESRGAN))
+    model = RecordingModel()
+    zoom = (CropKeyframe(0.0, 100.0, 60.0, 80.0, 45.0),)  # smaller than the output: upscaled
+    spec = reel(clip("h", end=0.5, crop=zoom), out=output(upscaler=Upscaler.REALESRGAN))
     store: dict[str, Any] = {}
     info = modal_app.run_render("job-ai", spec.to_json(), {"h": source.as_uri()}, None,
-                                store=store, upscaler=x4)
-    assert calls and all(s[2] == 3 for s in calls)  # RGB crops went through the upscaler
+                                store=store, upscaler=model)
+    assert set(model.inputs) == {(80, 46)}  # the native crops went through the upscaler
     assert info["data"][4:8] == b"ftyp" and (info["width"], info["height"]) == (320, 180)
     assert store["job-ai"]["state"] == "finishing"
 
@@ -110,7 +105,7 @@ def test_chunks_cover_every_frame_once_and_never_cut_a_transition() -> None:
     total = round(spec.output_duration * fps)  # 1 + 1.5 + 1.2 - 0.4 + 1.0 = 4.3 s
     assert total == 129
     assert [c.frames for c in modal_app.plan_chunks(spec, 60.0)] == [total]
-    chunks = modal_app.plan_chunks(spec, 0.8)
+    chunks = modal_app.plan_chunks(spec, 0.9)
     assert len(chunks) == 5
     assert [c.first_frame for c in chunks] == [0, *np.cumsum([c.frames for c in chunks])[:-1]]
     assert sum(c.frames for c in chunks) == total
@@ -136,7 +131,7 @@ def test_orchestrator_joins_parallel_chunks_without_reencoding(source: Path, tmp
         out=OutputSettings(320, 180, 30, 1, crf=12, preset="veryfast"),
     )
     urls = {"h": source.as_uri()}
-    chunks = modal_app.plan_chunks(spec, 0.8)
+    chunks = modal_app.plan_chunks(spec, 0.9)
     assert len(chunks) == 5
     rendered: list[bytes] = []
 
@@ -147,7 +142,7 @@ def test_orchestrator_joins_parallel_chunks_without_reencoding(source: Path, tmp
 
     out = tmp_path / "r2" / "job.mp4"
     store: dict[str, Any] = {}
-    info = modal_app.run_orchestration("job-o", spec.to_json(), urls, out.as_uri(), 0.8,
+    info = modal_app.run_orchestration("job-o", spec.to_json(), urls, out.as_uri(), 0.9,
                                        store=store, spawn=spawn, poll_s=0.01)
     assert info["chunks"] == 5 and store["job-o"]["stage"] == "uploading the render"
     # Each chunk reports under its own key (here: the local stand-in for the Modal Dict).
@@ -179,7 +174,7 @@ def test_orchestrator_joins_parallel_chunks_without_reencoding(source: Path, tmp
 
     # The same through orchestrate.local(): chunks run in this process, the output lands.
     again = tmp_path / "r2" / "job2.mp4"
-    assert modal_app.orchestrate.local("job-o2", spec.to_json(), urls, again.as_uri(), 0.8)["chunks"] == 5
+    assert modal_app.orchestrate.local("job-o2", spec.to_json(), urls, again.as_uri(), 0.9)["chunks"] == 5
     assert len(decode(again)) == 124
 
 
@@ -432,3 +427,32 @@ def test_without_token_or_network_a_modal_job_fails_fast(library, source, tmp_pa
         assert time.monotonic() - started < 10
     finally:
         jobs.close()
+
+
+def test_a_cancel_made_offline_is_sent_when_modal_answers_again(library, source, modal_jobs) -> None:
+    project = seed_reel(library, source, seconds=1.0)
+    fake = FakeModal()
+    jobs = modal_jobs(library, fake)
+    uid = jobs.create(project, ExportBackend.MODAL, **FAST)
+    wait_for(lambda: jobs.get(uid).modal_call_id is not None, what="the spawn")
+    call = fake.calls[jobs.get(uid).modal_call_id]
+    offline = threading.Event()
+    offline.set()
+    told = call.cancel
+
+    def cancel() -> None:
+        if offline.is_set():
+            raise ConnectionError("network is unreachable")
+        told()
+
+    call.cancel = cancel
+    job = jobs.cancel(uid)
+    assert job.state is JobState.CANCELLED and job.cancel_pending
+    assert not call.cancelled  # the remote render still runs
+    jobs.close()
+
+    offline.clear()  # back online: the next start of the app sends it
+    again = modal_jobs(library, fake)
+    again.recover()
+    wait_for(lambda: call.cancelled and not again.get(uid).cancel_pending, what="the pending cancel")
+    assert again.get(uid).state is JobState.CANCELLED

@@ -406,13 +406,28 @@ def test_cross_dissolve_blends_the_two_clips(media, tmp_path) -> None:
     assert red[10] + 60 < red[22] < red[35] - 30
 
 
+class RecordingModel:
+    """A fake x4 AI upscaler (bicubic through RGB) that records every input's size and every
+    batch's length."""
+
+    def __init__(self) -> None:
+        self.inputs: list[tuple[int, int]] = []
+        self.batches: list[int] = []
+
+    def __call__(self, crops: list[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
+        self.batches.append(len(crops))
+        out = []
+        for i420 in crops:
+            h, w = i420.shape[0] * 2 // 3, i420.shape[1]
+            self.inputs.append((w, h))
+            rgb = cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
+            big = cv2.resize(rgb, (w * 4, h * 4), interpolation=cv2.INTER_CUBIC)
+            out.append(cv2.cvtColor(big, cv2.COLOR_RGB2YUV_I420))
+        return out
+
+
 def test_upscalers_give_the_same_picture(media, tmp_path) -> None:
-    calls = []
-
-    def fake_esrgan(rgb: np.ndarray) -> np.ndarray:
-        calls.append(rgb.shape)
-        return cv2.resize(rgb, (rgb.shape[1] * 4, rgb.shape[0] * 4), interpolation=cv2.INTER_CUBIC)
-
+    model = RecordingModel()
     keys = (CropKeyframe(0.0, 100.0, 60.0, 80.0, 45.0),)  # 4x zoom
     base = clip(end=0.3, crop=keys)
     linear, _ = frames_of(run(reel(base), media, tmp_path, "linear.mp4"))
@@ -421,12 +436,34 @@ def test_upscalers_give_the_same_picture(media, tmp_path) -> None:
     )
     esrgan, _ = frames_of(
         run(reel(base, out=output(upscaler=Upscaler.REALESRGAN)), media, tmp_path, "esrgan.mp4",
-            realesrgan=fake_esrgan)
+            realesrgan=model)
     )
-    assert calls and calls[0] == (46, 80, 3)  # a quarter of 320x180, even
+    assert model.inputs and model.inputs[0] == (80, 46)  # the 80x45 crop at its own pixels, even
     for other in (lanczos, esrgan):
         assert other[0].shape == (180, 320, 3)
         assert np.median(np.abs(other[0].astype(np.int16) - linear[0])) <= 4
+
+
+def test_ai_model_gets_the_crop_at_native_pixels_and_the_output_keeps_its_preset(tmp_path) -> None:
+    # A 9:16 crop of a 640x360 source is 202.5x360: the model must see 204x360 (not a picture
+    # shrunk to a quarter of the output) and the export stays the 1080x1920 preset.
+    src = {"wide": make_video(tmp_path / "wide.mp4", width=640, height=360, seconds=0.2, audio=False)}
+    model = RecordingModel()
+    portrait = clip("wide", end=0.1, size=(640, 360), aspect=AspectRatio.PORTRAIT, crop=())
+    plain, _ = frames_of(run(reel(portrait, out=output(1080, 1920)), src, tmp_path, "plain.mp4"))
+    ai, _ = frames_of(run(reel(portrait, out=output(1080, 1920, upscaler=Upscaler.REALESRGAN)),
+                          src, tmp_path, "ai.mp4", realesrgan=model))
+    assert set(model.inputs) == {(204, 360)}
+    assert model.batches == [3]  # the clip's 3 frames went to the model in one batch
+    assert ai[0].shape == plain[0].shape == (1920, 1080, 3)
+    assert np.median(np.abs(ai[0].astype(np.int16) - plain[0])) <= 6
+
+
+def test_no_upscaler_runs_when_the_crop_is_not_smaller_than_the_output(media, tmp_path) -> None:
+    model = RecordingModel()
+    spec = reel(clip(end=0.1), out=output(upscaler=Upscaler.REALESRGAN))  # 320x180 crop -> 320x180
+    run(spec, media, tmp_path, realesrgan=model)
+    assert model.inputs == []
 
 
 # -- sound ------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -199,6 +200,9 @@ class ExportJob(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     modal_call_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    encoder: Mapped[str | None] = mapped_column(String(32), nullable=True)  # FFmpeg encoder used
+    # A cancelled Modal job whose remote call could not be told yet (offline): sent on reconnect.
+    cancel_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

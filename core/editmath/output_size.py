@@ -1,4 +1,8 @@
-"""Export frame size, with or without AI upscaling (DESIGN §5)."""
+"""Export frame size: a preset per aspect, and when an upscaler runs (DESIGN §5).
+
+The output size is chosen, never derived from the crop: an upscaled export is exactly as large as
+the plain one. The upscaler only runs on frames whose crop is smaller than the output.
+"""
 from __future__ import annotations
 
 import math
@@ -6,10 +10,8 @@ from fractions import Fraction
 
 from core.enums import AspectRatio
 
-UPSCALE_FACTOR = 4
-MAX_UPSCALED_W = 2560
-MAX_UPSCALED_H = 1440
-_SHORT_SIDE = 1080  # without upscaling the short side is 1080 (1080x1920, 1920x1080, ...)
+# Short sides of the presets, the first is the default (1080x1920, 1920x1080, 1080x1080, 1080x1350).
+SHORT_SIDES = (1080, 1440, 2160)
 
 
 def _even(x: Fraction) -> int:
@@ -17,33 +19,34 @@ def _even(x: Fraction) -> int:
     return max(2, 2 * math.floor(x / 2 + Fraction(1, 2)))
 
 
-def _default_size(aspect: AspectRatio) -> tuple[int, int]:
+def output_size(aspect: AspectRatio, short_side: int = SHORT_SIDES[0]) -> tuple[int, int]:
+    """(width, height) of the preset of ``aspect`` whose short side is ``short_side``."""
+    if short_side not in SHORT_SIDES:
+        raise ValueError(f"output size must have a short side of "
+                         f"{', '.join(map(str, SHORT_SIDES))}, got {short_side}")
     r = aspect.ratio
     if r >= 1:
-        return _even(_SHORT_SIDE * r), _SHORT_SIDE
-    return _SHORT_SIDE, _even(_SHORT_SIDE / r)
+        return _even(short_side * r), short_side
+    return short_side, _even(short_side / r)
 
 
-def output_size(
-    aspect: AspectRatio, smallest_crop: tuple[float, float] | None, upscale: bool
-) -> tuple[int, int]:
-    """(width, height) of the export.
+def size_presets(aspect: AspectRatio) -> tuple[tuple[int, int], ...]:
+    """Every preset of ``aspect``, the default first."""
+    return tuple(output_size(aspect, s) for s in SHORT_SIDES)
 
-    Upscaled: the smallest crop x4, fitted inside to the exact ratio (the limiting side wins, so
-    nothing is invented beyond the x4), capped at 2560x1440 keeping the ratio, rounded to even
-    numbers. No upscaling, or an unknown / empty smallest crop: the 1080-short-side default.
-    """
-    if not upscale or smallest_crop is None:
-        return _default_size(aspect)
-    cw, ch = smallest_crop
-    if cw <= 0 or ch <= 0:
-        return _default_size(aspect)
-    r = aspect.ratio
-    # Fractions keep the ratio exact until the final rounding (floats convert losslessly).
-    w, h = Fraction(cw) * UPSCALE_FACTOR, Fraction(ch) * UPSCALE_FACTOR
-    if w > h * r:
-        w = h * r
-    else:
-        h = w / r
-    scale = min(Fraction(1), Fraction(MAX_UPSCALED_W) / w, Fraction(MAX_UPSCALED_H) / h)
-    return _even(w * scale), _even(h * scale)
+
+def parse_size(text: str, aspect: AspectRatio) -> tuple[int, int]:
+    """A preset from ``WIDTHxHEIGHT`` or its short side (``1440`` / ``1440p``); ValueError names
+    the presets of the aspect otherwise."""
+    value = text.strip().lower().removesuffix("p")
+    presets = size_presets(aspect)
+    for w, h in presets:
+        if value in (f"{w}x{h}", str(min(w, h))):
+            return w, h
+    choices = ", ".join(f"{w}x{h}" for w, h in presets)
+    raise ValueError(f"{text!r} is not an output size of a {aspect.value} reel; choose {choices}")
+
+
+def needs_upscale(crop: tuple[float, float], output: tuple[int, int]) -> bool:
+    """Whether a frame whose crop is ``crop`` (source pixels) must be enlarged to fill ``output``."""
+    return crop[0] < output[0] or crop[1] < output[1]

@@ -9,6 +9,8 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from core.enums import TransitionType
+
 FIRST_SEGMENT = "start"
 
 # Seconds: a time this close outside the kept interval still counts as kept (float slop
@@ -106,3 +108,22 @@ class Timeline:
         seg = self.segments[min(max(i, 0), len(self.segments) - 1)]
         t = seg.src_start + (t_out - seg.out_start) * seg.speed
         return min(max(t, seg.src_start), seg.src_end)
+
+
+def transition_overlap(kind: TransitionType | str, duration: float) -> float:
+    """Seconds two neighbouring clips share in the output: a dissolve overlaps them by its
+    duration; a cut and a fade through black (half out, half in) do not overlap."""
+    return duration if TransitionType(kind) is TransitionType.DISSOLVE else 0.0
+
+
+def reel_starts(durations: Sequence[float], overlaps: Sequence[float]) -> tuple[list[float], float]:
+    """Output start of each clip and the reel's length; ``overlaps[i]`` is what clip i shares
+    with the clip before it (the first clip's is ignored). The renderer and every shown
+    duration use this one sum."""
+    starts, t = [], 0.0
+    for i, (d, o) in enumerate(zip(durations, overlaps)):
+        if i:
+            t -= o
+        starts.append(t)
+        t += d
+    return starts, t

@@ -8,9 +8,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Mapping
 
-from core.editmath.crop import default_crop
 from core.editmath.output_size import output_size
-from core.enums import AspectRatio, OverlayShape, TransitionType, Upscaler
+from core.enums import AspectRatio, OverlayShape, TransitionType, Upscaler, VideoEncoder
 from core.export.spec import (
     SPEC_VERSION,
     ClipSpec,
@@ -51,21 +50,10 @@ def clip_spec(clip: Mapping[str, Any], aspect: AspectRatio) -> ClipSpec:
     )
 
 
-def smallest_crop(clips: list[ClipSpec], aspect: AspectRatio) -> tuple[float, float] | None:
-    """The smallest crop any frame of the reel uses (keyframes, or the default crop)."""
-    boxes: list[tuple[float, float]] = []
-    for c in clips:
-        if c.crop_keyframes:
-            boxes += [(k.width, k.height) for k in c.crop_keyframes]
-        else:
-            d = default_crop(c.width, c.height, aspect)
-            boxes.append((d.width, d.height))
-    return min(boxes, key=lambda b: b[0] * b[1]) if boxes else None
-
-
 def build_spec(library: Library, project_uid: str, *, upscaler: Upscaler = Upscaler.NONE, crf: int = 20,
                preset: str = "medium", audio: bool = True, fps: Fraction | None = None,
-               size: tuple[int, int] | None = None) -> RenderSpec:
+               size: tuple[int, int] | None = None,
+               encoder: VideoEncoder = VideoEncoder.X264) -> RenderSpec:
     """The RenderSpec of a project's latest state. Raises SpecError with a clear message."""
     doc = library.show_project(project_uid)
     if doc["project"]["deleted"]:
@@ -78,8 +66,9 @@ def build_spec(library: Library, project_uid: str, *, upscaler: Upscaler = Upsca
         # The highest source rate (capped): slower sources are conformed up, none is dropped.
         fps = min(max(c.fps for c in clips), MAX_OUTPUT_FPS)
     if size is None:
-        size = output_size(aspect, smallest_crop(clips, aspect), upscaler is not Upscaler.NONE)
+        # The preset, with or without an upscaler: upscaling never changes the output size.
+        size = output_size(aspect)
     output = OutputSettings(width=size[0], height=size[1], fps_num=fps.numerator, fps_den=fps.denominator,
-                            crf=crf, preset=preset, audio=audio, upscaler=upscaler)
+                            crf=crf, preset=preset, audio=audio, upscaler=upscaler, encoder=encoder)
     return RenderSpec(version=SPEC_VERSION, project_uid=project_uid, aspect=aspect, clips=tuple(clips),
                       output=output)

@@ -37,8 +37,9 @@ from sqlalchemy import Connection, func, select, update
 
 from core.db import models as m
 from core.db.models import utcnow
-from core.enums import ExportBackend, JobState, Upscaler
+from core.enums import ExportBackend, JobState, Upscaler, VideoEncoder
 from core.export.build import build_spec
+from core.export.destination import check_writable
 from core.export.spec import RenderSpec
 from core.export.worker import STAGED_PREFIX, probe, staging_path
 from core.ids import new_uid
@@ -138,6 +139,8 @@ class Job:
     worker_pid: int | None
     created_at: datetime | None
     updated_at: datetime | None
+    encoder: str | None = None  # the FFmpeg encoder that wrote the output (libx264, h264_nvenc...)
+    cancel_pending: bool = False  # cancelled while offline: Modal still has to be told
 
     @property
     def spec(self) -> RenderSpec:
@@ -149,7 +152,7 @@ class Job:
             "progress": round(self.progress, 4), "stage": self.stage, "eta_s": self.eta_s,
             "backend": self.backend.value, "upscaler": self.upscaler.value,
             "output": self.output_path, "r2_key": self.r2_key, "error": self.error,
-            "modal_call_id": self.modal_call_id,
+            "modal_call_id": self.modal_call_id, "encoder": self.encoder,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
@@ -182,7 +185,7 @@ def _job(row: Any) -> Job:
         backend=ExportBackend(row.backend), upscaler=Upscaler(row.upscaler or "none"),
         spec_json=row.spec_json, output_path=row.output_path, r2_key=row.r2_key, error=row.error,
         modal_call_id=row.modal_call_id, worker_pid=row.worker_pid, created_at=row.created_at,
-        updated_at=row.updated_at,
+        updated_at=row.updated_at, encoder=row.encoder, cancel_pending=bool(row.cancel_pending),
     )
 
 
@@ -351,6 +354,7 @@ class ExportJobs:
         audio: bool = True,
         fps: Fraction | None = None,
         size: tuple[int, int] | None = None,
+        encoder: VideoEncoder | str = VideoEncoder.X264,
         start: bool = True,
     ) -> str:
         """Store a queued job with the project's RenderSpec as of now; start it unless
@@ -369,8 +373,10 @@ class ExportJobs:
             if target.is_dir():
                 raise ValueError(f"cannot write {target}: it is a folder")
             output_path = str(target)
+        # Before any job or worker exists: a read-only folder is bad input, not a failed render.
+        check_writable(Path(output_path).parent if output_path else self.library.exports_dir)
         spec = build_spec(self.library, project_uid, upscaler=upscaler, crf=crf, preset=preset,
-                          audio=audio, fps=fps, size=size)
+                          audio=audio, fps=fps, size=size, encoder=VideoEncoder(encoder))
         uid = new_uid()
         now = utcnow()
         with self.library.transaction() as conn:
@@ -538,7 +544,7 @@ class ExportJobs:
             return True
 
     def finalize(self, uid: str, staged: Path, *, duration: float, width: int, height: int,
-                 r2_key: str | None = None) -> FinalVideoInfo | None:
+                 r2_key: str | None = None, encoder: str | None = None) -> FinalVideoInfo | None:
         """Record a finished render: move the staged file to its final name and add the final
         video (version = the project's count + 1), in one transaction with done. Returns None
         (and deletes the file) when the job was cancelled meanwhile."""
@@ -562,7 +568,7 @@ class ExportJobs:
             ))
             self._write(conn, uid, state=JobState.DONE.value, stage=STAGE_TEXT[JobState.DONE],
                         progress=1.0, eta_s=0.0, output_path=str(target), error=None,
-                        worker_pid=None, r2_key=r2_key or job.r2_key)
+                        worker_pid=None, r2_key=r2_key or job.r2_key, encoder=encoder)
         log.info("export job %s done: %s (version %d)", uid, target, version)
         return FinalVideoInfo(final_uid, uid, job.project_uid, version, str(target), r2_key,
                               float(duration), int(width), int(height), int(size))
@@ -612,6 +618,11 @@ class ExportJobs:
             self.sweep(job)
         return self.get(uid)
 
+    def set_cancel_pending(self, uid: str, pending: bool) -> None:
+        """Whether a cancelled Modal job's remote call still has to be cancelled."""
+        with self.library.transaction() as conn:
+            self._write(conn, uid, cancel_pending=pending)
+
     def release(self, uid: str) -> None:
         """The owner is done with a job's process (it exited and its files are gone)."""
         with self.library.transaction() as conn:
@@ -626,7 +637,7 @@ class ExportJobs:
                                 "jobs can be retried")
         self.transition(uid, JobState.QUEUED, expect=(JobState.FAILED, JobState.CANCELLED),
                         stage="queued (retry)", progress=0.0, eta_s=None, error=None,
-                        worker_pid=None, modal_call_id=None)
+                        worker_pid=None, modal_call_id=None, cancel_pending=False)
         self.sweep(job)
         if start:
             self.start(uid)
@@ -655,8 +666,24 @@ class ExportJobs:
                     picked.append(job.uid)
             except Exception:  # one broken row must not stop the others
                 log.exception("could not recover export job %s", job.uid)
+        if any(j.cancel_pending for j in self.list()):
+            self.modal.send_pending_cancels_soon()
         self._sweep_exports()
         return picked
+
+    def fail_orphans(self) -> list[str]:
+        """For commands that do not restart jobs (the CLI): a running local job whose process is
+        gone fails as interrupted, so ``retry`` can run it again. Returns their uids."""
+        failed = []
+        for job in self.list():
+            if (job.backend is ExportBackend.LOCAL and job.state in ACTIVE_STATES[1:]
+                    and not (self._local is not None and self._local.owns(job.uid))
+                    and job.worker_pid != os.getpid()
+                    and not pid_alive(job.worker_pid)):
+                self.sweep(job)
+                if self.fail(job.uid, "interrupted: the process rendering it is gone"):
+                    failed.append(job.uid)
+        return failed
 
     def _recover_local(self, job: Job) -> bool:
         if self.local.owns(job.uid):

@@ -325,7 +325,8 @@ class LocalBackend:
             try:
                 jobs.finalize(uid, staged, duration=float(run.done.get("duration") or 0.0),
                               width=int(run.done.get("width") or 0),
-                              height=int(run.done.get("height") or 0))
+                              height=int(run.done.get("height") or 0),
+                              encoder=run.done.get("encoder"))
             except OSError as exc:
                 jobs.sweep(job)
                 jobs.fail(uid, f"cannot save the export: {exc}")

@@ -5,13 +5,18 @@ Deploy from the repository root::
     modal deploy core/export/modal_app.py
 
 * ``render_chunk`` (GPU): runs the SAME ``core.export.render.render`` as the local backend on a
-  RenderSpec, with Real-ESRGAN as the upscaler when the spec asks for it. Sources come from
-  presigned GET URLs; the result goes to a presigned PUT URL (or back to the orchestrator).
-* ``orchestrate`` (CPU): splits a long render into time chunks (``plan_chunks``: cut on whole
-  output frames, preferably at clip cuts and segment boundaries, never inside a transition),
-  renders them in parallel on ``render_chunk``, and joins them WITHOUT re-encoding
-  (``join_chunks``: a packet remux; every chunk is its own encode, so it starts on an IDR
-  frame of a closed GOP).
+  RenderSpec, with Real-ESRGAN (official weights through ``spandrel``, fp16, colour conversion
+  and resampling on the GPU) as the upscaler when the spec asks for it. Sources are read
+  straight from presigned GET URLs with HTTP range requests (FFmpeg seeks over HTTP), so a
+  chunk fetches only the part of the game it shows; the result goes to a presigned PUT URL (or
+  back to the orchestrator). CPU and memory are reserved for x264 and the frame work, and
+  failed inputs are retried.
+* ``orchestrate`` (CPU): splits a render into time chunks (``plan_chunks``: at most
+  ``MAX_CHUNK_S`` of output each and up to ``max_containers`` of them for parallelism; cut on
+  whole output frames, preferably at clip cuts and segment boundaries, never inside a
+  transition), renders them in parallel on ``render_chunk``, and joins them WITHOUT re-encoding
+  the picture (``join_chunks``: a packet remux; every chunk is its own encode, so it starts on
+  an IDR frame of a closed GOP). Chunks carry PCM sound, so the reel's AAC is encoded once.
 * Progress goes into the ``modal.Dict`` ``reeldesk-export-progress`` keyed by job uid (chunks
   under ``{job}/{i}``); outside a Modal container (``.local()``) into ``LOCAL_PROGRESS``.
 
@@ -41,10 +46,12 @@ from typing import Any
 import modal
 
 from core.editmath.timebase import frame_time
-from core.enums import TransitionType, Upscaler
+from core.enums import AudioCodec, TransitionType, Upscaler
 from core.export.modal_backend import (
     APP_NAME,
-    DEFAULT_CHUNK_S,
+    MAX_CHUNK_S,
+    MAX_CONTAINERS,
+    MIN_CHUNK_S,
     ORCHESTRATOR,
     PROGRESS_DICT,
     RENDER_FUNCTION,
@@ -55,7 +62,6 @@ __all__ = [
     "LOCAL_PROGRESS",
     "Chunk",
     "app",
-    "fetch",
     "join_chunks",
     "orchestrate",
     "plan_chunks",
@@ -67,24 +73,27 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 WEIGHTS_URL = "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth"
+WEIGHTS_SHA256 = "4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1"
 WEIGHTS = "/weights/RealESRGAN_x4plus.pth"
 GPU = "L4"
+CHUNK_CPU, CHUNK_MEMORY_MB = 4.0, 8192  # x264, decoding and the frame warps run beside the GPU
 _PROGRESS_EVERY_S = 1.0  # Dict writes are network calls
 _EPS = 1e-9
 
 image = (
     modal.Image.debian_slim(python_version="3.11")
-    .apt_install("ffmpeg", "libgl1", "libglib2.0-0", "wget")
-    # basicsr 1.4.2 imports torchvision.transforms.functional_tensor, gone after torchvision 0.16.
+    # PyAV wheels carry their own FFmpeg; no GUI libraries: only the headless OpenCV.
     .pip_install(
-        "numpy>=1.26,<2", "av>=14,<20", "opencv-python-headless>=4.9,<5",
-        "torch==2.1.2", "torchvision==0.16.2", "basicsr==1.4.2", "realesrgan==0.3.0",
+        "numpy>=1.26,<3", "av>=14,<20", "opencv-python-headless>=4.9,<5",
+        "torch==2.5.1", "spandrel==0.4.2",
     )
-    # Weights are part of the image: a cold container never downloads them.
+    # Weights are part of the image (a cold container never downloads them), checked against
+    # a pinned SHA-256: a changed file fails the build instead of running an unknown model.
     .run_commands(
         "mkdir -p /weights",
-        f"wget -q -O {WEIGHTS} {WEIGHTS_URL}",
-        "python -c \"import realesrgan, av, cv2; print('image ok')\"",
+        f"python -c \"import urllib.request; urllib.request.urlretrieve('{WEIGHTS_URL}', '{WEIGHTS}')\"",
+        f"echo '{WEIGHTS_SHA256}  {WEIGHTS}' | sha256sum -c -",
+        f"python -c \"import spandrel, av, cv2; spandrel.ModelLoader().load_from_file('{WEIGHTS}')\"",
     )
     .add_local_python_source("core")
 )
@@ -111,31 +120,6 @@ def _file_path(url: str) -> Path | None:
     if parts.netloc and parts.netloc != "localhost":  # \\server\share on Windows
         path = f"//{parts.netloc}{path}"
     return Path(path)
-
-
-def fetch(url: str, dest: Path, *, attempts: int = 4, timeout: float = 60.0) -> Path:
-    """Download ``url`` to ``dest`` (file:// is copied), retrying transient errors."""
-    local = _file_path(url)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    if local is not None:
-        shutil.copyfile(local, tmp)
-        os.replace(tmp, dest)
-        return dest
-    for attempt in range(attempts):
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as f:
-                shutil.copyfileobj(resp, f, 1 << 20)
-            os.replace(tmp, dest)
-            return dest
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500 or attempt + 1 == attempts:
-                raise RuntimeError(f"download failed: HTTP {exc.code} {exc.reason}") from None
-        except OSError as exc:
-            if attempt + 1 == attempts:
-                raise RuntimeError(f"download failed: {exc}") from None
-        time.sleep(2 ** attempt)
-    raise AssertionError("unreachable")
 
 
 def upload(path: Path, url: str, *, attempts: int = 4, timeout: float = 120.0) -> None:
@@ -165,41 +149,52 @@ def upload(path: Path, url: str, *, attempts: int = 4, timeout: float = 120.0) -
         time.sleep(2 ** attempt)
 
 
-def _resolve_sources(spec: RenderSpec, media_urls: dict[str, str], folder: Path) -> dict[str, Path]:
-    paths: dict[str, Path] = {}
+def _resolve_sources(spec: RenderSpec, media_urls: dict[str, str]) -> dict[str, Path | str]:
+    """file:// URLs as paths; http(s) URLs as they are: the renderer reads them with range
+    requests, only the bytes of the frames and sound the chunk uses."""
+    paths: dict[str, Path | str] = {}
     for media_hash in dict.fromkeys(c.media_hash for c in spec.clips):
         url = media_urls.get(media_hash)
         if url is None:
             raise RuntimeError(f"no URL for source {media_hash[:12]}")
         local = _file_path(url)
-        # Local runs read file:// sources in place; a container downloads (cached per container).
-        paths[media_hash] = local if local is not None else (
-            folder / media_hash if (folder / media_hash).is_file() else fetch(url, folder / media_hash))
+        paths[media_hash] = local if local is not None else url
     return paths
 
 
 # -- upscaler ---------------------------------------------------------------------------------
 
-_UPSCALER: Callable[[Any], Any] | None = None
+_UPSCALER: Callable[[list[Any], tuple[int, int]], list[Any]] | None = None
 
 
-def realesrgan_upscaler(weights: str = WEIGHTS) -> Callable[[Any], Any]:
-    """Real-ESRGAN x4plus on the GPU (half precision), RGB in and out. Loaded once per container."""
+def realesrgan_upscaler(weights: str = WEIGHTS) -> Callable[[list[Any], tuple[int, int]], list[Any]]:
+    """Real-ESRGAN x4plus loaded by spandrel, on the GPU in half precision, a batch of frames per
+    call; I420 in and out, with the colour conversion and the resampling to the output size done
+    on the GPU too (only output-size pictures come back). Loaded once per container."""
     global _UPSCALER
     if _UPSCALER is None:
         import numpy as np
+        import spandrel
         import torch
-        from basicsr.archs.rrdbnet_arch import RRDBNet
-        from realesrgan import RealESRGANer
 
-        model = RRDBNet(num_in_ch=3, num_out_ch=3, num_feat=64, num_block=23, num_grow_ch=32,
-                        scale=4)
-        engine = RealESRGANer(scale=4, model_path=weights, model=model, tile=0, tile_pad=10,
-                              pre_pad=0, half=torch.cuda.is_available())
+        from core.export.gpu_colour import i420_to_rgb, rgb_to_i420
 
-        def upscale(rgb: Any) -> Any:
-            out, _mode = engine.enhance(np.ascontiguousarray(rgb[:, :, ::-1]), outscale=4)
-            return np.ascontiguousarray(out[:, :, ::-1])
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype = torch.float16 if device == "cuda" else torch.float32
+        model = spandrel.ModelLoader(device=device).load_from_file(weights).model.eval().to(dtype)
+
+        def upscale(crops: list[Any], size: tuple[int, int]) -> list[Any]:
+            out: list[Any] = [None] * len(crops)
+            by_shape: dict[tuple[int, ...], list[int]] = {}
+            for i, crop in enumerate(crops):
+                by_shape.setdefault(crop.shape, []).append(i)
+            with torch.inference_mode():
+                for idx in by_shape.values():  # one model call per crop size (usually one)
+                    frames = torch.from_numpy(np.stack([crops[i] for i in idx])).to(device)
+                    big = model(i420_to_rgb(frames, dtype)).clamp_(0, 1)
+                    for i, picture in zip(idx, rgb_to_i420(big, size).cpu().numpy()):
+                        out[i] = picture
+            return out
 
         _UPSCALER = upscale
     return _UPSCALER
@@ -245,9 +240,8 @@ def run_render(job_uid: str, spec_json: str, media_urls: dict[str, str], output_
     writer = _ProgressWriter(store if store is not None else progress_store(), progress_key or job_uid)
     if spec.output.upscaler is Upscaler.REALESRGAN and upscaler is None:
         upscaler = realesrgan_upscaler()
-    cache = Path(tempfile.gettempdir()) / "reeldesk-media"
     with tempfile.TemporaryDirectory(prefix="reeldesk-render-") as tmp:
-        paths = _resolve_sources(spec, media_urls, cache)
+        paths = _resolve_sources(spec, media_urls)
         out = Path(tmp) / "render.mp4"
         render(spec, paths.__getitem__, out, writer, realesrgan=upscaler)
         info: dict[str, Any] = {**probe(out), "size_bytes": out.stat().st_size}
@@ -260,7 +254,9 @@ def run_render(job_uid: str, spec_json: str, media_urls: dict[str, str], output_
     return info
 
 
-@app.function(name=RENDER_FUNCTION, gpu=GPU, timeout=3 * 3600, max_containers=20)
+@app.function(name=RENDER_FUNCTION, gpu=GPU, cpu=CHUNK_CPU, memory=CHUNK_MEMORY_MB, timeout=3600,
+              max_containers=MAX_CONTAINERS,
+              retries=modal.Retries(max_retries=2, initial_delay=2.0, backoff_coefficient=2.0))
 def render_chunk(job_uid: str, spec_json: str, media_urls: dict[str, str],
                  output_url: str | None = None, progress_key: str | None = None) -> dict[str, Any]:
     return run_render(job_uid, spec_json, media_urls, output_url, progress_key)
@@ -277,8 +273,21 @@ class Chunk:
     spec: RenderSpec
 
 
-def plan_chunks(spec: RenderSpec, chunk_s: float = DEFAULT_CHUNK_S) -> list[Chunk]:
-    """Split a render into about ``output_duration / chunk_s`` chunks at whole output frames.
+def chunk_count(frames: int, fps: Fraction, max_chunk_s: float = MAX_CHUNK_S,
+                max_containers: int = MAX_CONTAINERS, min_chunk_s: float = MIN_CHUNK_S) -> int:
+    """How many chunks: none longer than ``max_chunk_s``, and as many as ``max_containers``
+    allow while each keeps at least ``min_chunk_s`` (a GPU container's start-up and model load
+    would dominate a shorter one). 15 s: 5 chunks of 3 s; 10 min: 60 chunks of 10 s."""
+    if max_chunk_s <= 0:
+        return 1
+    needed = math.ceil(frames / (max_chunk_s * fps) - _EPS)
+    parallel = min(max_containers, math.floor(frames / (min_chunk_s * fps) + _EPS))
+    return max(1, needed, parallel)
+
+
+def plan_chunks(spec: RenderSpec, max_chunk_s: float = MAX_CHUNK_S,
+                max_containers: int = MAX_CONTAINERS, min_chunk_s: float = MIN_CHUNK_S) -> list[Chunk]:
+    """Split a render into ``chunk_count`` chunks at whole output frames.
 
     Cuts never fall inside a transition (fades and dissolves need both neighbours); near the ideal
     place a cut prefers a clip cut or a segment boundary (the frame at or before it, so the chunk
@@ -287,7 +296,7 @@ def plan_chunks(spec: RenderSpec, chunk_s: float = DEFAULT_CHUNK_S) -> list[Chun
     """
     fps = spec.output.fps
     total = max(1, math.floor(spec.output_duration * fps + 0.5))
-    n = max(1, round(total / (chunk_s * fps))) if chunk_s > 0 else 1
+    n = chunk_count(total, fps, max_chunk_s, max_containers, min_chunk_s)
     if n <= 1:
         return [Chunk(0, 0, total, spec)]
     starts = spec.clip_starts()
@@ -327,7 +336,9 @@ def plan_chunks(spec: RenderSpec, chunk_s: float = DEFAULT_CHUNK_S) -> list[Chun
                 cuts.append(k)
                 break
     bounds = [0, *cuts, total]
-    return [Chunk(i, a, b - a, _slice(spec, frame_time(a, fps),
+    # PCM sound in the chunks: the join encodes the reel's AAC once, from lossless samples.
+    pcm = replace(spec, output=replace(spec.output, audio_codec=AudioCodec.PCM))
+    return [Chunk(i, a, b - a, _slice(pcm, frame_time(a, fps),
                                       frame_time(b, fps) if b < total else None))
             for i, (a, b) in enumerate(itertools.pairwise(bounds))]
 
@@ -537,14 +548,14 @@ def _spawn_chunk(*args: Any) -> _Handle:
 
 
 def run_orchestration(job_uid: str, spec_json: str, media_urls: dict[str, str], output_url: str,
-                      chunk_s: float = DEFAULT_CHUNK_S, *,
+                      chunk_s: float = MAX_CHUNK_S, max_containers: int = MAX_CONTAINERS, *,
                       store: MutableMapping[str, Any] | None = None,
                       spawn: Callable[..., _Handle] = _spawn_chunk,
                       poll_s: float = 1.0) -> dict[str, Any]:
     """The body of ``orchestrate``."""
     store = store if store is not None else progress_store()
     spec = RenderSpec.from_json(spec_json)
-    chunks = plan_chunks(spec, chunk_s)
+    chunks = plan_chunks(spec, chunk_s, max_containers)
     total = sum(c.frames for c in chunks)
 
     def put(value: dict[str, Any]) -> None:
@@ -612,8 +623,9 @@ def _get(store: MutableMapping[str, Any], key: str) -> Any:
         return None
 
 
-@app.function(name=ORCHESTRATOR, cpu=2.0, memory=4096, timeout=6 * 3600)
+@app.function(name=ORCHESTRATOR, cpu=2.0, memory=4096, timeout=6 * 3600,
+              retries=modal.Retries(max_retries=1, initial_delay=5.0))
 def orchestrate(job_uid: str, spec_json: str, media_urls: dict[str, str], output_url: str,
-                chunk_s: float = DEFAULT_CHUNK_S) -> dict[str, Any]:
-    return run_orchestration(job_uid, spec_json, media_urls, output_url, chunk_s)
+                chunk_s: float = MAX_CHUNK_S, max_containers: int = MAX_CONTAINERS) -> dict[str, Any]:
+    return run_orchestration(job_uid, spec_json, media_urls, output_url, chunk_s, max_containers)
 

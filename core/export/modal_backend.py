@@ -56,7 +56,11 @@ APP_NAME = "reeldesk-export"
 ORCHESTRATOR = "orchestrate"
 RENDER_FUNCTION = "render_chunk"
 PROGRESS_DICT = "reeldesk-export-progress"
-DEFAULT_CHUNK_S = 60.0
+# Chunks of a Modal render: at most MAX_CHUNK_S of output each, spread over up to MAX_CONTAINERS
+# GPUs while each keeps MIN_CHUNK_S (container start-up and the model load are paid per chunk).
+MAX_CHUNK_S = 10.0
+MIN_CHUNK_S = 3.0
+MAX_CONTAINERS = int(os.environ.get("REELDESK_MODAL_MAX_CONTAINERS", "10"))
 
 MODAL_KEYRING_SERVICE = "ReelDesk Modal"  # same names as desktop.ui.settings_dialog
 MODAL_TOKEN_ID_SETTING = "export.modal.token_id"
@@ -263,13 +267,15 @@ class ModalBackend:
     def __init__(self, *, client: ModalClient | Any | None = None,
                  connect: Callable[[Library], Any] | None = None,
                  presigner: Presigner | None = None, poll_s: float = 1.0,
-                 chunk_s: float = DEFAULT_CHUNK_S, reconnect_s: float = 15.0) -> None:
+                 chunk_s: float = MAX_CHUNK_S, max_containers: int = MAX_CONTAINERS,
+                 reconnect_s: float = 15.0) -> None:
         self._jobs: ExportJobs | None = None
         self._client = client
         self._connect = connect or connect_modal
         self._presigner = presigner
         self._poll_s = poll_s
         self._chunk_s = chunk_s
+        self._max_containers = max_containers
         self._reconnect_s = reconnect_s
         self._polls: dict[str, _Poll] = {}
         self._lock = threading.Lock()
@@ -305,11 +311,32 @@ class ModalBackend:
             return True
         job = self.jobs.get(uid)
         if job.modal_call_id:
-            t = threading.Thread(target=self._cancel_remote, args=(job.modal_call_id,),
+            # Pending until Modal confirms: a cancel made offline is sent on the next connection.
+            self.jobs.set_cancel_pending(uid, True)
+            t = threading.Thread(target=self._cancel_remote, args=(uid, job.modal_call_id),
                                  name=f"modal-cancel-{uid[:8]}", daemon=True)
             t.start()
             t.join(timeout)
         return True
+
+    def send_pending_cancels(self, client: Any = None) -> list[str]:
+        """Cancel on Modal the jobs cancelled while it could not be reached; returns those sent."""
+        sent = []
+        for job in self.jobs.list():
+            if job.cancel_pending and job.modal_call_id and job.state is JobState.CANCELLED:
+                if self._cancel_remote(job.uid, job.modal_call_id, client):
+                    sent.append(job.uid)
+        return sent
+
+    def send_pending_cancels_soon(self) -> None:
+        """``send_pending_cancels`` on a thread (connecting can hang without network)."""
+        threading.Thread(target=self._send_quietly, name="modal-pending-cancels", daemon=True).start()
+
+    def _send_quietly(self, client: Any = None) -> None:
+        try:
+            self.send_pending_cancels(client)
+        except Exception:  # offline again, or not configured: the next connection tries again
+            log.info("pending Modal cancels not sent yet", exc_info=True)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop polling; remote renders go on and are re-attached at the next start."""
@@ -346,6 +373,7 @@ class ModalBackend:
         client = self._client if self._client is not None else self._connect(self.jobs.library)
         if poll is not None:
             poll.client = client
+            self._send_quietly(client)  # connected again: cancels made offline go out now
         return client
 
     @staticmethod
@@ -394,7 +422,7 @@ class ModalBackend:
             return self._abandon(poll, None, client)
         try:
             call = client.function(APP_NAME, ORCHESTRATOR).spawn(
-                uid, job.spec_json, urls, put_url, self._chunk_s)
+                uid, job.spec_json, urls, put_url, self._chunk_s, self._max_containers)
             call_id = str(call.object_id)
         except Exception as exc:  # noqa: BLE001 - classified into a clear message
             jobs.fail(uid, _start_message(exc, secrets))
@@ -417,8 +445,8 @@ class ModalBackend:
             except (ModalNotConfigured, ModalUnreachable) as exc:
                 jobs.set_fields(uid, stage=f"waiting for Modal ({exc})")
                 if poll.cancel.wait(self._reconnect_s) or self._closing.is_set():
-                    if poll.cancel.is_set():
-                        self._cancel_remote(job.modal_call_id)
+                    if poll.cancel.is_set() and not self._cancel_remote(uid, job.modal_call_id):
+                        self.jobs.set_cancel_pending(uid, True)
                     return
         log.info("export job %s: re-attached to Modal call %s", uid, job.modal_call_id)
         key = job.r2_key or f"renders/{uid}.mp4"
@@ -525,13 +553,20 @@ class ModalBackend:
             try:
                 (call or client.call(call_id)).cancel()
             except Exception:
-                log.warning("export job %s: cancelling Modal call %s failed", poll.uid, call_id,
-                            exc_info=True)
+                log.warning("export job %s: cancelling Modal call %s failed; sent when Modal "
+                            "answers again", poll.uid, call_id, exc_info=True)
+                self.jobs.set_cancel_pending(poll.uid, True)
         job = self.jobs.get(poll.uid)
         self.jobs.sweep(job)
 
-    def _cancel_remote(self, call_id: str) -> None:
+    def _cancel_remote(self, uid: str, call_id: str, client: Any = None) -> bool:
+        """Cancel a call; True (and the job no longer pending) when Modal took it."""
         try:
-            self._client_for_job().call(call_id).cancel()
+            (client or self._client_for_job()).call(call_id).cancel()
         except Exception:
-            log.warning("cancelling Modal call %s failed", call_id, exc_info=True)
+            log.warning("cancelling Modal call %s failed; sent when Modal answers again", call_id,
+                        exc_info=True)
+            return False
+        self.jobs.set_cancel_pending(uid, False)
+        log.info("export job %s: Modal call %s cancelled", uid, call_id)
+        return True

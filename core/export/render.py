@@ -32,8 +32,21 @@ import av
 import cv2
 import numpy as np
 
-from core.editmath import Box, Timeline, crop_at, interpolate
-from core.enums import OverlayShape, TransitionType, Upscaler
+from core.editmath import Box, Timeline, crop_at, interpolate, needs_upscale
+from core.enums import AudioCodec, OverlayShape, TransitionType, Upscaler, VideoEncoder
+from core.export.destination import write_error
+from core.export.encoders import CODECS, codec_chain, stream_options
+from core.export.planes import (
+    FULL_RANGE,
+    Planes,
+    cv_maps,
+    even_up,
+    fit_i420,
+    frame_planes,
+    to_limited_range,
+    warp_planes,
+    yuv_views,
+)
 from core.export.spec import (
     ClipSpec,
     OutputSettings,
@@ -56,11 +69,17 @@ _REGION_PROPS = ("x", "y", "rx", "ry")
 _GROUND_FLATTEN = 0.2  # ground shape: the region's width, this fraction of its height
 _STROKE_REFERENCE = 1080  # OverlayStyle.stroke is in pixels of a 1080-pixel short side
 _SHIFT = 4  # cv2 drawing: 4 fractional bits, so rings move smoothly by sub-pixels
-_BLACK = (16, 128, 128)  # limited-range YUV black: what fades go through
+_BLACK = (16, 128, 128)
+_HTTP_TIMEOUT_US = str(60_000_000)  # a stalled connection fails the read after a minute
+_AI_BATCH = 4  # frames per model call: fills the GPU; x4 activations of 4 crops fit an L4
+_MISSING_S = 0.5  # a source with no picture for this long where a clip needs one is damaged  # limited-range YUV black: what fades go through
 
-# RGB uint8 picture (h, w, 3) in, the same picture upscaled (normally x4) out.
-Upscale = Callable[[np.ndarray], np.ndarray]
-Planes = tuple[np.ndarray, np.ndarray, np.ndarray]  # Y, U, V of a yuv420p picture
+# A batch of crops at their native source pixels, each one yuv420p (I420) uint8 array of shape
+# (h·3/2, w), and the output (width, height) in; the pictures enlarged out, I420 again, at the
+# output size or any other (they are resampled). Colour conversion and resampling are the
+# upscaler's (on its GPU); a batch holds up to _AI_BATCH consecutive frames of one clip.
+Upscale = Callable[[list[np.ndarray], tuple[int, int]], list[np.ndarray]]
+Source = Path | str  # a media file, or an http(s) URL (a presigned R2 GET in the cloud)
 
 
 class RenderError(RuntimeError):
@@ -78,22 +97,26 @@ class Progress:
     frames_done: int
     frames_total: int
     eta_s: float | None  # None until there is a rate to extrapolate from
+    encoder: str = ""  # the FFmpeg encoder that wrote the file ("done" only), e.g. libx264
 
 
 def render(
     spec: RenderSpec,
-    resolve_media: Callable[[str], Path],
+    resolve_media: Callable[[str], Source],
     out_path: Path,
     on_progress: Callable[[Progress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     *,
     realesrgan: Upscale | None = None,
+    destination: Path | None = None,
 ) -> Path:
     """Render ``spec`` to ``out_path`` (H.264 + AAC MP4) and return it.
 
     The file appears atomically: it is written next to ``out_path`` under a temporary name and
     renamed at the end; on cancel or failure the temporary file is removed. ``realesrgan`` is the
-    AI upscaler for ``Upscaler.REALESRGAN`` (the Modal GPU backend injects it).
+    AI upscaler for ``Upscaler.REALESRGAN`` (the Modal GPU backend injects it). Write errors
+    name ``destination`` (the file asked for, when ``out_path`` is a staging name), else
+    ``out_path``.
     """
     out_path = Path(out_path)
     is_cancelled = cancelled or (lambda: False)
@@ -115,27 +138,19 @@ def render(
     tmp = out_path.with_name(f".{out_path.stem}.{uuid.uuid4().hex[:12]}.partial.mp4")
     started = time.monotonic()
     try:
-        with av.open(
-            str(tmp), "w", format="mp4",
-            container_options={"movflags": "+faststart"} if out.faststart else {},
-        ) as container:
-            video = container.add_stream("libx264", rate=fps)
-            video.width, video.height, video.pix_fmt = out.width, out.height, "yuv420p"
-            video.options = {"crf": str(out.crf), "preset": out.preset}
-            # PyAV defaults to slice threads, which makes x264 slower and worse than the frame
-            # threads the ffmpeg command line uses.
-            video.codec_context.thread_type = "AUTO"
-            video.codec_context.time_base = 1 / fps
-            audio = _AudioTrack(container, out, audio_total) if out.audio else None
-            _render_frames(
-                placements, out, frames_total, realesrgan, video, container, audio,
-                is_cancelled, report,
-            )
-            report("finishing", frames_total, frames_total)
-            for packet in video.encode(None):
-                container.mux(packet)
-            if audio is not None:
-                audio.flush(audio_total, final=True)
+        for encoder in codec_chain(out.encoder):
+            try:
+                _encode_file(tmp, encoder, placements, out, frames_total, audio_total, realesrgan,
+                             is_cancelled, report)
+                break
+            except av.FFmpegError as e:
+                if encoder is VideoEncoder.X264 or isinstance(e, OSError):
+                    raise
+                # A GPU encoder that passed its test encode can still fail (driver, session
+                # limit, frame size): render again with x264 rather than fail the export.
+                log.warning("%s failed (%s); rendering with x264 instead", CODECS[encoder], e)
+                _remove(tmp)
+        report.encoder = CODECS[encoder]
         if is_cancelled():  # the close (faststart rewrite) can take a while on long reels
             raise RenderCancelled()
         os.replace(tmp, out_path)
@@ -143,6 +158,9 @@ def render(
         log.info("render of project %s cancelled", spec.project_uid)
         _remove(tmp)
         raise
+    except OSError as e:  # PyAV's write errors are OSErrors too (permission, disk full)
+        _remove(tmp)
+        raise RenderError(write_error(destination or out_path, e)) from e
     except av.FFmpegError as e:
         _remove(tmp)
         raise RenderError(f"encoding failed: {e}") from e
@@ -150,11 +168,40 @@ def render(
         _remove(tmp)
         raise
     log.info(
-        "rendered project %s: %d frames %dx%d in %.1f s -> %s",
-        spec.project_uid, frames_total, out.width, out.height, time.monotonic() - started, out_path,
+        "rendered project %s: %d frames %dx%d with %s in %.1f s -> %s", spec.project_uid,
+        frames_total, out.width, out.height, report.encoder, time.monotonic() - started, out_path,
     )
     report("done", frames_total, frames_total)
     return out_path
+
+
+def _encode_file(
+    tmp: Path, encoder: VideoEncoder, placements: list[_Placement], out: OutputSettings,
+    frames_total: int, audio_total: int, realesrgan: Upscale | None,
+    is_cancelled: Callable[[], bool], report: _Reporter,
+) -> None:
+    fps = out.fps
+    with av.open(
+        str(tmp), "w", format="mp4",
+        container_options={"movflags": "+faststart"} if out.faststart else {},
+    ) as container:
+        video = container.add_stream(CODECS[encoder], rate=fps)
+        video.width, video.height, video.pix_fmt = out.width, out.height, "yuv420p"
+        video.options = stream_options(encoder, out.crf, out.preset)
+        # PyAV defaults to slice threads, which makes x264 slower and worse than the frame
+        # threads the ffmpeg command line uses.
+        video.codec_context.thread_type = "AUTO"
+        video.codec_context.time_base = 1 / fps
+        audio = _AudioTrack(container, out, audio_total) if out.audio else None
+        _render_frames(
+            placements, out, frames_total, realesrgan, video, container, audio,
+            is_cancelled, report,
+        )
+        report("finishing", frames_total, frames_total)
+        for packet in video.encode(None):
+            container.mux(packet)
+        if audio is not None:
+            audio.flush(audio_total, final=True)
 
 
 # -- plan -------------------------------------------------------------------------------------
@@ -165,7 +212,7 @@ class _Placement:
     """One clip laid on the output timeline, with its transition envelopes."""
 
     clip: ClipSpec
-    path: Path
+    path: Source
     timeline: Timeline
     start: float  # output seconds
     duration: float  # output seconds
@@ -191,12 +238,32 @@ class _Placement:
         return g
 
 
-def _resolve(clip: ClipSpec, resolve_media: Callable[[str], Path]) -> Path:
-    where = f"clip {clip.uid} (media {clip.media_hash[:12]})"
+def _where(clip: ClipSpec) -> str:
+    return f"clip {clip.uid} (media {clip.media_hash[:12]})"
+
+
+def _is_url(source: Source) -> bool:
+    return isinstance(source, str) and source.startswith(("http://", "https://"))
+
+
+def _open(source: Source) -> av.container.InputContainer:
+    """Open a file, or a URL read over HTTP with range requests: a seek fetches only the bytes
+    from there on, so a 5 s clip of a 2 h game reads a few MB, not the game."""
+    # Over HTTP the stream info is probed from 1 s of packets, not FFmpeg's default 5 s (the
+    # container headers hold the rest).
+    options = {"rw_timeout": _HTTP_TIMEOUT_US, "analyzeduration": "1000000"} if _is_url(source) else {}
+    return av.open(str(source), options=options)
+
+
+def _resolve(clip: ClipSpec, resolve_media: Callable[[str], Source]) -> Source:
+    where = _where(clip)
     try:
-        path = Path(resolve_media(clip.media_hash))
+        found = resolve_media(clip.media_hash)
     except Exception as e:  # the resolver is the caller's; any failure means "no media"
         raise RenderError(f"source of {where} is not available: {e}") from e
+    if _is_url(found):
+        return found  # opened once, by the decoder: every open costs requests and bytes
+    path = Path(found)
     if not path.is_file():
         raise RenderError(f"source of {where} is missing: {path}")
     try:
@@ -208,7 +275,7 @@ def _resolve(clip: ClipSpec, resolve_media: Callable[[str], Path]) -> Path:
     return path
 
 
-def _layout(spec: RenderSpec, paths: Sequence[Path]) -> list[_Placement]:
+def _layout(spec: RenderSpec, paths: Sequence[Source]) -> list[_Placement]:
     starts = spec.clip_starts()
     clips = spec.clips
     result = []
@@ -342,7 +409,7 @@ class _Pictures:
 def _fill_frame(frame: av.VideoFrame, buf: np.ndarray, w: int, h: int) -> None:
     """Copy ``buf`` into the encoder frame's planes (plain numpy copies: from_ndarray is 3x
     slower)."""
-    for plane, view in zip(frame.planes, _yuv_views(buf, w, h)):
+    for plane, view in zip(frame.planes, yuv_views(buf, w, h)):
         rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
         rows[:, : plane.width] = view
 
@@ -376,14 +443,18 @@ def _media_origin(container: av.container.InputContainer) -> float:
 
 
 class _FrameSource:
-    """Sequential decoder answering "the latest frame at or before media time t"."""
+    """Sequential decoder answering "the latest frame at or before media time t"; a source that
+    has no picture near t (it ends early: truncated, or has a hole) is an error naming ``where``
+    rather than a frozen picture."""
 
-    def __init__(self, path: Path, first_time: float, frame_s: float) -> None:
+    def __init__(self, path: Source, first_time: float, frame_s: float, where: str) -> None:
         try:
-            self._container = av.open(str(path))
+            self._container = _open(path)
         except av.FFmpegError as e:
             raise RenderError(f"cannot open {path}: {e}") from e
         self._path = path
+        self._where = where
+        self._missing_s = max(_MISSING_S, 4 * frame_s)
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
         self.origin = _media_origin(self._container)
@@ -414,7 +485,7 @@ class _FrameSource:
                 )
             yield from self._container.decode(stream)
         except av.FFmpegError as e:
-            raise RenderError(f"cannot decode {self._path.name}: {e}") from e
+            raise RenderError(f"cannot decode the source of {self._where}: {e}") from e
 
     def frame_at(self, t: float) -> av.VideoFrame:
         t += self.origin + self._tol
@@ -424,21 +495,17 @@ class _FrameSource:
         # Before the first frame (a stream starting late) show the first one.
         shown = self._current if self._current is not None else self._next
         assert shown is not None  # __init__ made sure there is a first frame
+        if shown.time is not None and t - shown.time > self._missing_s:
+            ends = "ends" if self._next is None else "has a gap"
+            raise RenderError(
+                f"the source of {self._where} {ends} at {shown.time - self.origin:.2f} s but the "
+                f"clip needs {t - self.origin - self._tol:.2f} s; the file is damaged or "
+                f"truncated ({self._path})"
+            )
         return shown
 
     def close(self) -> None:
         self._container.close()
-
-
-def _planes(frame: av.VideoFrame) -> Planes:
-    """Y, U, V of a frame as numpy views (no copy for yuv420p sources)."""
-    if frame.format.name != "yuv420p":
-        frame = frame.reformat(format="yuv420p")  # full-range, 4:2:2, 10-bit... -> 8-bit 4:2:0
-    out = []
-    for plane in frame.planes:
-        a = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-        out.append(a[:, : plane.width])
-    return out[0], out[1], out[2]
 
 
 def _upright_to_stored(cw: int, stored_w: int, stored_h: int) -> np.ndarray:
@@ -468,16 +535,6 @@ def _crop_to(box: Box, out_w: int, out_h: int) -> np.ndarray:
     ])
 
 
-def _cv_maps(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2x3 inverse maps (destination index -> source index) for cv2.warpAffine on the luma and
-    the half-size chroma planes, from a continuous-coordinate map (pixel centres at +0.5)."""
-    lin, c = m[:2, :2], m[:2, 2]
-    centre = lin @ np.array([0.5, 0.5])
-    luma = np.hstack([lin, (centre + c - 0.5)[:, None]])
-    chroma = np.hstack([lin, (centre + c / 2.0 - 0.5)[:, None]])
-    return luma, chroma
-
-
 class _ClipVideo:
     """Renders the pictures of one placed clip into its own YUV buffer."""
 
@@ -488,8 +545,11 @@ class _ClipVideo:
         clip = p.clip
         self._clip = clip
         self._w, self._h = out.width, out.height
-        self._flags = cv2.INTER_LANCZOS4 if out.upscaler is Upscaler.LANCZOS else cv2.INTER_LINEAR
-        self._upscale = realesrgan if out.upscaler is Upscaler.REALESRGAN else None
+        self._upscaler = out.upscaler
+        self._model = realesrgan if out.upscaler is Upscaler.REALESRGAN else None
+        self._fps_num, self._fps_den = out.fps_num, out.fps_den
+        # AI upscaling works a batch ahead: output frame -> (source frame index, box, picture)
+        self._ahead: dict[int, tuple[int, Box, np.ndarray | None]] = {}
         self._crop_track = clip.crop_track()
         self._regions = [
             (r, tuple((k.time, {"x": k.x, "y": k.y, "rx": k.rx, "ry": k.ry})
@@ -499,9 +559,9 @@ class _ClipVideo:
         self._spotlight = _Spotlight(clip.style, self._w, self._h) if self._regions else None
         self._unrotate = _unrotate(clip)
         self.buf = np.empty(self._w * self._h * 3 // 2, np.uint8)
-        self._views = _yuv_views(self.buf, self._w, self._h)
+        self._views = yuv_views(self.buf, self._w, self._h)
         first = clip.src_start + p.timeline.output_to_source(0.0)
-        self._source = _FrameSource(p.path, first, clip.fps_den / clip.fps_num)
+        self._source = _FrameSource(p.path, first, clip.fps_den / clip.fps_num, _where(clip))
         self._last_key: tuple | None = None
 
     def close(self) -> None:
@@ -510,14 +570,27 @@ class _ClipVideo:
     def render(self, t_out: float) -> np.ndarray:
         p, clip = self.placement, self._clip
         s = p.timeline.output_to_source(t_out - p.start)  # clip time of this output frame
-        frame = self._source.frame_at(clip.src_start + s)
-        box = crop_at(self._crop_track, s, clip.width, clip.height, clip.aspect, clip.rotation)
+        frame: av.VideoFrame | None = None
+        picture: np.ndarray | None = None
+        if self._model is not None:
+            k = round(t_out * self._fps_num / self._fps_den)
+            if k not in self._ahead:
+                self._prepare_batch(k)
+            index, box, picture = self._ahead.pop(k)
+        else:
+            frame = self._source.frame_at(clip.src_start + s)
+            index = self._source.index
+            box = self._box(s)
         shapes = self._spotlight_shapes(s, box)
-        key = (self._source.index, box, shapes)
+        key = (index, box, shapes)
         if key == self._last_key:  # slow motion on a still crop: the same picture again
             return self.buf
         self._last_key = key
-        self._warp(frame, box)
+        if picture is not None:
+            self.buf[:] = picture
+        else:
+            assert frame is not None
+            self._warp(frame, box, self._views)
         if shapes:
             self._spotlight.apply(self._views, shapes)  # type: ignore[union-attr]
         return self.buf
@@ -534,33 +607,78 @@ class _ClipVideo:
             @ scale @ self._unrotate @ _crop_to(box, out_w, out_h)
         )
 
-    def _warp(self, frame: av.VideoFrame, box: Box) -> None:
+    def _box(self, s: float) -> Box:
+        clip = self._clip
+        return crop_at(self._crop_track, s, clip.width, clip.height, clip.aspect, clip.rotation)
+
+    def _warp(self, frame: av.VideoFrame, box: Box, views: Planes) -> None:
+        """The output picture straight from the source (no AI): one warp per plane, Lanczos when
+        the Lanczos upscaler enlarges a crop smaller than the output."""
         # Phone footage is often full range; the output is limited range like all H.264 players
         # expect, so squeeze it (on the warped planes: cheaper than a swscale pass).
-        full = frame.color_range == _FULL_RANGE or frame.format.name.startswith("yuvj")
-        src = _planes(frame)
-        if self._upscale is None:
-            luma, chroma = _cv_maps(self._source_map(frame, box, self._w, self._h))
-            _warp_planes(src, self._views, luma, chroma, self._flags)
-            if full:
-                _to_limited_range(self._views)
-            return
-        # AI upscaling: crop to a quarter of the output size, upscale, fit exactly.
-        iw, ih = _even_up(self._w / 4), _even_up(self._h / 4)
+        upscale = self._upscaler is Upscaler.LANCZOS and needs_upscale(
+            self._native_size(frame, box), (self._w, self._h))
+        luma, chroma = cv_maps(self._source_map(frame, box, self._w, self._h))
+        warp_planes(frame_planes(frame), views, luma, chroma,
+                    cv2.INTER_LANCZOS4 if upscale else cv2.INTER_LINEAR)
+        if _full_range(frame):
+            to_limited_range(views)
+
+    def _native_crop(self, frame: av.VideoFrame, box: Box) -> np.ndarray | None:
+        """The crop at its native pixels (nothing shrunk before the model) as I420, or None when
+        it is not smaller than the output (no upscaling then)."""
+        native = self._native_size(frame, box)
+        if not needs_upscale(native, (self._w, self._h)):
+            return None
+        iw, ih = even_up(native[0]), even_up(native[1])
         small = np.empty(iw * ih * 3 // 2, np.uint8)
-        luma, chroma = _cv_maps(self._source_map(frame, box, iw, ih))
-        _warp_planes(src, _yuv_views(small, iw, ih), luma, chroma, cv2.INTER_LINEAR)
-        if full:
-            _to_limited_range(_yuv_views(small, iw, ih))
-        rgb = cv2.cvtColor(small.reshape(ih * 3 // 2, iw), cv2.COLOR_YUV2RGB_I420)
-        big = np.asarray(self._upscale(rgb))
-        if big.dtype != np.uint8 or big.ndim != 3 or big.shape[2] != 3:
-            raise RenderError(
-                f"upscaler returned {big.dtype} {big.shape}, expected uint8 (h, w, 3)"
-            )
-        interp = cv2.INTER_AREA if big.shape[1] > self._w else cv2.INTER_LANCZOS4
-        fitted = cv2.resize(big, (self._w, self._h), interpolation=interp)
-        self.buf[:] = cv2.cvtColor(fitted, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+        views = yuv_views(small, iw, ih)
+        luma, chroma = cv_maps(self._source_map(frame, box, iw, ih))
+        warp_planes(frame_planes(frame), views, luma, chroma, cv2.INTER_LINEAR)
+        if _full_range(frame):
+            to_limited_range(views)
+        return small.reshape(ih * 3 // 2, iw)
+
+    def _prepare_batch(self, k: int) -> None:
+        """Output frames k, k+1, ... of this clip (up to _AI_BATCH): decode them, cut their
+        crops and enlarge all of them in ONE model call; a repeated source frame (slow motion)
+        is enlarged once."""
+        p, clip = self.placement, self._clip
+        items = []
+        for j in range(k, k + _AI_BATCH):
+            t = j * self._fps_den / self._fps_num
+            if j > k and t >= p.end - _EPS:
+                break
+            s = p.timeline.output_to_source(t - p.start)
+            frame = self._source.frame_at(clip.src_start + s)
+            items.append((j, self._source.index, self._box(s), frame))
+        crops: dict[tuple[int, Box], np.ndarray | None] = {}
+        for _j, index, box, frame in items:
+            if (index, box) not in crops:
+                crops[(index, box)] = self._native_crop(frame, box)
+        wanted = [key for key, crop in crops.items() if crop is not None]
+        assert self._model is not None
+        bigs = list(self._model([crops[key] for key in wanted], (self._w, self._h))) if wanted else []
+        if len(bigs) != len(wanted):
+            raise RenderError(f"upscaler returned {len(bigs)} pictures for {len(wanted)} frames")
+        pictures: dict[tuple[int, Box], np.ndarray] = {}
+        try:
+            for key, big in zip(wanted, bigs):
+                pictures[key] = fit_i420(np.asarray(big), self._w, self._h)
+        except ValueError as e:
+            raise RenderError(f"upscaler output: {e}") from None
+        for j, index, box, frame in items:
+            if (index, box) not in pictures:  # crop big enough: no model
+                buf = np.empty(self._w * self._h * 3 // 2, np.uint8)
+                self._warp(frame, box, yuv_views(buf, self._w, self._h))
+                pictures[(index, box)] = buf
+            self._ahead[j] = (index, box, pictures[(index, box)])
+
+    def _native_size(self, frame: av.VideoFrame, box: Box) -> tuple[float, float]:
+        """The crop box in pixels of the decoded frame (a proxy may be smaller than the spec)."""
+        turned = round(-(frame.rotation or 0)) % 180 == 90
+        up_w, up_h = (frame.height, frame.width) if turned else (frame.width, frame.height)
+        return box.width * up_w / self._clip.width, box.height * up_h / self._clip.height
 
     def _spotlight_shapes(self, s: float, box: Box) -> tuple[tuple[float, ...], ...]:
         """(cx, cy, rx, ry, alpha) in output pixels of each region showing at clip time s."""
@@ -581,68 +699,8 @@ class _ClipVideo:
         return tuple(shapes)
 
 
-_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
-_LIMIT_LUMA = np.round(16 + np.arange(256) * (219 / 255)).astype(np.uint8)
-_LIMIT_CHROMA = np.round(128 + (np.arange(256) - 128) * (224 / 255)).astype(np.uint8)
-
-
-def _to_limited_range(planes: Planes) -> None:
-    for i, plane in enumerate(planes):
-        cv2.LUT(plane, _LIMIT_LUMA if i == 0 else _LIMIT_CHROMA, dst=plane)
-
-
-def _even_up(x: float) -> int:
-    return max(2, 2 * math.ceil(x / 2))
-
-
-def _yuv_views(buf: np.ndarray, w: int, h: int) -> Planes:
-    """Y, U, V views into one flat yuv420p buffer."""
-    n = w * h
-    return (
-        buf[:n].reshape(h, w),
-        buf[n: n + n // 4].reshape(h // 2, w // 2),
-        buf[n + n // 4:].reshape(h // 2, w // 2),
-    )
-
-
-def _warp_planes(
-    src: Planes, dst: Planes, luma: np.ndarray, chroma: np.ndarray, flags: int
-) -> None:
-    for i, (s, d) in enumerate(zip(src, dst)):
-        m = luma if i == 0 else chroma
-        if not _scale_plane(s, d, m, flags):
-            cv2.warpAffine(
-                s, m, (d.shape[1], d.shape[0]), dst=d,
-                flags=flags | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
-            )
-
-
-def _scale_plane(src: np.ndarray, dst: np.ndarray, m: np.ndarray, flags: int) -> bool:
-    """The common unrotated case, ~5x faster than warpAffine: resize the source region by the
-    exact scale (cv2.resize's separable fixed-point path) and cut the output out of it. The cut
-    is on whole output pixels, so the position is within half an output pixel of the exact warp.
-    Returns False (nothing done) when the map is not a pure scale + shift."""
-    ax, shear_x, bx = m[0]
-    shear_y, ay, by = m[1]
-    if shear_x != 0 or shear_y != 0 or ax <= 0 or ay <= 0:
-        return False
-    hd, wd = dst.shape
-    hs, ws = src.shape
-    taps = 4 if flags == cv2.INTER_LANCZOS4 else 1
-    x0 = max(0, math.floor(bx) - taps)
-    x1 = min(ws, math.ceil(bx + ax * (wd - 1)) + taps + 1)
-    y0 = max(0, math.floor(by) - taps)
-    y1 = min(hs, math.ceil(by + ay * (hd - 1)) + taps + 1)
-    # Output pixel j of the resized region maps to source x0 + (j + 0.5)·ax - 0.5.
-    ox = round((bx - x0 + 0.5) / ax - 0.5)
-    oy = round((by - y0 + 0.5) / ay - 0.5)
-    if x1 <= x0 or y1 <= y0 or ox < 0 or oy < 0:
-        return False
-    big = cv2.resize(src[y0:y1, x0:x1], None, fx=1 / ax, fy=1 / ay, interpolation=flags)
-    if ox + wd > big.shape[1] or oy + hd > big.shape[0]:
-        return False
-    dst[...] = big[oy: oy + hd, ox: ox + wd]
-    return True
+def _full_range(frame: av.VideoFrame) -> bool:
+    return frame.color_range == FULL_RANGE or frame.format.name.startswith("yuvj")
 
 
 def _rgb_to_yuv(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
@@ -742,9 +800,10 @@ class _AudioTrack:
         self, container: av.container.OutputContainer, out: OutputSettings, total: int
     ) -> None:
         self._container = container
-        self._stream = container.add_stream("aac", rate=AUDIO_RATE)
+        self._stream = container.add_stream(out.audio_codec.value, rate=AUDIO_RATE)
         self._stream.layout = "stereo"
-        self._stream.bit_rate = out.audio_bitrate
+        if out.audio_codec is AudioCodec.AAC:
+            self._stream.bit_rate = out.audio_bitrate
         self._total = total
         self._written = 0  # samples already encoded; _buf[:, 0] is sample _written
         self._buf = np.zeros((2, 0), np.float32)
@@ -822,11 +881,11 @@ def _clip_audio(p: _Placement, cancelled: Callable[[], bool]) -> np.ndarray:
 
 
 def _decode_audio(
-    path: Path, start: float, end: float, cancelled: Callable[[], bool]
+    path: Source, start: float, end: float, cancelled: Callable[[], bool]
 ) -> tuple[np.ndarray, float] | None:
     """48 kHz stereo float samples covering media seconds [start, end], and the media time of
     the first one; None when the file has no sound."""
-    with av.open(str(path)) as container:
+    with _open(path) as container:
         if not container.streams.audio:
             return None
         stream = container.streams.audio[0]
@@ -930,6 +989,7 @@ class _Reporter:
         self._last_sent = -math.inf
         self._stage = ""
         self._fraction = 0.0
+        self.encoder = ""  # the FFmpeg encoder that wrote the file, known at the end
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self._callback is None:
@@ -951,7 +1011,7 @@ class _Reporter:
         elif done and total:
             eta = (now - self._started) / done * (total - done)
         self._stage, self._last_sent = stage, now
-        self._callback(Progress(self._fraction, stage, done, total, eta))
+        self._callback(Progress(self._fraction, stage, done, total, eta, self.encoder))
 
 
 def _remove(path: Path) -> None:

@@ -23,8 +23,8 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any
 
-from core.editmath import MAX_ROTATION_DEG, Timeline
-from core.enums import AspectRatio, OverlayShape, TransitionType, Upscaler
+from core.editmath import MAX_ROTATION_DEG, Timeline, reel_starts, transition_overlap
+from core.enums import AspectRatio, AudioCodec, OverlayShape, TransitionType, Upscaler, VideoEncoder
 
 __all__ = [
     "MAX_OUTPUT_SIDE",
@@ -183,7 +183,7 @@ class Transition:
     @property
     def overlap(self) -> float:
         """Seconds the two clips share in the output."""
-        return self.duration if self.type is TransitionType.DISSOLVE else 0.0
+        return transition_overlap(self.type, self.duration)
 
     @property
     def edge(self) -> float:
@@ -281,6 +281,8 @@ class OutputSettings:
     audio_bitrate: int = 160_000
     faststart: bool = True
     upscaler: Upscaler = Upscaler.NONE
+    encoder: VideoEncoder = VideoEncoder.X264  # resolved where it renders; x264 is the fallback
+    audio_codec: AudioCodec = AudioCodec.AAC
 
     def __post_init__(self) -> None:
         for name in ("width", "height"):
@@ -339,18 +341,15 @@ class RenderSpec:
 
     def clip_starts(self) -> tuple[float, ...]:
         """Output time at which each clip begins (dissolves pull the next clip earlier)."""
-        starts, t = [], 0.0
-        for i, clip in enumerate(self.clips):
-            if i:
-                t -= clip.transition_in.overlap
-            starts.append(t)
-            t += clip.timeline().output_duration
-        return tuple(starts)
+        return tuple(self._reel()[0])
 
     @property
     def output_duration(self) -> float:
-        last = self.clips[-1]
-        return self.clip_starts()[-1] + last.timeline().output_duration
+        return self._reel()[1]
+
+    def _reel(self) -> tuple[list[float], float]:
+        return reel_starts([c.timeline().output_duration for c in self.clips],
+                           [c.transition_in.overlap for c in self.clips])
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, compact, so equal specs give equal bytes."""

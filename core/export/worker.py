@@ -27,6 +27,8 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from core.export.destination import write_error
+
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 4
 DB_NAME = "library.sqlite"  # core.library.DB_NAME (not imported: it pulls in the database layer)
 STAGED_PREFIX = ".reeldesk-"
@@ -122,14 +124,20 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
         emit("error", message=str(exc))
         return EXIT_USAGE
     out = staging_path(root / "exports", job_uid, output_path)
+    shown = Path(output_path) if output_path else out.parent  # what write errors name
+
+    used: list[str] = []
 
     def on_progress(p: Progress) -> None:
+        if p.encoder:
+            used.append(p.encoder)
         emit("progress", state=p.stage if p.stage != "done" else "finishing",
              fraction=round(p.fraction, 5), frames_done=p.frames_done,
              frames_total=p.frames_total, eta_s=None if p.eta_s is None else round(p.eta_s, 2))
 
     try:
-        render(spec, lambda h: root / "media" / h, out, on_progress, cancel.is_set)
+        render(spec, lambda h: root / "media" / h, out, on_progress, cancel.is_set,
+               destination=shown)
     except RenderCancelled:
         _try_emit(emit, "cancelled")
         return EXIT_CANCELLED
@@ -139,7 +147,7 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
     except (BrokenPipeError, OSError) as exc:
         if cancel.is_set():  # the parent went away while we wrote progress
             return EXIT_CANCELLED
-        _try_emit(emit, "error", message=f"cannot write the export: {exc}")
+        _try_emit(emit, "error", message=write_error(shown, exc))
         return EXIT_FAILED
     except MemoryError:
         _try_emit(emit, "error", message="out of memory while rendering")
@@ -150,7 +158,7 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
         out.unlink(missing_ok=True)
         _try_emit(emit, "error", message=f"the rendered file cannot be read back: {exc}")
         return EXIT_FAILED
-    emit("done", path=str(out), **info)
+    emit("done", path=str(out), encoder=used[-1] if used else None, **info)
     return EXIT_DONE
 
 

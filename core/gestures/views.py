@@ -8,7 +8,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Mapping
 
-from core.editmath.segments import FIRST_SEGMENT, Timeline
+from core.editmath.segments import FIRST_SEGMENT, Timeline, reel_starts, transition_overlap
 from core.enums import AspectRatio, OverlayShape, TransitionType
 
 DEFAULT_STYLE: dict[str, Any] = {
@@ -108,7 +108,11 @@ def project_doc(project_uid: str, entries: Mapping[str, Any], clip_docs: Mapping
             "deleted": bool(entries.get("deleted", "name" not in entries)),
         },
         "clips": clips,
-        "output_duration": round(sum(c["output_duration"] for c in clips), 6),
+        # Dissolves overlap their neighbours: the same sum the renderer lays clips out with.
+        "output_duration": round(reel_starts(
+            [c["output_duration"] for c in clips],
+            [transition_overlap(c["transition"]["type"], c["transition"]["duration"]) for c in clips],
+        )[1], 6),
     }
 
 

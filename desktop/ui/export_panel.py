@@ -8,29 +8,27 @@ available in this build, its controls are disabled with a tooltip saying why, no
 """
 from __future__ import annotations
 
-import importlib
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
-                               QLabel, QProgressBar, QPushButton, QRadioButton, QToolButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
-from sqlalchemy import select
+from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QRadioButton,
+                               QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from core.db import models as m
-from core.enums import AspectRatio, ExportBackend, JobState, Upscaler
+from core.editmath import size_presets
+from core.enums import AspectRatio, ExportBackend, JobState, Upscaler, VideoEncoder
+from core.export.jobs import safe_file_stem
 from core.export.spec import SpecError
 from core.gestures.model import canonical_json
-from core.library import Library
 from desktop.ui import theme
 from desktop.ui.library_panel import paint_empty_state
+from desktop.ui.export_options import CloseChoice, OutputFileChooser, ask_close_during_export
+from desktop.ui.export_service import ExportService, Quality, read_jobs
 from desktop.ui.undo import EditorState, fmt_time
-from desktop.ui.workers import TaskHub
 from resources import icon
 
 log = logging.getLogger(__name__)
@@ -39,115 +37,10 @@ POLL_MS = 400
 POSTER_W = 140
 
 
-@dataclass(frozen=True)
-class Quality:
-    label: str
-    crf: int
-    preset: str
-
-
 QUALITIES = (Quality("Draft (fast)", 26, "veryfast"), Quality("Standard", 20, "medium"),
              Quality("High", 17, "slow"))
 UPSCALERS = ((Upscaler.NONE, "None"), (Upscaler.LANCZOS, "Sharp resize (Lanczos)"),
              (Upscaler.REALESRGAN, "AI ×4 (Real-ESRGAN, Modal GPU)"))
-
-
-def read_jobs(library: Library, limit: int = 200) -> list[dict[str, Any]]:
-    with library.read() as conn:
-        rows = conn.execute(select(m.ExportJob).order_by(m.ExportJob.created_at.desc()).limit(limit)).mappings().all()
-    return [{k: v for k, v in r.items() if k != "spec_json"} for r in rows]
-
-
-class ExportService(QObject):
-    """Adapter over the export job runner (``core.export.jobs``), probed at start."""
-
-    changed = Signal()
-    modalChecked = Signal()
-
-    def __init__(self, library: Library, hub: TaskHub, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.library = library
-        self.hub = hub
-        self.runner: Any = None
-        self.reason = ""
-        self._modal: tuple[bool, str] = (False, "Checking the Modal set-up…")
-        try:
-            jobs = importlib.import_module("core.export.jobs")
-        except ImportError:
-            self.reason = "Export jobs are not part of this build yet"
-            return
-        factory = getattr(jobs, "JobRunner", None) or getattr(jobs, "ExportJobs", None)
-        if factory is None:
-            self.reason = "This build's export module has no job runner"
-            return
-        try:
-            self.runner = factory(library)
-        except Exception as exc:
-            log.exception("cannot start the export job runner")
-            self.reason = f"Export is unavailable: {type(exc).__name__}"
-            return
-        self.refresh_modal_status()
-
-    @property
-    def available(self) -> bool:
-        return self.runner is not None
-
-    def modal_status(self) -> tuple[bool, str]:
-        """The last Modal set-up check (cheap: the panel asks on every refresh)."""
-        return (False, self.reason) if not self.available else self._modal
-
-    def refresh_modal_status(self) -> None:
-        """Check the Modal set-up on a worker: it reads the OS keyring, which can block or prompt."""
-        def done(status: tuple[bool, str]) -> None:
-            self._modal = status
-            self.modalChecked.emit()
-
-        self.hub.submit(lambda report, cancelled: self._check_modal(), name="check modal", on_result=done)
-
-    def _check_modal(self) -> tuple[bool, str]:
-        check = getattr(self.runner, "modal_available", None)
-        if callable(check):
-            try:
-                ok = check()
-                return (bool(ok[0]), ok[1]) if isinstance(ok, tuple) else (bool(ok), "")
-            except Exception as exc:
-                return False, f"Modal is unavailable: {type(exc).__name__}"
-        from desktop.ui.settings_dialog import modal_secret_stored
-        if not modal_secret_stored(self.library):
-            return False, "Add a Modal token in Settings → Export to render on cloud GPUs"
-        return True, ""
-
-    def submit(self, project_uid: str, backend: ExportBackend, upscaler: Upscaler, quality: Quality,
-               on_done, on_error) -> None:
-        runner = self.runner
-
-        def work(report, cancelled):
-            return runner.submit(project_uid, backend=backend, upscaler=upscaler, crf=quality.crf,
-                                 preset=quality.preset)
-
-        self.hub.submit(work, name="submit export", on_result=on_done, on_error=on_error,
-                        on_finished=self.changed.emit)
-
-    def cancel(self, job_uid: str) -> None:
-        self._call("cancel", job_uid)
-
-    def retry(self, job_uid: str) -> None:
-        self._call("retry", job_uid)
-
-    def _call(self, name: str, job_uid: str) -> None:
-        fn = getattr(self.runner, name, None)
-        if fn is None:
-            return
-        self.hub.submit(lambda report, cancelled: fn(job_uid), name=f"{name} export",
-                        on_finished=self.changed.emit)
-
-    def close(self) -> None:
-        close = getattr(self.runner, "close", None) or getattr(self.runner, "stop", None)
-        if callable(close):
-            try:
-                close()
-            except Exception:
-                log.exception("stopping the export runner failed")
 
 
 class _JobList(QTreeWidget):
@@ -204,6 +97,11 @@ class ExportPanel(QWidget):
         for q in QUALITIES:
             self.quality.addItem(q.label)
         self.quality.setCurrentIndex(1)
+        self.size = QComboBox()
+        self.fast = QCheckBox("Fast (GPU encoder)")
+        self.fast.setEnabled(False)
+        self.fast.setToolTip("Looking for a GPU encoder on this computer…")
+        self.output = OutputFileChooser()
         self.summary = QLabel("—")
         self.summary.setFont(theme.mono_font(9.5))
         self.problem = QLabel()
@@ -218,6 +116,9 @@ class ExportPanel(QWidget):
         form.addRow("Render on", brow)
         form.addRow("Upscaling", self.upscaler)
         form.addRow("Quality", self.quality)
+        form.addRow("Size", self.size)
+        form.addRow("", self.fast)
+        form.addRow("Save to", self.output)
         form.addRow("Output", self.summary)
         form.addRow(self.problem)
         form.addRow(self.export_button)
@@ -259,10 +160,15 @@ class ExportPanel(QWidget):
         self.jobs.setUniformRowHeights(True)
         self.jobs.setAlternatingRowColors(True)
         header = self.jobs.header()
+        # Long errors are elided (full text on hover, copy button): the table never scrolls sideways.
+        self.jobs.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.jobs.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(3, 200)
-        for col in (1, 2, 4):
+        header.resizeSection(3, 160)
+        for col in (1, 4):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.ResizeToContents)
         right.addWidget(self.jobs, 1)
@@ -273,6 +179,9 @@ class ExportPanel(QWidget):
         self.timer.timeout.connect(self.refresh_jobs)
         self.project.currentIndexChanged.connect(self._update_summary)
         self.upscaler.currentIndexChanged.connect(self._update_summary)
+        self.size.currentIndexChanged.connect(self._update_summary)
+        service.encodersChecked.connect(self._show_encoders)
+        self._quit_when_done: QWidget | None = None
         self.backend.buttonToggled.connect(lambda *_: self._update_summary())
         self.export_button.clicked.connect(self.start_export)
         service.changed.connect(self.refresh_jobs)
@@ -317,8 +226,9 @@ class ExportPanel(QWidget):
             problem = "Create a reel first (Library → Create reel)."
         else:
             from core.export.build import build_spec
+            self._fill_sizes(uid)
             try:
-                spec = build_spec(self.state.library, uid, upscaler=upscaler)
+                spec = build_spec(self.state.library, uid, upscaler=upscaler, size=self.size.currentData())
             except SpecError as exc:
                 self.summary.setText("—")
                 problem = f"This reel cannot be exported yet: {exc}"
@@ -330,6 +240,8 @@ class ExportPanel(QWidget):
                 out = spec.output
                 self.summary.setText(f"{out.width}×{out.height} · {float(out.fps):.3g} fps · "
                                      f"{fmt_time(spec.output_duration)}")
+                name = safe_file_stem(self.project.currentText().rsplit("  (", 1)[0])
+                self.output.set_automatic(str(self.state.library.exports_dir / f"{name}-vN.mp4"))
         self._show_reel(uid)
         if upscaler is Upscaler.REALESRGAN and backend is ExportBackend.LOCAL:
             problem = problem or "AI upscaling runs on the Modal GPU backend; choose it or another upscaler."
@@ -337,6 +249,25 @@ class ExportPanel(QWidget):
         self.problem.setVisible(bool(problem))
         self.export_button.setEnabled(self.service.available and not problem)
         self.export_button.setToolTip(self.service.reason if not self.service.available else problem)
+
+    def _fill_sizes(self, uid: str) -> None:
+        """The output-size presets of the reel's aspect, keeping the choice when it still fits."""
+        aspect = AspectRatio(self.state.library.show_project(uid)["project"]["aspect"])
+        presets = size_presets(aspect)
+        if [self.size.itemData(i) for i in range(self.size.count())] == list(presets):
+            return
+        self.size.blockSignals(True)
+        self.size.clear()
+        for i, (w, h) in enumerate(presets):
+            self.size.addItem(f"{w}×{h}" + ("  (default)" if i == 0 else ""), (w, h))
+        self.size.blockSignals(False)
+
+    def _show_encoders(self) -> None:
+        found = self.service.gpu_encoders
+        self.fast.setEnabled(bool(found))
+        self.fast.setToolTip(
+            f"Encode with {', '.join(e.value for e in found)} (falls back to x264 if it fails)" if found
+            else "No working GPU encoder (NVENC, Quick Sync, AMF) on this computer: x264 is used")
 
     def _show_reel(self, uid: str | None) -> None:
         """The reel's contents and a poster: its first frame, cropped as it will be exported."""
@@ -426,7 +357,9 @@ class ExportPanel(QWidget):
             self.state.message.emit(f"Export could not start: {text}", True)
             self._update_summary()
 
-        self.service.submit(uid, backend, upscaler, quality, done, failed)
+        encoder = VideoEncoder.AUTO if self.fast.isEnabled() and self.fast.isChecked() else VideoEncoder.X264
+        self.service.submit(uid, backend, upscaler, quality, done, failed, size=self.size.currentData(),
+                            encoder=encoder, out=self.output.path())
 
     # -- jobs ------------------------------------------------------------------------------------
     def refresh_jobs(self) -> None:
@@ -466,6 +399,9 @@ class ExportPanel(QWidget):
             self.timer.start()
         elif not active and self.timer.isActive():
             self.timer.stop()
+        if self._quit_when_done is not None and not self._running_here():
+            window, self._quit_when_done = self._quit_when_done, None
+            window.close()  # the exports kept in the background are done
 
     def _actions(self, job: dict[str, Any]) -> QWidget:
         w = QWidget()
@@ -475,6 +411,7 @@ class ExportPanel(QWidget):
         uid = job["uid"]
         for name, tip, fn in (("cancel", "Cancel", lambda: self.service.cancel(uid)),
                               ("retry", "Retry", lambda: self.service.retry(uid)),
+                              ("copy", "Copy the error message", lambda: self._copy_error(uid)),
                               ("folder", "Open the output folder", lambda: self._open_folder(uid))):
             b = QToolButton()
             b.setIcon(icon(name))
@@ -508,13 +445,50 @@ class ExportPanel(QWidget):
         bar = self.jobs.itemWidget(item, 3)
         if isinstance(bar, QProgressBar):
             bar.setValue(int(round(1000 * float(job.get("progress") or 0.0))))
-            bar.setFormat(f"{100 * float(job.get('progress') or 0):.0f}%")
+            # A stopped job must not look like one still running at its last percentage.
+            stopped = state in (JobState.CANCELLED, JobState.FAILED)
+            bar.setEnabled(not stopped)
+            bar.setFormat("Cancelled" if state is JobState.CANCELLED else "Failed" if stopped
+                          else f"{100 * float(job.get('progress') or 0):.0f}%")
         actions = self.jobs.itemWidget(item, 5)
         if actions is not None:
             actions.findChild(QToolButton, "cancel").setVisible(not state.finished)
             actions.findChild(QToolButton, "retry").setVisible(state in (JobState.FAILED, JobState.CANCELLED))
+            actions.findChild(QToolButton, "copy").setVisible(bool(job.get("error")))
             out = job.get("output_path")
             actions.findChild(QToolButton, "folder").setEnabled(bool(out) or state is JobState.DONE)
+
+    def _copy_error(self, uid: str) -> None:
+        job = next((j for j in read_jobs(self.state.library) if j["uid"] == uid), None)
+        if job and job.get("error"):
+            QApplication.clipboard().setText(job["error"])
+
+    # -- closing the window while exports run --------------------------------------------------
+    def _running_here(self) -> list[str]:
+        """Active jobs rendered by this window's process (Modal jobs carry on in the cloud)."""
+        runner = self.service.runner
+        if runner is None:
+            return []
+        return [j["uid"] for j in read_jobs(self.state.library)
+                if j["state"] in {s.value for s in JobState if not s.finished}
+                and j["backend"] == ExportBackend.LOCAL.value and runner.local.owns(j["uid"])]
+
+    def confirm_close(self, window: QWidget) -> bool:
+        """Whether the window may close now; asks keep rendering in background / cancel / stay
+        while this window renders exports."""
+        running = self._running_here()
+        if not running:
+            return True
+        choice = ask_close_during_export(window, len(running))
+        if choice is CloseChoice.CANCEL:
+            for uid in running:
+                self.service.runner.cancel(uid)
+            return True
+        if choice is CloseChoice.KEEP:
+            self._quit_when_done = window
+            window.hide()
+            self.refresh_jobs()
+        return False
 
     def _open_folder(self, uid: str) -> None:
         job = next((j for j in read_jobs(self.state.library) if j["uid"] == uid), None)

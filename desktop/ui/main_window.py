@@ -1205,6 +1205,9 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.export_panel.confirm_close(self):  # exports running: keep / cancel / stay
+            event.ignore()
+            return
         self._closing = True
         try:
             self.save_session()

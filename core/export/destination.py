@@ -1,0 +1,32 @@
+"""Where an export is written: checked before a job exists, named in every write error."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+__all__ = ["DestinationError", "check_writable", "write_error"]
+
+
+class DestinationError(ValueError):
+    """The output folder cannot take the export (missing, read-only, not a folder)."""
+
+
+def check_writable(folder: Path) -> None:
+    """Raise DestinationError naming ``folder`` unless a file can be created in it. A real
+    probe file, not ``os.access``: ACLs, read-only mounts and Windows attributes all answer."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder, prefix=".reeldesk-probe-"):
+            pass
+    except OSError as e:
+        raise DestinationError(f"cannot write exports to {folder}: {_reason(e)}") from None
+
+
+def write_error(destination: Path, exc: BaseException) -> str:
+    """One line naming the destination (never only the hidden partial file beside it)."""
+    return f"cannot write the export to {destination}: {_reason(exc)}"
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

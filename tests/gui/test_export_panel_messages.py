@@ -1,0 +1,137 @@
+"""Export panel: the output file, long errors, closing while exports run, stopped jobs."""
+from __future__ import annotations
+
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressBar, QToolButton, QWidget
+
+from core.db import models as m
+from core.enums import JobState
+from core.library import Library
+from desktop.ui.export_panel import ExportPanel, ExportService
+from desktop.ui.undo import EditorState
+from desktop.ui.workers import TaskHub
+from tests.gui.test_panels import _job, hub, open_clip, state  # noqa: F401 - fixtures
+from tests.test_export_jobs import FAST, seed_reel
+from tests.fixtures.media import make_video
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+@pytest.fixture
+def panel(qtbot, state: EditorState, hub: TaskHub, library: Library):
+    service = ExportService(library, hub)
+    p = ExportPanel(state, service)
+    qtbot.addWidget(p)
+    yield p
+    service.close()
+
+
+def test_the_user_sees_and_chooses_the_output_file(qtbot, panel, state, library, tmp_path,
+                                                     monkeypatch) -> None:
+    open_clip(state, library)
+    panel.refresh()
+    assert panel.output.label.text().endswith("(automatic)")
+    assert panel.output.label.toolTip().startswith(str(library.exports_dir))
+    chosen = tmp_path / "Final cut"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(chosen), "MP4 video (*.mp4)"))
+    panel.output.choose.click()
+    assert panel.output.path() == chosen.with_suffix(".mp4")
+    assert panel.output.label.text() == "Final cut.mp4" and panel.output.label.toolTip() == str(chosen) + ".mp4"
+    sent = {}
+    monkeypatch.setattr(panel.service, "submit", lambda *a, **k: sent.update(k))
+    panel.size.setCurrentIndex(1)
+    panel.start_export()
+    assert sent["out"] == chosen.with_suffix(".mp4") and sent["size"] == (1440, 2560)
+    panel.output.reset.click()
+    assert panel.output.path() is None and not panel.output.reset.isVisible()
+
+
+def test_a_long_error_is_elided_with_full_text_on_hover_and_a_copy_button(qtbot, panel, state, library) -> None:
+    _raw, project, _wc = open_clip(state, library)
+    error = "encoding failed: " + "the disk said no and then said it again " * 40
+    uid = _job(library, project, JobState.FAILED, 0.2, "failed")
+    with library.transaction() as conn:
+        conn.execute(m.ExportJob.__table__.update().where(m.ExportJob.uid == uid).values(error=error))
+    panel.resize(1000, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.refresh_jobs()
+    item = panel._rows[uid]
+    assert item.toolTip(2) == error
+    header = panel.jobs.header()
+    assert header.length() <= panel.jobs.viewport().width()  # nothing beyond the visible width
+    assert not panel.jobs.horizontalScrollBar().isVisible()
+    copy = panel.jobs.itemWidget(item, 5).findChild(QToolButton, "copy")
+    assert copy.isVisible()
+    copy.click()
+    assert QApplication.clipboard().text() == error
+
+
+@pytest.mark.parametrize("state_", [JobState.CANCELLED, JobState.FAILED])
+def test_a_stopped_job_does_not_look_like_one_running(qtbot, panel, state, library, state_) -> None:
+    _raw, project, _wc = open_clip(state, library)
+    uid = _job(library, project, state_, 0.33, state_.value)
+    panel.refresh_jobs()
+    item = panel._rows[uid]
+    bar = panel.jobs.itemWidget(item, 3)
+    assert isinstance(bar, QProgressBar)
+    assert bar.format() == state_.value.capitalize() and not bar.isEnabled()  # not a blue "33 %"
+    assert item.text(2).startswith(state_.value.capitalize())
+
+
+def _answer(button_text: str) -> None:
+    """Click a button of the question box once it is up."""
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        next(b for b in box.buttons() if b.text() == button_text).click()
+
+    QTimer.singleShot(20, click)
+
+
+class Window(QWidget):
+    def __init__(self, panel: ExportPanel) -> None:
+        super().__init__()
+        self.panel = panel
+        self.closed = False
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - what MainWindow does
+        if not self.panel.confirm_close(self):
+            event.ignore()
+            return
+        self.closed = True
+        super().closeEvent(event)
+
+
+def test_closing_during_an_export_asks_stay_cancel_or_keep_rendering(qtbot, panel, library, tmp_path) -> None:
+    project = seed_reel(library, make_video(tmp_path / "game.mp4", seconds=2.0), speed=0.125)
+    window = Window(panel)
+    qtbot.addWidget(window)
+    window.show()
+    runner = panel.service.runner
+    uid = runner.create(project, **FAST)  # 16 s of output: still rendering while we ask
+    qtbot.waitUntil(lambda: runner.get(uid).state is JobState.RENDERING, timeout=60_000)
+
+    _answer("Stay")
+    window.close()
+    assert not window.closed and window.isVisible() and runner.get(uid).state is JobState.RENDERING
+
+    _answer("Cancel exports")
+    window.close()
+    assert window.closed and runner.get(uid).state is JobState.CANCELLED
+
+    short = runner.create(seed_reel(library, make_video(tmp_path / "short.mp4", seconds=0.5),
+                                    name="Short", seconds=0.5, speed=0.125), **FAST)  # 4 s of output
+    window = Window(panel)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: runner.local.owns(short), timeout=30_000)
+    _answer("Keep rendering in background")
+    window.close()
+    assert not window.closed and not window.isVisible()  # hidden, still rendering
+    qtbot.waitUntil(lambda: window.closed, timeout=90_000)  # closes itself once the export is done
+    assert runner.get(short).state is JobState.DONE
