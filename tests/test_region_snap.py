@@ -4,6 +4,9 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 
+from alembic import command
+
+from core.db.engine import alembic_config, open_engine
 from core.enums import GestureKind as K
 from core.gestures.model import Gesture
 from core.library import Library
@@ -57,6 +60,15 @@ def _make_legacy(lib: Library) -> None:
     resolved snap, folded into separate keyframes, at schema revision 0002."""
     root = lib.root
     lib.close()
+    # Later revisions step back first (their downgrades undo their schema changes).
+    engine = open_engine(root / "library.sqlite", migrate=False)
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")
+    finally:
+        engine.dispose()
     with closing(sqlite3.connect(root / "library.sqlite")) as conn, conn:
         conn.execute("UPDATE gesture_log SET payload = json_remove(payload, '$.snap') WHERE kind = ?",
                      (K.ADD_REGION_KEYFRAME.value,))

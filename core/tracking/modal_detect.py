@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 from collections.abc import Callable, MutableMapping, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import modal
 import numpy as np
 
-from core.export.modal_app import _file_path, fetch
+from core.export.modal_app import _file_path
 from core.tracking.video import decode_forward
 
 log = logging.getLogger(__name__)
@@ -130,13 +129,14 @@ def run_detect(job: str, media_url: str, frames: Sequence[int], fps_num: int, fp
     wanted = sorted({int(f) for f in frames})[:MAX_FRAMES]
     fps = Fraction(fps_num, fps_den)
     out: dict[str, list[list[float]]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        local = _file_path(media_url)
-        media = local if local is not None else fetch(media_url, Path(tmp) / "media")
-        for n, f in enumerate(wanted):
-            for i, rgb in decode_forward(media, fps, f, f, lambda fr: fr.to_ndarray(format="rgb24")):
-                out[str(i)] = [list(b) for b in detector(rgb)]
-            progress[job] = {"done": n + 1, "total": len(wanted)}
+    # A presigned http(s) URL is read in place with range requests (only the GOPs of the asked
+    # frames), like the export chunks read their sources; file:// is a local path.
+    local = _file_path(media_url)
+    media: Path | str = local if local is not None else media_url
+    for n, f in enumerate(wanted):
+        for i, rgb in decode_forward(media, fps, f, f, lambda fr: fr.to_ndarray(format="rgb24")):
+            out[str(i)] = [list(b) for b in detector(rgb)]
+        progress[job] = {"done": n + 1, "total": len(wanted)}
     return out
 
 

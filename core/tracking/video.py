@@ -25,11 +25,13 @@ class DecodeError(RuntimeError):
     """The clip's media cannot be opened or decoded."""
 
 
-def _open(path: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream, float]:
+def _open(path: Path | str) -> tuple[av.container.InputContainer, av.video.stream.VideoStream, float]:
+    """``path`` is a file or an http(s) URL (read with range requests, never downloaded whole)."""
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError) as e:
-        raise DecodeError(f"cannot open {path.name}: {e}") from e
+        name = path.name if isinstance(path, Path) else "the media URL"
+        raise DecodeError(f"cannot open {name}: {e}") from e
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     origin = container.start_time / av.time_base if container.start_time is not None else 0.0
@@ -61,7 +63,7 @@ def to_bgr(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="bgr24")
 
 
-def decode_forward(path: Path, fps: Fraction, first: int, last: int,
+def decode_forward(path: Path | str, fps: Fraction, first: int, last: int,
                    convert: Callable[[av.VideoFrame], np.ndarray] = to_bgr) -> Iterator[Frame]:
     """Frames first..last of the media, oldest first."""
     container, stream, origin = _open(path)
@@ -71,7 +73,7 @@ def decode_forward(path: Path, fps: Fraction, first: int, last: int,
         container.close()
 
 
-def decode_backward(path: Path, fps: Fraction, first: int, last: int,
+def decode_backward(path: Path | str, fps: Fraction, first: int, last: int,
                     convert: Callable[[av.VideoFrame], np.ndarray] = to_bgr) -> Iterator[Frame]:
     """Frames last..first of the media, newest first."""
     chunk = max(1, round(BACK_CHUNK_S * float(fps)))

@@ -6,7 +6,7 @@ keyframe of the same region within 10 frames, the same way on every device. This
 re-folds each project from its log so the stored state, the recorded undo effects and the
 working clips' versions (a new version row where an edit changed; old rows stay) follow that rule.
 
-Revision ID: 0003_i15_snap_region_kf
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-29
 """
@@ -16,7 +16,7 @@ import logging
 
 from alembic import op
 
-revision = '0003_i15_snap_region_kf'
+revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None
