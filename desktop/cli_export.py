@@ -92,7 +92,7 @@ def register(subparsers: Any, parents: Sequence[argparse.ArgumentParser]) -> Non
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def _project_uid(lib: Library, text: str) -> str:
+def project_uid(lib: Library, text: str) -> str:
     projects = lib.projects()
     for p in projects:
         if p["uid"] == text:
@@ -177,7 +177,7 @@ def _report(jobs: ExportJobs, job: Job) -> Outcome:
 
 # -- commands ----------------------------------------------------------------------------------
 def cmd_export(lib: Library, args: argparse.Namespace) -> Outcome:
-    project = _project_uid(lib, args.project)
+    project = project_uid(lib, args.project)
     jobs = ExportJobs(lib)
     try:
         uid = jobs.create(project, ExportBackend(args.backend), Upscaler(args.upscale), out=args.out,
