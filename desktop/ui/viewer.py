@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (QColor, QFocusEvent, QImage, QKeyEvent, QMouseEvent, QPainter,
-                           QPainterPath, QPaintEvent, QPen, QPixmap, QTransform)
+                           QPainterPath, QPaintEvent, QPen, QPixmap, QResizeEvent, QTransform)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.editmath import Box, crop_at, find_snap_keyframe, interpolate, safe_rect
@@ -106,6 +106,7 @@ class VideoViewer(QWidget):
 
     gestureRequested = Signal(object)
     regionSelected = Signal(str)
+    displaySizeChanged = Signal(int, int)  # device px of the picture: playback converts frames to it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -164,7 +165,17 @@ class VideoViewer(QWidget):
     def set_source_size(self, width: float, height: float) -> None:
         """The upright source frame size in pixels (what crop and region coordinates refer to)."""
         self._src_w, self._src_h = float(width), float(height)
+        self._report_size()
         self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._report_size()
+
+    def _report_size(self) -> None:
+        fr, dpr = self.frame_rect(), self.devicePixelRatioF()
+        if not fr.isEmpty():
+            self.displaySizeChanged.emit(math.ceil(fr.width() * dpr), math.ceil(fr.height() * dpr))
 
     def set_clip(self, clip_doc: Mapping[str, Any] | None, aspect: AspectRatio | str = AspectRatio.PORTRAIT) -> None:
         """Edit this working clip (a clip of ``Library.show_project``) for a project of ``aspect``."""
@@ -353,8 +364,12 @@ class VideoViewer(QWidget):
         w, h = max(1, round(fr.width() * dpr)), max(1, round(fr.height() * dpr))
         key = (self._image.cacheKey(), w, h)
         if self._scaled is None or self._scaled[0] != key:
-            scaled = self._image.scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                        Qt.TransformationMode.SmoothTransformation)
+            scaled = self._image
+            # Playback converts pictures to the display size on its worker: within a rounding
+            # pixel, blit as is (a smooth rescale here would cost the UI thread milliseconds).
+            if abs(scaled.width() - w) > 2 or abs(scaled.height() - h) > 2:
+                scaled = scaled.scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                       Qt.TransformationMode.SmoothTransformation)
             pixmap = QPixmap.fromImage(scaled)
             pixmap.setDevicePixelRatio(dpr)
             self._scaled = (key, pixmap)
