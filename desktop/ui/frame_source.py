@@ -64,6 +64,7 @@ def frame_to_qimage(frame: av.VideoFrame, max_height: int | None = None,
 
 def rgb32_image(pixels: np.ndarray) -> QImage:
     """A QImage owning a copy of packed RGB32 ``pixels`` (h, w, 4) in RGB32_LAYOUT order."""
+    pixels = np.ascontiguousarray(pixels)  # swscale output may carry padding after each row
     height, width = pixels.shape[:2]
     image = QImage(pixels.data, width, height, pixels.strides[0], QImage.Format.Format_RGB32)
     return image.copy()  # own the pixels: the numpy buffer dies with the caller

@@ -164,7 +164,9 @@ class Playback(QObject):
     def _close(self, track: _Track) -> None:
         if track.engine is not None:
             track.engine.close()
-            track.engine.deleteLater()
+            # Owned by Python from here: freed when the last reference goes (deleteLater on a
+            # parented engine crashed in ~QObject after its worker had stopped).
+            track.engine.setParent(None)
             track.engine = None
 
     def close(self) -> None:
@@ -329,8 +331,9 @@ class Playback(QObject):
             track.position = lo if self._direction > 0 else hi
             self._run(self._direction * self.rate)
             return
+        forward = self._direction > 0
         self.pause()
-        self._seek_track(track, hi if self._direction > 0 else lo)
+        self._seek_track(track, hi if forward else lo)
 
     def _failed(self, text: str) -> None:
         self.pause()

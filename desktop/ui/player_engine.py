@@ -29,7 +29,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QImage
 
 log = logging.getLogger(__name__)
@@ -124,9 +124,10 @@ class Shown:
     immediate: bool  # seek / reverse results: show on arrival, not at a clock time
 
 
-class _Worker(threading.Thread):
+class _Worker(QThread):
     def __init__(self, engine: PlayerEngine, open_source: Callable[[], PictureSource], name: str) -> None:
-        super().__init__(name=f"player:{name}", daemon=True)
+        super().__init__()
+        self.setObjectName(f"player:{name}")
         self._engine = engine
         self._open = open_source
         self._cond = engine._cond
@@ -361,8 +362,7 @@ class PlayerEngine(QObject):
             return
         self._closed = True
         self._send(Kind.STOP)
-        self._worker.join(5.0)
-        if self._worker.is_alive():
+        if not self._worker.wait(5000):
             log.warning("playback worker did not stop within 5 s")
 
     # -- the presenter (UI thread) -------------------------------------------------------------
