@@ -1,6 +1,6 @@
 """What the player plays: one media file's pictures, or the reel's program pictures.
 
-Both answer "the picture at or before t" and convert it to a QImage that fits the display, on the
+Both answer "the picture at or before t" and turn it into a QImage that fits the display, on the
 player's worker thread (never the UI thread).
 """
 from __future__ import annotations
@@ -56,16 +56,20 @@ class ProgramPictures:
         self.duration = preview.duration
 
     def read(self, t: float, newer: Callable[[], float | None]):
-        later = newer()  # composing is per frame: only the newest target is worth drawing
+        """Only says which output frame shows at ``t``: composing waits for ``to_image``, so a
+        picture dropped for being late costs nothing."""
+        later = newer()
         t = later if later is not None else t
         p = self.preview
         k = p.frame_index(t)
         end = p.frame_time(k + 1) if k + 1 < p.frames_total else math.inf
-        return t, p.frame_time(k), end, p.yuv_at(t)
+        return t, p.frame_time(k), end, k
 
-    def to_image(self, picture, box: tuple[int, int]) -> QImage:
-        w, h = self.preview.size
-        return rgb32_image(yuv_to_rgb(picture, w, h, RGB32_LAYOUT, fit(w, h, box)))
+    def to_image(self, picture: int, box: tuple[int, int]) -> QImage:
+        p = self.preview
+        w, h = p.size
+        yuv = p.yuv_at(p.frame_time(picture))
+        return rgb32_image(yuv_to_rgb(yuv, w, h, RGB32_LAYOUT, fit(w, h, box)))
 
     def close(self) -> None:
         self.preview.close()

@@ -27,7 +27,7 @@ from desktop.ui.player_engine import PlayerEngine
 log = logging.getLogger(__name__)
 
 SHUTTLE_RATES = (1.0, 2.0, 4.0)
-_POSITION_EVERY_S = 1 / 30  # playhead updates while playing: plenty for the eye
+_POSITION_EVERY_S = 1 / 20  # playhead updates while playing (each repaints the timeline's strip)
 
 
 @dataclass

@@ -18,6 +18,7 @@ starts; an audio output may drive it instead (``Clock.follow``).
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import threading
@@ -37,7 +38,18 @@ log = logging.getLogger(__name__)
 AHEAD = 4  # pictures queued ahead of the clock while playing
 CACHE_PICTURES = 48
 _CATCH_UP_S = 0.5  # seconds of clock time the decoder may lag before it seeks ahead
+_MAX_HOLD_S = 0.1  # show at least one picture this often, however late the decoder is
 _DUE_SLACK_S = 0.002  # show a picture this early rather than wake again for it
+
+
+# Workers still busy (a long decode) when their engine closed; interpreter exit waits for them.
+_STRAGGLERS: set[QThread] = set()
+
+
+@atexit.register
+def _wait_for_stragglers() -> None:
+    for worker in list(_STRAGGLERS):
+        worker.wait(10_000)
 
 
 class PictureSource(Protocol):
@@ -154,7 +166,7 @@ class _Worker(QThread):
             while (not item.immediate and len(self._engine._items) >= AHEAD
                    and self._current(item.gen)):
                 self._cond.wait()
-            if not self._current(item.gen):
+            if not self._engine._accepts(item.gen, item.immediate):
                 return False
             self._engine._items.append(item)
         self._engine._wake.emit()  # queued to the UI thread
@@ -223,26 +235,30 @@ class _Worker(QThread):
         gen, t = cmd.gen, cmd.t
 
         def newer() -> float | None:
-            nonlocal gen
+            # Mid-decode, take over only a newer target that lies before the one being decoded
+            # to: one further on is served next anyway, and chasing it while a drag runs ahead
+            # of the decoder would show nothing until the drag stops.
+            nonlocal gen, t
             latest = self._engine._command
-            if latest.gen != gen and latest.kind is Kind.SEEK:
-                gen = latest.gen
-                return latest.t
+            if latest.gen != gen and latest.kind is Kind.SEEK and latest.t < t:
+                gen, t = latest.gen, latest.t
+                return t
             return None
 
         while True:
             shown = self._picture(source, t, newer)
-            latest = self._engine._command
-            if latest.gen != gen and latest.kind is Kind.SEEK:
-                gen, t = latest.gen, latest.t  # arrived after the decode: serve it too
-                continue
             if shown is not None:
+                # Shown even when newer requests wait: a drag shows pictures as it goes.
                 self._push(Shown(gen, shown[0], shown[1], shown[2], immediate=True))
-            return gen
+            latest = self._engine._command
+            if latest.gen == gen or latest.kind is not Kind.SEEK:
+                return gen
+            gen, t = latest.gen, latest.t  # arrived meanwhile: serve the newest next
 
     def _play(self, source: PictureSource, cmd: Command) -> None:
         clock = self._engine.clock
         t, first = cmd.t, True
+        pushed = time.monotonic()
         while self._current(cmd.gen):
             found = source.read(t, lambda: None)
             if found is None:
@@ -250,14 +266,17 @@ class _Worker(QThread):
             _t, start, end, picture = found
             last = end >= cmd.hi or math.isinf(end)
             now = clock.now()
-            if not first and not last and end <= now:
-                self.dropped += 1  # late: its successor is already due
+            # Late (its successor is already due): drop it, unless nothing has been shown for a
+            # while: a decoder slower than the clock then still shows a picture now and then.
+            if not first and not last and end <= now and time.monotonic() - pushed < _MAX_HOLD_S:
+                self.dropped += 1
                 t = end if now - end < _CATCH_UP_S * max(1.0, clock.rate) else now
                 continue
             image = source.to_image(picture, self._box)
             self._remember(start, end, image)  # pausing, then stepping back, needs no decode
             if not self._push(Shown(cmd.gen, max(start, cmd.t) if first else start, end, image, False)):
                 return
+            pushed = time.monotonic()
             first = False
             if last:
                 # The end is due when the last picture has had its time on screen.
@@ -310,6 +329,8 @@ class PlayerEngine(QObject):
         self._cond = threading.Condition()
         self._items: deque[Shown] = deque()
         self._command = Command(0, Kind.IDLE)
+        self._floor = 0  # oldest command whose seek pictures may still be shown
+        self._shown_gen = 0  # newest command a picture was shown for: never go back to older
         self._box = (1280, 720)
         self.shown = 0  # pictures shown while playing (the benchmark's "frames shown")
         self.replaced = 0  # pictures that arrived but were overtaken before their turn
@@ -324,6 +345,12 @@ class PlayerEngine(QObject):
         self._worker = _Worker(self, open_source, name)
         self._worker.start()
 
+    def _accepts(self, gen: int, immediate: bool) -> bool:
+        """Whether a picture for command ``gen`` may still be shown (call with the lock held)."""
+        if immediate and self._command.kind is Kind.SEEK:
+            return gen >= max(self._floor, self._shown_gen)
+        return gen == self._command.gen
+
     @property
     def dropped(self) -> int:
         return self._worker.dropped + self.replaced
@@ -331,8 +358,12 @@ class PlayerEngine(QObject):
     def _send(self, kind: Kind, t: float = 0.0, lo: float = 0.0, hi: float = math.inf) -> int:
         with self._cond:
             gen = self._command.gen + 1
+            # A run of seeks (a drag) keeps the pictures of earlier requests coming; anything
+            # else starts afresh.
+            if not (kind is Kind.SEEK and self._command.kind is Kind.SEEK):
+                self._floor = gen
+                self._items.clear()
             self._command = Command(gen, kind, t, lo, hi)
-            self._items.clear()
             self._cond.notify_all()
         self._timer.stop()
         return gen
@@ -364,6 +395,7 @@ class PlayerEngine(QObject):
         self._send(Kind.STOP)
         if not self._worker.wait(5000):
             log.warning("playback worker did not stop within 5 s")
+            _STRAGGLERS.add(self._worker)  # waited for at exit: a running QThread must not be destroyed
 
     # -- the presenter (UI thread) -------------------------------------------------------------
     def _present(self) -> None:
@@ -373,10 +405,9 @@ class PlayerEngine(QObject):
         end: Shown | None = None
         wait_s: float | None = None
         with self._cond:
-            gen = self._command.gen
             while self._items:
                 item = self._items[0]
-                if item.gen != gen:
+                if not self._accepts(item.gen, item.immediate):
                     self._items.popleft()
                     continue
                 due = item.immediate or (now >= item.start - _DUE_SLACK_S if rate >= 0 else True)
@@ -390,6 +421,7 @@ class PlayerEngine(QObject):
                 if latest is not None:
                     self.replaced += 1
                 latest = item
+                self._shown_gen = max(self._shown_gen, item.gen)
             self._cond.notify_all()  # room in the queue
         if latest is not None and latest.image is not None:
             if self._command.kind in (Kind.PLAY, Kind.REVERSE):

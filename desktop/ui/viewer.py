@@ -344,6 +344,10 @@ class VideoViewer(QWidget):
         if self._image is None:
             return
         rot = self._effective_rotation()
+        dpr = self.devicePixelRatioF()
+        if not rot and self._fits(round(fr.width() * dpr), round(fr.height() * dpr)):
+            p.drawImage(fr, self._image)  # converted to this size by playback: a plain blit
+            return
         if not rot:
             # Into exactly the frame rect: the pixmap is whole device pixels, the rect may not be,
             # and a seam would show between the picture and the dim veil.
@@ -357,6 +361,12 @@ class VideoViewer(QWidget):
         p.drawImage(QRectF(0, 0, self._src_w, self._src_h), self._image)
         p.restore()
 
+    def _fits(self, w: int, h: int) -> bool:
+        """Playback converts pictures to the display size on its worker: within two pixels of
+        it, the picture is drawn as is (a smooth rescale here costs the UI thread milliseconds)."""
+        assert self._image is not None
+        return abs(self._image.width() - w) <= 2 and abs(self._image.height() - h) <= 2
+
     def _scaled_pixmap(self, fr: QRectF) -> QPixmap:
         """The frame scaled once to device pixels (crisp on HiDPI), reused while only overlays change."""
         assert self._image is not None
@@ -364,12 +374,8 @@ class VideoViewer(QWidget):
         w, h = max(1, round(fr.width() * dpr)), max(1, round(fr.height() * dpr))
         key = (self._image.cacheKey(), w, h)
         if self._scaled is None or self._scaled[0] != key:
-            scaled = self._image
-            # Playback converts pictures to the display size on its worker: within a rounding
-            # pixel, blit as is (a smooth rescale here would cost the UI thread milliseconds).
-            if abs(scaled.width() - w) > 2 or abs(scaled.height() - h) > 2:
-                scaled = scaled.scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                       Qt.TransformationMode.SmoothTransformation)
+            scaled = self._image.scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                        Qt.TransformationMode.SmoothTransformation)
             pixmap = QPixmap.fromImage(scaled)
             pixmap.setDevicePixelRatio(dpr)
             self._scaled = (key, pixmap)
