@@ -265,6 +265,16 @@ class ProgramMonitor(QObject):
         text = f"{fmt_time(max(0.0, t))}  /  {fmt_time(total)}"
         self.window.time_label.setText(text)
         self.view.set_caption(f"PROGRAM  ·  {text}")
+        # The timeline shows the open clip in source time: follow the program while it is in it.
+        spec, wc = self._spec, self.window.state.wc_uid
+        if spec is None:
+            return
+        starts = spec.clip_starts()
+        i = max((i for i, start in enumerate(starts) if start <= t + 1e-6), default=0)
+        clip = spec.clips[i]
+        if clip.uid == wc:
+            local = clip.timeline().output_to_source(min(max(t - starts[i], 0.0), clip.timeline().output_duration))
+            self.window.timeline.set_playhead(local, follow=self.playback.playing)
 
 
 __all__ = ["MonitorSwitch", "PREVIEW_WIDTH", "ProgramMonitor", "ProgramView"]
