@@ -24,8 +24,8 @@ from core.enums import TransitionType, Upscaler
 from core.export.picture import BLACK, ClipPictures, RenderError, Upscale
 from core.export.spec import ClipSpec, OutputSettings, RenderSpec, Transition
 
-__all__ = ["Placement", "ProgramFrames", "ProgramPreview", "compose", "layout", "resolve_source",
-           "yuv_to_rgb"]
+__all__ = ["Placement", "ProgramFrames", "ProgramPreview", "compose", "layout", "reel_audio",
+           "resolve_source", "yuv_to_rgb"]
 
 EPS = 1e-6  # seconds of float slop when placing output times on clips and source frames
 
@@ -174,6 +174,21 @@ def preview_size(out: OutputSettings, width: int | None) -> tuple[int, int]:
         return out.width, out.height
     w = max(2, 2 * round(width / 2))
     return w, max(2, 2 * round(w * out.height / out.width / 2))
+
+
+def reel_audio(spec: RenderSpec, resolve_media: Callable[[str], Path]) -> np.ndarray:
+    """The reel's sound as the export makes it (each clip's sound stretched by its segment
+    speeds, with its fades and dissolves, mixed at its start): (2, n) float32 at 48 kHz."""
+    from core.export.render import AUDIO_RATE, _clip_audio  # the export's own per-clip sound
+
+    placements = layout(spec, [resolve_source(c, resolve_media) for c in spec.clips])
+    out = np.zeros((2, round(spec.output_duration * AUDIO_RATE)), np.float32)
+    for p in placements:
+        samples = _clip_audio(p, lambda: False)
+        a = round(p.start * AUDIO_RATE)
+        b = min(out.shape[1], a + samples.shape[1])
+        out[:, a:b] += samples[:, : b - a]
+    return out
 
 
 class ProgramPreview:

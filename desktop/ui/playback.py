@@ -21,6 +21,7 @@ from PySide6.QtGui import QImage
 
 from core.editmath import frame_duration, frame_index, frame_time
 from core.export.program import ProgramPreview
+from desktop.ui.audio_out import AudioOut, Sound, media_sound
 from desktop.ui.pictures import MediaPictures, ProgramPictures
 from desktop.ui.player_engine import PlayerEngine
 
@@ -41,6 +42,7 @@ class _Track:
     position: float = 0.0
     range: tuple[float, float] | None = None
     last_emit: float = -math.inf
+    sound: Sound | None = None
 
     def bounds(self) -> tuple[float, float]:
         """First and last frame start that may be shown."""
@@ -78,6 +80,7 @@ class Playback(QObject):
         self._active = self._media
         self._direction = 0  # 1 forward, -1 backward, 0 paused
         self._box = (1280, 720)
+        self._audio = AudioOut(self)
 
     # -- what plays ------------------------------------------------------------------------------
     @property
@@ -121,18 +124,19 @@ class Playback(QObject):
                 self.message.emit("The media file is not on this machine yet")
             return
         media_path = self.path
+        m.sound = media_sound(media_path)
         self._open(m, lambda: MediaPictures(media_path), media_path.name)
 
     def set_program(self, open_preview: Callable[[], ProgramPreview] | None, fps: Fraction = Fraction(30),
-                    duration: float = 0.0) -> None:
-        """Give the program track a reel (``open_preview`` runs on the worker), keeping its output
-        time; None forgets it. Does not change which track is active."""
+                    duration: float = 0.0, sound: Sound | None = None) -> None:
+        """Give the program track a reel (``open_preview`` runs on the worker) and its ``sound``,
+        keeping its output time; None forgets it. Does not change which track is active."""
         p = self._program
         was_playing = self._active is p and self.playing
         if was_playing:
             self.pause()
         self._close(p)
-        p.fps, p.duration = Fraction(fps), max(0.0, float(duration))
+        p.fps, p.duration, p.sound = Fraction(fps), max(0.0, float(duration)), sound
         if open_preview is None:
             if self._active is p:
                 self.show_program(False)
@@ -171,6 +175,7 @@ class Playback(QObject):
 
     def close(self) -> None:
         self.pause()
+        self._audio.stop()
         self._close(self._media)
         self._close(self._program)
 
@@ -221,13 +226,21 @@ class Playback(QObject):
         elif rate < 0 and track.position <= lo + frame / 2:
             track.position = hi
         self._set_rate(abs(rate))
-        track.engine.play(track.position, rate, lo, hi + frame)
+        self._start(track, rate)
         self._set_direction(1 if rate > 0 else -1)
+
+    def _start(self, track: _Track, rate: float) -> None:
+        """Pictures and sound from ``track.position`` at ``rate``."""
+        assert track.engine is not None
+        lo, hi = track.bounds()
+        track.engine.play(track.position, rate, lo, hi + frame_duration(track.fps))
+        self._audio.start(track.engine.clock, track.sound, track.position, rate)
 
     def pause(self) -> None:
         track = self._active
         if self._direction == 0 or track.engine is None:
             return
+        self._audio.stop()
         track.engine.pause()
         self._set_direction(0)
         # Stop on the picture on screen: no decode, no jump.
@@ -289,9 +302,7 @@ class Playback(QObject):
         track.position = t
         if track.engine is not None:
             if self._direction and track is self._active:
-                lo, hi = track.bounds()
-                rate = self._direction * self.rate
-                track.engine.play(t, rate, lo, hi + frame_duration(track.fps))
+                self._start(track, self._direction * self.rate)
             else:
                 track.engine.request(t)
         self._emit_position(track, t, force=True)

@@ -12,13 +12,16 @@ import logging
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QSizePolicy, QStackedWidget, QToolButton, QWidget
 
-from core.export.program import ProgramPreview
+from core.export.program import ProgramPreview, reel_audio
 from core.export.spec import RenderSpec, SpecError
 from desktop.ui import theme
+from desktop.ui.audio_out import program_sound
 from desktop.ui.keymap import Mode
 from desktop.ui.undo import fmt_time
 
@@ -227,10 +230,18 @@ class ProgramMonitor(QObject):
         def open_preview() -> ProgramPreview:
             return ProgramPreview(spec, library.media_path, width)
 
+        sound: list[np.ndarray] = []
+
+        def samples() -> np.ndarray:  # on the sound worker, once per program
+            if not sound:
+                sound.append(reel_audio(spec, library.media_path) if spec.output.audio else
+                             np.zeros((2, 0), np.float32))
+            return sound[0]
+
         self.view.set_output_size(out.width, out.height)
         if first:
             self._start_at = self._output_time_of_playhead(spec)
-        self.playback.set_program(open_preview, out.fps, spec.output_duration)
+        self.playback.set_program(open_preview, out.fps, spec.output_duration, program_sound(samples))
         if first:
             self.playback.program_seek(self._start_at)
         return True

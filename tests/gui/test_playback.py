@@ -19,6 +19,7 @@ from core.editmath import frame_index
 from core.export.build import build_spec
 from core.export.program import ProgramPreview
 from core.library import Library
+from desktop.ui import audio_out
 from desktop.ui.playback import SHUTTLE_RATES, Playback
 from tests.fixtures.media import make_video, read_frame_number
 
@@ -61,12 +62,12 @@ def shown_after(qtbot, playback: Playback, action) -> int:
     return read_frame_number(image_rgb(blocker.args[0]))
 
 
-def test_plays_without_an_audio_device(qtbot, playback: Playback) -> None:
-    # No QtMultimedia player and no audio output are involved: the clock is the monotonic one.
+def test_plays_without_an_audio_device(qtbot, playback: Playback, monkeypatch) -> None:
+    monkeypatch.setattr(audio_out, "output_device", lambda: None)  # this machine may have one
     rec = Recorder(playback)
     shown_after(qtbot, playback, lambda: playback.seek(0.5))
     playback.play()
-    assert playback.playing
+    assert playback.playing and not playback._audio.playing  # silent: the monotonic clock runs
     qtbot.waitUntil(lambda: len(rec.numbers) >= 12, timeout=WAIT_MS)
     played = rec.numbers[1:]
     assert played == sorted(played) and len(set(played)) == len(played)  # forward, no repeats
@@ -177,3 +178,29 @@ def test_program_track_shows_the_reels_output_frames(qtbot, library: Library, tm
         assert not pb.program_active
     finally:
         pb.close()
+
+
+def test_sound_starts_at_the_playhead_and_keeps_time_when_sped_up(game: Path) -> None:
+    """The fixture clicks at every whole second: from 0.5 s the first click is 0.5 s in; at 2x
+    it is 0.25 s in and the sound is half as long (tempo, not a resample)."""
+    from tests.fixtures.media import CLICK_AMPLITUDE
+
+    def clicks(rate: float) -> tuple[float, int]:
+        pcm = np.concatenate(list(audio_out.media_sound(game)(0.5, rate)))[:, 0] / 32767
+        loud = np.flatnonzero(np.abs(pcm) > (CLICK_AMPLITUDE + 0.25) / 2)
+        return loud[0] / audio_out.RATE, len(pcm)
+
+    first, n = clicks(1.0)
+    assert first == pytest.approx(0.5, abs=0.01) and n == pytest.approx(3.5 * 48_000, rel=0.02)
+    first, n2 = clicks(2.0)
+    assert first == pytest.approx(0.25, abs=0.02) and n2 == pytest.approx(n / 2, rel=0.03)
+
+
+def test_sound_is_muted_below_half_speed_and_backwards(qtbot, game: Path) -> None:
+    from desktop.ui.player_engine import Clock
+
+    out = audio_out.AudioOut()
+    sound = audio_out.media_sound(game)
+    for rate in (0.25, -1.0, 8.0):
+        assert not out.start(Clock(), sound, 0.0, rate) and not out.playing
+    out.stop()
