@@ -3,9 +3,11 @@
 Pictures come from a ``PlayerEngine`` each (decoded and converted on its worker; the UI thread only
 shows them). Every paused position (scrub, ←/→ step, pause) is snapped to the frame grid of what
 is shown — the media's real rational rate, or the export's output rate in the program — and
-decoded exactly. J/K/L shuttle from −4× to 4×. The program track is active while the Program
-monitor is shown: transport commands then move output time; ``seek`` (media time, from the
-timeline and the panels) returns to the source.
+decoded exactly. J/K/L shuttle from −4× to 4×. Sound (``AudioOut``) follows the rate with its
+pitch kept and drives the picture clock; it is silent below 0.5×, backwards, or without an
+output device, and the picture then runs on the monotonic clock. The program track is active
+while the Program monitor is shown: transport commands then move output time; ``seek`` (media
+time, from the timeline and the panels) returns to the source.
 """
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ _MAX_HOLD_S = 0.1  # show at least one picture this often, however late the deco
 _DUE_SLACK_S = 0.002  # show a picture this early rather than wake again for it
 
 
-# Workers still busy (a long decode) when their engine closed; interpreter exit waits for them.
+# Workers still finishing a picture when their engine closed; interpreter exit waits for them.
 _STRAGGLERS: set[QThread] = set()
 
 
@@ -388,14 +388,17 @@ class PlayerEngine(QObject):
         """Show the exact picture at ``t``; a newer request replaces one not yet served."""
         self._send(Kind.SEEK, t)
 
-    def close(self) -> None:
+    def close(self, wait_ms: int = 0) -> None:
+        """Stop the worker. It may be finishing a picture (a 4K decode): that ends in the
+        background instead of blocking the UI thread; interpreter exit waits for it."""
         if self._closed:
             return
         self._closed = True
         self._send(Kind.STOP)
-        if not self._worker.wait(5000):
-            log.warning("playback worker did not stop within 5 s")
-            _STRAGGLERS.add(self._worker)  # waited for at exit: a running QThread must not be destroyed
+        for worker in [w for w in _STRAGGLERS if w.isFinished()]:
+            _STRAGGLERS.discard(worker)
+        if not self._worker.wait(wait_ms):
+            _STRAGGLERS.add(self._worker)  # a running QThread must not be destroyed
 
     # -- the presenter (UI thread) -------------------------------------------------------------
     def _present(self) -> None:

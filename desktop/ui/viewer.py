@@ -40,7 +40,7 @@ HANDLE_HIT = 9.0              # logical px: how close a press must be to grab a 
 MIN_CROP_FRACTION = 0.06      # smallest crop height, as a fraction of the frame height
 MIN_REGION_RADIUS = 4.0       # source px
 NUDGE_PX, NUDGE_SHIFT_PX = 1.0, 10.0
-# Renderer constants (core/export/render.py): ring width is given for a 1080 px short side, and
+# Renderer constants (core/export/picture.py): ring width is given for a 1080 px short side, and
 # the "ground" shape is the region's width at this fraction of its height, at the feet.
 STROKE_REFERENCE = 1080.0
 GROUND_FLATTEN = 0.2
