@@ -16,7 +16,7 @@ import math
 import sys
 import threading
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -36,6 +36,7 @@ DEFAULT_CACHE_FRAMES = 48
 # or one keyframe interval when that is known to be longer: a seek would land no closer.
 _MIN_FORWARD_REACH = 1.0
 _MAX_SEEK_RETRIES = 6
+_RECENT_BYTES = 64 * 1024 * 1024  # decoded frames kept for stepping back (20 at 1080p, 5 at 4K)
 _OPEN_WAIT_S = 15.0
 # Format_RGB32 is 0xffRRGGBB in native byte order: the fastest format for QPainter to draw.
 RGB32_LAYOUT = "bgra" if sys.byteorder == "little" else "argb"
@@ -89,6 +90,11 @@ class MediaDecoder:
         self._frames: Iterator[av.VideoFrame] | None = None
         self.current: av.VideoFrame | None = None
         self.next: av.VideoFrame | None = None
+        # The frames just decoded, with their ends: stepping or shuttling back over them needs
+        # no new decode from the keyframe (a long GOP is seconds of decoding). Bounded in bytes.
+        size = self.stream.codec_context.width * self.stream.codec_context.height * 3 // 2
+        self._recent: deque[tuple[float, float, av.VideoFrame]] = deque(
+            maxlen=max(4, _RECENT_BYTES // max(1, size)))
 
     def close(self) -> None:
         self._frames = None
@@ -145,8 +151,13 @@ class MediaDecoder:
                 if frame.time is not None:
                     yield frame
 
+    def _recent_at(self, target: float) -> tuple[float, float, av.VideoFrame] | None:
+        return next((r for r in self._recent if r[0] <= target < r[1]), None)
+
     def _step(self) -> None:
         assert self._frames is not None
+        if self.current is not None and self.next is not None:
+            self._recent.append((self.current.time, self.next.time, self.current))
         self.current, self.next = self.next, next(self._frames, None)
         if self.next is None:
             self._frames = None
@@ -160,6 +171,9 @@ class MediaDecoder:
         while True:
             target = t + self.origin + self.tol
             if self._needs_seek(target):
+                recent = self._recent_at(target)
+                if recent is not None:
+                    return t, recent[2], recent[0] - self.origin, recent[1] - self.origin
                 self._seek(target)
             retarget = False
             while self.next is not None and self.next.time <= target:
