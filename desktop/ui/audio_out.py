@@ -175,7 +175,9 @@ class AudioOut(QObject):
             self._pcm.clear()
             self._cond.notify_all()
         if self._worker is not None:
-            self._worker.join(2.0)
+            # It notices the new generation after its current block; mixing a reel's sound can
+            # take longer, and the UI thread does not wait for that (the thread is a daemon).
+            self._worker.join(0.2)
             self._worker = None
         if self._sink is not None:
             self._sink.stop()
