@@ -40,6 +40,13 @@ class MediaPictures:
         served, frame, start, end = found
         return served, start, end, frame
 
+    def current(self) -> tuple[float, float, av.VideoFrame] | None:
+        """(start, end, frame) of the frame the decoder has reached (mid-decode progress)."""
+        d = self._decoder
+        if d.current is None or d.next is None:
+            return None
+        return d.current.time - d.origin, d.next.time - d.origin, d.current
+
     def to_image(self, picture: av.VideoFrame, box: tuple[int, int]) -> QImage:
         return frame_to_qimage(picture, box=box)
 

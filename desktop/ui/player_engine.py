@@ -234,19 +234,29 @@ class _Worker(QThread):
     def _seek(self, source: PictureSource, cmd: Command) -> int:
         gen, t = cmd.gen, cmd.t
 
+        shown_at = time.monotonic()
+
         def newer() -> float | None:
             # Mid-decode, take over only a newer target that lies before the one being decoded
             # to: one further on is served next anyway, and chasing it while a drag runs ahead
             # of the decoder would show nothing until the drag stops.
-            nonlocal gen, t
+            nonlocal gen, t, shown_at
             latest = self._engine._command
             if latest.gen != gen and latest.kind is Kind.SEEK and latest.t < t:
                 gen, t = latest.gen, latest.t
                 return t
+            if latest.gen != gen and time.monotonic() - shown_at > _MAX_HOLD_S:
+                # A drag outruns a long decode (a far keyframe, 4K): show where it has got to.
+                passing = source.current() if hasattr(source, "current") else None
+                if passing is not None:
+                    image = source.to_image(passing[2], self._box)
+                    self._push(Shown(gen, passing[0], passing[1], image, immediate=True))
+                shown_at = time.monotonic()
             return None
 
         while True:
             shown = self._picture(source, t, newer)
+            shown_at = time.monotonic()
             if shown is not None:
                 # Shown even when newer requests wait: a drag shows pictures as it goes.
                 self._push(Shown(gen, shown[0], shown[1], shown[2], immediate=True))

@@ -110,7 +110,6 @@ def test_scrubbing_shows_the_newest_request(qtbot, playback: Playback) -> None:
     # Served in order: an older request's picture never lands after the newest one.
     assert shown_after(qtbot, playback, lambda: playback.step(1)) == last + 1
     assert rec.numbers[-2:] == [last, last + 1]
-    assert len(rec.numbers) <= len(burst) + 1
 
 
 def test_shuttle_backwards_and_rates(qtbot, playback: Playback) -> None:
