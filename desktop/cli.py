@@ -20,7 +20,7 @@ from core.enums import GestureKind
 from core.gestures.model import Gesture, GestureError
 from core.library import Library, default_library_dir
 from core.media.errors import MediaError
-from desktop import cli_export, cli_import, cli_sync, cli_track
+from desktop import cli_export, cli_import, cli_preview, cli_sync, cli_track
 from desktop.logging_setup import FILE_ONLY, LoggingSession, setup_logging
 
 log = logging.getLogger(__name__)
@@ -212,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_sync.register(sub, parents=[common])  # sync, remote, doctor
     cli_export.register(sub, parents=[common])  # export, jobs, cancel, retry
     cli_track.register(sub, parents=[common])  # track
+    cli_preview.register(sub, [common], _number)  # preview
     return parser
 
 
@@ -351,6 +352,7 @@ COMMANDS: dict[str, Callable[[Library, argparse.Namespace], Outcome]] = {
 COMMANDS.update(cli_sync.COMMANDS)
 COMMANDS.update(cli_export.COMMANDS)
 COMMANDS.update(cli_track.COMMANDS)
+COMMANDS.update(cli_preview.COMMANDS)
 
 
 def _run_gui(lib: Library, args: argparse.Namespace) -> int:

@@ -98,7 +98,7 @@ def register(subparsers: Any, parents: Sequence[argparse.ArgumentParser]) -> Non
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def _project_uid(lib: Library, text: str) -> str:
+def project_uid(lib: Library, text: str) -> str:
     projects = lib.projects()
     for p in projects:
         if p["uid"] == text:
@@ -192,7 +192,7 @@ def _jobs(lib: Library) -> ExportJobs:
 
 
 def cmd_export(lib: Library, args: argparse.Namespace) -> Outcome:
-    project = _project_uid(lib, args.project)
+    project = project_uid(lib, args.project)
     size = None
     if args.size:
         size = parse_size(args.size, AspectRatio(lib.show_project(project)["project"]["aspect"]))

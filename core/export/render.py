@@ -1,4 +1,4 @@
-"""The export pipeline (DESIGN §7): one pass from the sources to one MP4, no files in between.
+"""The export pipeline (docs/ARCHITECTURE.md, "Export"): one pass from the sources to one MP4, no files in between.
 
 decode → rotate → animated crop → scale/upscale → spotlight → speed → transitions → encode
 
@@ -6,8 +6,9 @@ Per output frame at the output fps the clip Timeline gives the source time; the 
 sequentially (one seek per clip) and the latest frame at or before that time is shown, which
 conforms any source frame rate (and slow motion) to the output fps. Rotation, crop and scale are
 ONE affine warp per plane, done on the decoded YUV 4:2:0 planes: no RGB round trip, the source's
-colours pass through untouched. Crop boxes come from ``core.editmath.crop_at``, the function the
-preview uses, so preview and render cannot disagree.
+colours pass through untouched. Each output picture is composed by
+``core.export.program.ProgramFrames``, the function the program view (preview) calls too, so
+preview and render cannot disagree.
 
 Audio per clip is decoded once, cut at the segment bounds, time-stretched by each segment's speed
 with FFmpeg's ``atempo`` (pitch kept) and padded/trimmed to the exact sample count the Timeline
@@ -23,37 +24,21 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
-from core.editmath import Box, Timeline, crop_at, interpolate, needs_upscale
-from core.enums import AudioCodec, OverlayShape, TransitionType, Upscaler, VideoEncoder
+from core.enums import AudioCodec, Upscaler, VideoEncoder
 from core.export.destination import write_error
 from core.export.encoders import CODECS, codec_chain, stream_options
-from core.export.planes import (
-    FULL_RANGE,
-    Planes,
-    cv_maps,
-    even_up,
-    fit_i420,
-    frame_planes,
-    to_limited_range,
-    warp_planes,
-    yuv_views,
-)
-from core.export.spec import (
-    ClipSpec,
-    OutputSettings,
-    OverlayStyle,
-    RenderSpec,
-    Transition,
-)
+from core.export.picture import EPS as _EPS
+from core.export.picture import RenderError, Source, Upscale, media_origin, open_source, yuv_views
+from core.export.program import Placement, ProgramFrames, layout, resolve_source
+from core.export.spec import OutputSettings, RenderSpec
 
 __all__ = ["AUDIO_RATE", "Progress", "RenderCancelled", "RenderError", "Upscale", "render"]
 
@@ -64,28 +49,6 @@ _AAC_FRAME = 1024
 _ATEMPO_PREROLL_S = 0.25
 _AUDIO_LEAD_S = 1.0  # encode audio at most this far ahead of the picture (keeps muxing interleaved)
 _PROGRESS_EVERY_S = 0.1
-_EPS = 1e-6  # seconds of float slop when placing output times on clips and source frames
-_REGION_PROPS = ("x", "y", "rx", "ry")
-_GROUND_FLATTEN = 0.2  # ground shape: the region's width, this fraction of its height
-_STROKE_REFERENCE = 1080  # OverlayStyle.stroke is in pixels of a 1080-pixel short side
-_SHIFT = 4  # cv2 drawing: 4 fractional bits, so rings move smoothly by sub-pixels
-_BLACK = (16, 128, 128)
-_HTTP_TIMEOUT_US = str(60_000_000)  # a stalled connection fails the read after a minute
-_AI_BATCH = 4  # frames per model call: fills the GPU; x4 activations of 4 crops fit an L4
-_MISSING_S = 0.5  # a source with no picture for this long where a clip needs one is damaged  # limited-range YUV black: what fades go through
-
-# A batch of crops at their native source pixels, each one yuv420p (I420) uint8 array of shape
-# (h·3/2, w), and the output (width, height) in; the pictures enlarged out, I420 again, at the
-# output size or any other (they are resampled). Colour conversion and resampling are the
-# upscaler's (on its GPU); a batch holds up to _AI_BATCH consecutive frames of one clip.
-Upscale = Callable[[list[np.ndarray], tuple[int, int]], list[np.ndarray]]
-Source = Path | str  # a media file, or an http(s) URL (a presigned R2 GET in the cloud)
-
-
-class RenderError(RuntimeError):
-    """The render could not be done (missing or unreadable source, encoder failure...)."""
-
-
 class RenderCancelled(Exception):
     """The caller's cancel flag was raised; nothing was left at the output path."""
 
@@ -128,8 +91,8 @@ def render(
             "Real-ESRGAN upscaling needs the Modal GPU backend; "
             "export with upscaler 'none' or 'lanczos' to render on this machine"
         )
-    paths = [_resolve(clip, resolve_media) for clip in spec.clips]
-    placements = _layout(spec, paths)
+    paths = [resolve_source(clip, resolve_media) for clip in spec.clips]
+    placements = layout(spec, paths)
     fps = out.fps
     frames_total = max(1, math.floor(spec.output_duration * fps + 0.5))
     audio_total = (frames_total * AUDIO_RATE * fps.denominator) // fps.numerator
@@ -176,7 +139,7 @@ def render(
 
 
 def _encode_file(
-    tmp: Path, encoder: VideoEncoder, placements: list[_Placement], out: OutputSettings,
+    tmp: Path, encoder: VideoEncoder, placements: list[Placement], out: OutputSettings,
     frames_total: int, audio_total: int, realesrgan: Upscale | None,
     is_cancelled: Callable[[], bool], report: _Reporter,
 ) -> None:
@@ -204,100 +167,11 @@ def _encode_file(
             audio.flush(audio_total, final=True)
 
 
-# -- plan -------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Placement:
-    """One clip laid on the output timeline, with its transition envelopes."""
-
-    clip: ClipSpec
-    path: Source
-    timeline: Timeline
-    start: float  # output seconds
-    duration: float  # output seconds
-    fade_in: float  # seconds of fade from black at the head (0 = none)
-    fade_out: float  # ... to black at the tail
-    mix_in: float  # seconds of dissolve overlap with the previous clip
-    mix_out: float  # ... with the next clip
-
-    @property
-    def end(self) -> float:
-        return self.start + self.duration
-
-    def gain(self, u: np.ndarray | float) -> np.ndarray | float:
-        """Picture/sound level at clip-local output time(s) ``u``: fades and dissolves are
-        linear ramps, so the two clips of a dissolve always sum to 1."""
-        g = np.ones_like(u, dtype=np.float64) if isinstance(u, np.ndarray) else 1.0
-        left = self.duration - u
-        for ramp, t in (
-            (self.fade_in, u), (self.mix_in, u), (self.fade_out, left), (self.mix_out, left)
-        ):
-            if ramp > 0:
-                g = g * np.clip(t / ramp, 0.0, 1.0)
-        return g
-
-
-def _where(clip: ClipSpec) -> str:
-    return f"clip {clip.uid} (media {clip.media_hash[:12]})"
-
-
-def _is_url(source: Source) -> bool:
-    return isinstance(source, str) and source.startswith(("http://", "https://"))
-
-
-def _open(source: Source) -> av.container.InputContainer:
-    """Open a file, or a URL read over HTTP with range requests: a seek fetches only the bytes
-    from there on, so a 5 s clip of a 2 h game reads a few MB, not the game."""
-    # Over HTTP the stream info is probed from 1 s of packets, not FFmpeg's default 5 s (the
-    # container headers hold the rest).
-    options = {"rw_timeout": _HTTP_TIMEOUT_US, "analyzeduration": "1000000"} if _is_url(source) else {}
-    return av.open(str(source), options=options)
-
-
-def _resolve(clip: ClipSpec, resolve_media: Callable[[str], Source]) -> Source:
-    where = _where(clip)
-    try:
-        found = resolve_media(clip.media_hash)
-    except Exception as e:  # the resolver is the caller's; any failure means "no media"
-        raise RenderError(f"source of {where} is not available: {e}") from e
-    if _is_url(found):
-        return found  # opened once, by the decoder: every open costs requests and bytes
-    path = Path(found)
-    if not path.is_file():
-        raise RenderError(f"source of {where} is missing: {path}")
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise RenderError(f"source of {where} has no video: {path}")
-    except av.FFmpegError as e:
-        raise RenderError(f"source of {where} cannot be read ({path}): {e}") from e
-    return path
-
-
-def _layout(spec: RenderSpec, paths: Sequence[Source]) -> list[_Placement]:
-    starts = spec.clip_starts()
-    clips = spec.clips
-    result = []
-    for i, clip in enumerate(clips):
-        t_in = clip.transition_in if i else Transition()
-        t_out = clips[i + 1].transition_in if i + 1 < len(clips) else Transition()
-        timeline = clip.timeline()
-        result.append(_Placement(
-            clip=clip, path=paths[i], timeline=timeline, start=starts[i],
-            duration=timeline.output_duration,
-            fade_in=t_in.edge if t_in.type is TransitionType.FADE else 0.0,
-            fade_out=t_out.edge if t_out.type is TransitionType.FADE else 0.0,
-            mix_in=t_in.overlap, mix_out=t_out.overlap,
-        ))
-    return result
-
-
 # -- the frame loop ---------------------------------------------------------------------------
 
 
 def _render_frames(
-    placements: list[_Placement], out: OutputSettings, frames_total: int,
+    placements: list[Placement], out: OutputSettings, frames_total: int,
     realesrgan: Upscale | None, video: av.VideoStream, container: av.container.OutputContainer,
     audio: _AudioTrack | None, cancelled: Callable[[], bool], report: _Reporter,
 ) -> None:
@@ -339,7 +213,7 @@ class _Pictures:
     _AHEAD = 4
 
     def __init__(
-        self, placements: list[_Placement], out: OutputSettings, frames_total: int,
+        self, placements: list[Placement], out: OutputSettings, frames_total: int,
         realesrgan: Upscale | None,
     ) -> None:
         self._queue: queue.Queue = queue.Queue(self._AHEAD)
@@ -377,33 +251,21 @@ class _Pictures:
         return False
 
     def _run(
-        self, placements: list[_Placement], out: OutputSettings, frames_total: int,
+        self, placements: list[Placement], out: OutputSettings, frames_total: int,
         realesrgan: Upscale | None,
     ) -> None:
         fps_num, fps_den = out.fps_num, out.fps_den
-        w, h = out.width, out.height
-        active: dict[int, _ClipVideo] = {}
-        next_clip = 0
-        blend = np.empty(w * h * 3 // 2, np.uint8)
+        program = ProgramFrames(placements, out, realesrgan)
         try:
             for k in range(frames_total):
-                t = k * fps_den / fps_num
-                while next_clip < len(placements) and placements[next_clip].start <= t + _EPS:
-                    active[next_clip] = _ClipVideo(placements[next_clip], out, realesrgan)
-                    next_clip += 1
-                for i in [i for i in active if placements[i].end <= t + _EPS and i + 1 < next_clip]:
-                    active.pop(i).close()
-                layers = [(c.render(t), float(c.placement.gain(t - c.placement.start)))
-                          for c in active.values()]
                 vf = self._ring[k % len(self._ring)]
-                _fill_frame(vf, _compose(layers, blend, w * h), w, h)
+                _fill_frame(vf, program.at(k * fps_den / fps_num), out.width, out.height)
                 if not self._put(vf):
                     return
         except BaseException as e:  # noqa: BLE001 - handed to the encoding thread, raised there
             self._put(e)
         finally:
-            for c in active.values():
-                c.close()
+            program.close()
 
 
 def _fill_frame(frame: av.VideoFrame, buf: np.ndarray, w: int, h: int) -> None:
@@ -412,382 +274,6 @@ def _fill_frame(frame: av.VideoFrame, buf: np.ndarray, w: int, h: int) -> None:
     for plane, view in zip(frame.planes, yuv_views(buf, w, h)):
         rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
         rows[:, : plane.width] = view
-
-
-def _compose(layers: list[tuple[np.ndarray, float]], out: np.ndarray, luma: int) -> np.ndarray:
-    """Σ gain·(layer - black) + black, per plane; one layer at full level passes through."""
-    if len(layers) == 1 and layers[0][1] >= 1.0:
-        return layers[0][0]
-    for lo, hi, black in ((0, luma, _BLACK[0]), (luma, out.size, _BLACK[1])):
-        acc: np.ndarray | None = None
-        rest = 1.0
-        for buf, g in layers:
-            if acc is None:
-                acc = cv2.addWeighted(buf[lo:hi], g, buf[lo:hi], 0.0, 0.0)
-            else:
-                acc = cv2.addWeighted(acc, 1.0, buf[lo:hi], g, 0.0)
-            rest -= g
-        # Adding black's share last keeps every partial sum inside 0..255.
-        out[lo:hi] = cv2.addWeighted(acc, 1.0, acc, 0.0, black * rest).reshape(-1)
-    return out
-
-
-# -- video: decode, warp, spotlight -----------------------------------------------------------
-
-
-def _media_origin(container: av.container.InputContainer) -> float:
-    """Media time 0 in container seconds: the container start, shared by audio and video so
-    they stay in sync (players show the same)."""
-    start = container.start_time
-    return start / av.time_base if start is not None else 0.0
-
-
-class _FrameSource:
-    """Sequential decoder answering "the latest frame at or before media time t"; a source that
-    has no picture near t (it ends early: truncated, or has a hole) is an error naming ``where``
-    rather than a frozen picture."""
-
-    def __init__(self, path: Source, first_time: float, frame_s: float, where: str) -> None:
-        try:
-            self._container = _open(path)
-        except av.FFmpegError as e:
-            raise RenderError(f"cannot open {path}: {e}") from e
-        self._path = path
-        self._where = where
-        self._missing_s = max(_MISSING_S, 4 * frame_s)
-        self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"
-        self.origin = _media_origin(self._container)
-        # A pts rounded to a coarse time base (1 ms in MKV) may sit just after the true time;
-        # anything finer must not blur 29.97 into 30 fps (33 us apart after one frame).
-        self._tol = min(max(1e-6, float(self._stream.time_base or 0) / 2), frame_s / 4)
-        target = self.origin + first_time
-        seek = target > self.origin + 0.001
-        self._frames = self._decode_from(target if seek else None)
-        first = next(self._frames, None)
-        if seek and (first is None or (first.time or 0.0) > target + frame_s):
-            # A broken index can land the seek after the target: decode from the start instead.
-            self._frames = self._decode_from(self.origin)
-            first = next(self._frames, None)
-        if first is None:
-            raise RenderError(f"{path.name} has no pictures at {first_time:.3f} s")
-        self._current: av.VideoFrame | None = None
-        self._next: av.VideoFrame | None = first
-        self.index = 0  # counts frames taken, so callers can tell a repeat from a new frame
-
-    def _decode_from(self, t: float | None) -> Iterator[av.VideoFrame]:
-        """Frames from the keyframe at or before media time ``t`` (None: where we are)."""
-        stream = self._stream
-        try:
-            if t is not None:
-                self._container.seek(
-                    math.floor(t / stream.time_base), stream=stream, backward=True
-                )
-            yield from self._container.decode(stream)
-        except av.FFmpegError as e:
-            raise RenderError(f"cannot decode the source of {self._where}: {e}") from e
-
-    def frame_at(self, t: float) -> av.VideoFrame:
-        t += self.origin + self._tol
-        while self._next is not None and (self._next.time is None or self._next.time <= t):
-            self._current, self._next = self._next, next(self._frames, None)
-            self.index += 1
-        # Before the first frame (a stream starting late) show the first one.
-        shown = self._current if self._current is not None else self._next
-        assert shown is not None  # __init__ made sure there is a first frame
-        if shown.time is not None and t - shown.time > self._missing_s:
-            ends = "ends" if self._next is None else "has a gap"
-            raise RenderError(
-                f"the source of {self._where} {ends} at {shown.time - self.origin:.2f} s but the "
-                f"clip needs {t - self.origin - self._tol:.2f} s; the file is damaged or "
-                f"truncated ({self._path})"
-            )
-        return shown
-
-    def close(self) -> None:
-        self._container.close()
-
-
-def _upright_to_stored(cw: int, stored_w: int, stored_h: int) -> np.ndarray:
-    """Upright (displayed) continuous coords -> stored frame coords, for a display matrix that
-    turns the stored frame ``cw`` degrees clockwise."""
-    return {
-        0: np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float64),
-        90: np.array([[0, 1, 0], [-1, 0, stored_h], [0, 0, 1]], np.float64),
-        180: np.array([[-1, 0, stored_w], [0, -1, stored_h], [0, 0, 1]], np.float64),
-        270: np.array([[0, -1, stored_w], [1, 0, 0], [0, 0, 1]], np.float64),
-    }[cw]
-
-
-def _unrotate(clip: ClipSpec) -> np.ndarray:
-    """Rotated-picture coords -> source coords (spec pixels): the inverse of turning the picture
-    ``clip.rotation`` degrees clockwise about the frame centre."""
-    a = math.radians(clip.rotation)
-    c, s = math.cos(a), math.sin(a)
-    cx, cy = clip.width / 2.0, clip.height / 2.0
-    return np.array([[c, s, cx - c * cx - s * cy], [-s, c, cy + s * cx - c * cy], [0, 0, 1]])
-
-
-def _crop_to(box: Box, out_w: int, out_h: int) -> np.ndarray:
-    """Output continuous coords -> rotated-picture coords of the crop box."""
-    return np.array([
-        [box.width / out_w, 0, box.x], [0, box.height / out_h, box.y], [0, 0, 1]
-    ])
-
-
-class _ClipVideo:
-    """Renders the pictures of one placed clip into its own YUV buffer."""
-
-    def __init__(
-        self, placement: _Placement, out: OutputSettings, realesrgan: Upscale | None
-    ) -> None:
-        self.placement = p = placement
-        clip = p.clip
-        self._clip = clip
-        self._w, self._h = out.width, out.height
-        self._upscaler = out.upscaler
-        self._model = realesrgan if out.upscaler is Upscaler.REALESRGAN else None
-        self._fps_num, self._fps_den = out.fps_num, out.fps_den
-        # AI upscaling works a batch ahead: output frame -> (source frame index, box, picture)
-        self._ahead: dict[int, tuple[int, Box, np.ndarray | None]] = {}
-        self._crop_track = clip.crop_track()
-        self._regions = [
-            (r, tuple((k.time, {"x": k.x, "y": k.y, "rx": k.rx, "ry": k.ry})
-                      for k in sorted(r.keyframes, key=lambda k: k.time)))
-            for r in clip.regions if r.enabled and r.keyframes
-        ]
-        self._spotlight = _Spotlight(clip.style, self._w, self._h) if self._regions else None
-        self._unrotate = _unrotate(clip)
-        self.buf = np.empty(self._w * self._h * 3 // 2, np.uint8)
-        self._views = yuv_views(self.buf, self._w, self._h)
-        first = clip.src_start + p.timeline.output_to_source(0.0)
-        self._source = _FrameSource(p.path, first, clip.fps_den / clip.fps_num, _where(clip))
-        self._last_key: tuple | None = None
-
-    def close(self) -> None:
-        self._source.close()
-
-    def render(self, t_out: float) -> np.ndarray:
-        p, clip = self.placement, self._clip
-        s = p.timeline.output_to_source(t_out - p.start)  # clip time of this output frame
-        frame: av.VideoFrame | None = None
-        picture: np.ndarray | None = None
-        if self._model is not None:
-            k = round(t_out * self._fps_num / self._fps_den)
-            if k not in self._ahead:
-                self._prepare_batch(k)
-            index, box, picture = self._ahead.pop(k)
-        else:
-            frame = self._source.frame_at(clip.src_start + s)
-            index = self._source.index
-            box = self._box(s)
-        shapes = self._spotlight_shapes(s, box)
-        key = (index, box, shapes)
-        if key == self._last_key:  # slow motion on a still crop: the same picture again
-            return self.buf
-        self._last_key = key
-        if picture is not None:
-            self.buf[:] = picture
-        else:
-            assert frame is not None
-            self._warp(frame, box, self._views)
-        if shapes:
-            self._spotlight.apply(self._views, shapes)  # type: ignore[union-attr]
-        return self.buf
-
-    def _source_map(self, frame: av.VideoFrame, box: Box, out_w: int, out_h: int) -> np.ndarray:
-        """Output continuous coords -> stored-frame continuous coords: crop, rotation, the
-        source's real size (a proxy may be smaller) and its display matrix, as one affine."""
-        cw = round(-(frame.rotation or 0)) % 360
-        cw = cw if cw in (0, 90, 180, 270) else 0
-        up_w, up_h = (frame.height, frame.width) if cw in (90, 270) else (frame.width, frame.height)
-        scale = np.diag([up_w / self._clip.width, up_h / self._clip.height, 1.0])
-        return (
-            _upright_to_stored(cw, frame.width, frame.height)
-            @ scale @ self._unrotate @ _crop_to(box, out_w, out_h)
-        )
-
-    def _box(self, s: float) -> Box:
-        clip = self._clip
-        return crop_at(self._crop_track, s, clip.width, clip.height, clip.aspect, clip.rotation)
-
-    def _warp(self, frame: av.VideoFrame, box: Box, views: Planes) -> None:
-        """The output picture straight from the source (no AI): one warp per plane, Lanczos when
-        the Lanczos upscaler enlarges a crop smaller than the output."""
-        # Phone footage is often full range; the output is limited range like all H.264 players
-        # expect, so squeeze it (on the warped planes: cheaper than a swscale pass).
-        upscale = self._upscaler is Upscaler.LANCZOS and needs_upscale(
-            self._native_size(frame, box), (self._w, self._h))
-        luma, chroma = cv_maps(self._source_map(frame, box, self._w, self._h))
-        warp_planes(frame_planes(frame), views, luma, chroma,
-                    cv2.INTER_LANCZOS4 if upscale else cv2.INTER_LINEAR)
-        if _full_range(frame):
-            to_limited_range(views)
-
-    def _native_crop(self, frame: av.VideoFrame, box: Box) -> np.ndarray | None:
-        """The crop at its native pixels (nothing shrunk before the model) as I420, or None when
-        it is not smaller than the output (no upscaling then)."""
-        native = self._native_size(frame, box)
-        if not needs_upscale(native, (self._w, self._h)):
-            return None
-        iw, ih = even_up(native[0]), even_up(native[1])
-        small = np.empty(iw * ih * 3 // 2, np.uint8)
-        views = yuv_views(small, iw, ih)
-        luma, chroma = cv_maps(self._source_map(frame, box, iw, ih))
-        warp_planes(frame_planes(frame), views, luma, chroma, cv2.INTER_LINEAR)
-        if _full_range(frame):
-            to_limited_range(views)
-        return small.reshape(ih * 3 // 2, iw)
-
-    def _prepare_batch(self, k: int) -> None:
-        """Output frames k, k+1, ... of this clip (up to _AI_BATCH): decode them, cut their
-        crops and enlarge all of them in ONE model call; a repeated source frame (slow motion)
-        is enlarged once."""
-        p, clip = self.placement, self._clip
-        items = []
-        for j in range(k, k + _AI_BATCH):
-            t = j * self._fps_den / self._fps_num
-            if j > k and t >= p.end - _EPS:
-                break
-            s = p.timeline.output_to_source(t - p.start)
-            frame = self._source.frame_at(clip.src_start + s)
-            items.append((j, self._source.index, self._box(s), frame))
-        crops: dict[tuple[int, Box], np.ndarray | None] = {}
-        for _j, index, box, frame in items:
-            if (index, box) not in crops:
-                crops[(index, box)] = self._native_crop(frame, box)
-        wanted = [key for key, crop in crops.items() if crop is not None]
-        assert self._model is not None
-        bigs = list(self._model([crops[key] for key in wanted], (self._w, self._h))) if wanted else []
-        if len(bigs) != len(wanted):
-            raise RenderError(f"upscaler returned {len(bigs)} pictures for {len(wanted)} frames")
-        pictures: dict[tuple[int, Box], np.ndarray] = {}
-        try:
-            for key, big in zip(wanted, bigs):
-                pictures[key] = fit_i420(np.asarray(big), self._w, self._h)
-        except ValueError as e:
-            raise RenderError(f"upscaler output: {e}") from None
-        for j, index, box, frame in items:
-            if (index, box) not in pictures:  # crop big enough: no model
-                buf = np.empty(self._w * self._h * 3 // 2, np.uint8)
-                self._warp(frame, box, yuv_views(buf, self._w, self._h))
-                pictures[(index, box)] = buf
-            self._ahead[j] = (index, box, pictures[(index, box)])
-
-    def _native_size(self, frame: av.VideoFrame, box: Box) -> tuple[float, float]:
-        """The crop box in pixels of the decoded frame (a proxy may be smaller than the spec)."""
-        turned = round(-(frame.rotation or 0)) % 180 == 90
-        up_w, up_h = (frame.height, frame.width) if turned else (frame.width, frame.height)
-        return box.width * up_w / self._clip.width, box.height * up_h / self._clip.height
-
-    def _spotlight_shapes(self, s: float, box: Box) -> tuple[tuple[float, ...], ...]:
-        """(cx, cy, rx, ry, alpha) in output pixels of each region showing at clip time s."""
-        if not self._regions:
-            return ()
-        to_out = np.linalg.inv(self._unrotate @ _crop_to(box, self._w, self._h))
-        sx, sy = self._w / box.width, self._h / box.height
-        fade = self._clip.style.fade_out
-        shapes = []
-        for region, track in self._regions:
-            if not region.start <= s < region.end:
-                continue
-            v = interpolate(track, s, _REGION_PROPS)
-            assert v is not None  # regions without keyframes were dropped above
-            alpha = 1.0 if fade <= 0 else min(1.0, (region.end - s) / fade)
-            cx, cy, _ = to_out @ np.array([v["x"], v["y"], 1.0])
-            shapes.append((float(cx), float(cy), v["rx"] * sx, v["ry"] * sy, alpha))
-        return tuple(shapes)
-
-
-def _full_range(frame: av.VideoFrame) -> bool:
-    return frame.color_range == FULL_RANGE or frame.format.name.startswith("yuvj")
-
-
-def _rgb_to_yuv(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
-    """BT.709 limited range, what players assume for HD output."""
-    r, g, b = (c / 255.0 for c in rgb)
-    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return 16 + 219 * y, 128 + 224 * (b - y) / 1.8556, 128 + 224 * (r - y) / 1.5748
-
-
-class _Spotlight:
-    """Draws regions onto YUV planes: dim outside, optional fill, ring (or ground shape)."""
-
-    def __init__(self, style: OverlayStyle, w: int, h: int) -> None:
-        self._style = style
-        self._color = _rgb_to_yuv(style.rgb)
-        self._stroke = style.stroke * min(w, h) / _STROKE_REFERENCE
-        self._masks = (np.zeros((h, w), np.uint8), np.zeros((h // 2, w // 2), np.uint8))
-
-    def apply(self, planes: Planes, shapes: Sequence[tuple[float, ...]]) -> None:
-        style = self._style
-        ground = style.shape is OverlayShape.GROUND
-        for i, plane in enumerate(planes):
-            scale = 1.0 if i == 0 else 0.5
-            mask = self._masks[0 if i == 0 else 1]
-            black = _BLACK[0 if i == 0 else 1]
-            level = 1.0 - style.dim * max(s[4] for s in shapes)
-            if level < 1.0:
-                # Dim everything, then restore the inside of the union of ellipses.
-                box = _union(_ellipse(mask, s[:4], scale, -1) for s in shapes)
-                keep = _crop(plane, box).copy()
-                lut = np.clip(black + (np.arange(256) - black) * level + 0.5, 0, 255)
-                cv2.LUT(plane, lut.astype(np.uint8), dst=plane)
-                _blend(plane, mask, box, keep, 1.0)
-            for cx, cy, rx, ry, alpha in shapes:
-                shape = (cx, cy + ry, rx, ry * _GROUND_FLATTEN) if ground else (cx, cy, rx, ry)
-                if style.fill_opacity > 0:
-                    box = _ellipse(mask, shape, scale, -1)
-                    _blend(plane, mask, box, self._color[i], style.fill_opacity * alpha)
-                if self._stroke > 0:
-                    thickness = max(1, round(self._stroke * scale))
-                    box = _ellipse(mask, shape, scale, thickness)
-                    _blend(plane, mask, box, self._color[i], alpha)
-
-
-Rect = tuple[int, int, int, int]
-
-
-def _ellipse(mask: np.ndarray, shape: Sequence[float], scale: float, thickness: int) -> Rect:
-    """Draw an anti-aliased ellipse (filled if thickness < 0) into ``mask``; return its bounds,
-    clipped to the mask."""
-    cx, cy, rx, ry = (v * scale for v in shape[:4])
-    cx, cy = cx - 0.5, cy - 0.5  # continuous coords -> cv2 pixel-centre coords
-    f = 1 << _SHIFT
-    cv2.ellipse(
-        mask, (round(cx * f), round(cy * f)), (max(1, round(rx * f)), max(1, round(ry * f))),
-        0, 0, 360, 255, thickness, cv2.LINE_AA, _SHIFT,
-    )
-    pad = max(thickness, 0) / 2 + 2
-    h, w = mask.shape
-    return (
-        max(0, math.floor(cx - rx - pad)), max(0, math.floor(cy - ry - pad)),
-        min(w, math.ceil(cx + rx + pad) + 1), min(h, math.ceil(cy + ry + pad) + 1),
-    )
-
-
-def _union(rects: Iterable[Rect]) -> Rect:
-    rs = list(rects)
-    return (min(r[0] for r in rs), min(r[1] for r in rs),
-            max(r[2] for r in rs), max(r[3] for r in rs))
-
-
-def _crop(a: np.ndarray, r: Rect) -> np.ndarray:
-    return a[r[1]:r[3], r[0]:r[2]]
-
-
-def _blend(
-    plane: np.ndarray, mask: np.ndarray, r: Rect, target: float | np.ndarray, opacity: float
-) -> None:
-    """plane += (target - plane) · mask · opacity inside ``r``; then clear the mask there."""
-    if r[2] <= r[0] or r[3] <= r[1]:
-        return
-    region = _crop(plane, r)
-    m = _crop(mask, r).astype(np.float32) * np.float32(opacity / 255.0)
-    p = region.astype(np.float32)
-    p += (np.asarray(target, np.float32) - p) * m
-    region[...] = (p + 0.5).astype(np.uint8)
-    _crop(mask, r)[...] = 0
 
 
 # -- audio ------------------------------------------------------------------------------------
@@ -813,7 +299,7 @@ class _AudioTrack:
             grow = np.zeros((2, n - self._buf.shape[1]), np.float32)
             self._buf = np.concatenate([self._buf, grow], axis=1)
 
-    def add(self, p: _Placement, samples: np.ndarray) -> None:
+    def add(self, p: Placement, samples: np.ndarray) -> None:
         start = round(p.start * AUDIO_RATE)
         end = min(start + samples.shape[1], self._total)
         if end <= start:
@@ -845,7 +331,7 @@ class _AudioTrack:
                 self._container.mux(packet)
 
 
-def _clip_audio(p: _Placement, cancelled: Callable[[], bool]) -> np.ndarray:
+def _clip_audio(p: Placement, cancelled: Callable[[], bool]) -> np.ndarray:
     """The clip's sound over its whole output duration (2 x samples, float32): kept segments
     stretched to their output length, silence where the source has none, transition ramps."""
     clip, segments = p.clip, p.timeline.segments
@@ -885,11 +371,11 @@ def _decode_audio(
 ) -> tuple[np.ndarray, float] | None:
     """48 kHz stereo float samples covering media seconds [start, end], and the media time of
     the first one; None when the file has no sound."""
-    with _open(path) as container:
+    with open_source(path) as container:
         if not container.streams.audio:
             return None
         stream = container.streams.audio[0]
-        origin = _media_origin(container)
+        origin = media_origin(container)
         if start > 0.001:
             container.seek(
                 math.floor((origin + start) / stream.time_base), stream=stream, backward=True

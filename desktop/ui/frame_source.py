@@ -16,7 +16,7 @@ import math
 import sys
 import threading
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -36,30 +36,43 @@ DEFAULT_CACHE_FRAMES = 48
 # or one keyframe interval when that is known to be longer: a seek would land no closer.
 _MIN_FORWARD_REACH = 1.0
 _MAX_SEEK_RETRIES = 6
+_RECENT_BYTES = 64 * 1024 * 1024  # decoded frames kept for stepping back (20 at 1080p, 5 at 4K)
 _OPEN_WAIT_S = 15.0
 # Format_RGB32 is 0xffRRGGBB in native byte order: the fastest format for QPainter to draw.
-_RGB32_LAYOUT = "bgra" if sys.byteorder == "little" else "argb"
+RGB32_LAYOUT = "bgra" if sys.byteorder == "little" else "argb"
 
 
-def frame_to_qimage(frame: av.VideoFrame, max_height: int | None = None) -> QImage:
-    """An upright QImage of ``frame`` (display rotation applied), at most ``max_height`` high."""
+def frame_to_qimage(frame: av.VideoFrame, max_height: int | None = None,
+                    box: tuple[int, int] | None = None) -> QImage:
+    """An upright QImage of ``frame`` (display rotation applied), at most ``max_height`` high and,
+    with ``box``, scaled to fit inside ``box`` (w, h): swscale does the scaling while converting,
+    so a 4K frame shown in a 1200-pixel viewer costs a 1200-pixel conversion."""
     cw = int(round(-(frame.rotation or 0) / 90.0)) * 90 % 360  # PyAV reports counter-clockwise
     quarter = cw in (90, 270)
     up_w, up_h = (frame.height, frame.width) if quarter else (frame.width, frame.height)
     if max_height and up_h > max_height:
         up_w, up_h = max(2, round(up_w * max_height / up_h)), max_height
+    if box is not None and (up_w > box[0] or up_h > box[1]):
+        scale = min(box[0] / up_w, box[1] / up_h)
+        up_w, up_h = max(2, round(up_w * scale)), max(2, round(up_h * scale))
     w, h = (up_h, up_w) if quarter else (up_w, up_h)  # size before turning upright
-    pixels = frame.to_ndarray(format=_RGB32_LAYOUT, width=w, height=h)
+    pixels = frame.to_ndarray(format=RGB32_LAYOUT, width=w, height=h)
     if cw:
         # np.rot90 turns counter-clockwise; the display matrix asks for ``cw`` clockwise.
         pixels = np.ascontiguousarray(np.rot90(pixels, k=-cw // 90))
+    return rgb32_image(pixels)
+
+
+def rgb32_image(pixels: np.ndarray) -> QImage:
+    """A QImage owning a copy of packed RGB32 ``pixels`` (h, w, 4) in RGB32_LAYOUT order."""
+    pixels = np.ascontiguousarray(pixels)  # swscale output may carry padding after each row
     height, width = pixels.shape[:2]
     image = QImage(pixels.data, width, height, pixels.strides[0], QImage.Format.Format_RGB32)
-    return image.copy()  # own the pixels: the numpy buffer dies with this call
+    return image.copy()  # own the pixels: the numpy buffer dies with the caller
 
 
-class _Decoder:
-    """Sequential PyAV decoding with one frame of look-ahead (which says how long a frame shows)."""
+class MediaDecoder:
+    """Keyframe-aware PyAV decoding with one frame of look-ahead (which says how long a frame shows)."""
 
     def __init__(self, path: Path, fps: Fraction) -> None:
         self.container = av.open(str(path), metadata_errors="ignore")
@@ -77,6 +90,11 @@ class _Decoder:
         self._frames: Iterator[av.VideoFrame] | None = None
         self.current: av.VideoFrame | None = None
         self.next: av.VideoFrame | None = None
+        # The frames just decoded, with their ends: stepping or shuttling back over them needs
+        # no new decode from the keyframe (a long GOP is seconds of decoding). Bounded in bytes.
+        size = self.stream.codec_context.width * self.stream.codec_context.height * 3 // 2
+        self._recent: deque[tuple[float, float, av.VideoFrame]] = deque(
+            maxlen=max(4, _RECENT_BYTES // max(1, size)))
 
     def close(self) -> None:
         self._frames = None
@@ -133,8 +151,13 @@ class _Decoder:
                 if frame.time is not None:
                     yield frame
 
+    def _recent_at(self, target: float) -> tuple[float, float, av.VideoFrame] | None:
+        return next((r for r in self._recent if r[0] <= target < r[1]), None)
+
     def _step(self) -> None:
         assert self._frames is not None
+        if self.current is not None and self.next is not None:
+            self._recent.append((self.current.time, self.next.time, self.current))
         self.current, self.next = self.next, next(self._frames, None)
         if self.next is None:
             self._frames = None
@@ -148,6 +171,9 @@ class _Decoder:
         while True:
             target = t + self.origin + self.tol
             if self._needs_seek(target):
+                recent = self._recent_at(target)
+                if recent is not None:
+                    return t, recent[2], recent[0] - self.origin, recent[1] - self.origin
                 self._seek(target)
             retarget = False
             while self.next is not None and self.next.time <= target:
@@ -238,7 +264,7 @@ class _DecodeThread(QThread):
     def run(self) -> None:
         try:
             self.info = probe(self._path)
-            decoder = _Decoder(self._path, self.info.fps)
+            decoder = MediaDecoder(self._path, self.info.fps)
         except MediaError as exc:
             self.ready.set()
             self.failed.emit(exc.message)
@@ -349,4 +375,4 @@ class FrameSource(QObject):
             pass
 
 
-__all__ = ["DEFAULT_CACHE_FRAMES", "FrameSource", "frame_to_qimage"]
+__all__ = ["DEFAULT_CACHE_FRAMES", "RGB32_LAYOUT", "FrameSource", "MediaDecoder", "frame_to_qimage", "rgb32_image"]

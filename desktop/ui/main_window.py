@@ -37,6 +37,7 @@ from desktop.ui.history_panel import HistoryPanel
 from desktop.ui.keymap import BINDINGS, EDIT_MODES, KeymapDialog, Mode, native_text
 from desktop.ui.library_panel import CLIPS_MIME, LibraryPanel, ThumbnailCache, clip_uids_from_mime
 from desktop.ui.playback import Playback
+from desktop.ui.program_view import ProgramMonitor
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.spotlight_panel import SpotlightPanel
 from desktop.ui.track_panel import TrackControls, TrackController
@@ -332,6 +333,7 @@ class MainWindow(QMainWindow):
         tl.setSpacing(0)
         self.viewer = VideoViewer()
         self.viewer.installEventFilter(self)
+        self.program = ProgramMonitor(self)  # Source | Program monitor around the viewer
         # Nothing to show: an explanation with the way forward instead of an empty black frame.
         self.viewer_empty = QWidget()
         self.viewer_empty.setObjectName("ViewerEmpty")
@@ -351,7 +353,7 @@ class MainWindow(QMainWindow):
         ve.addWidget(self.viewer_hint_button, 0, Qt.AlignmentFlag.AlignHCenter)
         ve.addStretch(1)
         self.viewer_stack = QStackedWidget()
-        self.viewer_stack.addWidget(self.viewer)
+        self.viewer_stack.addWidget(self.program.stack)
         self.viewer_stack.addWidget(self.viewer_empty)
         tl.addWidget(self.viewer_stack, 1)
         tl.addWidget(self._build_transport())
@@ -381,6 +383,7 @@ class MainWindow(QMainWindow):
         lay.setSpacing(4)
         # Three columns, the transport centred: time + what is open | buttons | zoom.
         left = QHBoxLayout()
+        left.addWidget(self.program.switch)
         self.time_label = QLabel("00:00.00")
         self.time_label.setFont(theme.mono_font(10.5))
         self.clip_label = ElidedLabel()
@@ -497,7 +500,7 @@ class MainWindow(QMainWindow):
             "frame_back": lambda: self.playback.step(-1), "frame_fwd": lambda: self.playback.step(1),
             "second_back": lambda: self.playback.step_seconds(-1.0),
             "second_fwd": lambda: self.playback.step_seconds(1.0),
-            "go_start": lambda: self.playback.seek(0.0), "go_end": lambda: self.playback.seek(1e12),
+            "go_start": self.playback.go_start, "go_end": self.playback.go_end,
             "loop": self._toggle_loop,
             "mark_in": self.annotate_panel.mark_in, "mark_out": self.annotate_panel.mark_out,
             "set_clip_in": lambda: self.annotate_panel.set_clip_edge("start"),
@@ -649,8 +652,8 @@ class MainWindow(QMainWindow):
         self.frame_panel.straightenToggled.connect(self._straighten)
         self.spotlight_panel.regionSelected.connect(self.viewer.set_selected_region)
         self.spotlight_panel.regionSelected.connect(self.timeline.set_selected_region)
-        self.go_start_b.clicked.connect(lambda: self.playback.seek(0.0))
-        self.go_end_b.clicked.connect(lambda: self.playback.seek(1e12))
+        self.go_start_b.clicked.connect(self.playback.go_start)
+        self.go_end_b.clicked.connect(self.playback.go_end)
         self.step_back_b.clicked.connect(lambda: self.playback.step(-1))
         self.step_fwd_b.clicked.connect(lambda: self.playback.step(1))
         self.play_b.clicked.connect(self.playback.toggle)
@@ -919,7 +922,7 @@ class MainWindow(QMainWindow):
         self.viewer_hint.setText(hint)
         self.viewer_hint_icon.setPixmap(icon("project" if mode in (Mode.FRAME, Mode.SPOTLIGHT) else "drop")
                                         .pixmap(QSize(48, 48)))
-        self.viewer_stack.setCurrentWidget(self.viewer_empty if hint else self.viewer)
+        self.viewer_stack.setCurrentWidget(self.viewer_empty if hint else self.program.stack)
         self._position(self.state.media_time)
 
     def _position(self, t: float) -> None:

@@ -1,172 +1,252 @@
-"""Playback: QMediaPlayer + QVideoSink while playing, exact frames from a FrameSource while paused.
+"""Playback: the editor's transport over a source (one media file) or the program (the reel's output).
 
-QtMultimedia positions are milliseconds from a real-time clock, fine for watching but not for
-editing; every paused position (scrub, ←/→ step, J/K/L stop) is therefore snapped to the media's
-frame grid (its real rational rate, never 30 fps) and decoded exactly by a FrameSource on a worker.
-Reverse shuttle (J) steps exact frames on a timer, because QMediaPlayer cannot play backwards.
+Pictures come from a ``PlayerEngine`` each (decoded and converted on its worker; the UI thread only
+shows them). Every paused position (scrub, ←/→ step, pause) is snapped to the frame grid of what
+is shown — the media's real rational rate, or the export's output rate in the program — and
+decoded exactly. J/K/L shuttle from −4× to 4×. Sound (``AudioOut``) follows the rate with its
+pitch kept and drives the picture clock; it is silent below 0.5×, backwards, or without an
+output device, and the picture then runs on the monotonic clock. The program track is active
+while the Program monitor is shown: transport commands then move output time; ``seek`` (media
+time, from the timeline and the panels) returns to the source.
 """
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from core.editmath import frame_duration, frame_index, frame_time
-from desktop.ui.frame_source import FrameSource
+from core.export.program import ProgramPreview
+from desktop.ui.audio_out import AudioOut, Sound, media_sound
+from desktop.ui.pictures import MediaPictures, ProgramPictures
+from desktop.ui.player_engine import PlayerEngine
 
 log = logging.getLogger(__name__)
 
-SHUTTLE_RATES = (1.0, 2.0, 4.0, 8.0)
-_REVERSE_TICK_MS = 66  # ~15 exact frames per second while shuttling backwards
-_POSITION_EPS = 1e-6
+SHUTTLE_RATES = (1.0, 2.0, 4.0)
+_POSITION_EVERY_S = 1 / 20  # playhead updates while playing (each repaints the timeline's strip)
 
 
-def make_frame_source(path: Path, parent: QObject | None = None) -> FrameSource:
-    return FrameSource(path, parent=parent)
+@dataclass
+class _Track:
+    """One thing the transport can play, and where it stands."""
 
+    program: bool
+    engine: PlayerEngine | None = None
+    fps: Fraction = field(default_factory=lambda: Fraction(30))
+    duration: float = 0.0
+    position: float = 0.0
+    range: tuple[float, float] | None = None
+    last_emit: float = -math.inf
+    sound: Sound | None = None
 
-class Playback(QObject):
-    """One media file's transport: play/pause, J/K/L shuttle, rate, loop, exact stepping."""
-
-    frameReady = Signal(QImage)
-    positionChanged = Signal(float)  # seconds of media time
-    playingChanged = Signal(bool)
-    rateChanged = Signal(float)
-    message = Signal(str)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.path: Path | None = None
-        self.fps = Fraction(30)
-        self.duration = 0.0
-        self.range: tuple[float, float] | None = None  # the clip being edited: loop and clamp
-        self.loop = False
-        self.rate = 1.0
-        self._position = 0.0
-        self._direction = 0  # 1 forward (player), -1 reverse (timer), 0 paused
-        self._player = None
-        self._sink = None
-        self._audio = None
-        self._source: FrameSource | None = None
-        self._last_emit = -1.0
-        self._start_from: float | None = None  # frames before this are stale (the player seeks async)
-        self._reverse = QTimer(self)
-        self._reverse.setInterval(_REVERSE_TICK_MS)
-        self._reverse.timeout.connect(self._reverse_tick)
-
-    # -- media -----------------------------------------------------------------------------------
-    def set_media(self, path: Path | None, fps: Fraction, duration: float) -> None:
-        if path == self.path and self._source is not None:
-            self.fps, self.duration = fps, duration
-            return
-        self.pause()
-        self._close_source()
-        self.path = Path(path) if path is not None else None
-        self.fps = Fraction(fps) if fps else Fraction(30)
-        self.duration = max(0.0, float(duration))
-        self._position = 0.0
-        if self.path is None or not self.path.is_file():
-            if self.path is not None:
-                self.message.emit("The media file is not on this machine yet")
-            return
-        self._source = make_frame_source(self.path, self)
-        self._source.frameReady.connect(self._on_exact_frame)
-        if self._player is not None:
-            self._player.setSource(QUrl.fromLocalFile(str(self.path)))
-
-    def _ensure_player(self) -> bool:
-        if self._player is not None:
-            return True
-        if self.path is None:
-            return False
-        try:
-            from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer, QVideoSink
-        except ImportError:  # a build without QtMultimedia: stepping still works
-            self.message.emit("Playback is unavailable on this system; use ←/→ to step")
-            return False
-        self._player = QMediaPlayer(self)
-        self._sink = QVideoSink(self)
-        self._player.setVideoOutput(self._sink)
-        if not QMediaDevices.defaultAudioOutput().isNull():
-            self._audio = QAudioOutput(self)
-            self._player.setAudioOutput(self._audio)
-        self._sink.videoFrameChanged.connect(self._on_video_frame)
-        self._player.mediaStatusChanged.connect(self._on_status)
-        self._player.errorOccurred.connect(self._on_player_error)
-        self._player.setSource(QUrl.fromLocalFile(str(self.path)))
-        return True
-
-    def _close_source(self) -> None:
-        if self._source is not None:
-            self._source.close()
-            self._source.deleteLater()
-            self._source = None
-
-    def close(self) -> None:
-        self.pause()
-        self._close_source()
-        if self._player is not None:
-            self._player.stop()
-            self._player.setSource(QUrl())
-
-    # -- state -----------------------------------------------------------------------------------
-    @property
-    def position(self) -> float:
-        return self._position
-
-    @property
-    def playing(self) -> bool:
-        return self._direction != 0
-
-    def set_range(self, rng: tuple[float, float] | None) -> None:
-        self.range = rng
-
-    def set_loop(self, loop: bool) -> None:
-        self.loop = loop
-
-    def _bounds(self) -> tuple[float, float]:
+    def bounds(self) -> tuple[float, float]:
+        """First and last frame start that may be shown."""
         last = max(0.0, self.duration - frame_duration(self.fps))
         if self.range is not None:
             return max(0.0, self.range[0]), min(last, self.range[1])
         return 0.0, last
 
     def snap(self, t: float) -> float:
-        """Nearest frame start on the media's own frame grid, kept inside the bounds."""
-        lo, hi = self._bounds()
+        lo, hi = self.bounds()
         t = min(max(t, 0.0), max(hi, 0.0))
         i = frame_index(t + 0.5 * frame_duration(self.fps), self.fps)
         return min(max(frame_time(i, self.fps), 0.0), max(self.duration, 0.0))
 
+
+class Playback(QObject):
+    """The transport: play/pause, J/K/L shuttle, rate, loop, exact stepping and seeking."""
+
+    frameReady = Signal(QImage)  # a source picture
+    positionChanged = Signal(float)  # seconds of media time
+    playingChanged = Signal(bool)
+    rateChanged = Signal(float)
+    message = Signal(str)
+    programFrameReady = Signal(QImage)
+    programPositionChanged = Signal(float)  # seconds of output time
+    programChanged = Signal(bool)  # the program track became (in)active
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path: Path | None = None
+        self.loop = False
+        self.rate = 1.0
+        self._media = _Track(program=False)
+        self._program = _Track(program=True)
+        self._active = self._media
+        self._direction = 0  # 1 forward, -1 backward, 0 paused
+        self._box = (1280, 720)
+        self._audio = AudioOut(self)
+
+    # -- what plays ------------------------------------------------------------------------------
+    @property
+    def fps(self) -> Fraction:
+        return self._media.fps
+
+    @property
+    def duration(self) -> float:
+        return self._media.duration
+
+    @property
+    def range(self) -> tuple[float, float] | None:
+        return self._media.range
+
+    @property
+    def program_active(self) -> bool:
+        return self._active is self._program
+
+    @property
+    def program_duration(self) -> float:
+        return self._program.duration
+
+    def engine(self) -> PlayerEngine | None:
+        """The active track's engine (benchmarks read its counters)."""
+        return self._active.engine
+
+    def set_media(self, path: Path | None, fps: Fraction, duration: float) -> None:
+        m = self._media
+        if path == self.path and m.engine is not None:
+            m.fps, m.duration = Fraction(fps) if fps else Fraction(30), max(0.0, float(duration))
+            return
+        if self._active is m:
+            self.pause()
+        self._close(m)
+        self.path = Path(path) if path is not None else None
+        m.fps = Fraction(fps) if fps else Fraction(30)
+        m.duration = max(0.0, float(duration))
+        m.position = 0.0
+        if self.path is None or not self.path.is_file():
+            if self.path is not None:
+                self.message.emit("The media file is not on this machine yet")
+            return
+        media_path = self.path
+        m.sound = media_sound(media_path)
+        self._open(m, lambda: MediaPictures(media_path), media_path.name)
+
+    def set_program(self, open_preview: Callable[[], ProgramPreview] | None, fps: Fraction = Fraction(30),
+                    duration: float = 0.0, sound: Sound | None = None) -> None:
+        """Give the program track a reel (``open_preview`` runs on the worker) and its ``sound``,
+        keeping its output time; None forgets it. Does not change which track is active."""
+        p = self._program
+        was_playing = self._active is p and self.playing
+        if was_playing:
+            self.pause()
+        self._close(p)
+        p.fps, p.duration, p.sound = Fraction(fps), max(0.0, float(duration)), sound
+        if open_preview is None:
+            if self._active is p:
+                self.show_program(False)
+            return
+        self._open(p, lambda: ProgramPictures(open_preview()), "program")
+        p.position = p.snap(p.position)
+        if self._active is p:
+            self._seek_track(p, p.position)
+
+    def show_program(self, on: bool) -> None:
+        """Make the program (True) or the source (False) the track the transport drives."""
+        track = self._program if on and self._program.engine is not None else self._media
+        if track is self._active:
+            return
+        self.pause()
+        self._active = track
+        self.programChanged.emit(track is self._program)
+        if track.engine is not None:
+            self._seek_track(track, track.position)
+
+    def _open(self, track: _Track, open_source: Callable, name: str) -> None:
+        engine = PlayerEngine(open_source, name, self)
+        engine.set_box(*self._box)
+        engine.frameShown.connect(lambda t, image, tr=track: self._shown(tr, t, image))
+        engine.reachedEnd.connect(lambda t, tr=track: self._reached_end(tr, t))
+        engine.failed.connect(self._failed)
+        track.engine = engine
+
+    def _close(self, track: _Track) -> None:
+        if track.engine is not None:
+            track.engine.close()
+            # Owned by Python from here: freed when the last reference goes (deleteLater on a
+            # parented engine crashed in ~QObject after its worker had stopped).
+            track.engine.setParent(None)
+            track.engine = None
+
+    def close(self) -> None:
+        self.pause()
+        self._audio.stop()
+        self._close(self._media)
+        self._close(self._program)
+
+    def set_display_size(self, width: int, height: int) -> None:
+        """Device pixels pictures are shown at: they are converted to fit, off the UI thread."""
+        self._box = (max(16, int(width)), max(16, int(height)))
+        for track in (self._media, self._program):
+            if track.engine is not None:
+                track.engine.set_box(*self._box)
+
+    # -- state -----------------------------------------------------------------------------------
+    @property
+    def position(self) -> float:
+        """Media time of the source (the program's output time is ``program_position``)."""
+        return self._media.position
+
+    @property
+    def program_position(self) -> float:
+        return self._program.position
+
+    @property
+    def playing(self) -> bool:
+        return self._direction != 0
+
+    def set_range(self, rng: tuple[float, float] | None) -> None:
+        self._media.range = rng
+
+    def set_loop(self, loop: bool) -> None:
+        self.loop = loop
+
+    def snap(self, t: float) -> float:
+        """Nearest frame start on the media's own frame grid, kept inside the bounds."""
+        return self._media.snap(t)
+
     # -- transport -------------------------------------------------------------------------------
     def play(self, rate: float = 1.0) -> None:
-        if self.path is None or self._source is None:
+        self._run(abs(rate))
+
+    def _run(self, rate: float) -> None:
+        """Play the active track at ``rate`` (negative: backwards)."""
+        track = self._active
+        if track.engine is None:
             return
-        self._reverse.stop()
-        lo, hi = self._bounds()
-        if self._position >= hi - frame_duration(self.fps):
-            self._position = lo  # at the end: play again from the start, as players do
-        if not self._ensure_player():
-            return
-        self._set_rate(rate)
-        self._player.setPlaybackRate(rate)
-        self._start_from = self._position
-        self._player.setPosition(int(round(self._position * 1000)))
-        self._player.play()
-        self._set_direction(1)
+        lo, hi = track.bounds()
+        frame = frame_duration(track.fps)
+        if rate > 0 and track.position >= hi - frame / 2:
+            track.position = lo  # at the end: play again from the start, as players do
+        elif rate < 0 and track.position <= lo + frame / 2:
+            track.position = hi
+        self._set_rate(abs(rate))
+        self._start(track, rate)
+        self._set_direction(1 if rate > 0 else -1)
+
+    def _start(self, track: _Track, rate: float) -> None:
+        """Pictures and sound from ``track.position`` at ``rate``."""
+        assert track.engine is not None
+        lo, hi = track.bounds()
+        track.engine.play(track.position, rate, lo, hi + frame_duration(track.fps))
+        self._audio.start(track.engine.clock, track.sound, track.position, rate)
 
     def pause(self) -> None:
-        was = self._direction
-        self._start_from = None
-        self._reverse.stop()
-        if self._player is not None and was == 1:
-            self._player.pause()
+        track = self._active
+        if self._direction == 0 or track.engine is None:
+            return
+        self._audio.stop()
+        track.engine.pause()
         self._set_direction(0)
-        if was:
-            self.seek(self._position)  # land on an exact frame
+        # Stop on the picture on screen: no decode, no jump.
+        self._emit_position(track, track.position, force=True)
 
     def toggle(self) -> None:
         if self.playing:
@@ -175,20 +255,12 @@ class Playback(QObject):
             self.play(1.0)
 
     def shuttle_forward(self) -> None:
-        """L: play; pressed again while playing forward, faster (1×, 2×, 4×, 8×)."""
-        rate = self._next_rate() if self._direction == 1 else 1.0
-        self.play(rate)
+        """L: play; pressed again while playing forward, faster (1×, 2×, 4×)."""
+        self._run(self._next_rate() if self._direction == 1 else 1.0)
 
     def shuttle_backward(self) -> None:
-        """J: play backwards; pressed again, faster."""
-        rate = self._next_rate() if self._direction == -1 else 1.0
-        if self.path is None or self._source is None:
-            return
-        if self._direction == 1 and self._player is not None:
-            self._player.pause()
-        self._set_rate(rate)
-        self._set_direction(-1)
-        self._reverse.start()
+        """J: play backwards; pressed again, faster (−1×, −2×, −4×)."""
+        self._run(-(self._next_rate() if self._direction == -1 else 1.0))
 
     def shuttle_stop(self) -> None:
         """K: stop and reset the shuttle speed."""
@@ -197,8 +269,8 @@ class Playback(QObject):
 
     def set_playback_rate(self, rate: float) -> None:
         self._set_rate(rate)
-        if self._direction == 1 and self._player is not None:
-            self._player.setPlaybackRate(rate)
+        if self._direction:
+            self._run(self._direction * rate)
 
     def _next_rate(self) -> float:
         bigger = [r for r in SHUTTLE_RATES if r > self.rate + 1e-9]
@@ -215,91 +287,75 @@ class Playback(QObject):
             self.playingChanged.emit(d != 0)
 
     def seek(self, t: float) -> None:
-        """Pause-accurate seek: snap to a frame and decode exactly that frame."""
-        t = self.snap(t)
-        self._position = t
-        if self._direction == 1 and self._player is not None:
-            self._start_from = t
-            self._player.setPosition(int(round(t * 1000)))
-        elif self._source is not None:
-            self._source.request(t)
-        self._emit_position(t, force=True)
+        """Show the exact source frame at media time ``t`` (the program monitor gives way)."""
+        if self._active is not self._media:
+            self.show_program(False)
+        self._seek_track(self._media, t)
+
+    def program_seek(self, t: float) -> None:
+        """Show the exact program frame at output time ``t``."""
+        if self._active is not self._program:
+            self.show_program(True)
+        if self._active is self._program:
+            self._seek_track(self._program, t)
+
+    def _seek_track(self, track: _Track, t: float) -> None:
+        t = track.snap(t)
+        track.position = t
+        if track.engine is not None:
+            if self._direction and track is self._active:
+                self._start(track, self._direction * self.rate)
+            else:
+                track.engine.request(t)
+        self._emit_position(track, t, force=True)
 
     def step(self, frames: int) -> None:
-        if self.playing:
-            self.pause()
-        i = frame_index(self._position + 0.5 * frame_duration(self.fps), self.fps) + frames
-        self.seek(frame_time(max(0, i), self.fps))
+        self.pause()
+        track = self._active
+        i = frame_index(track.position + 0.5 * frame_duration(track.fps), track.fps) + frames
+        self._seek_track(track, frame_time(max(0, i), track.fps))
 
     def step_seconds(self, seconds: float) -> None:
-        if self.playing:
-            self.pause()
-        self.seek(self._position + seconds)
-
-    # -- callbacks -------------------------------------------------------------------------------
-    @Slot(float, QImage)
-    def _on_exact_frame(self, t: float, image: QImage) -> None:
-        if self._direction != 1:
-            self.frameReady.emit(image)
-
-    def _on_status(self, status) -> None:
-        from PySide6.QtMultimedia import QMediaPlayer
-
-        # A position set before the file finished loading is dropped by the player: set it again.
-        if status in (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia) \
-                and self._start_from is not None and self._direction == 1:
-            self._player.setPosition(int(round(self._start_from * 1000)))
-
-    def _on_video_frame(self, frame) -> None:  # QVideoFrame, on the UI thread (queued by Qt)
-        if self._direction != 1 or not frame.isValid():
-            return
-        t = frame.startTime() / 1_000_000 if frame.startTime() >= 0 else self._player.position() / 1000
-        if self._start_from is not None:
-            if abs(t - self._start_from) > 0.5:
-                return  # a frame from before the seek landed
-            self._start_from = None
-        image = frame.toImage()
-        if image.isNull():
-            return
-        self.frameReady.emit(image)
-        self._position = t
-        lo, hi = self._bounds()
-        if t >= hi - _POSITION_EPS:
-            if self.loop:
-                self._position = lo
-                self._start_from = lo
-                self._player.setPosition(int(round(lo * 1000)))
-            else:
-                self._position = hi
-                self.pause()
-                return
-        self._emit_position(t)
-
-    def _reverse_tick(self) -> None:
-        lo, hi = self._bounds()
-        t = self._position - self.rate * _REVERSE_TICK_MS / 1000.0
-        if t <= lo:
-            if self.loop:
-                t = hi
-            else:
-                self._position = lo
-                self.pause()
-                return
-        self._position = t
-        if self._source is not None:
-            self._source.request(self.snap(t))
-        self._emit_position(t)
-
-    def _emit_position(self, t: float, force: bool = False) -> None:
-        # ~30 updates a second are plenty for the playhead; exact seeks always report.
-        if force or abs(t - self._last_emit) >= 1 / 30 or math.isclose(t, 0.0):
-            self._last_emit = t
-            self.positionChanged.emit(t)
-
-    def _on_player_error(self, error, text: str) -> None:
-        log.warning("playback error %s: %s", error, text)
         self.pause()
-        self.message.emit("This file cannot be played; stepping with ←/→ still works")
+        self._seek_track(self._active, self._active.position + seconds)
+
+    def go_start(self) -> None:
+        self._seek_track(self._active, self._active.bounds()[0])
+
+    def go_end(self) -> None:
+        self._seek_track(self._active, self._active.bounds()[1])
+
+    # -- engine reports --------------------------------------------------------------------------
+    def _shown(self, track: _Track, t: float, image: QImage) -> None:
+        if track.program:
+            self.programFrameReady.emit(image)
+        else:
+            self.frameReady.emit(image)
+        if track is self._active and self._direction:
+            lo, hi = track.bounds()
+            track.position = min(max(t, lo), hi)
+            self._emit_position(track, track.position)
+
+    def _reached_end(self, track: _Track, t: float) -> None:
+        if track is not self._active or not self._direction:
+            return
+        lo, hi = track.bounds()
+        if self.loop:
+            track.position = lo if self._direction > 0 else hi
+            self._run(self._direction * self.rate)
+            return
+        forward = self._direction > 0
+        self.pause()
+        self._seek_track(track, hi if forward else lo)
+
+    def _failed(self, text: str) -> None:
+        self.pause()
+        self.message.emit(text[:1].upper() + text[1:] if text else "This file cannot be played")
+
+    def _emit_position(self, track: _Track, t: float, force: bool = False) -> None:
+        if force or abs(t - track.last_emit) >= _POSITION_EVERY_S:
+            track.last_emit = t
+            (self.programPositionChanged if track.program else self.positionChanged).emit(t)
 
 
-__all__ = ["Playback", "SHUTTLE_RATES", "make_frame_source"]
+__all__ = ["Playback", "SHUTTLE_RATES"]

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (QColor, QFocusEvent, QImage, QKeyEvent, QMouseEvent, QPainter,
-                           QPainterPath, QPaintEvent, QPen, QPixmap, QTransform)
+                           QPainterPath, QPaintEvent, QPen, QPixmap, QResizeEvent, QTransform)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.editmath import Box, crop_at, find_snap_keyframe, interpolate, safe_rect
@@ -40,7 +40,7 @@ HANDLE_HIT = 9.0              # logical px: how close a press must be to grab a 
 MIN_CROP_FRACTION = 0.06      # smallest crop height, as a fraction of the frame height
 MIN_REGION_RADIUS = 4.0       # source px
 NUDGE_PX, NUDGE_SHIFT_PX = 1.0, 10.0
-# Renderer constants (core/export/render.py): ring width is given for a 1080 px short side, and
+# Renderer constants (core/export/picture.py): ring width is given for a 1080 px short side, and
 # the "ground" shape is the region's width at this fraction of its height, at the feet.
 STROKE_REFERENCE = 1080.0
 GROUND_FLATTEN = 0.2
@@ -106,6 +106,7 @@ class VideoViewer(QWidget):
 
     gestureRequested = Signal(object)
     regionSelected = Signal(str)
+    displaySizeChanged = Signal(int, int)  # device px of the picture: playback converts frames to it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -164,7 +165,17 @@ class VideoViewer(QWidget):
     def set_source_size(self, width: float, height: float) -> None:
         """The upright source frame size in pixels (what crop and region coordinates refer to)."""
         self._src_w, self._src_h = float(width), float(height)
+        self._report_size()
         self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._report_size()
+
+    def _report_size(self) -> None:
+        fr, dpr = self.frame_rect(), self.devicePixelRatioF()
+        if not fr.isEmpty():
+            self.displaySizeChanged.emit(math.ceil(fr.width() * dpr), math.ceil(fr.height() * dpr))
 
     def set_clip(self, clip_doc: Mapping[str, Any] | None, aspect: AspectRatio | str = AspectRatio.PORTRAIT) -> None:
         """Edit this working clip (a clip of ``Library.show_project``) for a project of ``aspect``."""
@@ -333,6 +344,10 @@ class VideoViewer(QWidget):
         if self._image is None:
             return
         rot = self._effective_rotation()
+        dpr = self.devicePixelRatioF()
+        if not rot and self._fits(round(fr.width() * dpr), round(fr.height() * dpr)):
+            p.drawImage(fr, self._image)  # converted to this size by playback: a plain blit
+            return
         if not rot:
             # Into exactly the frame rect: the pixmap is whole device pixels, the rect may not be,
             # and a seam would show between the picture and the dim veil.
@@ -345,6 +360,12 @@ class VideoViewer(QWidget):
         p.setTransform(self.picture_transform())
         p.drawImage(QRectF(0, 0, self._src_w, self._src_h), self._image)
         p.restore()
+
+    def _fits(self, w: int, h: int) -> bool:
+        """Playback converts pictures to the display size on its worker: within two pixels of
+        it, the picture is drawn as is (a smooth rescale here costs the UI thread milliseconds)."""
+        assert self._image is not None
+        return abs(self._image.width() - w) <= 2 and abs(self._image.height() - h) <= 2
 
     def _scaled_pixmap(self, fr: QRectF) -> QPixmap:
         """The frame scaled once to device pixels (crisp on HiDPI), reused while only overlays change."""

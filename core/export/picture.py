@@ -1,0 +1,450 @@
+"""One clip's output pictures: decode, rotate + animated crop (+ upscale) as one warp, spotlight.
+
+Everything works on yuv420p planes (no RGB round trip: the source's colours pass through). The
+export pipeline and the program view (the preview of the output) both draw through this module,
+at their own output size, so preview and render cannot disagree. Crop boxes come from
+``core.editmath.crop_at`` and spotlight shapes from ``core.editmath.interpolate``.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import av
+import cv2
+import numpy as np
+
+from core.editmath import Box, crop_at, interpolate, needs_upscale
+from core.enums import OverlayShape, Upscaler
+from core.export.planes import (
+    FULL_RANGE,
+    Planes,
+    cv_maps,
+    even_up,
+    fit_i420,
+    frame_planes,
+    to_limited_range,
+    warp_planes,
+    yuv_views,
+)
+from core.export.spec import ClipSpec, OutputSettings, OverlayStyle
+
+if TYPE_CHECKING:
+    from core.export.program import Placement
+
+__all__ = ["BLACK", "ClipPictures", "EPS", "Planes", "RenderError", "Source", "Upscale", "is_url",
+           "media_origin", "open_source", "where", "yuv_views"]
+
+_REGION_PROPS = ("x", "y", "rx", "ry")
+_GROUND_FLATTEN = 0.2  # ground shape: the region's width, this fraction of its height
+_STROKE_REFERENCE = 1080  # OverlayStyle.stroke is in pixels of a 1080-pixel short side
+_SHIFT = 4  # cv2 drawing: 4 fractional bits, so rings move smoothly by sub-pixels
+BLACK = (16, 128, 128)  # limited-range YUV black: what fades go through
+EPS = 1e-6  # seconds of float slop when placing output times on clips and source frames
+# Re-seek instead of decoding forward when a random-access request (the program view) lies this
+# many seconds past the decoder: seeking lands on the keyframe before, never further away.
+_SEEK_AHEAD_S = 2.0
+_HTTP_TIMEOUT_US = str(60_000_000)  # a stalled connection fails the read after a minute
+_AI_BATCH = 4  # frames per model call: fills the GPU; x4 activations of 4 crops fit an L4
+_MISSING_S = 0.5  # a source with no picture for this long where a clip needs one is damaged
+
+# A batch of crops at their native source pixels, each one yuv420p (I420) uint8 array of shape
+# (h·3/2, w), and the output (width, height) in; the pictures enlarged out, I420 again, at the
+# output size or any other (they are resampled). Colour conversion and resampling are the
+# upscaler's (on its GPU); a batch holds up to _AI_BATCH consecutive frames of one clip.
+Upscale = Callable[[list[np.ndarray], tuple[int, int]], list[np.ndarray]]
+Source = Path | str  # a media file, or an http(s) URL (a presigned R2 GET in the cloud)
+
+
+class RenderError(RuntimeError):
+    """The render could not be done (missing or unreadable source, encoder failure...)."""
+
+
+def media_origin(container: av.container.InputContainer) -> float:
+    """Media time 0 in container seconds: the container start, shared by audio and video so
+    they stay in sync (players show the same)."""
+    start = container.start_time
+    return start / av.time_base if start is not None else 0.0
+
+
+def where(clip: ClipSpec) -> str:
+    return f"clip {clip.uid} (media {clip.media_hash[:12]})"
+
+
+def is_url(source: Source) -> bool:
+    return isinstance(source, str) and source.startswith(("http://", "https://"))
+
+
+def open_source(source: Source) -> av.container.InputContainer:
+    """Open a file, or a URL read over HTTP with range requests: a seek fetches only the bytes
+    from there on, so a 5 s clip of a 2 h game reads a few MB, not the game."""
+    # Over HTTP the stream info is probed from 1 s of packets, not FFmpeg's default 5 s (the
+    # container headers hold the rest).
+    options = {"rw_timeout": _HTTP_TIMEOUT_US, "analyzeduration": "1000000"} if is_url(source) else {}
+    return av.open(str(source), options=options)
+
+
+class _FrameSource:
+    """Decoder answering "the latest frame at or before media time t": sequential for the export,
+    seeking (keyframe before, then forward) when asked out of order. A source that has no
+    picture near t (it ends early: truncated, or has a hole) is an error naming ``where`` rather
+    than a frozen picture."""
+
+    def __init__(self, path: Source, first_time: float, frame_s: float, where: str) -> None:
+        try:
+            self._container = open_source(path)
+        except av.FFmpegError as e:
+            raise RenderError(f"cannot open {path}: {e}") from e
+        self._path = path
+        self._where = where
+        self._missing_s = max(_MISSING_S, 4 * frame_s)
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self.origin = media_origin(self._container)
+        # A pts rounded to a coarse time base (1 ms in MKV) may sit just after the true time;
+        # anything finer must not blur 29.97 into 30 fps (33 us apart after one frame).
+        self._tol = min(max(1e-6, float(self._stream.time_base or 0) / 2), frame_s / 4)
+        self._frame_s = frame_s
+        self._current: av.VideoFrame | None = None
+        self._next: av.VideoFrame | None = None
+        self.index = 0  # counts frames taken, so callers can tell a repeat from a new frame
+        self._start(self.origin + first_time, rewind=False)
+
+    def _start(self, target: float, rewind: bool) -> None:
+        """Decode from the keyframe at or before container time ``target`` (``rewind``: from the
+        top when that is the start; otherwise the freshly opened file already is there)."""
+        seek = target > self.origin + 0.001
+        self._frames = self._decode_from(target if seek else (self.origin if rewind else None))
+        first = next(self._frames, None)
+        if seek and (first is None or (first.time or 0.0) > target + self._frame_s):
+            # A broken index can land the seek after the target: decode from the start instead.
+            self._frames = self._decode_from(self.origin)
+            first = next(self._frames, None)
+        if first is None:
+            raise RenderError(
+                f"the source of {self._where} has no pictures at {target - self.origin:.3f} s")
+        self._current, self._next = None, first
+        self.index += 1  # a new position: its first picture is never taken for a repeat
+
+    def _decode_from(self, t: float | None) -> Iterator[av.VideoFrame]:
+        """Frames from the keyframe at or before media time ``t`` (None: where we are)."""
+        stream = self._stream
+        try:
+            if t is not None:
+                self._container.seek(
+                    math.floor(t / stream.time_base), stream=stream, backward=True
+                )
+            yield from self._container.decode(stream)
+        except av.FFmpegError as e:
+            raise RenderError(f"cannot decode the source of {self._where}: {e}") from e
+
+    def frame_at(self, t: float) -> av.VideoFrame:
+        t += self.origin + self._tol
+        # The export asks in order; the program view may jump: back, or far ahead, seeks.
+        here, ahead = self._current, self._next
+        if (here is not None and here.time is not None and here.time > t) or (
+            ahead is not None and ahead.time is not None and t - ahead.time > _SEEK_AHEAD_S
+        ):
+            self._start(t - self._tol, rewind=True)
+        while self._next is not None and (self._next.time is None or self._next.time <= t):
+            self._current, self._next = self._next, next(self._frames, None)
+            self.index += 1
+        # Before the first frame (a stream starting late) show the first one.
+        shown = self._current if self._current is not None else self._next
+        assert shown is not None  # __init__ made sure there is a first frame
+        if shown.time is not None and t - shown.time > self._missing_s:
+            ends = "ends" if self._next is None else "has a gap"
+            raise RenderError(
+                f"the source of {self._where} {ends} at {shown.time - self.origin:.2f} s but the "
+                f"clip needs {t - self.origin - self._tol:.2f} s; the file is damaged or "
+                f"truncated ({self._path})"
+            )
+        return shown
+
+    def close(self) -> None:
+        self._container.close()
+
+
+def _upright_to_stored(cw: int, stored_w: int, stored_h: int) -> np.ndarray:
+    """Upright (displayed) continuous coords -> stored frame coords, for a display matrix that
+    turns the stored frame ``cw`` degrees clockwise."""
+    return {
+        0: np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float64),
+        90: np.array([[0, 1, 0], [-1, 0, stored_h], [0, 0, 1]], np.float64),
+        180: np.array([[-1, 0, stored_w], [0, -1, stored_h], [0, 0, 1]], np.float64),
+        270: np.array([[0, -1, stored_w], [1, 0, 0], [0, 0, 1]], np.float64),
+    }[cw]
+
+
+def _unrotate(clip: ClipSpec) -> np.ndarray:
+    """Rotated-picture coords -> source coords (spec pixels): the inverse of turning the picture
+    ``clip.rotation`` degrees clockwise about the frame centre."""
+    a = math.radians(clip.rotation)
+    c, s = math.cos(a), math.sin(a)
+    cx, cy = clip.width / 2.0, clip.height / 2.0
+    return np.array([[c, s, cx - c * cx - s * cy], [-s, c, cy + s * cx - c * cy], [0, 0, 1]])
+
+
+def _crop_to(box: Box, out_w: int, out_h: int) -> np.ndarray:
+    """Output continuous coords -> rotated-picture coords of the crop box."""
+    return np.array([
+        [box.width / out_w, 0, box.x], [0, box.height / out_h, box.y], [0, 0, 1]
+    ])
+
+
+class ClipPictures:
+    """Renders the pictures of one placed clip into its own YUV buffer."""
+
+    def __init__(
+        self, placement: Placement, out: OutputSettings, realesrgan: Upscale | None
+    ) -> None:
+        self.placement = p = placement
+        clip = p.clip
+        self._clip = clip
+        self._w, self._h = out.width, out.height
+        self._upscaler = out.upscaler
+        self._model = realesrgan if out.upscaler is Upscaler.REALESRGAN else None
+        self._fps_num, self._fps_den = out.fps_num, out.fps_den
+        # AI upscaling works a batch ahead: output frame -> (source frame index, box, picture)
+        self._ahead: dict[int, tuple[int, Box, np.ndarray | None]] = {}
+        self._crop_track = clip.crop_track()
+        self._regions = [
+            (r, tuple((k.time, {"x": k.x, "y": k.y, "rx": k.rx, "ry": k.ry})
+                      for k in sorted(r.keyframes, key=lambda k: k.time)))
+            for r in clip.regions if r.enabled and r.keyframes
+        ]
+        self._spotlight = Spotlight(clip.style, self._w, self._h) if self._regions else None
+        self._unrotate = _unrotate(clip)
+        self.buf = np.empty(self._w * self._h * 3 // 2, np.uint8)
+        self._views = yuv_views(self.buf, self._w, self._h)
+        first = clip.src_start + p.timeline.output_to_source(0.0)
+        self._source = _FrameSource(p.path, first, clip.fps_den / clip.fps_num, where(clip))
+        self._last_key: tuple | None = None
+
+    def close(self) -> None:
+        self._source.close()
+
+    def render(self, t_out: float) -> np.ndarray:
+        p, clip = self.placement, self._clip
+        s = p.timeline.output_to_source(t_out - p.start)  # clip time of this output frame
+        frame: av.VideoFrame | None = None
+        picture: np.ndarray | None = None
+        if self._model is not None:
+            k = round(t_out * self._fps_num / self._fps_den)
+            if k not in self._ahead:
+                self._prepare_batch(k)
+            index, box, picture = self._ahead.pop(k)
+        else:
+            frame = self._source.frame_at(clip.src_start + s)
+            index = self._source.index
+            box = self._box(s)
+        shapes = self._spotlight_shapes(s, box)
+        key = (index, box, shapes)
+        if key == self._last_key:  # slow motion on a still crop: the same picture again
+            return self.buf
+        self._last_key = key
+        if picture is not None:
+            self.buf[:] = picture
+        else:
+            assert frame is not None
+            self._warp(frame, box, self._views)
+        if shapes:
+            self._spotlight.apply(self._views, shapes)  # type: ignore[union-attr]
+        return self.buf
+
+    def _source_map(self, frame: av.VideoFrame, box: Box, out_w: int, out_h: int) -> np.ndarray:
+        """Output continuous coords -> stored-frame continuous coords: crop, rotation, the
+        source's real size (a proxy may be smaller) and its display matrix, as one affine."""
+        cw = round(-(frame.rotation or 0)) % 360
+        cw = cw if cw in (0, 90, 180, 270) else 0
+        up_w, up_h = (frame.height, frame.width) if cw in (90, 270) else (frame.width, frame.height)
+        scale = np.diag([up_w / self._clip.width, up_h / self._clip.height, 1.0])
+        return (
+            _upright_to_stored(cw, frame.width, frame.height)
+            @ scale @ self._unrotate @ _crop_to(box, out_w, out_h)
+        )
+
+    def _box(self, s: float) -> Box:
+        clip = self._clip
+        return crop_at(self._crop_track, s, clip.width, clip.height, clip.aspect, clip.rotation)
+
+    def _warp(self, frame: av.VideoFrame, box: Box, views: Planes) -> None:
+        """The output picture straight from the source (no AI): one warp per plane, Lanczos when
+        the Lanczos upscaler enlarges a crop smaller than the output."""
+        # Phone footage is often full range; the output is limited range like all H.264 players
+        # expect, so squeeze it (on the warped planes: cheaper than a swscale pass).
+        upscale = self._upscaler is Upscaler.LANCZOS and needs_upscale(
+            self._native_size(frame, box), (self._w, self._h))
+        luma, chroma = cv_maps(self._source_map(frame, box, self._w, self._h))
+        warp_planes(frame_planes(frame), views, luma, chroma,
+                    cv2.INTER_LANCZOS4 if upscale else cv2.INTER_LINEAR)
+        if _full_range(frame):
+            to_limited_range(views)
+
+    def _native_crop(self, frame: av.VideoFrame, box: Box) -> np.ndarray | None:
+        """The crop at its native pixels (nothing shrunk before the model) as I420, or None when
+        it is not smaller than the output (no upscaling then)."""
+        native = self._native_size(frame, box)
+        if not needs_upscale(native, (self._w, self._h)):
+            return None
+        iw, ih = even_up(native[0]), even_up(native[1])
+        small = np.empty(iw * ih * 3 // 2, np.uint8)
+        views = yuv_views(small, iw, ih)
+        luma, chroma = cv_maps(self._source_map(frame, box, iw, ih))
+        warp_planes(frame_planes(frame), views, luma, chroma, cv2.INTER_LINEAR)
+        if _full_range(frame):
+            to_limited_range(views)
+        return small.reshape(ih * 3 // 2, iw)
+
+    def _prepare_batch(self, k: int) -> None:
+        """Output frames k, k+1, ... of this clip (up to _AI_BATCH): decode them, cut their
+        crops and enlarge all of them in ONE model call; a repeated source frame (slow motion)
+        is enlarged once."""
+        p, clip = self.placement, self._clip
+        items = []
+        for j in range(k, k + _AI_BATCH):
+            t = j * self._fps_den / self._fps_num
+            if j > k and t >= p.end - EPS:
+                break
+            s = p.timeline.output_to_source(t - p.start)
+            frame = self._source.frame_at(clip.src_start + s)
+            items.append((j, self._source.index, self._box(s), frame))
+        crops: dict[tuple[int, Box], np.ndarray | None] = {}
+        for _j, index, box, frame in items:
+            if (index, box) not in crops:
+                crops[(index, box)] = self._native_crop(frame, box)
+        wanted = [key for key, crop in crops.items() if crop is not None]
+        assert self._model is not None
+        bigs = list(self._model([crops[key] for key in wanted], (self._w, self._h))) if wanted else []
+        if len(bigs) != len(wanted):
+            raise RenderError(f"upscaler returned {len(bigs)} pictures for {len(wanted)} frames")
+        pictures: dict[tuple[int, Box], np.ndarray] = {}
+        try:
+            for key, big in zip(wanted, bigs):
+                pictures[key] = fit_i420(np.asarray(big), self._w, self._h)
+        except ValueError as e:
+            raise RenderError(f"upscaler output: {e}") from None
+        for j, index, box, frame in items:
+            if (index, box) not in pictures:  # crop big enough: no model
+                buf = np.empty(self._w * self._h * 3 // 2, np.uint8)
+                self._warp(frame, box, yuv_views(buf, self._w, self._h))
+                pictures[(index, box)] = buf
+            self._ahead[j] = (index, box, pictures[(index, box)])
+
+    def _native_size(self, frame: av.VideoFrame, box: Box) -> tuple[float, float]:
+        """The crop box in pixels of the decoded frame (a proxy may be smaller than the spec)."""
+        turned = round(-(frame.rotation or 0)) % 180 == 90
+        up_w, up_h = (frame.height, frame.width) if turned else (frame.width, frame.height)
+        return box.width * up_w / self._clip.width, box.height * up_h / self._clip.height
+
+    def _spotlight_shapes(self, s: float, box: Box) -> tuple[tuple[float, ...], ...]:
+        """(cx, cy, rx, ry, alpha) in output pixels of each region showing at clip time s."""
+        if not self._regions:
+            return ()
+        to_out = np.linalg.inv(self._unrotate @ _crop_to(box, self._w, self._h))
+        sx, sy = self._w / box.width, self._h / box.height
+        fade = self._clip.style.fade_out
+        shapes = []
+        for region, track in self._regions:
+            if not region.start <= s < region.end:
+                continue
+            v = interpolate(track, s, _REGION_PROPS)
+            assert v is not None  # regions without keyframes were dropped above
+            alpha = 1.0 if fade <= 0 else min(1.0, (region.end - s) / fade)
+            cx, cy, _ = to_out @ np.array([v["x"], v["y"], 1.0])
+            shapes.append((float(cx), float(cy), v["rx"] * sx, v["ry"] * sy, alpha))
+        return tuple(shapes)
+
+
+def _full_range(frame: av.VideoFrame) -> bool:
+    return frame.color_range == FULL_RANGE or frame.format.name.startswith("yuvj")
+
+
+def _rgb_to_yuv(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
+    """BT.709 limited range, what players assume for HD output."""
+    r, g, b = (c / 255.0 for c in rgb)
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 16 + 219 * y, 128 + 224 * (b - y) / 1.8556, 128 + 224 * (r - y) / 1.5748
+
+
+class Spotlight:
+    """Draws regions onto YUV planes: dim outside, optional fill, ring (or ground shape)."""
+
+    def __init__(self, style: OverlayStyle, w: int, h: int) -> None:
+        self._style = style
+        self._color = _rgb_to_yuv(style.rgb)
+        self._stroke = style.stroke * min(w, h) / _STROKE_REFERENCE
+        self._masks = (np.zeros((h, w), np.uint8), np.zeros((h // 2, w // 2), np.uint8))
+
+    def apply(self, planes: Planes, shapes: Sequence[tuple[float, ...]]) -> None:
+        style = self._style
+        ground = style.shape is OverlayShape.GROUND
+        for i, plane in enumerate(planes):
+            scale = 1.0 if i == 0 else 0.5
+            mask = self._masks[0 if i == 0 else 1]
+            black = BLACK[0 if i == 0 else 1]
+            level = 1.0 - style.dim * max(s[4] for s in shapes)
+            if level < 1.0:
+                # Dim everything, then restore the inside of the union of ellipses.
+                box = _union(_ellipse(mask, s[:4], scale, -1) for s in shapes)
+                keep = _crop(plane, box).copy()
+                lut = np.clip(black + (np.arange(256) - black) * level + 0.5, 0, 255)
+                cv2.LUT(plane, lut.astype(np.uint8), dst=plane)
+                _blend(plane, mask, box, keep, 1.0)
+            for cx, cy, rx, ry, alpha in shapes:
+                shape = (cx, cy + ry, rx, ry * _GROUND_FLATTEN) if ground else (cx, cy, rx, ry)
+                if style.fill_opacity > 0:
+                    box = _ellipse(mask, shape, scale, -1)
+                    _blend(plane, mask, box, self._color[i], style.fill_opacity * alpha)
+                if self._stroke > 0:
+                    thickness = max(1, round(self._stroke * scale))
+                    box = _ellipse(mask, shape, scale, thickness)
+                    _blend(plane, mask, box, self._color[i], alpha)
+
+
+Rect = tuple[int, int, int, int]
+
+
+def _ellipse(mask: np.ndarray, shape: Sequence[float], scale: float, thickness: int) -> Rect:
+    """Draw an anti-aliased ellipse (filled if thickness < 0) into ``mask``; return its bounds,
+    clipped to the mask."""
+    cx, cy, rx, ry = (v * scale for v in shape[:4])
+    cx, cy = cx - 0.5, cy - 0.5  # continuous coords -> cv2 pixel-centre coords
+    f = 1 << _SHIFT
+    cv2.ellipse(
+        mask, (round(cx * f), round(cy * f)), (max(1, round(rx * f)), max(1, round(ry * f))),
+        0, 0, 360, 255, thickness, cv2.LINE_AA, _SHIFT,
+    )
+    pad = max(thickness, 0) / 2 + 2
+    h, w = mask.shape
+    return (
+        max(0, math.floor(cx - rx - pad)), max(0, math.floor(cy - ry - pad)),
+        min(w, math.ceil(cx + rx + pad) + 1), min(h, math.ceil(cy + ry + pad) + 1),
+    )
+
+
+def _union(rects: Iterable[Rect]) -> Rect:
+    rs = list(rects)
+    return (min(r[0] for r in rs), min(r[1] for r in rs),
+            max(r[2] for r in rs), max(r[3] for r in rs))
+
+
+def _crop(a: np.ndarray, r: Rect) -> np.ndarray:
+    return a[r[1]:r[3], r[0]:r[2]]
+
+
+def _blend(
+    plane: np.ndarray, mask: np.ndarray, r: Rect, target: float | np.ndarray, opacity: float
+) -> None:
+    """plane += (target - plane) · mask · opacity inside ``r``; then clear the mask there."""
+    if r[2] <= r[0] or r[3] <= r[1]:
+        return
+    region = _crop(plane, r)
+    m = _crop(mask, r).astype(np.float32) * np.float32(opacity / 255.0)
+    p = region.astype(np.float32)
+    p += (np.asarray(target, np.float32) - p) * m
+    region[...] = (p + 0.5).astype(np.uint8)
+    _crop(mask, r)[...] = 0
+
