@@ -3,17 +3,24 @@
 Push. This device's pending gestures (apply order) go up as immutable, create-only batch objects
 ``log/{device}/{n:012d}.json.gz`` of up to `batch_size` gestures. They are marked pushed only after
 the PUT succeeded, in the transaction that records batch n. A create that finds the object already
-there is the crash-before-ack case when the object holds a prefix of our pending gestures (then we
-ack those); anything else means another library uses this device id: pushing stops (`DeviceClash`).
+there is the crash-before-ack case only when the object holds exactly (op_ids and content) our
+first pending gestures; then we ack those. Anything else means another copy of this library wrote
+under our device id (a copied folder, a restored backup): this library re-mints its id
+(`core.identity`), pushes what is unpushed under the new one and pulls the old id's log from where
+its own history stops. The same happens when the bucket holds batches of our id with gestures we
+never had (checked at start and with each rescan of ``log/``).
 
 Pull. For every other device (``devices/`` records, plus a periodic scan of ``log/``), list its
 batches after our cursor and apply them in order, each one with its cursor update in one
 transaction (`Library.merge_remote(..., in_transaction=...)`). A batch is validated completely
-before anything is written (`sync.codec`, then the gesture engine's own checks); one that fails is
-quarantined (key + reason recorded locally, reported in status) and skipped. Skipping is safe
-because gestures are self-contained and the fold is order-independent: later batches of that
-device still apply, and a quarantined batch that becomes valid (e.g. after an upgrade that knows a
-newer gesture kind) is retried once per engine and merged late without breaking convergence.
+before anything is written (`sync.codec`, then the gesture engine's own checks); one that fails, or
+whose merge raises anything at all, is quarantined (key + reason recorded locally, reported in
+status) and blocks that device's cursor: its later batches wait, and since snapshots only hold what
+cursors cover, no snapshot skips it either (a newer device must not inherit an older build's gap).
+A quarantined object is never fetched again by the same build; after an upgrade (`build_id`
+changed) each one is retried once, and a batch that is valid now is merged and unblocks its device.
+A batch whose clock is implausibly far ahead (`Library.merge_remote`) waits for the other devices
+of the cycle and is quarantined if it is still ahead.
 A gap in a device's batch numbers (n+2 listed, n+1 absent) holds that device until it appears:
 batches are written in order, so a gap is an object still in flight on an eventually consistent
 store (a synced folder) or a deleted one, and guessing would lose gestures silently.
@@ -24,7 +31,7 @@ with a compare-and-swap on its etag, so two devices never clobber each other and
 moves back to a smaller snapshot. A library that has never pulled starts from the latest snapshot
 and then pulls each device after the snapshot's cursors.
 
-Device ids. A library restored from R2 is a new, empty library and so mints a NEW device id. It
+Device ids. A library restored from R2 alone is a new, empty library and so mints a NEW device id. It
 must not reuse the old one: the old id's log already holds batches 0..n (the restored library
 cannot know n for certain: an upload may have landed after the last thing it can see), so reused
 numbers would collide (412s read as a clash) or, worse, interleave two histories under one name;
@@ -32,21 +39,27 @@ and the old machine may still be alive. Under a new id the old log is simply ano
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import socket
 import threading
+from importlib import metadata
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import OperationalError
 
+from core import identity
 from core.db import models as m
-from core.gestures.model import GestureError
+from core.enums import GestureKind
+from core.gestures.model import ClockAhead, canonical_json
 from core.ids import new_uid
 from core.library import Library
 from sync.codec import (
+    VERSION,
     MAX_BATCH_COMPRESSED,
     MAX_SNAPSHOT_COMPRESSED,
     FormatError,
@@ -78,18 +91,22 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_SNAPSHOT_EVERY = 5_000
-RESCAN_LOG_EVERY = 20  # pulls between full scans of log/ for devices without a device record
-_SETTING_REGISTERED = "sync.registered_in"
-# What a remote batch can make merge_remote raise before it writes anything.
-_BAD_GESTURE_ERRORS = (GestureError, ValueError, TypeError, KeyError, AttributeError, RecursionError)
+RESCAN_LOG_EVERY = 20  # pulls between full scans of log/ (and of our own id's log, for clones)
+_SETTING_QUARANTINE_BUILD = "sync.quarantine_build"
 
 
 class SyncError(Exception):
     """A sync problem that needs the user (not a transient outage)."""
 
 
-class DeviceClash(SyncError):
-    """Another library writes under this device id (e.g. a copied library folder)."""
+def build_id() -> str:
+    """What this build can read: a quarantined batch is retried only when it changes (an upgrade)."""
+    try:
+        version = metadata.version("reeldesk")
+    except metadata.PackageNotFoundError:
+        version = "dev"
+    kinds = ",".join(sorted(k.value for k in GestureKind))
+    return f"{version}/{VERSION}/" + hashlib.sha256(kinds.encode()).hexdigest()[:12]
 
 
 @dataclass
@@ -101,6 +118,7 @@ class SyncCounts:
     batches_pulled: int = 0
     duplicates: int = 0
     quarantined: int = 0  # objects newly quarantined this cycle
+    reminted: int = 0  # this library found it is a copy and took a new device id
     unquarantined: int = 0
     bootstrapped: int = 0  # gestures applied from a snapshot
     snapshot: str | None = None  # key of a snapshot written this cycle
@@ -147,7 +165,6 @@ class SyncEngine:
                                lambda: self.media_cancel.is_set() or self._cancelled())
         self._lock = threading.RLock()  # one gesture cycle at a time (the thread's loop and a quit flush)
         self._media_lock = threading.Lock()  # the media queue runs beside gesture cycles, never inside one
-        self.clash: str | None = None
         self.holds: dict[str, str] = {}  # device -> why its pull is held
         self._pulls = 0
         self._bootstrap_checked = False
@@ -159,8 +176,6 @@ class SyncEngine:
         """Upload every pending gesture of this device; returns what went up."""
         counts = SyncCounts()
         with self._lock:
-            if self.clash is not None:
-                raise DeviceClash(self.clash)
             if not self.library.pending_count():
                 return counts
             self._ensure_registered()
@@ -175,7 +190,13 @@ class SyncEngine:
                 try:
                     self._create(key, body)
                 except AlreadyExists:
-                    op_ids = self._reconcile(key, batch, op_ids, body)
+                    acked = self._reconcile(key, batch, op_ids, body)
+                    if acked is None:  # another copy wrote it: we are a new device now, start over
+                        counts.reminted += 1
+                        self._ensure_registered()
+                        batch = self.ledger.next_batch()
+                        continue
+                    op_ids = acked
                     counts.acked += 1
                 with self.library.transaction() as conn:
                     Ledger.record_batch(conn, batch, key, len(op_ids))
@@ -191,8 +212,8 @@ class SyncEngine:
     def _create(self, key: str, body: bytes) -> None:
         self.store.put_create_only(key, body)
 
-    def _reconcile(self, key: str, batch: int, op_ids: list[str], body: bytes) -> list[str]:
-        """The op_ids to ack for an existing batch object `key`, or DeviceClash."""
+    def _reconcile(self, key: str, batch: int, op_ids: list[str], body: bytes) -> list[str] | None:
+        """The op_ids to ack for an existing batch object `key`; None after re-minting our id."""
         for _attempt in range(3):
             try:
                 data = self.store.get(key)
@@ -208,58 +229,95 @@ class SyncEngine:
         else:
             raise SyncError(f"batch {batch} exists but cannot be read")
         try:
-            theirs = [g["op_id"] for g in decode_batch(data, library_uid=self.library_uid,
-                                                       device_id=self.device_id, batch=batch)]
+            theirs = decode_batch(data, library_uid=self.library_uid, device_id=self.device_id, batch=batch)
         except FormatError as exc:
             detail = f"it is not a valid batch ({exc})"
         else:
             detail = "it holds other gestures"
-            if len(theirs) > len(op_ids):  # the earlier attempt used a larger batch size
-                op_ids = [g.op_id for g in self.library.pending_gestures(len(theirs))]
-            if theirs == op_ids[:len(theirs)]:
+            # The earlier attempt may have used another batch size; the object must hold exactly
+            # our first pending gestures, byte for byte, to be ours.
+            mine = [g.to_wire() for g in self.library.pending_gestures(max(len(theirs), len(op_ids)))]
+            if canonical_json(theirs) == canonical_json(mine[:len(theirs)]):
                 log.info("batch %d was already uploaded by an earlier attempt; acknowledged", batch)
-                return theirs
-        self.clash = (f"device id clash: batch {batch} of this device ({self.device_id}) already exists in the "
-                      f"bucket and {detail}. Another library uses this device id (a copied library folder?); "
-                      "pushing is stopped so neither history is damaged.")
-        log.error("%s", self.clash)
-        raise DeviceClash(self.clash)
+                return [g["op_id"] for g in theirs]
+        self._become_new_device(f"batch {batch} of device {self.device_id} was written by another copy of this "
+                                f"library ({detail})")
+        return None
+
+    def _become_new_device(self, reason: str) -> None:
+        old = self.device_id
+        self.device_id = self.library.remint_device(reason)
+        self.holds.pop(self.device_id, None)
+        log.warning("this library is a copy of another (%s): device %s is now %s", reason, old, self.device_id)
+
+    def _check_own_log(self, counts: SyncCounts) -> None:
+        """Batches of our id that we never wrote mean a copy or a restored backup wrote them."""
+        with self.library.read() as conn:
+            last = conn.execute(select(m.SyncBatch.key).order_by(m.SyncBatch.batch.desc()).limit(1)).scalar()
+        for key in self.store.list_keys(self.layout.device_log_prefix(self.device_id), start_after=last):
+            parsed = self.layout.parse_batch_key(key)
+            if parsed is None:
+                continue
+            try:
+                fetched = self._fetch_checked(key, MAX_BATCH_COMPRESSED)
+                theirs = [] if isinstance(fetched, str) else decode_batch(
+                    fetched, library_uid=self.library_uid, device_id=self.device_id, batch=parsed[1])
+            except (NotFound, FormatError):
+                theirs = []
+            held = self.library.known_op_ids([g["op_id"] for g in theirs])
+            if any(g["op_id"] not in held for g in theirs):
+                self._become_new_device(f"the bucket holds batch {parsed[1]} of this device id with edits this "
+                                        "library never had (a restored backup or a copied folder)")
+                counts.reminted += 1
+            return  # our crash-before-ack object (or an unreadable one): the push reconciles it
 
     def _ensure_registered(self) -> None:
         """Write ``devices/{device_id}.json`` once (before the first batch, so the record lists us)."""
-        if self.library.get_setting(_SETTING_REGISTERED) == self.library_uid:
+        if self.library.get_setting(identity.SETTING_REGISTERED) == self.library_uid:
             return
         try:
             self.store.put_create_only(self.layout.device_key(self.device_id),
                                        encode_device(self.library_uid, self.device_id, self.device_name))
         except AlreadyExists:
             pass
-        self.library.set_setting(_SETTING_REGISTERED, self.library_uid)
+        self.library.set_setting(identity.SETTING_REGISTERED, self.library_uid)
 
     # ================================================================ pull
     def pull_once(self) -> SyncCounts:
         """Apply every new batch of every other device; returns what came in."""
         counts = SyncCounts()
         with self._lock:
+            if self._pulls % RESCAN_LOG_EVERY == 0:
+                self._check_own_log(counts)
             self._maybe_bootstrap(counts)
             if not self._quarantine_retried:
                 self._quarantine_retried = True
-                self._retry_quarantined(counts)
+                if self.library.get_setting(_SETTING_QUARANTINE_BUILD) not in (None, build_id()):
+                    self._retry_quarantined(counts)
+            ahead: list[str] = []
             for device in sorted(self._remote_devices()):
                 if self._cancelled():
                     break
-                try:
-                    self._pull_device(device, counts)
-                except StoreUnavailable:
-                    raise
-                except StoreError as exc:  # one device's problem must not stop the others
-                    self.holds[device] = f"device {device}: {exc}"
-                    log.warning("pull of device %s stopped: %s", device, exc)
+                if self._pull_guarded(device, counts, final=False):
+                    ahead.append(device)
+            for device in ahead:  # the other devices' batches may have brought our clock close enough
+                self._pull_guarded(device, counts, final=True)
             counts.held = sorted(self.holds.values())
         if counts.pulled or counts.quarantined:
             log.info("pulled %d gesture(s) in %d batch(es); %d quarantined", counts.pulled, counts.batches_pulled,
                      counts.quarantined)
         return counts
+
+    def _pull_guarded(self, device: str, counts: SyncCounts, *, final: bool) -> bool:
+        """Pull one device; True when it stopped at a batch whose clock is too far ahead."""
+        try:
+            return self._pull_device(device, counts, final=final)
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:  # one device's problem must not stop the others
+            self.holds[device] = f"device {device}: {exc}"
+            log.warning("pull of device %s stopped: %s", device, exc)
+            return False
 
     def _remote_devices(self) -> set[str]:
         devices = {d for k in self.store.list_keys(self.layout.devices_prefix)
@@ -286,7 +344,7 @@ class SyncEngine:
             after = skip_past(self.layout.device_log_prefix(device))
         return found
 
-    def _pull_device(self, device: str, counts: SyncCounts) -> None:
+    def _pull_device(self, device: str, counts: SyncCounts, *, final: bool) -> bool:
         cursor = self.ledger.cursors().get(device)
         expected = 0 if cursor is None else cursor.last_batch + 1
         start_after = None if cursor is None else cursor.last_key
@@ -294,7 +352,7 @@ class SyncEngine:
         self.holds.pop(device, None)
         for key in self.store.list_keys(self.layout.device_log_prefix(device), start_after=start_after):
             if self._cancelled():
-                return
+                return False
             parsed = self.layout.parse_batch_key(key)
             if parsed is None:
                 if key not in quarantined:
@@ -307,10 +365,15 @@ class SyncEngine:
             if batch > expected:
                 self.holds[device] = f"device {device}: waiting for batch {expected} (batch {batch} is there)"
                 log.warning("%s", self.holds[device])
-                return
-            if not self._apply_batch(device, batch, key, counts):
-                return
+                return False
+            if key in quarantined:  # remembered: not fetched again until an upgrade retries it
+                self.holds[device] = f"device {device}: batch {batch} is quarantined; its later batches wait"
+                return False
+            applied = self._apply_batch(device, batch, key, counts, final=final)
+            if applied is not True:
+                return applied is None
             expected += 1
+        return False
 
     def _fetch_checked(self, key: str, limit: int) -> bytes | str:
         """The object's bytes, or why it is refused (too large: not even downloaded)."""
@@ -324,7 +387,8 @@ class SyncEngine:
             return f"object too large ({len(data)} bytes, limit {limit})"
         return data
 
-    def _apply_batch(self, device: str, batch: int, key: str, counts: SyncCounts) -> bool:
+    def _apply_batch(self, device: str, batch: int, key: str, counts: SyncCounts, *, final: bool) -> bool | None:
+        """True: applied. False: quarantined or gone (the device waits). None: clock ahead, try later."""
         try:
             fetched = self._fetch_checked(key, MAX_BATCH_COMPRESSED)
         except NotFound:
@@ -342,28 +406,36 @@ class SyncEngine:
             try:
                 result = self.library.merge_remote(
                     gestures, in_transaction=lambda conn: Ledger.set_cursor(conn, device, batch, key))
-            except _BAD_GESTURE_ERRORS as exc:
+            except ClockAhead as exc:
+                if not final:
+                    self.holds[device] = f"device {device}: batch {batch} waits ({exc})"
+                    return None
                 reason = f"invalid gesture: {exc}"
+            except OperationalError:
+                raise  # this library's own trouble (locked, disk full): the batch is not to blame
+            except Exception as exc:  # anything a remote batch makes the merge raise is the batch's fault
+                reason = f"invalid gesture: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
             else:
                 counts.pulled += result.applied
                 counts.duplicates += result.duplicates
                 counts.batches_pulled += 1
                 return True
-        self._quarantine(key, device, batch, reason, counts, advance=True)
-        return True
+        self._quarantine(key, device, batch, reason, counts)
+        self.holds[device] = f"device {device}: batch {batch} is quarantined; its later batches wait"
+        return False
 
-    def _quarantine(self, key: str, device: str | None, batch: int | None, reason: str, counts: SyncCounts,
-                    *, advance: bool = False) -> None:
-        """Record a refused object; with `advance`, move the device's cursor past it (same transaction)."""
+    def _quarantine(self, key: str, device: str | None, batch: int | None, reason: str,
+                    counts: SyncCounts) -> None:
+        """Record a refused object (its device's cursor stays before it)."""
         log.warning("quarantined %s: %s", key, reason)
         with self.library.transaction() as conn:
             if Ledger.add_quarantine(conn, key, device, batch, reason):
                 counts.quarantined += 1
-            if advance and device is not None and batch is not None:
-                Ledger.set_cursor(conn, device, batch, key)
+            Library.put_setting_in(conn, _SETTING_QUARANTINE_BUILD, build_id())
 
     def _retry_quarantined(self, counts: SyncCounts) -> None:
-        """Merge quarantined batches that have become valid (an upgrade) or drop ones deleted remotely."""
+        """After an upgrade: merge quarantined batches that have become valid (unblocking their device)
+        and drop ones deleted remotely."""
         for item in self.ledger.quarantined():
             key, device, batch = item["key"], item["device_id"], item["batch"]
             if device is None or batch is None or self.layout.parse_batch_key(key) != (device, batch):
@@ -376,15 +448,22 @@ class SyncEngine:
                 continue
             if isinstance(fetched, str):
                 continue
+
+            def unblock(conn: Any, k: str = key, d: str = device, b: int = batch) -> None:
+                Ledger.remove_quarantine(conn, k)
+                Ledger.set_cursor(conn, d, b, k)
+
             try:
                 gestures = decode_batch(fetched, library_uid=self.library_uid, device_id=device, batch=batch)
-                result = self.library.merge_remote(gestures,
-                                                   in_transaction=lambda conn, k=key: Ledger.remove_quarantine(conn, k))
-            except (FormatError, *_BAD_GESTURE_ERRORS):
+                result = self.library.merge_remote(gestures, in_transaction=unblock)
+            except OperationalError:
+                raise
+            except Exception:  # still not applicable by this build
                 continue
             log.info("quarantined batch %s is valid now; merged %d gesture(s)", key, result.applied)
             counts.pulled += result.applied
             counts.unquarantined += 1
+        self.library.set_setting(_SETTING_QUARANTINE_BUILD, build_id())
 
     # ================================================================ snapshots
     def _read_pointer(self) -> tuple[Pointer | None, str | None]:
@@ -419,12 +498,12 @@ class SyncEngine:
         else:
             return
         if isinstance(fetched, str):
-            self._quarantine(pointer.key, None, None, fetched, counts)
+            self._refuse_snapshot(pointer.key, fetched, counts)
             return
         try:
             snap = decode_snapshot(fetched, library_uid=self.library_uid)
         except FormatError as exc:
-            self._quarantine(pointer.key, None, None, str(exc), counts)
+            self._refuse_snapshot(pointer.key, str(exc), counts)
             return
         # Our own id in a snapshot means a clone of this library wrote it: never pull ourselves.
         cursors = {d: b for d, b in snap.cursors.items() if d != self.device_id}
@@ -436,13 +515,21 @@ class SyncEngine:
 
         try:
             result = self.library.merge_remote(gestures, in_transaction=advance)
-        except _BAD_GESTURE_ERRORS as exc:
-            self._quarantine(pointer.key, None, None, f"invalid gesture: {exc}", counts)
+        except OperationalError:
+            raise
+        except Exception as exc:  # see _apply_batch
+            self._refuse_snapshot(pointer.key, f"invalid gesture: {type(exc).__name__}: {exc}", counts)
             return
         counts.bootstrapped += result.applied
         self._snapshot_base = len(snap.gestures)
         log.info("started from snapshot %s: %d gesture(s), %d device cursor(s)", pointer.key, result.applied,
                  len(cursors))
+
+    def _refuse_snapshot(self, key: str, reason: str, counts: SyncCounts) -> None:
+        """Nothing of it is applied; every device's log is then pulled from its first batch instead."""
+        self._quarantine(key, None, None, reason, counts)
+        self.holds["snapshot"] = (f"could not start from snapshot {key} ({reason[:200]}); "
+                                  "reading every device's full log instead")
 
     def snapshot_once(self, *, force: bool = False) -> str | None:
         """Write a snapshot when `snapshot_every` gestures accumulated since the latest one."""
@@ -477,18 +564,23 @@ class SyncEngine:
             return key
 
     def _covered_state(self) -> tuple[dict[str, int], list[dict[str, Any]]]:
-        """Cursors and exactly the gestures they cover, read in one transaction."""
+        """Cursors and every gesture they cover, read in one transaction.
+
+        That is every gesture this library holds except its own unpushed ones: a pulled batch is
+        applied with its cursor update, and a quarantined one blocks its cursor, so nothing here lies
+        beyond a cursor. Gestures relayed by a re-minted copy carry their author's id, which may
+        have no cursor; more than the cursors name is harmless (merging is idempotent by op_id)."""
         G = m.GestureRow
         with self.library.read() as conn:
             cursors = {r.device_id: r.last_batch for r in conn.execute(select(m.SyncCursor.device_id,
                                                                               m.SyncCursor.last_batch))}
             cursors.pop(self.device_id, None)
             own = self.ledger.last_batch(conn)
-            # Only what the cursors cover: our pushed gestures and those of devices we pulled from.
-            covered = or_(and_(G.device_id == self.device_id, G.pushed_batch.isnot(None)),
-                          G.device_id.in_(list(cursors)))
+            # func.coalesce: NOT over a NULL comparison would drop every pulled gesture.
+            unpushed = or_(and_(G.device_id == self.device_id, G.pushed_batch.is_(None)),
+                           func.coalesce(G.pushed_batch, 0) == identity.RELAY)
             rows = conn.execute(select(G.op_id, G.device_id, G.lamport, G.kind, G.entity_uid, G.payload,
-                                       G.base_version, G.undoes).where(covered)
+                                       G.base_version, G.undoes).where(~unpushed)
                                 .order_by(G.lamport, G.device_id, G.op_id)).all()
         if own is not None:
             cursors[self.device_id] = own
@@ -522,21 +614,16 @@ class SyncEngine:
 
     # ================================================================ a full cycle
     def sync_once(self, *, media: bool = True) -> SyncCounts:
-        """Push, pull, snapshot, media. Offline (StoreUnavailable) and other store errors propagate;
-        a device-id clash stops the push only and is raised after the rest of the cycle ran."""
+        """Push, pull, snapshot, media. Offline (StoreUnavailable) and other store errors propagate."""
         counts = SyncCounts()
-        clash: DeviceClash | None = None
         with self._lock:
-            try:
-                counts.add(self.push_once())
-            except DeviceClash as exc:
-                clash = exc
+            counts.add(self.push_once())
             counts.add(self.pull_once())
+            if counts.reminted and self.library.pending_count():
+                counts.add(self.push_once())  # found out in the pull: push the relayed gestures now
             counts.snapshot = self.snapshot_once()
         if media:
             counts.add(self.media_once())
-        if clash is not None:
-            raise clash
         return counts
 
     # ================================================================ status numbers

@@ -24,7 +24,7 @@ from typing import Any
 
 from core.enums import GestureKind
 from core.library import ChangeEvent
-from sync.engine import DeviceClash, SyncEngine, SyncError
+from sync.engine import SyncEngine, SyncError
 from sync.store import StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ class SyncThread(threading.Thread):
             counts = self.engine.sync_once(media=False)
         except StoreUnavailable as exc:
             return self._failed(SyncState.OFFLINE, exc)
-        except (DeviceClash, SyncError, StoreError) as exc:
+        except (SyncError, StoreError) as exc:
             return self._failed(SyncState.ERROR, exc)
         except Exception as exc:  # a bug must not kill the thread: report it and retry later
             log.exception("sync cycle failed")
