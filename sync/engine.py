@@ -71,6 +71,7 @@ from sync.codec import (
     encode_device,
     encode_pointer,
     encode_snapshot,
+    fit_batch,
     utc_iso,
 )
 from sync.layout import LIBRARIES, Layout, library_uid_after, skip_past
@@ -185,8 +186,10 @@ class SyncEngine:
                 if not pending:
                     break
                 key = self.layout.batch_key(self.device_id, batch)
-                op_ids = [g.op_id for g in pending]
-                body = encode_batch(self.library_uid, self.device_id, batch, [g.to_wire() for g in pending])
+                wire = [g.to_wire() for g in pending]
+                wire = wire[:fit_batch(wire)]
+                op_ids = [g["op_id"] for g in wire]
+                body = encode_batch(self.library_uid, self.device_id, batch, wire)
                 try:
                     self._create(key, body)
                 except AlreadyExists:
