@@ -14,6 +14,7 @@ import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -767,9 +768,17 @@ class Library:
             return {x for i in range(0, len(op_ids), 500)
                     for x in conn.execute(select(_G.c.op_id).where(_G.c.op_id.in_(op_ids[i:i + 500]))).scalars()}
 
-    def pending_count(self) -> int:
+    def pending_count(self, older_than_s: float | None = None) -> int:
+        q = select(func.count()).select_from(_G).where(self._pending_clause())
+        if older_than_s is not None:
+            q = q.where(_G.c.created_at < m.utcnow() - timedelta(seconds=older_than_s))
         with self.read() as conn:
-            return conn.execute(select(func.count()).select_from(_G).where(self._pending_clause())).scalar()
+            return conn.execute(q).scalar()
+
+    def former_device_ids(self) -> list[dict[str, str]]:
+        """Ids this library had before it found it was a copy (each with why it changed)."""
+        with self.read() as conn:
+            return identity.former_ids(conn)
 
     def _pending_clause(self) -> Any:
         # Ours and not pushed, or made under a former id of this library and waiting to be relayed.

@@ -253,8 +253,8 @@ class SyncEngine:
         self.holds.pop(self.device_id, None)
         log.warning("this library is a copy of another (%s): device %s is now %s", reason, old, self.device_id)
 
-    def _check_own_log(self, counts: SyncCounts) -> None:
-        """Batches of our id that we never wrote mean a copy or a restored backup wrote them."""
+    def foreign_own_batch(self) -> str | None:
+        """A batch of our id holding edits this library never had: a copy or a restored backup wrote it."""
         with self.library.read() as conn:
             last = conn.execute(select(m.SyncBatch.key).order_by(m.SyncBatch.batch.desc()).limit(1)).scalar()
         for key in self.store.list_keys(self.layout.device_log_prefix(self.device_id), start_after=last):
@@ -268,11 +268,16 @@ class SyncEngine:
             except (NotFound, FormatError):
                 theirs = []
             held = self.library.known_op_ids([g["op_id"] for g in theirs])
-            if any(g["op_id"] not in held for g in theirs):
-                self._become_new_device(f"the bucket holds batch {parsed[1]} of this device id with edits this "
-                                        "library never had (a restored backup or a copied folder)")
-                counts.reminted += 1
-            return  # our crash-before-ack object (or an unreadable one): the push reconciles it
+            # Otherwise it is our own crash-before-ack object (or unreadable): the push reconciles it.
+            return key if any(g["op_id"] not in held for g in theirs) else None
+        return None
+
+    def _check_own_log(self, counts: SyncCounts) -> None:
+        key = self.foreign_own_batch()
+        if key is not None:
+            self._become_new_device(f"the bucket holds {key.rsplit('/', 1)[-1]} of this device id with edits "
+                                    "this library never had (a restored backup or a copied folder)")
+            counts.reminted += 1
 
     def _ensure_registered(self) -> None:
         """Write ``devices/{device_id}.json`` once (before the first batch, so the record lists us)."""

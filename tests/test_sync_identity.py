@@ -16,10 +16,13 @@ import pytest
 from core.enums import GestureKind as K
 from core.gestures.model import Gesture
 from core.library import Library
+from desktop.cli import main
 from sync import codec
 from sync.codec import encode_batch
 from sync import engine as engine_module
+from sync.credentials import RemoteConfig, RemoteKind
 from sync.engine import SyncEngine
+from sync.remote import configure_remote
 from tests import test_sync_engine as se
 from tests.fixtures.library import seed_clip
 
@@ -189,3 +192,48 @@ def test_a_batch_an_older_build_cannot_read_is_never_skipped_by_its_snapshot(
     # "upgrade" the old build: it retries the quarantined batch and catches up
     se.rounds(se.engine_for(old, s3_bucket), n=1)
     se.assert_converged(project, new, old, fresh)
+
+
+def test_doctor_reports_a_restored_backup_and_quarantine_with_the_fix(
+        make_library: Callable[[str], Library], s3_bucket: Bucket, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    a = make_library("a")
+    config = RemoteConfig(RemoteKind.S3, endpoint=s3_bucket["endpoint_url"], bucket=s3_bucket["bucket"],
+                          key_id=s3_bucket["key_id"])
+    configure_remote(a, config, secret=s3_bucket["secret"])
+    _raw, project, wc = seed_clip(a)
+    se.engine_for(a, s3_bucket).push_once()
+    a.close()
+    shutil.copytree(a.root, tmp_path / "backup")
+    a = Library(a.root)
+    a.apply(Gesture(K.RENAME_PROJECT, project, {"name": "Later"}))
+    se.engine_for(a, s3_bucket).push_once()
+    a.close()
+    shutil.rmtree(a.root)
+    shutil.copytree(tmp_path / "backup", a.root)
+
+    def doctor() -> tuple[int, dict[str, Any]]:
+        code = main(["--library", str(a.root), "--json", "doctor"])
+        return code, json.loads(capsys.readouterr().out)
+
+    code, report = doctor()
+    assert code == 1 and report["clash"] and "sync --once" in report["problems"][0]
+    assert main(["--library", str(a.root), "sync", "--once"]) == 0
+    capsys.readouterr()
+    code, report = doctor()
+    assert code == 0 and report["problems"] == [] and report["clash"] is None
+    assert len(report["former_device_ids"]) == 1
+
+    restored = Library(a.root)
+    try:
+        forger = "01900000-0000-7000-8000-00000000f00d"
+        store = se.store_for(s3_bucket)
+        layout = se.Layout(restored.library_uid)
+        store.put(layout.device_key(forger), b"{}")
+        store.put(layout.batch_key(forger, 0), b"not a batch")
+    finally:
+        restored.close()
+    assert main(["--library", str(a.root), "sync", "--once"]) == 0
+    capsys.readouterr()
+    code, report = doctor()
+    assert code == 1 and len(report["quarantined"]) == 1 and "Update ReelDesk" in report["problems"][0]
