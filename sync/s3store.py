@@ -7,12 +7,14 @@ server's free-text message, which may echo request details).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import os
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +28,7 @@ from botocore.exceptions import HTTPClientError, IncompleteReadError
 from sync.store import (
     DEFAULT_PART_SIZE,
     S3_MIN_PART_SIZE,
+    MiB,
     AccessDenied,
     AlreadyExists,
     Cancelled,
@@ -226,6 +229,10 @@ class S3Store(RemoteStore):
             raise PreconditionFailed(key, str(exc)) from None
         return _etag(resp)
 
+    def etags_of(self, path: Path) -> set[str]:
+        # Part sizes this and earlier ReelDesk versions upload with.
+        return s3_etags(path, {self.part_size, S3_MIN_PART_SIZE, 8 * MiB})
+
     def head(self, key: str) -> ObjectInfo | None:
         try:
             resp = self._call("head_object", key, Key=self._k(key))
@@ -358,6 +365,32 @@ def _shared_session() -> boto3.session.Session:
     if _SESSION is None:
         _SESSION = boto3.session.Session()
     return _SESSION
+
+
+def s3_etags(path: Path, part_sizes: Iterable[int]) -> set[str]:
+    """The etags S3 (and R2) give `path` uploaded in one PUT (its MD5) or in parts of each size
+    (MD5 of the parts' MD5s, "-N"), computed in one read of the file."""
+    sizes = sorted({ps for ps in part_sizes if ps > 0})
+    whole = hashlib.md5(usedforsecurity=False)
+    parts: dict[int, list[bytes]] = {ps: [] for ps in sizes}
+    current = {ps: hashlib.md5(usedforsecurity=False) for ps in sizes}
+    filled = dict.fromkeys(sizes, 0)
+    step = math.gcd(*sizes) if sizes else MiB
+    with open(path, "rb") as f:
+        while chunk := f.read(min(step, 4 * MiB)):
+            whole.update(chunk)
+            for ps in sizes:
+                current[ps].update(chunk)
+                filled[ps] += len(chunk)
+                if filled[ps] == ps:
+                    parts[ps].append(current[ps].digest())
+                    current[ps], filled[ps] = hashlib.md5(usedforsecurity=False), 0
+    out = {whole.hexdigest()}
+    for ps in sizes:
+        digests = parts[ps] + ([current[ps].digest()] if filled[ps] else [])
+        if len(digests) > 1:  # a file of one part or less goes up in a single PUT
+            out.add(f"{hashlib.md5(b''.join(digests), usedforsecurity=False).hexdigest()}-{len(digests)}")
+    return out
 
 
 def _etag(resp: dict[str, Any]) -> str:
