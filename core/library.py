@@ -688,9 +688,10 @@ class Library:
                              "payload": json.loads(r.payload) if r.payload else None, "undoes": r.undoes},
                  "edit": json.loads(r.edit_json)} for r in rows]
 
+    # Every listing is ordered by a key all devices share (never a local row id or arrival time).
     def projects(self, include_deleted: bool = False) -> list[dict[str, Any]]:
         with self.read() as conn:
-            q = select(m.Project.uid, m.Project.name, m.Project.aspect, m.Project.deleted).order_by(m.Project.created_at)
+            q = select(m.Project.uid, m.Project.name, m.Project.aspect, m.Project.deleted).order_by(m.Project.uid)
             if not include_deleted:
                 q = q.where(m.Project.deleted.is_(False))
             return [dict(r._mapping) for r in conn.execute(q)]
@@ -724,11 +725,12 @@ class Library:
 
     def media_list(self) -> list[dict[str, Any]]:
         with self.read() as conn:
-            return [dict(r) for r in conn.execute(select(m.Media).order_by(m.Media.created_at)).mappings()]
+            return [dict(r) for r in conn.execute(select(m.Media).order_by(m.Media.name, m.Media.hash)).mappings()]
 
     def conflicts(self, include_resolved: bool = False) -> list[dict[str, Any]]:
         with self.read() as conn:
-            q = select(m.Conflict).order_by(m.Conflict.id)
+            q = select(m.Conflict).order_by(m.Conflict.scope_uid, m.Conflict.path, m.Conflict.loser_op_id,
+                                            m.Conflict.winner_op_id)
             if not include_resolved:
                 q = q.where(m.Conflict.resolved.is_(False))
             return [{k: r[k] for k in ("scope_uid", "entity_uid", "path", "loser_op_id", "winner_op_id", "resolved")}

@@ -73,9 +73,11 @@ class S3Store(RemoteStore):
         prefix: str = "",
         region: str = "auto",
         max_concurrency: int = 3,
-        connect_timeout: float = 5,
-        read_timeout: float = 30,
-        retries: int = 2,
+        # Sized so an endpoint that never answers is reported as offline within 15 s:
+        # (retries + 1) x (connect + read) = worst_wait_s. Reads wait per socket read, not per object.
+        connect_timeout: float = 3,
+        read_timeout: float = 4.5,
+        retries: int = 1,
         part_size: int = DEFAULT_PART_SIZE,
         list_page_size: int = 1000,
     ) -> None:
@@ -89,6 +91,7 @@ class S3Store(RemoteStore):
         self.region = region
         self.max_concurrency = max_concurrency
         self.part_size = part_size
+        self.worst_wait_s = (retries + 1) * (connect_timeout + read_timeout)
         self.list_page_size = list_page_size
         self._key_id_hint = access_key_id[:4] + "…" if access_key_id else ""
         # Scrubbing is defence in depth for text we format; the closure keeps the secret off
