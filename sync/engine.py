@@ -31,6 +31,11 @@ with a compare-and-swap on its etag, so two devices never clobber each other and
 moves back to a smaller snapshot. A library that has never pulled starts from the latest snapshot
 and then pulls each device after the snapshot's cursors.
 
+Polling cost. After each push a device rewrites ``head.json`` (a few bytes). A pull first reads its
+etag with one HEAD (R2 class B, 12x cheaper than a LIST) and lists devices and logs only when it
+changed since the last listing, or every `FULL_LIST_EVERY_S` as a safety net (e.g. for devices of
+an older build, which never write the head object). An idle library thus costs one HEAD per poll.
+
 Device ids. A library restored from R2 alone is a new, empty library and so mints a NEW device id. It
 must not reuse the old one: the old id's log already holds batches 0..n (the restored library
 cannot know n for certain: an upload may have landed after the last thing it can see), so reused
@@ -44,6 +49,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from importlib import metadata
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -92,7 +98,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_SNAPSHOT_EVERY = 5_000
-RESCAN_LOG_EVERY = 20  # pulls between full scans of log/ (and of our own id's log, for clones)
+RESCAN_LOG_EVERY = 20  # listing pulls between full scans of log/ (and of our own id's log, for clones)
+FULL_LIST_EVERY_S = 600.0  # list even when the head object did not change, at most this often
 _SETTING_QUARANTINE_BUILD = "sync.quarantine_build"
 
 
@@ -146,7 +153,8 @@ class SyncCounts:
 class SyncEngine:
     def __init__(self, library: Library, store: RemoteStore, *, library_uid: str | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
-                 device_name: str | None = None, cancelled: CancelledFn | None = None) -> None:
+                 device_name: str | None = None, cancelled: CancelledFn | None = None,
+                 poll_head: bool = True) -> None:
         if not 1 <= batch_size <= 5_000:
             raise ValueError("batch_size must be within 1..5000")
         self.library = library
@@ -167,10 +175,14 @@ class SyncEngine:
         self._lock = threading.RLock()  # one gesture cycle at a time (the thread's loop and a quit flush)
         self._media_lock = threading.Lock()  # the media queue runs beside gesture cycles, never inside one
         self.holds: dict[str, str] = {}  # device -> why its pull is held
+        self._gaps: set[str] = set()  # held devices waiting for an object already written: list each poll
         self._pulls = 0
         self._bootstrap_checked = False
         self._quarantine_retried = False
         self._snapshot_base: int | None = None
+        self.poll_head = poll_head
+        self._listed_head: str | None = None  # etag of head.json when we last listed
+        self._listed_at = float("-inf")
 
     # ================================================================ push
     def push_once(self) -> SyncCounts:
@@ -210,7 +222,18 @@ class SyncEngine:
                 batch += 1
         if counts.pushed:
             log.info("pushed %d gesture(s) in %d batch(es)", counts.pushed, counts.batches_pushed)
+            if self.poll_head:
+                self._touch_head()
         return counts
+
+    def _touch_head(self) -> None:
+        body = json.dumps({"device": self.device_id, "at": utc_iso()}).encode()
+        try:  # unchanged since our last listing: then our own write need not make us list again
+            etag = self.store.put_if_match(self.layout.head_key, body, self._listed_head)
+        except PreconditionFailed:
+            self.store.put(self.layout.head_key, body)  # another device pushed too: the next pull lists
+            return
+        self._listed_head = etag
 
     def _create(self, key: str, body: bytes) -> None:
         self.store.put_create_only(key, body)
@@ -295,6 +318,10 @@ class SyncEngine:
         """Apply every new batch of every other device; returns what came in."""
         counts = SyncCounts()
         with self._lock:
+            head = self._changed_head()
+            if head is False:
+                counts.held = sorted(self.holds.values())
+                return counts
             if self._pulls % RESCAN_LOG_EVERY == 0:
                 self._check_own_log(counts)
             self._maybe_bootstrap(counts)
@@ -310,11 +337,24 @@ class SyncEngine:
                     ahead.append(device)
             for device in ahead:  # the other devices' batches may have brought our clock close enough
                 self._pull_guarded(device, counts, final=True)
+            if not self._cancelled():
+                self._listed_head, self._listed_at = head, time.monotonic()
             counts.held = sorted(self.holds.values())
         if counts.pulled or counts.quarantined:
             log.info("pulled %d gesture(s) in %d batch(es); %d quarantined", counts.pulled, counts.batches_pulled,
                      counts.quarantined)
         return counts
+
+    def _changed_head(self) -> str | None | bool:
+        """False when nothing changed since the last listing; else the head etag to remember (or None)."""
+        if not self.poll_head:
+            return None
+        info = self.store.head(self.layout.head_key)
+        etag = info.etag if info is not None else None
+        fresh = time.monotonic() - self._listed_at < FULL_LIST_EVERY_S
+        if etag is not None and etag == self._listed_head and fresh and not self._gaps:
+            return False
+        return etag
 
     def _pull_guarded(self, device: str, counts: SyncCounts, *, final: bool) -> bool:
         """Pull one device; True when it stopped at a batch whose clock is too far ahead."""
@@ -358,6 +398,7 @@ class SyncEngine:
         start_after = None if cursor is None else cursor.last_key
         quarantined = self.ledger.quarantined_keys()
         self.holds.pop(device, None)
+        self._gaps.discard(device)
         for key in self.store.list_keys(self.layout.device_log_prefix(device), start_after=start_after):
             if self._cancelled():
                 return False
@@ -372,6 +413,7 @@ class SyncEngine:
                 continue  # covered by the snapshot this library started from
             if batch > expected:
                 self.holds[device] = f"device {device}: waiting for batch {expected} (batch {batch} is there)"
+                self._gaps.add(device)
                 log.warning("%s", self.holds[device])
                 return False
             if key in quarantined:  # remembered: not fetched again until an upgrade retries it
@@ -401,6 +443,7 @@ class SyncEngine:
             fetched = self._fetch_checked(key, MAX_BATCH_COMPRESSED)
         except NotFound:
             self.holds[device] = f"device {device}: batch {batch} disappeared while reading it"
+            self._gaps.add(device)
             return False
         reason: str | None = fetched if isinstance(fetched, str) else None
         gestures: list[dict[str, Any]] = []
