@@ -213,6 +213,8 @@ def _status_text(status: SyncStatus) -> str:
     lines = [f"status: {status.summary()}"]
     if status.last_error:
         lines.append(f"error: {status.last_error}")
+    if status.advice:
+        lines.append(f"what to do: {status.advice}")
     lines.extend(f"held: {h}" for h in status.held)
     return "\n".join(lines)
 

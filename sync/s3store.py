@@ -31,6 +31,7 @@ from sync.store import (
     MiB,
     AccessDenied,
     AlreadyExists,
+    BucketMissing,
     Cancelled,
     CancelledFn,
     CompletedPart,
@@ -167,7 +168,7 @@ class S3Store(RemoteStore):
             if code in _TRANSIENT_CODES or (isinstance(status, int) and status >= 500):
                 return StoreUnavailable(text, key=key)
             if code == "NoSuchBucket":
-                return StoreError(self._scrub(f"{where}: bucket {self.bucket!r} does not exist"), key=key)
+                return BucketMissing(self._scrub(f"{where}: bucket {self.bucket!r} does not exist"), key=key)
             return StoreError(text, key=key)
         # Builtin ConnectionError/TimeoutError: a body stream dropped after the headers came.
         if isinstance(exc, (BotoConnectionError, HTTPClientError, IncompleteReadError, ConnectionError, TimeoutError)):

@@ -77,6 +77,10 @@ class AccessDenied(StoreError):
     """Credentials rejected or no permission (401/403). Not transient: needs the user."""
 
 
+class BucketMissing(StoreError):
+    """The bucket does not exist (a typo in its name, or it was deleted). Needs the user."""
+
+
 class Cancelled(StoreError):
     """A transfer stopped because its `cancelled()` callback said so. For uploads the last
     `on_state` snapshot is valid for resuming."""

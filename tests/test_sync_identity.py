@@ -149,6 +149,7 @@ def test_a_remote_clock_far_ahead_is_quarantined_not_adopted(make_library: Calla
     evil = {**se.wire_like(template, forger, 2**53 - 1)}
     ea.store.put(ea.layout.device_key(forger), b"{}")
     ea.store.put(ea.layout.batch_key(forger, 0), encode_batch(ea.library_uid, forger, 0, [evil]))
+    ea.store.put(ea.layout.head_key, b"{}")  # what a pushing device does after its batch
     counts = eb.sync_once()
     assert counts.quarantined == 1 and any("too far ahead" in q["reason"] for q in eb.ledger.quarantined())
     b.apply(Gesture(K.RENAME_PROJECT, project, {"name": "After"}))

@@ -665,6 +665,7 @@ class MainWindow(QMainWindow):
         self.export_panel.jobFinished.connect(self._export_finished)
         self.import_cancel.clicked.connect(self.cancel_import)
         self.sync_indicator.settingsRequested.connect(self.open_settings)
+        self.sync.syncNowFinished.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.sync_indicator.conflictsRequested.connect(self._show_conflicts)
         self.history_panel.conflictsChanged.connect(lambda _n: None)
         self.state.undo.stack.indexChanged.connect(self._undo_text)

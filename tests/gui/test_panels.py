@@ -398,3 +398,52 @@ def test_export_panel_runs_a_real_local_export_into_the_gallery(qtbot, state: Ed
         assert gallery.gallery.topLevelItem(0).text(1) == "Tiny  v1"
     finally:
         service.close()
+
+
+def test_sync_problems_are_told_apart_in_plain_words_with_the_fix(flaky_proxy) -> None:
+    from sync.advice import Problem, classify
+    from sync.runtime import SyncState, SyncStatus
+    from sync.store import AccessDenied, BucketMissing, StoreUnavailable
+
+    cases = {
+        (StoreUnavailable("x"), "http://reeldesk-no-such-host.invalid"): (Problem.OFFLINE, "Offline", "offline"),
+        (StoreUnavailable("x"), flaky_proxy.endpoint_url): (Problem.UNREACHABLE, "Server unreachable", "address"),
+        (AccessDenied("x"), flaky_proxy.endpoint_url): (Problem.BAD_CREDENTIALS, "Sync key refused", "key ID"),
+        (BucketMissing("x"), flaky_proxy.endpoint_url): (Problem.BUCKET_MISSING, "Bucket missing", "Create it"),
+    }
+    for (exc, endpoint), (problem, label, fix) in cases.items():
+        got, advice = classify(exc, endpoint)
+        assert got is problem and fix in advice
+        state = SyncState.OFFLINE if isinstance(exc, StoreUnavailable) else SyncState.ERROR
+        assert describe(SyncStatus(state, problem=got, advice=advice), None)[1] == label
+
+
+def test_sync_now_shows_that_it_ran_and_its_result(qtbot, library: Library, hub: TaskHub, s3_bucket: dict,
+                                                  flaky_proxy) -> None:
+    from sync.credentials import RemoteConfig, RemoteKind
+    from sync.remote import configure_remote
+    from tests.fixtures.s3 import endpoint_down
+
+    configure_remote(library, RemoteConfig(RemoteKind.S3, endpoint=flaky_proxy.endpoint_url,
+                                           bucket=s3_bucket["bucket"], key_id=s3_bucket["key_id"]),
+                     secret=s3_bucket["secret"])
+    seed_clip(library)
+    controller = SyncController(library, hub)
+    indicator = SyncIndicator(controller)
+    qtbot.addWidget(indicator)
+    controller.start()
+    try:
+        qtbot.waitUntil(lambda: indicator.text().startswith("Synced"), timeout=20_000)
+        with qtbot.waitSignal(controller.syncNowFinished, timeout=20_000) as done:
+            indicator.sync_now.trigger()
+            assert indicator.text() == "Syncing now…"
+        assert done.args[0] == "Sync now ran: everything is up to date"
+        assert indicator.text().startswith("Synced")
+        with endpoint_down(flaky_proxy, "refuse"):
+            with qtbot.waitSignal(controller.syncNowFinished, timeout=30_000) as done:
+                indicator.sync_now.trigger()
+            assert done.args[0].startswith("Sync now failed: The sync server 127.0.0.1 does not answer")
+            assert indicator.text().startswith("Server unreachable")
+            assert "does not answer" in indicator.toolTip()
+    finally:
+        controller.stop(5.0)
