@@ -103,7 +103,7 @@ StatusCallback = Callable[[SyncStatus], None]
 
 
 class SyncThread(threading.Thread):
-    def __init__(self, engine: SyncEngine, *, interval_s: float = 60.0, active_interval_s: float = 3.0,
+    def __init__(self, engine: SyncEngine, *, interval_s: float = 120.0, active_interval_s: float = 3.5,
                  in_use_s: float = 600.0, debounce_s: float = 0.3,
                  backoff_base_s: float = 1.0, backoff_cap_s: float = 300.0, on_status: StatusCallback | None = None,
                  secrets: Iterable[str] = (), media: bool = True, media_interval_s: float = 60.0,
