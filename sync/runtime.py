@@ -161,6 +161,11 @@ class SyncThread(threading.Thread):
         if idle:
             self._wake.set()  # shorten a long idle wait now
 
+    def fetch_media(self, media_hash: str) -> None:
+        """An editor opened a clip whose media is not here: download it now, whatever the policy."""
+        self.engine.request_media(media_hash)
+        self._media_wake.set()
+
     @property
     def in_use(self) -> bool:
         return time.monotonic() < self._active_until

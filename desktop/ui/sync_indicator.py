@@ -42,6 +42,7 @@ class SyncController(QObject):
         self.unavailable: str | None = None
         self.media_peak = 0  # largest media backlog since it was last empty: for a percentage
         self.manual_after: int | None = None  # "Sync now" waits for a cycle after this one
+        self._requested: set[str] = set()
         self._lock = threading.Lock()
         self._status.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         app = QGuiApplication.instance()
@@ -93,6 +94,16 @@ class SyncController(QObject):
         self.manual_after = int(getattr(self.status, "cycle", 0) or 0)
         self.statusChanged.emit(self.status)  # shows "Syncing now…" at once
         self.thread.wake()
+
+    def fetch_media(self, media_hash: str) -> bool:
+        """Ask the sync for a media file an editor opened (once per file); False when sync is off."""
+        if self.thread is None:
+            return False
+        if media_hash not in self._requested:
+            self._requested.add(media_hash)
+            self.hub.submit(lambda report, cancelled: self.thread and self.thread.fetch_media(media_hash),
+                            name="fetch media")
+        return True
 
     def note_activity(self) -> None:
         if self.thread is not None:
