@@ -543,7 +543,7 @@ class SyncEngine(SnapshotsMixin):
     # ================================================================ status numbers
     def local_status(self) -> dict[str, int]:
         return {"pending": self.library.pending_count(), "conflicts": len(self.library.conflicts()),
-                "media_bytes_pending": self.media.bytes_pending(),
+                "media_bytes_pending": self.media.bytes_pending(), "media_bytes_incoming": self.media.bytes_incoming(),
                 "quarantined": self.ledger.quarantine_count()}
 
 

@@ -133,6 +133,17 @@ class MediaSync:
                 pending -= max(0, done - transfer.bytes_done)  # parts finished since the last persist
         return max(0, pending)
 
+    def bytes_incoming(self) -> int:
+        """Bytes still to come of the downloads running now (for progress in the status bar)."""
+        with self._live_lock:
+            live = dict(self._live)
+        incoming = 0
+        for h, (done, total) in live.items():
+            transfer = self.ledger.transfer(h)
+            if transfer is not None and transfer.direction is TransferDirection.DOWN:
+                incoming += max(0, total - done)
+        return incoming
+
     # -- the queue -------------------------------------------------------------------------------
     def enqueue_uploads(self) -> int:
         """Queue every media file that is here and has no transfer record yet."""

@@ -48,6 +48,7 @@ class SyncStatus:
     last_error: str | None = None
     conflicts: int = 0
     media_bytes_pending: int = 0
+    media_bytes_incoming: int = 0  # of downloads running now
     quarantined: int = 0
     last_sync_at: datetime | None = None
     held: tuple[str, ...] = field(default_factory=tuple)
@@ -63,6 +64,7 @@ class SyncStatus:
     def to_json(self) -> dict[str, Any]:
         return {"state": self.state.value, "pending": self.pending, "last_error": self.last_error,
                 "conflicts": self.conflicts, "media_bytes_pending": self.media_bytes_pending,
+                "media_bytes_incoming": self.media_bytes_incoming,
                 "quarantined": self.quarantined,
                 "last_sync_at": self.last_sync_at.isoformat() if self.last_sync_at else None,
                 "held": list(self.held), "retry_in_s": self.retry_in_s,
@@ -80,6 +82,8 @@ class SyncStatus:
             text.append(f"{self.quarantined} quarantined")
         if self.media_bytes_pending:
             text.append(f"{self.media_bytes_pending / 1e6:.1f} MB media to upload")
+        if self.media_bytes_incoming:
+            text.append(f"{self.media_bytes_incoming / 1e6:.1f} MB media to download")
         return ", ".join(text)
 
 
@@ -140,6 +144,7 @@ class SyncThread(threading.Thread):
         self._flushed = False
         self.cycles = 0
         self._finished = 0  # cycles that ended (in success or failure): SyncStatus.cycle
+        self._progress_at = float("-inf")
         self._media_thread = threading.Thread(target=self._media_loop, name="reeldesk-sync-media",
                                               daemon=True) if media else None
 
@@ -271,7 +276,7 @@ class SyncThread(threading.Thread):
         failures = 0
         while not self._stopping.is_set():
             try:
-                self.engine.media_once()
+                self.engine.media_once(progress=self._media_progress)
             except StoreUnavailable as exc:
                 failures += 1
                 self._media_error = sanitize_error(exc, self._secrets)
@@ -288,6 +293,12 @@ class SyncThread(threading.Thread):
             self._media_wake.wait(wait)
             self._media_wake.clear()
 
+    def _media_progress(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._progress_at >= 0.5 or done >= total:  # the status bar follows a download
+            self._progress_at = now
+            self._publish()
+
     # -- status ----------------------------------------------------------------------------------
     def _publish(self) -> None:
         try:
@@ -302,6 +313,7 @@ class SyncThread(threading.Thread):
             error = self._media_error
         status = SyncStatus(state, pending=numbers["pending"], last_error=error, conflicts=numbers["conflicts"],
                             media_bytes_pending=numbers["media_bytes_pending"], quarantined=numbers["quarantined"],
+                            media_bytes_incoming=numbers["media_bytes_incoming"],
                             last_sync_at=self._last_sync_at, held=self._held,
                             retry_in_s=self._retry_in, problem=self._problem[0] if self._problem else None,
                             advice=self._problem[1] if self._problem else None, cycle=self._finished)

@@ -4,6 +4,7 @@ the file; a device that downloads a bad object reports it once instead of fetchi
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from core.library import Library
 from sync.engine import SyncEngine
 from sync.ledger import TransferStatus
 from sync.media import MediaPolicy
+from sync.runtime import SyncStatus, SyncThread
 from tests.fixtures.library import FAKE_INFO, seed_clip
 from tests.test_sync_engine import engine_for, join
 
@@ -113,3 +115,27 @@ def test_a_deleted_bucket_copy_is_uploaded_again(make_library: Callable[[str], L
     assert b.media_path(h).is_file()
     # and an intact copy is left alone: verified by a HEAD, not uploaded again
     assert engine_for(a, s3_bucket).media_once().media_uploaded == 0
+
+
+def test_download_progress_reaches_the_status(make_library: Callable[[str], Library], s3_bucket: Bucket) -> None:
+    a, b = make_library("a"), make_library("b")
+    join(b, a)
+    h = footage(a, 12 * 1024 * 1024, 6)
+    engine_for(a, s3_bucket).sync_once()
+    statuses: list[SyncStatus] = []
+    arrived = threading.Event()
+
+    def on_status(status: SyncStatus) -> None:
+        statuses.append(status)
+        if status.media_bytes_incoming == 0 and any(x.media_bytes_incoming for x in statuses):
+            arrived.set()  # the download ran to its end; stop() then waits for it to be verified and moved
+
+    thread = SyncThread(engine_for(b, s3_bucket), on_status=on_status)
+    thread.start()
+    try:
+        assert arrived.wait(60)
+    finally:
+        thread.stop(5.0)
+    assert b.media_path(h).is_file()
+    assert any(s.media_bytes_incoming > 0 for s in statuses)
+    assert "MB media to download" in next(s for s in statuses if s.media_bytes_incoming).summary()

@@ -126,7 +126,7 @@ class SyncController(QObject):
 
     def _deliver(self, status: Any) -> None:
         if status is not None:
-            pending = int(getattr(status, "media_bytes_pending", 0) or 0)
+            pending = _media_left(status)
             self.media_peak = max(self.media_peak, pending) if pending else 0
             self.status = status
             if self.manual_after is not None and int(getattr(status, "cycle", 0) or 0) > self.manual_after:
@@ -135,10 +135,15 @@ class SyncController(QObject):
         self.statusChanged.emit(status)
 
     def media_percent(self) -> int | None:
-        pending = int(getattr(self.status, "media_bytes_pending", 0) or 0)
+        pending = _media_left(self.status)
         if not pending or not self.media_peak:
             return None
         return int(100 * (1 - pending / self.media_peak))
+
+
+def _media_left(status: Any) -> int:
+    """Media bytes still to upload or to download."""
+    return int(getattr(status, "media_bytes_pending", 0) or 0) + int(getattr(status, "media_bytes_incoming", 0) or 0)
 
 
 _PROBLEM_TEXT = {"offline": "Offline", "unreachable": "Server unreachable", "bad_credentials": "Sync key refused",
