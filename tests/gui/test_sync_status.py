@@ -103,3 +103,18 @@ def test_opening_a_clip_whose_media_is_missing_fetches_it(qtbot, make_library, h
         assert b.media_path(h).read_bytes() == data
     finally:
         controller.stop(5.0)
+
+
+def test_settings_choose_which_footage_downloads(qtbot, library: Library, hub: TaskHub) -> None:
+    from desktop.ui.settings_dialog import SettingsDialog
+    from sync.media import SETTING_POLICY, MediaPolicy
+
+    dialog = SettingsDialog(library, hub)
+    qtbot.addWidget(dialog)
+    assert dialog.media_policy.currentData() == MediaPolicy.REELS.value  # the default
+    dialog.media_policy.setCurrentIndex(dialog.media_policy.findData(MediaPolicy.ON_DEMAND.value))
+    dialog._save_local()
+    assert library.get_setting(SETTING_POLICY) == MediaPolicy.ON_DEMAND.value
+    again = SettingsDialog(library, hub)
+    qtbot.addWidget(again)
+    assert again.media_policy.currentText() == "Only footage I open"
