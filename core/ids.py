@@ -6,8 +6,8 @@ import uuid
 
 from uuid6 import uuid7
 
-_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_HASH_RE = re.compile(r"[0-9a-f]{64}")
 
 
 def new_uid() -> str:
@@ -16,12 +16,12 @@ def new_uid() -> str:
 
 
 def is_uid(value: object) -> bool:
-    return isinstance(value, str) and bool(_UUID_RE.match(value))
+    return isinstance(value, str) and bool(_UUID_RE.fullmatch(value))
 
 
 def is_media_hash(value: object) -> bool:
     """BLAKE3 hex digest (32 bytes)."""
-    return isinstance(value, str) and bool(_HASH_RE.match(value))
+    return isinstance(value, str) and bool(_HASH_RE.fullmatch(value))
 
 
 def parse_uid(value: str) -> str:

@@ -14,20 +14,22 @@ import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import platformdirs
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core import identity
 from core.db import models as m
 from core.db.checkpoint import WalCheckpointer
 from core.db.engine import open_engine
 from core.db.latest import latest_versions
 from core.enums import GestureKind
 from core.gestures.fold import ScopeState, StepResult, clip_of_path, step
-from core.gestures.model import Gesture, GestureError, ScopeKind, canonical_json
+from core.gestures.model import ClockAhead, Gesture, GestureError, ScopeKind, canonical_json
 from core.gestures.normalize import Lookups, normalize
 from core.gestures.schema import entity_rule, scope_kind_of, validate_payload
 from core.gestures.views import clip_doc, clip_order, project_doc
@@ -36,6 +38,9 @@ from core.ids import is_media_hash, is_uid, new_uid
 log = logging.getLogger(__name__)
 
 DB_NAME = "library.sqlite"
+# How far a remote clock may run ahead of ours (plus one per gesture merged): every later local
+# gesture takes max+1, so adopting a forged huge lamport would break every device's sync.
+MAX_LAMPORT_JUMP = 1_000_000
 ENV_HOME = "REELDESK_HOME"
 
 
@@ -127,7 +132,7 @@ class Library:
         self._states: dict[str, tuple[int, ScopeState]] = {}  # scope -> (seq, parsed state)
         self._listeners: list[Callable[[ChangeEvent], None]] = []
         with self._write() as conn:
-            self.device_id = self._setting(conn, "device_id") or self._init_setting(conn, "device_id", new_uid())
+            self.device_id = identity.ensure_identity(conn, self.root)
             if self._setting(conn, "library_uid") is None:
                 self._init_setting(conn, "library_uid", new_uid())
 
@@ -158,7 +163,17 @@ class Library:
         return self.root / "exports"
 
     def media_path(self, media_hash: str) -> Path:
+        """The one place media paths are built: only a BLAKE3 hex digest names a file, so no value
+        from a gesture or the bucket can point outside the library folder."""
+        if not is_media_hash(media_hash):
+            raise GestureError(f"not a media hash: {str(media_hash)[:80]!r}")
         return self.media_dir / media_hash
+
+    def remint_device(self, reason: str) -> str:
+        """Become a new device (this library is a copy or a restored backup); see core.identity."""
+        with self._write() as conn:
+            self.device_id = identity.remint(conn, self.device_id, reason)
+        return self.device_id
 
     # -- settings (local, never secrets) -------------------------------------------------------
     @staticmethod
@@ -173,6 +188,8 @@ class Library:
     @staticmethod
     def _put_setting(conn: Connection, key: str, value: str) -> None:
         conn.execute(_UPSERT_SETTING, {"key": key, "value": value})
+
+    put_setting_in = _put_setting  # for bookkeeping written inside a caller's transaction
 
     def get_setting(self, key: str, default: str | None = None) -> str | None:
         with self.engine.connect() as conn:
@@ -510,7 +527,11 @@ class Library:
             new.append(g)
         if not new:
             return MergeResult(0, len(gestures), 0), set(), set()
-        lamport = max(self._lamport(conn), max(g.lamport for g in new))
+        local = self._lamport(conn)
+        highest = max(g.lamport for g in new)
+        if highest > local + len(new) + MAX_LAMPORT_JUMP:
+            raise ClockAhead(f"gesture clock {highest} is too far ahead of this library's ({local})")
+        lamport = max(local, highest)
         self._put_setting(conn, "lamport", str(lamport))
 
         # Resolve every gesture's scope in total order; add_clips and undone gestures in this
@@ -613,8 +634,9 @@ class Library:
     def undo_stacks(self, scope_uid: str) -> tuple[list[str], list[str]]:
         """(undo stack, redo stack) of this device's gestures in a scope, oldest first."""
         with self.read() as conn:
+            mine = identity.own_ids(conn, self.device_id)
             rows = conn.execute(select(_G.c.op_id, _G.c.undoes).where(
-                _G.c.device_id == self.device_id, _G.c.scope_uid == scope_uid).order_by(_G.c.id)).all()
+                _G.c.device_id.in_(mine), _G.c.scope_uid == scope_uid).order_by(_G.c.id)).all()
         undo: list[str] = []
         redo: list[str] = []
         for row in rows:
@@ -682,9 +704,10 @@ class Library:
                              "payload": json.loads(r.payload) if r.payload else None, "undoes": r.undoes},
                  "edit": json.loads(r.edit_json)} for r in rows]
 
+    # Every listing is ordered by a key all devices share (never a local row id or arrival time).
     def projects(self, include_deleted: bool = False) -> list[dict[str, Any]]:
         with self.read() as conn:
-            q = select(m.Project.uid, m.Project.name, m.Project.aspect, m.Project.deleted).order_by(m.Project.created_at)
+            q = select(m.Project.uid, m.Project.name, m.Project.aspect, m.Project.deleted).order_by(m.Project.uid)
             if not include_deleted:
                 q = q.where(m.Project.deleted.is_(False))
             return [dict(r._mapping) for r in conn.execute(q)]
@@ -730,11 +753,12 @@ class Library:
 
     def media_list(self) -> list[dict[str, Any]]:
         with self.read() as conn:
-            return [dict(r) for r in conn.execute(select(m.Media).order_by(m.Media.created_at)).mappings()]
+            return [dict(r) for r in conn.execute(select(m.Media).order_by(m.Media.name, m.Media.hash)).mappings()]
 
     def conflicts(self, include_resolved: bool = False) -> list[dict[str, Any]]:
         with self.read() as conn:
-            q = select(m.Conflict).order_by(m.Conflict.id)
+            q = select(m.Conflict).order_by(m.Conflict.scope_uid, m.Conflict.path, m.Conflict.loser_op_id,
+                                            m.Conflict.winner_op_id)
             if not include_resolved:
                 q = q.where(m.Conflict.resolved.is_(False))
             return [{k: r[k] for k in ("scope_uid", "entity_uid", "path", "loser_op_id", "winner_op_id", "resolved")}
@@ -766,14 +790,30 @@ class Library:
     def pending_gestures(self, limit: int = 500) -> list[Gesture]:
         """This device's gestures not pushed yet, in the order they were applied."""
         with self.read() as conn:
-            rows = conn.execute(select(_G).where(_G.c.device_id == self.device_id, _G.c.pushed_batch.is_(None))
-                                .order_by(_G.c.id).limit(limit)).all()
+            rows = conn.execute(select(_G).where(self._pending_clause()).order_by(_G.c.id).limit(limit)).all()
         return [self._row_to_gesture(r) for r in rows]
 
-    def pending_count(self) -> int:
+    def known_op_ids(self, op_ids: list[str]) -> set[str]:
         with self.read() as conn:
-            return conn.execute(select(func.count()).select_from(_G).where(
-                _G.c.device_id == self.device_id, _G.c.pushed_batch.is_(None))).scalar()
+            return {x for i in range(0, len(op_ids), 500)
+                    for x in conn.execute(select(_G.c.op_id).where(_G.c.op_id.in_(op_ids[i:i + 500]))).scalars()}
+
+    def pending_count(self, older_than_s: float | None = None) -> int:
+        q = select(func.count()).select_from(_G).where(self._pending_clause())
+        if older_than_s is not None:
+            q = q.where(_G.c.created_at < m.utcnow() - timedelta(seconds=older_than_s))
+        with self.read() as conn:
+            return conn.execute(q).scalar()
+
+    def former_device_ids(self) -> list[dict[str, str]]:
+        """Ids this library had before it found it was a copy (each with why it changed)."""
+        with self.read() as conn:
+            return identity.former_ids(conn)
+
+    def _pending_clause(self) -> Any:
+        # Ours and not pushed, or made under a former id of this library and waiting to be relayed.
+        return or_(and_(_G.c.device_id == self.device_id, _G.c.pushed_batch.is_(None)),
+                   _G.c.pushed_batch == identity.RELAY)
 
     @staticmethod
     def mark_pushed(conn: Connection, op_ids: Iterable[str], batch: int) -> None:

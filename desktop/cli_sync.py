@@ -214,6 +214,8 @@ def _status_text(status: SyncStatus) -> str:
     lines = [f"status: {status.summary()}"]
     if status.last_error:
         lines.append(f"error: {status.last_error}")
+    if status.advice:
+        lines.append(f"what to do: {status.advice}")
     lines.extend(f"held: {h}" for h in status.held)
     return "\n".join(lines)
 
@@ -271,6 +273,9 @@ def _run_continuously(engine: Any, args: argparse.Namespace, secrets: tuple[str,
 
 
 # -- doctor ----------------------------------------------------------------------------------------
+STUCK_PENDING_S = 600  # edits older than this and not uploaded are reported by doctor
+
+
 def cmd_doctor(lib: Library, args: argparse.Namespace) -> Outcome:
     from sync.ledger import Ledger
 
@@ -278,30 +283,46 @@ def cmd_doctor(lib: Library, args: argparse.Namespace) -> Outcome:
     integrity = lib.integrity_check()
     ledger = Ledger(lib)
     quarantined = ledger.quarantined()
+    formers = lib.former_device_ids()
     data: dict[str, Any] = {
         "library": str(lib.root), "database": integrity, "library_uid": lib.get_setting("library_uid"),
-        "device_id": lib.device_id, "pending": lib.pending_count(), "conflicts": len(lib.conflicts()),
+        "device_id": lib.device_id, "former_device_ids": formers, "pending": lib.pending_count(),
+        "stuck_pending": lib.pending_count(older_than_s=STUCK_PENDING_S), "conflicts": len(lib.conflicts()),
         "quarantined": quarantined, "keyring_backend": keyring_backend_name(),
         "remote": config.to_public_dict() if config else None, "secret": _secret_info(config),
-        "remote_reachable": None, "remote_error": None,
+        "remote_reachable": None, "remote_error": None, "clash": None,
     }
-    problems = [] if integrity == "ok" else ["database integrity check failed"]
+    # Each problem names its fix; any problem makes the exit code non-zero.
+    problems = [] if integrity == "ok" else ["database integrity check failed: restore the library folder from a "
+                                             "backup or from the bucket (delete it and run 'reeldesk sync')"]
     damaged = damaged_media(lib)
     data["damaged_media"] = [str(d) for d in damaged]
     if damaged:
-        problems.append(f"{len(damaged)} damaged media file(s)")
+        problems.append(f"{len(damaged)} damaged media file(s): re-import them from the original footage")
     if config is not None:
-        reachable, error = _probe(lib)
-        data["remote_reachable"], data["remote_error"] = reachable, error
+        reachable, error, clash = _probe(lib)
+        data["remote_reachable"], data["remote_error"], data["clash"] = reachable, error, clash
         if not reachable:
-            problems.append("remote unreachable")
+            problems.append(f"remote unreachable ({error}): check the network, the endpoint and the key, "
+                            "then run 'reeldesk remote set' again if they changed")
+        if clash:
+            problems.append(f"another copy of this library (a copied folder or a restored backup) wrote {clash} "
+                            "under this device id: run 'reeldesk sync --once'; this library then takes a new "
+                            "device id, sends its edits again and fetches the copy's")
+    if data["stuck_pending"]:
+        problems.append(f"{data['stuck_pending']} edit(s) waiting more than {STUCK_PENDING_S // 60} minutes to "
+                        "upload: run 'reeldesk sync --once' and read its error")
     if quarantined:
-        problems.append(f"{len(quarantined)} quarantined object(s)")
+        problems.append(f"{len(quarantined)} quarantined object(s): another device wrote something this version "
+                        "cannot apply; later edits of that device wait behind it. Update ReelDesk on this machine "
+                        "(quarantined batches are retried after an update); if it stays, update the device "
+                        "that wrote it")
     lines = [f"library:          {lib.root}",
              f"database:         {integrity}",
              *[f"damaged media:    {d}" for d in damaged],
              f"library uid:      {data['library_uid']}",
              f"device id:        {lib.device_id}",
+             *[f"  was {f['device_id']}: {f['reason']}" for f in formers],
              f"pending edits:    {data['pending']}",
              f"conflicts:        {data['conflicts']}",
              f"quarantined:      {len(quarantined)}",
@@ -312,20 +333,22 @@ def cmd_doctor(lib: Library, args: argparse.Namespace) -> Outcome:
         if config.kind is RemoteKind.S3:
             lines.append(f"secret:           {data['secret']['source'] if data['secret']['stored'] else 'MISSING'}")
         lines.append("remote reachable: " + ("yes" if data["remote_reachable"] else f"no ({data['remote_error']})"))
+    lines += [f"PROBLEM: {p}" for p in problems] or ["no problems found"]
     data["problems"] = problems
     return _outcome(data, "\n".join(lines), EXIT_FAILED if problems else EXIT_OK)
 
 
-def _probe(lib: Library) -> tuple[bool, str | None]:
-    """Whether the remote answers a read (a HEAD of the snapshot pointer: cheap, no side effects)."""
+def _probe(lib: Library) -> tuple[bool, str | None, str | None]:
+    """(reachable, error, clash): a HEAD of the snapshot pointer (cheap, no side effects), then a look
+    for batches of this device id that another copy of the library wrote."""
     secrets = known_secrets(lib)
     try:
         engine = open_sync(lib, connect_timeout=3, read_timeout=10, retries=0)
         assert engine is not None
         engine.store.head(engine.layout.pointer_key)
+        return True, None, engine.foreign_own_batch()
     except (StoreError, CredentialsError) as exc:
-        return False, sanitize_error(exc, secrets)
-    return True, None
+        return False, sanitize_error(exc, secrets), None
 
 
 COMMANDS: dict[str, Callable[[Library, argparse.Namespace], Outcome]] = {

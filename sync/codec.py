@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import math
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +25,13 @@ from sync.layout import MAX_BATCH_NUMBER
 
 MiB = 1024 * 1024
 MAX_BATCH_COMPRESSED = 8 * MiB
-MAX_BATCH_JSON = 64 * MiB
+# A batch is parsed whole, so its size bounds memory: 8 MiB of JSON and at most this many
+# containers and items keep any object under ~100 MB of Python objects. Pushes stay well below
+# (`PUSH_BATCH_JSON`), so no honest batch comes near these limits.
+MAX_BATCH_JSON = 8 * MiB
+MAX_BATCH_CONTAINERS = 250_000
+MAX_BATCH_ITEMS = 1_000_000
+PUSH_BATCH_JSON = 4 * MiB
 MAX_BATCH_GESTURES = 10_000
 MAX_SNAPSHOT_COMPRESSED = 256 * MiB
 MAX_SNAPSHOT_JSON = 1024 * MiB
@@ -81,6 +88,20 @@ def gunzip_limited(data: bytes, *, max_compressed: int, max_uncompressed: int) -
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
         raise FormatError(f"not valid gzip ({type(exc).__name__})") from None
     return out
+
+
+_STRING_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def check_shape(raw: bytes, *, max_containers: int, max_items: int) -> None:
+    """Count what parsing `raw` would build (strings blanked out first) and refuse too much."""
+    bare = _STRING_RE.sub(b'""', raw)
+    containers = bare.count(b"[") + bare.count(b"{")
+    if containers > max_containers:
+        raise FormatError(f"too many nested objects ({containers}, limit {max_containers})")
+    items = containers + bare.count(b",")
+    if items > max_items:
+        raise FormatError(f"too many values ({items}, limit {max_items})")
 
 
 def _reject_constant(name: str) -> Any:
@@ -154,8 +175,11 @@ def _check_cursors(value: Any) -> dict[str, int]:
     return dict(value)
 
 
-def _check_gestures(value: Any, *, device: str | None, maximum: int) -> list[dict[str, Any]]:
-    """Shape of each wire gesture; the gesture engine validates values (validate_remote)."""
+def _check_gestures(value: Any, *, maximum: int) -> list[dict[str, Any]]:
+    """Shape of each wire gesture; the gesture engine validates values (validate_remote).
+
+    A gesture's author may differ from the device whose batch carries it: a re-minted copy relays
+    the unpushed gestures of its former id (see core.identity); op_ids make that idempotent."""
     if not isinstance(value, list):
         raise FormatError("gestures must be a list")
     if len(value) > maximum:
@@ -169,12 +193,22 @@ def _check_gestures(value: Any, *, device: str | None, maximum: int) -> list[dic
         if not is_uid(g["op_id"]) or g["op_id"] in seen:
             raise FormatError(f"gesture {i} has an invalid or repeated op_id")
         seen.add(g["op_id"])
-        if not is_uid(g["device_id"]) or (device is not None and g["device_id"] != device):
-            raise FormatError(f"gesture {i} was not made by the device the object belongs to")
+        if not is_uid(g["device_id"]):
+            raise FormatError(f"gesture {i} has an invalid device id")
     return value
 
 
 # -- batches ---------------------------------------------------------------------------------------
+def fit_batch(gestures: list[dict[str, Any]], limit: int = PUSH_BATCH_JSON) -> int:
+    """How many of `gestures` (at least one) fit in one batch of at most `limit` bytes of JSON."""
+    total = 0
+    for n, g in enumerate(gestures):
+        total += len(canonical_json(g).encode("utf-8")) + 1
+        if total > limit and n:
+            return n
+    return len(gestures)
+
+
 def encode_batch(library_uid: str, device_id: str, batch: int, gestures: list[dict[str, Any]]) -> bytes:
     return gzip_json({"format": BATCH_FORMAT, "v": VERSION, "library": library_uid, "device": device_id,
                       "batch": batch, "created_at": utc_iso(), "gestures": gestures})
@@ -183,12 +217,13 @@ def encode_batch(library_uid: str, device_id: str, batch: int, gestures: list[di
 def decode_batch(data: bytes, *, library_uid: str, device_id: str, batch: int) -> list[dict[str, Any]]:
     """The wire gestures of a batch object whose key names `device_id` and `batch`."""
     raw = gunzip_limited(data, max_compressed=MAX_BATCH_COMPRESSED, max_uncompressed=MAX_BATCH_JSON)
+    check_shape(raw, max_containers=MAX_BATCH_CONTAINERS, max_items=MAX_BATCH_ITEMS)
     doc = _check_header(strict_json(raw), BATCH_FORMAT, _BATCH_FIELDS, library_uid)
     if doc["device"] != device_id:
         raise FormatError("device id in the object does not match its key")
     if doc["batch"] != batch:
         raise FormatError(f"batch number in the object ({str(doc['batch'])[:20]}) does not match its key")
-    gestures = _check_gestures(doc["gestures"], device=device_id, maximum=MAX_BATCH_GESTURES)
+    gestures = _check_gestures(doc["gestures"], maximum=MAX_BATCH_GESTURES)
     if not gestures:
         raise FormatError("batch holds no gestures")
     return gestures
@@ -224,10 +259,7 @@ def decode_snapshot(data: bytes, *, library_uid: str) -> Snapshot:
     if not is_uid(doc["created_by"]):
         raise FormatError("created_by must be a device uuid")
     cursors = _check_cursors(doc["cursors"])
-    gestures = _check_gestures(doc["gestures"], device=None, maximum=50_000_000)
-    stray = {g["device_id"] for g in gestures} - cursors.keys()
-    if stray:
-        raise FormatError("snapshot holds gestures of a device it has no cursor for")
+    gestures = _check_gestures(doc["gestures"], maximum=50_000_000)
     return Snapshot(doc["created_by"], doc["created_at"], cursors, gestures)
 
 

@@ -3,17 +3,24 @@
 Push. This device's pending gestures (apply order) go up as immutable, create-only batch objects
 ``log/{device}/{n:012d}.json.gz`` of up to `batch_size` gestures. They are marked pushed only after
 the PUT succeeded, in the transaction that records batch n. A create that finds the object already
-there is the crash-before-ack case when the object holds a prefix of our pending gestures (then we
-ack those); anything else means another library uses this device id: pushing stops (`DeviceClash`).
+there is the crash-before-ack case only when the object holds exactly (op_ids and content) our
+first pending gestures; then we ack those. Anything else means another copy of this library wrote
+under our device id (a copied folder, a restored backup): this library re-mints its id
+(`core.identity`), pushes what is unpushed under the new one and pulls the old id's log from where
+its own history stops. The same happens when the bucket holds batches of our id with gestures we
+never had (checked at start and with each rescan of ``log/``).
 
 Pull. For every other device (``devices/`` records, plus a periodic scan of ``log/``), list its
 batches after our cursor and apply them in order, each one with its cursor update in one
 transaction (`Library.merge_remote(..., in_transaction=...)`). A batch is validated completely
-before anything is written (`sync.codec`, then the gesture engine's own checks); one that fails is
-quarantined (key + reason recorded locally, reported in status) and skipped. Skipping is safe
-because gestures are self-contained and the fold is order-independent: later batches of that
-device still apply, and a quarantined batch that becomes valid (e.g. after an upgrade that knows a
-newer gesture kind) is retried once per engine and merged late without breaking convergence.
+before anything is written (`sync.codec`, then the gesture engine's own checks); one that fails, or
+whose merge raises anything at all, is quarantined (key + reason recorded locally, reported in
+status) and blocks that device's cursor: its later batches wait, and since snapshots only hold what
+cursors cover, no snapshot skips it either (a newer device must not inherit an older build's gap).
+A quarantined object is never fetched again by the same build; after an upgrade (`build_id`
+changed) each one is retried once, and a batch that is valid now is merged and unblocks its device.
+A batch whose clock is implausibly far ahead (`Library.merge_remote`) waits for the other devices
+of the cycle and is quarantined if it is still ahead.
 A gap in a device's batch numbers (n+2 listed, n+1 absent) holds that device until it appears:
 batches are written in order, so a gap is an object still in flight on an eventually consistent
 store (a synced folder) or a deleted one, and guessing would lose gestures silently.
@@ -24,7 +31,12 @@ with a compare-and-swap on its etag, so two devices never clobber each other and
 moves back to a smaller snapshot. A library that has never pulled starts from the latest snapshot
 and then pulls each device after the snapshot's cursors.
 
-Device ids. A library restored from R2 is a new, empty library and so mints a NEW device id. It
+Polling cost. After each push a device rewrites ``head.json`` (a few bytes). A pull first reads its
+etag with one HEAD (R2 class B, 12x cheaper than a LIST) and lists devices and logs only when it
+changed since the last listing, or every `FULL_LIST_EVERY_S` as a safety net (e.g. for devices of
+an older build, which never write the head object). An idle library thus costs one HEAD per poll.
+
+Device ids. A library restored from R2 alone is a new, empty library and so mints a NEW device id. It
 must not reuse the old one: the old id's log already holds batches 0..n (the restored library
 cannot know n for certain: an upload may have landed after the last thing it can see), so reused
 numbers would collide (412s read as a clash) or, worse, interleave two histories under one name;
@@ -32,37 +44,40 @@ and the old machine may still be alive. Under a new id the old log is simply ano
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
+from core import identity
 from core.db import models as m
-from core.gestures.model import GestureError
+from core.enums import GestureKind
+from core.gestures.model import ClockAhead, canonical_json
 from core.ids import new_uid
 from core.library import Library
 from sync.codec import (
     MAX_BATCH_COMPRESSED,
-    MAX_SNAPSHOT_COMPRESSED,
+    VERSION,
     FormatError,
-    Pointer,
     decode_batch,
-    decode_pointer,
-    decode_snapshot,
     encode_batch,
     encode_device,
-    encode_pointer,
-    encode_snapshot,
+    fit_batch,
     utc_iso,
 )
 from sync.layout import LIBRARIES, Layout, library_uid_after, skip_past
 from sync.ledger import Ledger
 from sync.media import MediaCounts, MediaStatus, MediaSync
+from sync.snapshots import SnapshotsMixin
 from sync.store import (
     AlreadyExists,
     CancelledFn,
@@ -78,18 +93,23 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_SNAPSHOT_EVERY = 5_000
-RESCAN_LOG_EVERY = 20  # pulls between full scans of log/ for devices without a device record
-_SETTING_REGISTERED = "sync.registered_in"
-# What a remote batch can make merge_remote raise before it writes anything.
-_BAD_GESTURE_ERRORS = (GestureError, ValueError, TypeError, KeyError, AttributeError, RecursionError)
+RESCAN_LOG_EVERY = 20  # listing pulls between full scans of log/ (and of our own id's log, for clones)
+FULL_LIST_EVERY_S = 600.0  # list even when the head object did not change, at most this often
+_SETTING_QUARANTINE_BUILD = "sync.quarantine_build"
 
 
 class SyncError(Exception):
     """A sync problem that needs the user (not a transient outage)."""
 
 
-class DeviceClash(SyncError):
-    """Another library writes under this device id (e.g. a copied library folder)."""
+def build_id() -> str:
+    """What this build can read: a quarantined batch is retried only when it changes (an upgrade)."""
+    try:
+        version = metadata.version("reeldesk")
+    except metadata.PackageNotFoundError:
+        version = "dev"
+    kinds = ",".join(sorted(k.value for k in GestureKind))
+    return f"{version}/{VERSION}/" + hashlib.sha256(kinds.encode()).hexdigest()[:12]
 
 
 @dataclass
@@ -101,6 +121,7 @@ class SyncCounts:
     batches_pulled: int = 0
     duplicates: int = 0
     quarantined: int = 0  # objects newly quarantined this cycle
+    reminted: int = 0  # this library found it is a copy and took a new device id
     unquarantined: int = 0
     bootstrapped: int = 0  # gestures applied from a snapshot
     snapshot: str | None = None  # key of a snapshot written this cycle
@@ -124,10 +145,11 @@ class SyncCounts:
         return asdict(self)
 
 
-class SyncEngine:
+class SyncEngine(SnapshotsMixin):
     def __init__(self, library: Library, store: RemoteStore, *, library_uid: str | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
-                 device_name: str | None = None, cancelled: CancelledFn | None = None) -> None:
+                 device_name: str | None = None, cancelled: CancelledFn | None = None,
+                 poll_head: bool = True) -> None:
         if not 1 <= batch_size <= 5_000:
             raise ValueError("batch_size must be within 1..5000")
         self.library = library
@@ -147,20 +169,21 @@ class SyncEngine:
                                lambda: self.media_cancel.is_set() or self._cancelled())
         self._lock = threading.RLock()  # one gesture cycle at a time (the thread's loop and a quit flush)
         self._media_lock = threading.Lock()  # the media queue runs beside gesture cycles, never inside one
-        self.clash: str | None = None
         self.holds: dict[str, str] = {}  # device -> why its pull is held
+        self._gaps: set[str] = set()  # held devices waiting for an object already written: list each poll
         self._pulls = 0
         self._bootstrap_checked = False
         self._quarantine_retried = False
         self._snapshot_base: int | None = None
+        self.poll_head = poll_head
+        self._listed_head: str | None = None  # etag of head.json when we last listed
+        self._listed_at = float("-inf")
 
     # ================================================================ push
     def push_once(self) -> SyncCounts:
         """Upload every pending gesture of this device; returns what went up."""
         counts = SyncCounts()
         with self._lock:
-            if self.clash is not None:
-                raise DeviceClash(self.clash)
             if not self.library.pending_count():
                 return counts
             self._ensure_registered()
@@ -170,12 +193,20 @@ class SyncEngine:
                 if not pending:
                     break
                 key = self.layout.batch_key(self.device_id, batch)
-                op_ids = [g.op_id for g in pending]
-                body = encode_batch(self.library_uid, self.device_id, batch, [g.to_wire() for g in pending])
+                wire = [g.to_wire() for g in pending]
+                wire = wire[:fit_batch(wire)]
+                op_ids = [g["op_id"] for g in wire]
+                body = encode_batch(self.library_uid, self.device_id, batch, wire)
                 try:
                     self._create(key, body)
                 except AlreadyExists:
-                    op_ids = self._reconcile(key, batch, op_ids, body)
+                    acked = self._reconcile(key, batch, op_ids, body)
+                    if acked is None:  # another copy wrote it: we are a new device now, start over
+                        counts.reminted += 1
+                        self._ensure_registered()
+                        batch = self.ledger.next_batch()
+                        continue
+                    op_ids = acked
                     counts.acked += 1
                 with self.library.transaction() as conn:
                     Ledger.record_batch(conn, batch, key, len(op_ids))
@@ -186,13 +217,26 @@ class SyncEngine:
                 batch += 1
         if counts.pushed:
             log.info("pushed %d gesture(s) in %d batch(es)", counts.pushed, counts.batches_pushed)
+            if self.poll_head:
+                self._touch_head()
         return counts
+
+    def _touch_head(self) -> None:
+        # A fresh uid per push: two pushes within one clock second must still change the etag,
+        # or the other devices would skip the second until their next full listing.
+        body = json.dumps({"device": self.device_id, "at": utc_iso(), "push": new_uid()}).encode()
+        try:  # unchanged since our last listing: then our own write need not make us list again
+            etag = self.store.put_if_match(self.layout.head_key, body, self._listed_head)
+        except PreconditionFailed:
+            self.store.put(self.layout.head_key, body)  # another device pushed too: the next pull lists
+            return
+        self._listed_head = etag
 
     def _create(self, key: str, body: bytes) -> None:
         self.store.put_create_only(key, body)
 
-    def _reconcile(self, key: str, batch: int, op_ids: list[str], body: bytes) -> list[str]:
-        """The op_ids to ack for an existing batch object `key`, or DeviceClash."""
+    def _reconcile(self, key: str, batch: int, op_ids: list[str], body: bytes) -> list[str] | None:
+        """The op_ids to ack for an existing batch object `key`; None after re-minting our id."""
         for _attempt in range(3):
             try:
                 data = self.store.get(key)
@@ -208,58 +252,117 @@ class SyncEngine:
         else:
             raise SyncError(f"batch {batch} exists but cannot be read")
         try:
-            theirs = [g["op_id"] for g in decode_batch(data, library_uid=self.library_uid,
-                                                       device_id=self.device_id, batch=batch)]
+            theirs = decode_batch(data, library_uid=self.library_uid, device_id=self.device_id, batch=batch)
         except FormatError as exc:
             detail = f"it is not a valid batch ({exc})"
         else:
             detail = "it holds other gestures"
-            if len(theirs) > len(op_ids):  # the earlier attempt used a larger batch size
-                op_ids = [g.op_id for g in self.library.pending_gestures(len(theirs))]
-            if theirs == op_ids[:len(theirs)]:
+            # The earlier attempt may have used another batch size; the object must hold exactly
+            # our first pending gestures, byte for byte, to be ours.
+            mine = [g.to_wire() for g in self.library.pending_gestures(max(len(theirs), len(op_ids)))]
+            if canonical_json(theirs) == canonical_json(mine[:len(theirs)]):
                 log.info("batch %d was already uploaded by an earlier attempt; acknowledged", batch)
-                return theirs
-        self.clash = (f"device id clash: batch {batch} of this device ({self.device_id}) already exists in the "
-                      f"bucket and {detail}. Another library uses this device id (a copied library folder?); "
-                      "pushing is stopped so neither history is damaged.")
-        log.error("%s", self.clash)
-        raise DeviceClash(self.clash)
+                return [g["op_id"] for g in theirs]
+        self._become_new_device(f"batch {batch} of device {self.device_id} was written by another copy of this "
+                                f"library ({detail})")
+        return None
+
+    def _become_new_device(self, reason: str) -> None:
+        old = self.device_id
+        self.device_id = self.library.remint_device(reason)
+        self.holds.pop(self.device_id, None)
+        log.warning("this library is a copy of another (%s): device %s is now %s", reason, old, self.device_id)
+
+    def foreign_own_batch(self) -> str | None:
+        """A batch of our id holding edits this library never had: a copy or a restored backup wrote it."""
+        with self.library.read() as conn:
+            last = conn.execute(select(m.SyncBatch.key).order_by(m.SyncBatch.batch.desc()).limit(1)).scalar()
+        for key in self.store.list_keys(self.layout.device_log_prefix(self.device_id), start_after=last):
+            parsed = self.layout.parse_batch_key(key)
+            if parsed is None:
+                continue
+            try:
+                fetched = self._fetch_checked(key, MAX_BATCH_COMPRESSED)
+                theirs = [] if isinstance(fetched, str) else decode_batch(
+                    fetched, library_uid=self.library_uid, device_id=self.device_id, batch=parsed[1])
+            except (NotFound, FormatError):
+                theirs = []
+            held = self.library.known_op_ids([g["op_id"] for g in theirs])
+            # Otherwise it is our own crash-before-ack object (or unreadable): the push reconciles it.
+            return key if any(g["op_id"] not in held for g in theirs) else None
+        return None
+
+    def _check_own_log(self, counts: SyncCounts) -> None:
+        key = self.foreign_own_batch()
+        if key is not None:
+            self._become_new_device(f"the bucket holds {key.rsplit('/', 1)[-1]} of this device id with edits "
+                                    "this library never had (a restored backup or a copied folder)")
+            counts.reminted += 1
 
     def _ensure_registered(self) -> None:
         """Write ``devices/{device_id}.json`` once (before the first batch, so the record lists us)."""
-        if self.library.get_setting(_SETTING_REGISTERED) == self.library_uid:
+        if self.library.get_setting(identity.SETTING_REGISTERED) == self.library_uid:
             return
         try:
             self.store.put_create_only(self.layout.device_key(self.device_id),
                                        encode_device(self.library_uid, self.device_id, self.device_name))
         except AlreadyExists:
             pass
-        self.library.set_setting(_SETTING_REGISTERED, self.library_uid)
+        self.library.set_setting(identity.SETTING_REGISTERED, self.library_uid)
 
     # ================================================================ pull
     def pull_once(self) -> SyncCounts:
         """Apply every new batch of every other device; returns what came in."""
         counts = SyncCounts()
         with self._lock:
+            head = self._changed_head()
+            if head is False:
+                counts.held = sorted(self.holds.values())
+                return counts
+            if self._pulls % RESCAN_LOG_EVERY == 0:
+                self._check_own_log(counts)
             self._maybe_bootstrap(counts)
             if not self._quarantine_retried:
                 self._quarantine_retried = True
-                self._retry_quarantined(counts)
+                if self.library.get_setting(_SETTING_QUARANTINE_BUILD) not in (None, build_id()):
+                    self._retry_quarantined(counts)
+            ahead: list[str] = []
             for device in sorted(self._remote_devices()):
                 if self._cancelled():
                     break
-                try:
-                    self._pull_device(device, counts)
-                except StoreUnavailable:
-                    raise
-                except StoreError as exc:  # one device's problem must not stop the others
-                    self.holds[device] = f"device {device}: {exc}"
-                    log.warning("pull of device %s stopped: %s", device, exc)
+                if self._pull_guarded(device, counts, final=False):
+                    ahead.append(device)
+            for device in ahead:  # the other devices' batches may have brought our clock close enough
+                self._pull_guarded(device, counts, final=True)
+            if not self._cancelled():
+                self._listed_head, self._listed_at = head, time.monotonic()
             counts.held = sorted(self.holds.values())
         if counts.pulled or counts.quarantined:
             log.info("pulled %d gesture(s) in %d batch(es); %d quarantined", counts.pulled, counts.batches_pulled,
                      counts.quarantined)
         return counts
+
+    def _changed_head(self) -> str | None | bool:
+        """False when nothing changed since the last listing; else the head etag to remember (or None)."""
+        if not self.poll_head:
+            return None
+        info = self.store.head(self.layout.head_key)
+        etag = info.etag if info is not None else None
+        fresh = time.monotonic() - self._listed_at < FULL_LIST_EVERY_S
+        if etag is not None and etag == self._listed_head and fresh and not self._gaps:
+            return False
+        return etag
+
+    def _pull_guarded(self, device: str, counts: SyncCounts, *, final: bool) -> bool:
+        """Pull one device; True when it stopped at a batch whose clock is too far ahead."""
+        try:
+            return self._pull_device(device, counts, final=final)
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:  # one device's problem must not stop the others
+            self.holds[device] = f"device {device}: {exc}"
+            log.warning("pull of device %s stopped: %s", device, exc)
+            return False
 
     def _remote_devices(self) -> set[str]:
         devices = {d for k in self.store.list_keys(self.layout.devices_prefix)
@@ -286,15 +389,16 @@ class SyncEngine:
             after = skip_past(self.layout.device_log_prefix(device))
         return found
 
-    def _pull_device(self, device: str, counts: SyncCounts) -> None:
+    def _pull_device(self, device: str, counts: SyncCounts, *, final: bool) -> bool:
         cursor = self.ledger.cursors().get(device)
         expected = 0 if cursor is None else cursor.last_batch + 1
         start_after = None if cursor is None else cursor.last_key
         quarantined = self.ledger.quarantined_keys()
         self.holds.pop(device, None)
+        self._gaps.discard(device)
         for key in self.store.list_keys(self.layout.device_log_prefix(device), start_after=start_after):
             if self._cancelled():
-                return
+                return False
             parsed = self.layout.parse_batch_key(key)
             if parsed is None:
                 if key not in quarantined:
@@ -306,11 +410,17 @@ class SyncEngine:
                 continue  # covered by the snapshot this library started from
             if batch > expected:
                 self.holds[device] = f"device {device}: waiting for batch {expected} (batch {batch} is there)"
+                self._gaps.add(device)
                 log.warning("%s", self.holds[device])
-                return
-            if not self._apply_batch(device, batch, key, counts):
-                return
+                return False
+            if key in quarantined:  # remembered: not fetched again until an upgrade retries it
+                self.holds[device] = f"device {device}: batch {batch} is quarantined; its later batches wait"
+                return False
+            applied = self._apply_batch(device, batch, key, counts, final=final)
+            if applied is not True:
+                return applied is None
             expected += 1
+        return False
 
     def _fetch_checked(self, key: str, limit: int) -> bytes | str:
         """The object's bytes, or why it is refused (too large: not even downloaded)."""
@@ -324,11 +434,13 @@ class SyncEngine:
             return f"object too large ({len(data)} bytes, limit {limit})"
         return data
 
-    def _apply_batch(self, device: str, batch: int, key: str, counts: SyncCounts) -> bool:
+    def _apply_batch(self, device: str, batch: int, key: str, counts: SyncCounts, *, final: bool) -> bool | None:
+        """True: applied. False: quarantined or gone (the device waits). None: clock ahead, try later."""
         try:
             fetched = self._fetch_checked(key, MAX_BATCH_COMPRESSED)
         except NotFound:
             self.holds[device] = f"device {device}: batch {batch} disappeared while reading it"
+            self._gaps.add(device)
             return False
         reason: str | None = fetched if isinstance(fetched, str) else None
         gestures: list[dict[str, Any]] = []
@@ -342,28 +454,36 @@ class SyncEngine:
             try:
                 result = self.library.merge_remote(
                     gestures, in_transaction=lambda conn: Ledger.set_cursor(conn, device, batch, key))
-            except _BAD_GESTURE_ERRORS as exc:
+            except ClockAhead as exc:
+                if not final:
+                    self.holds[device] = f"device {device}: batch {batch} waits ({exc})"
+                    return None
                 reason = f"invalid gesture: {exc}"
+            except OperationalError:
+                raise  # this library's own trouble (locked, disk full): the batch is not to blame
+            except Exception as exc:  # anything a remote batch makes the merge raise is the batch's fault
+                reason = f"invalid gesture: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
             else:
                 counts.pulled += result.applied
                 counts.duplicates += result.duplicates
                 counts.batches_pulled += 1
                 return True
-        self._quarantine(key, device, batch, reason, counts, advance=True)
-        return True
+        self._quarantine(key, device, batch, reason, counts)
+        self.holds[device] = f"device {device}: batch {batch} is quarantined; its later batches wait"
+        return False
 
-    def _quarantine(self, key: str, device: str | None, batch: int | None, reason: str, counts: SyncCounts,
-                    *, advance: bool = False) -> None:
-        """Record a refused object; with `advance`, move the device's cursor past it (same transaction)."""
+    def _quarantine(self, key: str, device: str | None, batch: int | None, reason: str,
+                    counts: SyncCounts) -> None:
+        """Record a refused object (its device's cursor stays before it)."""
         log.warning("quarantined %s: %s", key, reason)
         with self.library.transaction() as conn:
             if Ledger.add_quarantine(conn, key, device, batch, reason):
                 counts.quarantined += 1
-            if advance and device is not None and batch is not None:
-                Ledger.set_cursor(conn, device, batch, key)
+            Library.put_setting_in(conn, _SETTING_QUARANTINE_BUILD, build_id())
 
     def _retry_quarantined(self, counts: SyncCounts) -> None:
-        """Merge quarantined batches that have become valid (an upgrade) or drop ones deleted remotely."""
+        """After an upgrade: merge quarantined batches that have become valid (unblocking their device)
+        and drop ones deleted remotely."""
         for item in self.ledger.quarantined():
             key, device, batch = item["key"], item["device_id"], item["batch"]
             if device is None or batch is None or self.layout.parse_batch_key(key) != (device, batch):
@@ -376,133 +496,22 @@ class SyncEngine:
                 continue
             if isinstance(fetched, str):
                 continue
+
+            def unblock(conn: Any, k: str = key, d: str = device, b: int = batch) -> None:
+                Ledger.remove_quarantine(conn, k)
+                Ledger.set_cursor(conn, d, b, k)
+
             try:
                 gestures = decode_batch(fetched, library_uid=self.library_uid, device_id=device, batch=batch)
-                result = self.library.merge_remote(gestures,
-                                                   in_transaction=lambda conn, k=key: Ledger.remove_quarantine(conn, k))
-            except (FormatError, *_BAD_GESTURE_ERRORS):
+                result = self.library.merge_remote(gestures, in_transaction=unblock)
+            except OperationalError:
+                raise
+            except Exception:  # still not applicable by this build
                 continue
             log.info("quarantined batch %s is valid now; merged %d gesture(s)", key, result.applied)
             counts.pulled += result.applied
             counts.unquarantined += 1
-
-    # ================================================================ snapshots
-    def _read_pointer(self) -> tuple[Pointer | None, str | None]:
-        """The latest-snapshot pointer and its etag ((None, None) when absent; (None, etag) when corrupt)."""
-        try:
-            data, etag = self.store.get_with_etag(self.layout.pointer_key)
-        except NotFound:
-            return None, None
-        try:
-            return decode_pointer(data, library_uid=self.library_uid,
-                                  snapshots_prefix=self.layout.snapshots_prefix), etag
-        except FormatError as exc:
-            log.warning("snapshot pointer is unreadable (%s); it will be replaced", exc)
-            return None, etag
-
-    def _maybe_bootstrap(self, counts: SyncCounts) -> None:
-        """A library that has never pulled starts from the latest snapshot, if there is one."""
-        if self._bootstrap_checked:
-            return
-        self._bootstrap_checked = True
-        if self.ledger.cursors():
-            return
-        for _attempt in range(3):
-            pointer, _etag = self._read_pointer()
-            if pointer is None:
-                return
-            try:
-                fetched = self._fetch_checked(pointer.key, MAX_SNAPSHOT_COMPRESSED)
-                break
-            except NotFound:
-                continue  # superseded and deleted between reading the pointer and the snapshot
-        else:
-            return
-        if isinstance(fetched, str):
-            self._quarantine(pointer.key, None, None, fetched, counts)
-            return
-        try:
-            snap = decode_snapshot(fetched, library_uid=self.library_uid)
-        except FormatError as exc:
-            self._quarantine(pointer.key, None, None, str(exc), counts)
-            return
-        # Our own id in a snapshot means a clone of this library wrote it: never pull ourselves.
-        cursors = {d: b for d, b in snap.cursors.items() if d != self.device_id}
-        gestures = [g for g in snap.gestures if g["device_id"] != self.device_id]
-
-        def advance(conn: Any) -> None:
-            for device, batch in cursors.items():
-                Ledger.set_cursor(conn, device, batch, self.layout.batch_key(device, batch))
-
-        try:
-            result = self.library.merge_remote(gestures, in_transaction=advance)
-        except _BAD_GESTURE_ERRORS as exc:
-            self._quarantine(pointer.key, None, None, f"invalid gesture: {exc}", counts)
-            return
-        counts.bootstrapped += result.applied
-        self._snapshot_base = len(snap.gestures)
-        log.info("started from snapshot %s: %d gesture(s), %d device cursor(s)", pointer.key, result.applied,
-                 len(cursors))
-
-    def snapshot_once(self, *, force: bool = False) -> str | None:
-        """Write a snapshot when `snapshot_every` gestures accumulated since the latest one."""
-        with self._lock:
-            total = self.library.gesture_count()
-            if self._snapshot_base is None:
-                pointer, _etag = self._read_pointer()
-                self._snapshot_base = pointer.gesture_count if pointer is not None else 0
-            if not force and total - self._snapshot_base < self.snapshot_every:
-                return None
-            cursors, gestures = self._covered_state()
-            if not gestures:
-                return None
-            pointer, etag = self._read_pointer()
-            if pointer is not None and pointer.gesture_count >= len(gestures) and not force:
-                self._snapshot_base = pointer.gesture_count
-                return None
-            key = self.layout.snapshot_key(new_uid())
-            self.store.put_create_only(key, encode_snapshot(self.library_uid, self.device_id, cursors, gestures))
-            new_pointer = Pointer(key, len(gestures), cursors, self.device_id, utc_iso())
-            try:
-                self.store.put_if_match(self.layout.pointer_key, encode_pointer(self.library_uid, new_pointer), etag)
-            except PreconditionFailed:
-                log.info("another device advanced the snapshot pointer first; discarding %s", key)
-                self._delete_quietly(key)
-                self._snapshot_base = None
-                return None
-            if pointer is not None and pointer.key != key:
-                self._delete_quietly(pointer.key)  # a bootstrap reading it re-reads the pointer
-            self._snapshot_base = len(gestures)
-            log.info("wrote snapshot %s (%d gestures)", key, len(gestures))
-            return key
-
-    def _covered_state(self) -> tuple[dict[str, int], list[dict[str, Any]]]:
-        """Cursors and exactly the gestures they cover, read in one transaction."""
-        G = m.GestureRow
-        with self.library.read() as conn:
-            cursors = {r.device_id: r.last_batch for r in conn.execute(select(m.SyncCursor.device_id,
-                                                                              m.SyncCursor.last_batch))}
-            cursors.pop(self.device_id, None)
-            own = self.ledger.last_batch(conn)
-            # Only what the cursors cover: our pushed gestures and those of devices we pulled from.
-            covered = or_(and_(G.device_id == self.device_id, G.pushed_batch.isnot(None)),
-                          G.device_id.in_(list(cursors)))
-            rows = conn.execute(select(G.op_id, G.device_id, G.lamport, G.kind, G.entity_uid, G.payload,
-                                       G.base_version, G.undoes).where(covered)
-                                .order_by(G.lamport, G.device_id, G.op_id)).all()
-        if own is not None:
-            cursors[self.device_id] = own
-        gestures = [{"op_id": r.op_id, "device_id": r.device_id, "lamport": r.lamport, "kind": r.kind,
-                     "entity": r.entity_uid, "payload": json.loads(r.payload), "base_version": r.base_version,
-                     "undoes": r.undoes}
-                    for r in rows]
-        return cursors, gestures
-
-    def _delete_quietly(self, key: str) -> None:
-        try:
-            self.store.delete(key)
-        except StoreError as exc:
-            log.info("could not delete %s: %s", key, exc)
+        self.library.set_setting(_SETTING_QUARANTINE_BUILD, build_id())
 
     # ================================================================ media
     def media_once(self, *, progress: ProgressFn | None = None) -> SyncCounts:
@@ -522,27 +531,22 @@ class SyncEngine:
 
     # ================================================================ a full cycle
     def sync_once(self, *, media: bool = True) -> SyncCounts:
-        """Push, pull, snapshot, media. Offline (StoreUnavailable) and other store errors propagate;
-        a device-id clash stops the push only and is raised after the rest of the cycle ran."""
+        """Push, pull, snapshot, media. Offline (StoreUnavailable) and other store errors propagate."""
         counts = SyncCounts()
-        clash: DeviceClash | None = None
         with self._lock:
-            try:
-                counts.add(self.push_once())
-            except DeviceClash as exc:
-                clash = exc
+            counts.add(self.push_once())
             counts.add(self.pull_once())
+            if counts.reminted and self.library.pending_count():
+                counts.add(self.push_once())  # found out in the pull: push the relayed gestures now
             counts.snapshot = self.snapshot_once()
         if media:
             counts.add(self.media_once())
-        if clash is not None:
-            raise clash
         return counts
 
     # ================================================================ status numbers
     def local_status(self) -> dict[str, int]:
         return {"pending": self.library.pending_count(), "conflicts": len(self.library.conflicts()),
-                "media_bytes_pending": self.media.bytes_pending(),
+                "media_bytes_pending": self.media.bytes_pending(), "media_bytes_incoming": self.media.bytes_incoming(),
                 "quarantined": self.ledger.quarantine_count()}
 
 

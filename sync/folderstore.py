@@ -253,6 +253,9 @@ class FolderStore(RemoteStore):
         finally:
             _unlink_quiet(tmp)
 
+    def etags_of(self, path: Path) -> set[str]:
+        return {_hash_file(path)}
+
     def _current_etag(self, path: Path) -> str | None:
         try:
             return _hash_file(path)

@@ -88,6 +88,11 @@ class Layout:
         return f"{self.root}snapshots/"
 
     @property
+    def head_key(self) -> str:
+        """Rewritten after every push: one cheap GET/HEAD tells a poller whether anything changed."""
+        return f"{self.root}head.json"
+
+    @property
     def pointer_key(self) -> str:
         return f"{self.snapshots_prefix}latest.json"
 

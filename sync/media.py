@@ -4,16 +4,27 @@ It runs apart from the gesture log (docs/ARCHITECTURE.md, "Sync"): a gesture nam
 the file follows when the queue gets to it. Uploads are multipart and resumable across restarts
 (the `MultipartState` JSON is persisted after every part); downloads land in a staging file, are
 hashed, and only a file whose BLAKE3 matches its name is moved into ``media/``.
+
+What comes down is chosen by `MediaPolicy` (default: the media of every clip used in a project).
+The bucket copy of every local file is checked by etag (a HEAD; the expected etags are computed
+from the file once and kept) on the first cycle and every few hours: a missing or corrupted object
+is uploaded again. A download that fails verification remembers the bad object's etag and is not
+repeated until the object changes (the uploader's repair), so a bad object costs one download.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from sqlalchemy import select
+
+from core.db import models as m
 from core.ids import is_media_hash
 from core.library import Library
 from core.media.errors import MediaError
@@ -34,6 +45,15 @@ from sync.store import (
 log = logging.getLogger(__name__)
 
 INCOMING_DIR = "sync-incoming"  # under the library's cache/: same volume as media/, so the move is atomic
+SETTING_POLICY = "sync.media_policy"
+_SETTING_ETAGS = "sync.media_etags."  # + hash: the etags an intact bucket copy of that file may have
+VERIFY_EVERY_S = 6 * 3600.0
+
+
+class MediaPolicy(str, Enum):
+    REELS = "reels"  # media of every clip used in a project (the default)
+    ALL = "all"  # every media file of the library
+    ON_DEMAND = "on_demand"  # only what an editor opens
 
 
 class MediaStatus(str, Enum):
@@ -70,6 +90,17 @@ class MediaSync:
         self._cancelled = cancelled or (lambda: False)
         self._live: dict[str, tuple[int, int]] = {}  # hash -> (done, total) of the transfer running now
         self._live_lock = threading.Lock()
+        self._verified_at: float | None = None
+
+    @property
+    def policy(self) -> MediaPolicy:
+        try:
+            return MediaPolicy(self.library.get_setting(SETTING_POLICY, MediaPolicy.REELS.value))
+        except ValueError:
+            return MediaPolicy.REELS
+
+    def set_policy(self, policy: MediaPolicy) -> None:
+        self.library.set_setting(SETTING_POLICY, MediaPolicy(policy).value)
 
     # -- queries ---------------------------------------------------------------------------------
     def status(self, media_hash: str) -> MediaStatus:
@@ -102,6 +133,17 @@ class MediaSync:
                 pending -= max(0, done - transfer.bytes_done)  # parts finished since the last persist
         return max(0, pending)
 
+    def bytes_incoming(self) -> int:
+        """Bytes still to come of the downloads running now (for progress in the status bar)."""
+        with self._live_lock:
+            live = dict(self._live)
+        incoming = 0
+        for h, (done, total) in live.items():
+            transfer = self.ledger.transfer(h)
+            if transfer is not None and transfer.direction is TransferDirection.DOWN:
+                incoming += max(0, total - done)
+        return incoming
+
     # -- the queue -------------------------------------------------------------------------------
     def enqueue_uploads(self) -> int:
         """Queue every media file that is here and has no transfer record yet."""
@@ -120,6 +162,55 @@ class MediaSync:
             added += 1
         return added
 
+    def wanted(self) -> list[str]:
+        """Media hashes the policy wants here, sorted."""
+        policy = self.policy
+        if policy is MediaPolicy.ON_DEMAND:
+            return []
+        with self.library.read() as conn:
+            if policy is MediaPolicy.ALL:
+                q = select(m.Media.hash)
+            else:
+                RC, WC, P = m.RawClip, m.WorkingClip, m.Project
+                q = (select(RC.media_hash).join(WC, WC.raw_clip_uid == RC.uid).join(P, P.uid == WC.project_uid)
+                     .where(WC.removed.is_(False), P.deleted.is_(False)))
+            return sorted({h for h in conn.execute(q.distinct()).scalars() if is_media_hash(h)})
+
+    def enqueue_downloads(self) -> int:
+        """Queue what the policy wants and this library lacks (once: a failed one retries itself)."""
+        known = self.ledger.known_transfer_hashes()
+        added = 0
+        for h in self.wanted():
+            if h not in known and not self.library.media_path(h).is_file():
+                self.ledger.put_transfer(h, TransferDirection.DOWN, TransferStatus.QUEUED, replace=False)
+                added += 1
+        return added
+
+    def verify_remote_copies(self) -> int:
+        """Queue an upload for every local file whose bucket copy is missing or not these bytes."""
+        requeued = 0
+        for transfer in self.ledger.transfers(open_only=False):
+            h = transfer.hash
+            path = self.library.media_path(h)
+            if self._cancelled() or transfer.status is not TransferStatus.DONE or not path.is_file():
+                continue
+            if self.store.holds_copy(self.layout.media_key(h), path, self._expected_etags(h, path)):
+                continue
+            log.warning("the bucket copy of media %s is missing or corrupt; uploading it again", h[:12])
+            self.ledger.put_transfer(h, TransferDirection.UP, TransferStatus.QUEUED,
+                                     bytes_total=path.stat().st_size)
+            requeued += 1
+        return requeued
+
+    def _expected_etags(self, media_hash: str, path: Path) -> set[str]:
+        key = f"{_SETTING_ETAGS}{type(self.store).__name__}.{media_hash}"  # each store has its etag scheme
+        cached = self.library.get_setting(key)
+        if cached:
+            return set(json.loads(cached))
+        etags = self.store.etags_of(path)
+        self.library.set_setting(key, json.dumps(sorted(etags)))
+        return etags
+
     def request(self, media_hash: str) -> MediaStatus:
         """Ask for a media file this library lacks: `run_once` fetches it when it is on the remote."""
         if not is_media_hash(media_hash):
@@ -132,7 +223,12 @@ class MediaSync:
     def run_once(self, *, progress: ProgressFn | None = None) -> MediaCounts:
         """Upload queued files, then fetch requested ones. Raises StoreUnavailable when offline."""
         counts = MediaCounts()
+        now = time.monotonic()
+        if self._verified_at is None or now - self._verified_at >= VERIFY_EVERY_S:
+            self.verify_remote_copies()
+            self._verified_at = now
         self.enqueue_uploads()
+        self.enqueue_downloads()
         for transfer in self.ledger.transfers(TransferDirection.UP):
             if self._cancelled():
                 return counts
@@ -215,6 +311,14 @@ class MediaSync:
         if dest.is_file():
             return dest
         key = self.layout.media_key(media_hash)
+        info = self.store.head(key)
+        if info is None:
+            self.ledger.put_transfer(media_hash, TransferDirection.DOWN, TransferStatus.WAITING)
+            raise MediaNotAvailable(f"media {media_hash[:12]}... is not uploaded yet", key=key)
+        previous = self.ledger.transfer(media_hash)
+        if previous is not None and _bad_etag(previous) == info.etag:
+            raise MediaVerifyError(f"the bucket copy of media {media_hash[:12]}... is corrupt; waiting for the "
+                                   "device that has the file to upload it again", key=key)
         staging_dir = self.library.cache_dir / INCOMING_DIR
         staging_dir.mkdir(parents=True, exist_ok=True)
         staging = staging_dir / media_hash
@@ -249,15 +353,27 @@ class MediaSync:
         if digest != media_hash:
             _unlink_quietly(staging)
             self.ledger.update_transfer(media_hash, status=TransferStatus.FAILED,
-                                        error="downloaded bytes do not match the media hash")
+                                        state_json=json.dumps({"bad_etag": info.etag}),
+                                        error="the bucket copy is corrupt (its bytes do not match the media hash)")
             raise MediaVerifyError(f"media {media_hash[:12]}... failed verification (hash mismatch); discarded",
                                    key=key)
         os.replace(staging, dest)
         size = dest.stat().st_size
         self.ledger.update_transfer(media_hash, status=TransferStatus.DONE, bytes_done=size, bytes_total=size,
-                                    error=None)
+                                    state_json=None, error=None)
         log.info("downloaded media %s (%d bytes)", media_hash[:12], size)
         return dest
+
+
+def _bad_etag(transfer: Transfer) -> str | None:
+    """The etag of the object a download found corrupt (None when it did not)."""
+    if transfer.direction is not TransferDirection.DOWN or not transfer.state_json:
+        return None
+    try:
+        doc = json.loads(transfer.state_json)
+    except ValueError:
+        return None
+    return doc.get("bad_etag") if isinstance(doc, dict) else None
 
 
 def _load_state(text: str | None) -> MultipartState | None:

@@ -24,7 +24,8 @@ from typing import Any
 
 from core.enums import GestureKind
 from core.library import ChangeEvent
-from sync.engine import DeviceClash, SyncEngine, SyncError
+from sync.advice import Problem, classify
+from sync.engine import SyncEngine, SyncError
 from sync.store import StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,14 @@ class SyncStatus:
     last_error: str | None = None
     conflicts: int = 0
     media_bytes_pending: int = 0
+    media_bytes_incoming: int = 0  # of downloads running now
     quarantined: int = 0
     last_sync_at: datetime | None = None
     held: tuple[str, ...] = field(default_factory=tuple)
     retry_in_s: float | None = None
+    problem: Problem | None = None  # what the last failure was, told apart for the editor
+    advice: str | None = None  # one plain sentence with the fix
+    cycle: int = 0  # cycles finished (or failed): a manual "Sync now" waits for the next one
 
     @classmethod
     def disabled(cls) -> SyncStatus:
@@ -59,9 +64,11 @@ class SyncStatus:
     def to_json(self) -> dict[str, Any]:
         return {"state": self.state.value, "pending": self.pending, "last_error": self.last_error,
                 "conflicts": self.conflicts, "media_bytes_pending": self.media_bytes_pending,
+                "media_bytes_incoming": self.media_bytes_incoming,
                 "quarantined": self.quarantined,
                 "last_sync_at": self.last_sync_at.isoformat() if self.last_sync_at else None,
-                "held": list(self.held), "retry_in_s": self.retry_in_s}
+                "held": list(self.held), "retry_in_s": self.retry_in_s,
+                "problem": self.problem.value if self.problem else None, "advice": self.advice}
 
     def summary(self) -> str:
         """The status-bar text: synced / N pending / offline / error / N conflicts."""
@@ -75,6 +82,8 @@ class SyncStatus:
             text.append(f"{self.quarantined} quarantined")
         if self.media_bytes_pending:
             text.append(f"{self.media_bytes_pending / 1e6:.1f} MB media to upload")
+        if self.media_bytes_incoming:
+            text.append(f"{self.media_bytes_incoming / 1e6:.1f} MB media to download")
         return ", ".join(text)
 
 
@@ -98,13 +107,20 @@ StatusCallback = Callable[[SyncStatus], None]
 
 
 class SyncThread(threading.Thread):
-    def __init__(self, engine: SyncEngine, *, interval_s: float = 30.0, debounce_s: float = 0.3,
+    def __init__(self, engine: SyncEngine, *, interval_s: float = 120.0, active_interval_s: float = 3.5,
+                 in_use_s: float = 600.0, debounce_s: float = 0.3,
                  backoff_base_s: float = 1.0, backoff_cap_s: float = 300.0, on_status: StatusCallback | None = None,
                  secrets: Iterable[str] = (), media: bool = True, media_interval_s: float = 60.0,
                  rng: random.Random | None = None) -> None:
         super().__init__(name="reeldesk-sync", daemon=True)
         self.engine = engine
+        # Adaptive polling: every `active_interval_s` while the editor uses the window (focused, or
+        # an edit in the last `in_use_s`), else every `interval_s`. Each poll is one HEAD when
+        # nothing changed (see sync.engine), so fast polling in use stays cheap.
         self.interval_s = interval_s
+        self.active_interval_s = active_interval_s
+        self.in_use_s = in_use_s
+        self._active_until = float("-inf")
         self.debounce_s = debounce_s
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
@@ -120,12 +136,15 @@ class SyncThread(threading.Thread):
         self._status = SyncStatus(SyncState.PENDING)
         self._failures = 0
         self._gesture_error: tuple[SyncState, str] | None = None
+        self._problem: tuple[Problem, str] | None = None
         self._media_error: str | None = None
         self._last_sync_at: datetime | None = None
         self._held: tuple[str, ...] = ()
         self._retry_in: float | None = None
         self._flushed = False
         self.cycles = 0
+        self._finished = 0  # cycles that ended (in success or failure): SyncStatus.cycle
+        self._progress_at = float("-inf")
         self._media_thread = threading.Thread(target=self._media_loop, name="reeldesk-sync-media",
                                               daemon=True) if media else None
 
@@ -139,6 +158,22 @@ class SyncThread(threading.Thread):
         """Run a cycle now, even while backing off (the user pressed "sync now", the network came back)."""
         self._force.set()
         self._wake.set()
+
+    def note_activity(self) -> None:
+        """The editor is using the window (focus, an edit): poll fast for the next `in_use_s`."""
+        idle = not self.in_use
+        self._active_until = time.monotonic() + self.in_use_s
+        if idle:
+            self._wake.set()  # shorten a long idle wait now
+
+    def fetch_media(self, media_hash: str) -> None:
+        """An editor opened a clip whose media is not here: download it now, whatever the policy."""
+        self.engine.request_media(media_hash)
+        self._media_wake.set()
+
+    @property
+    def in_use(self) -> bool:
+        return time.monotonic() < self._active_until
 
     def stop(self, flush_timeout_s: float = 5.0) -> bool:
         """Stop, pushing what is pending within `flush_timeout_s`. True when nothing is left pending."""
@@ -185,6 +220,7 @@ class SyncThread(threading.Thread):
     def _on_change(self, event: ChangeEvent) -> None:
         # Called on the writer's (UI) thread right after a commit: only signal, never do work here.
         if not event.remote:
+            self._active_until = time.monotonic() + self.in_use_s
             self._wake.set()
         if GestureKind.IMPORT_MEDIA in event.kinds:
             self._media_wake.set()
@@ -196,24 +232,30 @@ class SyncThread(threading.Thread):
             counts = self.engine.sync_once(media=False)
         except StoreUnavailable as exc:
             return self._failed(SyncState.OFFLINE, exc)
-        except (DeviceClash, SyncError, StoreError) as exc:
+        except (SyncError, StoreError) as exc:
             return self._failed(SyncState.ERROR, exc)
         except Exception as exc:  # a bug must not kill the thread: report it and retry later
             log.exception("sync cycle failed")
             return self._failed(SyncState.ERROR, exc)
         self._failures = 0
         self._gesture_error = None
+        self._problem = None
         self._retry_in = None
+        self._finished += 1
         self._held = tuple(counts.held)
         self._last_sync_at = datetime.now(UTC)
         self._media_wake.set()  # new remote media may be wanted, new local media may be queued
         self._publish()
-        return self.interval_s
+        return self.active_interval_s if self.in_use else self.interval_s
 
     def _failed(self, state: SyncState, exc: BaseException) -> float:
         self._failures += 1
+        self._finished += 1
         text = sanitize_error(exc, self._secrets)
         self._gesture_error = (state, text)
+        self._problem = classify(exc, getattr(self.engine.store, "endpoint_url", None))
+        if self._problem[0] is Problem.OFFLINE:
+            self._gesture_error = (SyncState.OFFLINE, text)
         self._retry_in = backoff_delay(self._failures, base_s=self.backoff_base_s, cap_s=self.backoff_cap_s,
                                        rng=self._rng)
         log.info("sync %s (attempt %d): %s; retrying in %.1f s", state.value, self._failures, text, self._retry_in)
@@ -234,7 +276,7 @@ class SyncThread(threading.Thread):
         failures = 0
         while not self._stopping.is_set():
             try:
-                self.engine.media_once()
+                self.engine.media_once(progress=self._media_progress)
             except StoreUnavailable as exc:
                 failures += 1
                 self._media_error = sanitize_error(exc, self._secrets)
@@ -251,6 +293,12 @@ class SyncThread(threading.Thread):
             self._media_wake.wait(wait)
             self._media_wake.clear()
 
+    def _media_progress(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._progress_at >= 0.5 or done >= total:  # the status bar follows a download
+            self._progress_at = now
+            self._publish()
+
     # -- status ----------------------------------------------------------------------------------
     def _publish(self) -> None:
         try:
@@ -265,8 +313,10 @@ class SyncThread(threading.Thread):
             error = self._media_error
         status = SyncStatus(state, pending=numbers["pending"], last_error=error, conflicts=numbers["conflicts"],
                             media_bytes_pending=numbers["media_bytes_pending"], quarantined=numbers["quarantined"],
+                            media_bytes_incoming=numbers["media_bytes_incoming"],
                             last_sync_at=self._last_sync_at, held=self._held,
-                            retry_in_s=self._retry_in)
+                            retry_in_s=self._retry_in, problem=self._problem[0] if self._problem else None,
+                            advice=self._problem[1] if self._problem else None, cycle=self._finished)
         with self._status_lock:
             changed = status != self._status
             self._status = status
@@ -287,5 +337,9 @@ def status_once(engine: SyncEngine, *, error: BaseException | None = None, secre
         state = SyncState.OFFLINE if isinstance(error, StoreUnavailable) else SyncState.ERROR
     status = SyncStatus(state, pending=numbers["pending"], conflicts=numbers["conflicts"],
                         media_bytes_pending=numbers["media_bytes_pending"], quarantined=numbers["quarantined"],
-                        last_sync_at=last_sync_at, held=tuple(held))
-    return replace(status, last_error=sanitize_error(error, secrets)) if error is not None else status
+                        last_sync_at=last_sync_at, held=tuple(held), cycle=1)
+    if error is None:
+        return status
+    problem, advice = classify(error, getattr(engine.store, "endpoint_url", None))
+    state = SyncState.OFFLINE if problem is Problem.OFFLINE else status.state
+    return replace(status, state=state, last_error=sanitize_error(error, secrets), problem=problem, advice=advice)

@@ -7,12 +7,14 @@ server's free-text message, which may echo request details).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import os
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
@@ -26,8 +28,10 @@ from botocore.exceptions import HTTPClientError, IncompleteReadError
 from sync.store import (
     DEFAULT_PART_SIZE,
     S3_MIN_PART_SIZE,
+    MiB,
     AccessDenied,
     AlreadyExists,
+    BucketMissing,
     Cancelled,
     CancelledFn,
     CompletedPart,
@@ -70,9 +74,11 @@ class S3Store(RemoteStore):
         prefix: str = "",
         region: str = "auto",
         max_concurrency: int = 3,
-        connect_timeout: float = 5,
-        read_timeout: float = 30,
-        retries: int = 2,
+        # Sized so an endpoint that never answers is reported as offline within 15 s:
+        # (retries + 1) x (connect + read) = worst_wait_s. Reads wait per socket read, not per object.
+        connect_timeout: float = 3,
+        read_timeout: float = 4.5,
+        retries: int = 1,
         part_size: int = DEFAULT_PART_SIZE,
         list_page_size: int = 1000,
     ) -> None:
@@ -86,6 +92,7 @@ class S3Store(RemoteStore):
         self.region = region
         self.max_concurrency = max_concurrency
         self.part_size = part_size
+        self.worst_wait_s = (retries + 1) * (connect_timeout + read_timeout)
         self.list_page_size = list_page_size
         self._key_id_hint = access_key_id[:4] + "…" if access_key_id else ""
         # Scrubbing is defence in depth for text we format; the closure keeps the secret off
@@ -161,7 +168,7 @@ class S3Store(RemoteStore):
             if code in _TRANSIENT_CODES or (isinstance(status, int) and status >= 500):
                 return StoreUnavailable(text, key=key)
             if code == "NoSuchBucket":
-                return StoreError(self._scrub(f"{where}: bucket {self.bucket!r} does not exist"), key=key)
+                return BucketMissing(self._scrub(f"{where}: bucket {self.bucket!r} does not exist"), key=key)
             return StoreError(text, key=key)
         # Builtin ConnectionError/TimeoutError: a body stream dropped after the headers came.
         if isinstance(exc, (BotoConnectionError, HTTPClientError, IncompleteReadError, ConnectionError, TimeoutError)):
@@ -225,6 +232,10 @@ class S3Store(RemoteStore):
             # If-Match on a vanished object: some stores answer 404 rather than 412.
             raise PreconditionFailed(key, str(exc)) from None
         return _etag(resp)
+
+    def etags_of(self, path: Path) -> set[str]:
+        # Part sizes this and earlier ReelDesk versions upload with.
+        return s3_etags(path, {self.part_size, S3_MIN_PART_SIZE, 8 * MiB})
 
     def head(self, key: str) -> ObjectInfo | None:
         try:
@@ -358,6 +369,32 @@ def _shared_session() -> boto3.session.Session:
     if _SESSION is None:
         _SESSION = boto3.session.Session()
     return _SESSION
+
+
+def s3_etags(path: Path, part_sizes: Iterable[int]) -> set[str]:
+    """The etags S3 (and R2) give `path` uploaded in one PUT (its MD5) or in parts of each size
+    (MD5 of the parts' MD5s, "-N"), computed in one read of the file."""
+    sizes = sorted({ps for ps in part_sizes if ps > 0})
+    whole = hashlib.md5(usedforsecurity=False)
+    parts: dict[int, list[bytes]] = {ps: [] for ps in sizes}
+    current = {ps: hashlib.md5(usedforsecurity=False) for ps in sizes}
+    filled = dict.fromkeys(sizes, 0)
+    step = math.gcd(*sizes) if sizes else MiB
+    with open(path, "rb") as f:
+        while chunk := f.read(min(step, 4 * MiB)):
+            whole.update(chunk)
+            for ps in sizes:
+                current[ps].update(chunk)
+                filled[ps] += len(chunk)
+                if filled[ps] == ps:
+                    parts[ps].append(current[ps].digest())
+                    current[ps], filled[ps] = hashlib.md5(usedforsecurity=False), 0
+    out = {whole.hexdigest()}
+    for ps in sizes:
+        digests = parts[ps] + ([current[ps].digest()] if filled[ps] else [])
+        if len(digests) > 1:  # a file of one part or less goes up in a single PUT
+            out.add(f"{hashlib.md5(b''.join(digests), usedforsecurity=False).hexdigest()}-{len(digests)}")
+    return out
 
 
 def _etag(resp: dict[str, Any]) -> str:

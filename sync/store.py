@@ -22,7 +22,9 @@ from typing import Any
 _log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-DEFAULT_PART_SIZE = 8 * MiB
+# Small parts: an interrupted upload keeps every finished part, so with 3 in flight at most
+# ~15 MiB is sent again, and a slow uplink finishes (and persists) a part every few seconds.
+DEFAULT_PART_SIZE = 5 * MiB
 DEFAULT_MAX_CONCURRENCY = 3
 # S3 refuses parts below 5 MiB (except the last); R2 follows S3.
 S3_MIN_PART_SIZE = 5 * MiB
@@ -73,6 +75,10 @@ class StoreUnavailable(StoreError):
 
 class AccessDenied(StoreError):
     """Credentials rejected or no permission (401/403). Not transient: needs the user."""
+
+
+class BucketMissing(StoreError):
+    """The bucket does not exist (a typo in its name, or it was deleted). Needs the user."""
 
 
 class Cancelled(StoreError):
@@ -231,9 +237,21 @@ class RemoteStore(ABC):
     def _mp_abort(self, key: str, upload_id: str) -> None: ...
 
     def _existing_size(self, key: str) -> int | None:
-        """Size of `key` if present (for the upload skip check); stores may make this cheaper."""
+        """Size of `key` if present; stores may make this cheaper."""
         info = self.head(key)
         return None if info is None else info.size
+
+    @abstractmethod
+    def etags_of(self, path: Path) -> set[str]:
+        """Every etag this store can give an intact copy of `path` (one read of the file)."""
+
+    def holds_copy(self, key: str, path: Path, expected: set[str] | None = None) -> bool:
+        """Whether `key` holds exactly the bytes of `path`, judged by its etag (a HEAD), not its size.
+        `expected`: `etags_of(path)` when the caller has it cached."""
+        info = self.head(key)
+        if info is None or info.size != os.stat(path).st_size:
+            return False
+        return info.etag in (expected if expected is not None else self.etags_of(path))
 
     # ---- upload orchestration
 
@@ -256,8 +274,8 @@ class RemoteStore(ABC):
     ) -> None:
         """Upload `path` to `key`, resumably.
 
-        Skipped when `key` already holds an object of the same size (media is
-        content-addressed). Files up to `part_size` go in one PUT. Larger files use multipart
+        Skipped when `key` already holds these exact bytes (`holds_copy`); a corrupted or
+        truncated object is replaced. Files up to `part_size` go in one PUT. Larger files use multipart
         with up to `max_concurrency` parts in flight; `on_state` receives a fresh snapshot
         (on the calling thread) after the upload is created and after every finished part —
         persist it and pass it back as `state` to resume. Resume lists the parts the store
@@ -266,7 +284,7 @@ class RemoteStore(ABC):
         raises `Cancelled` (in-flight parts are finished and recorded first) or a `StoreError`.
         """
         size = os.stat(path).st_size
-        if self._existing_size(key) == size:
+        if state is None and self.holds_copy(key, path):
             _log.debug("upload of %s skipped: already present (%d bytes)", key, size)
             if progress:
                 progress(size, size)

@@ -68,7 +68,7 @@ def test_doctor_reports_media_truncated_after_import(capsys, library, tmp_path) 
     assert damaged.hash == media["hash"] and "truncated" in damaged.reason
     code, out, _ = cli(capsys, library.root, "doctor", "--json")
     doc = json.loads(out)
-    assert code == 1 and "1 damaged media file(s)" in doc["problems"]
+    assert code == 1 and any(p.startswith("1 damaged media file(s): ") for p in doc["problems"])  # with its fix
     assert media["hash"][:12] in doc["damaged_media"][0]
 
 

@@ -14,6 +14,10 @@ class GestureError(ValueError):
     """A gesture that cannot be applied as given (malformed, out of range, unknown target)."""
 
 
+class ClockAhead(GestureError):
+    """A remote gesture's lamport is implausibly far ahead of this library's clock."""
+
+
 class ScopeKind(str, Enum):
     """The fold unit a gesture belongs to. Working-clip gestures fold with their project."""
 

@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 from core.enums import AspectRatio, GestureKind, OverlayShape, TransitionType
 from core.gestures.model import GestureError, ScopeKind, canonical_json, finite
+from core.gestures.patch_rules import check_entry
 from core.ids import is_media_hash, is_uid
 
 MAX_PAYLOAD_BYTES = 16 * 1024
@@ -21,8 +22,8 @@ MAX_PIXELS = 16384.0
 MIN_SPEED, MAX_SPEED = 0.1, 10.0
 MAX_ROTATION = 20.0
 MAX_TRANSITION = 5.0
-_COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
-_SORT_KEY_RE = re.compile(r"^[0-9A-Za-z]{1,64}$")
+_COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
+_SORT_KEY_RE = re.compile(r"[0-9A-Za-z]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,11 @@ def _segment(v: Any) -> str | None:
 
 
 def _sort_key(v: Any) -> str | None:
-    return None if isinstance(v, str) and _SORT_KEY_RE.match(v) else "must be a fractional sort key"
+    return None if isinstance(v, str) and _SORT_KEY_RE.fullmatch(v) else "must be a fractional sort key"
 
 
 def _color(v: Any) -> str | None:
-    return None if isinstance(v, str) and _COLOR_RE.match(v) else "must be a colour like #FFD400"
+    return None if isinstance(v, str) and _COLOR_RE.fullmatch(v) else "must be a colour like #FFD400"
 
 
 def _media_info(v: Any) -> str | None:
@@ -126,6 +127,11 @@ def _media_info(v: Any) -> str | None:
             return f"lacks {name}"
         err = check(v[name])
         if err:
+            return f"{name} {err}"
+    optional = {"video_codec": _text(64), "container": _text(64), "size_bytes": _int(0, 2**53),
+                "audio_codec": lambda c: None if c is None else _text(64)(c)}
+    for name, check in optional.items():
+        if name in v and (err := check(v[name])):
             return f"{name} {err}"
     return None
 
@@ -154,9 +160,10 @@ def _source(v: Any) -> str | None:
 def _patch(v: Any) -> str | None:
     if not isinstance(v, Mapping) or len(v) > 20_000:
         return "must be an object of entry paths"
-    for path in v:
-        if not isinstance(path, str) or not path or len(path) > 200:
-            return "has an invalid entry path"
+    for path, value in v.items():
+        err = check_entry(path, value)
+        if err:
+            return err
     return None
 
 

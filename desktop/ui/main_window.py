@@ -672,6 +672,7 @@ class MainWindow(QMainWindow):
         self.export_panel.jobFinished.connect(self._export_finished)
         self.import_cancel.clicked.connect(self.cancel_import)
         self.sync_indicator.settingsRequested.connect(self.open_settings)
+        self.sync.syncNowFinished.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.sync_indicator.conflictsRequested.connect(self._show_conflicts)
         self.history_panel.conflictsChanged.connect(lambda _n: None)
         self.state.undo.stack.indexChanged.connect(self._undo_text)
@@ -918,7 +919,9 @@ class MainWindow(QMainWindow):
                 self.timeline.set_selected_clip(self.state.raw_clip_uid)
                 self.clip_label.setText(f"{info['name']} · {len(clips)} clip{'s' if len(clips) != 1 else ''}")
                 if not self.library.media_path(self.state.media_hash).is_file():
-                    hint = "This footage is not on this machine yet.\nIt downloads when sync fetches it."
+                    hint = ("Waiting for media: downloading this footage from the sync bucket…"
+                            if self.sync.fetch_media(self.state.media_hash)
+                            else "This footage is not on this machine.\nTurn on sync in Settings to fetch it.")
         self.viewer_hint.setText(hint)
         self.viewer_hint_icon.setPixmap(icon("project" if mode in (Mode.FRAME, Mode.SPOTLIGHT) else "drop")
                                         .pixmap(QSize(48, 48)))

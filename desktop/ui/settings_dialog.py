@@ -63,6 +63,7 @@ class SettingsDialog(QDialog):
 
         # -- sync ----------------------------------------------------------------------------
         from sync.credentials import RemoteConfig, RemoteKind, secret_source, SecretSource
+        from sync.media import SETTING_POLICY as MEDIA_POLICY_SETTING, MediaPolicy
 
         self._RemoteConfig, self._RemoteKind = RemoteConfig, RemoteKind
         current = RemoteConfig.load(library)
@@ -79,6 +80,14 @@ class SettingsDialog(QDialog):
         self.kind.addItem("Cloudflare R2 / S3", RemoteKind.S3.value)
         self.kind.addItem("Folder (NAS, shared drive)", RemoteKind.FOLDER.value)
         kind_form.addRow("Sync to", self.kind)
+        self.media_policy = QComboBox()
+        for policy, label in ((MediaPolicy.REELS, "Footage used in reels"), (MediaPolicy.ALL, "All footage"),
+                              (MediaPolicy.ON_DEMAND, "Only footage I open")):
+            self.media_policy.addItem(label, policy.value)
+        self.media_policy.setCurrentIndex(max(0, self.media_policy.findData(
+            library.get_setting(MEDIA_POLICY_SETTING, MediaPolicy.REELS.value))))
+        self.media_policy.setToolTip("Which footage this computer downloads from the bucket by itself")
+        kind_form.addRow("Download", self.media_policy)
         sl.addLayout(kind_form)
         self.kind_pages = QStackedWidget()
         self.kind_pages.addWidget(QWidget())
@@ -207,7 +216,9 @@ class SettingsDialog(QDialog):
 
     def _save_local(self) -> None:
         from core.media.watch_service import set_watch_folder
+        from sync.media import SETTING_POLICY as MEDIA_POLICY_SETTING
 
+        self.library.set_setting(MEDIA_POLICY_SETTING, str(self.media_policy.currentData()))
         self.library.set_setting("ui.quick_mark_before", str(self.before.value()))
         self.library.set_setting("ui.quick_mark_after", str(self.after.value()))
         watch = self.watch.text().strip()

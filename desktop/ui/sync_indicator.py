@@ -4,6 +4,9 @@
 loads botocore, which takes a moment) and forwards its status, reported on a sync thread, to the
 UI thread through a queued signal. Without a configured remote the indicator says "Sync off" and
 offers the settings; if the sync package cannot be loaded at all it says so instead of crashing.
+A failure is named in plain words (offline, server unreachable, key refused, bucket missing) with
+its fix in the tooltip; "Sync now" shows that it is running and then its result
+(`syncNowFinished`). Focusing the application tells the sync the editor is here (fast polling).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import threading
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
 from core.library import Library
@@ -26,6 +30,7 @@ FLUSH_ON_QUIT_S = 3.0
 
 class SyncController(QObject):
     statusChanged = Signal(object)  # sync.runtime.SyncStatus (or a stand-in with the same fields)
+    syncNowFinished = Signal(str)  # the result of a "Sync now", in one sentence
     _status = Signal(object)
 
     def __init__(self, library: Library, hub: TaskHub, parent: QObject | None = None) -> None:
@@ -36,8 +41,13 @@ class SyncController(QObject):
         self.status: Any = None
         self.unavailable: str | None = None
         self.media_peak = 0  # largest media backlog since it was last empty: for a percentage
+        self.manual_after: int | None = None  # "Sync now" waits for a cycle after this one
+        self._requested: set[str] = set()
         self._lock = threading.Lock()
         self._status.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.applicationStateChanged.connect(self._app_state)
         try:
             from sync.runtime import SyncStatus
             self.status = SyncStatus.disabled()
@@ -79,8 +89,29 @@ class SyncController(QObject):
         self.start()
 
     def sync_now(self) -> None:
+        if self.thread is None:
+            return
+        self.manual_after = int(getattr(self.status, "cycle", 0) or 0)
+        self.statusChanged.emit(self.status)  # shows "Syncing now…" at once
+        self.thread.wake()
+
+    def fetch_media(self, media_hash: str) -> bool:
+        """Ask the sync for a media file an editor opened (once per file); False when sync is off."""
+        if self.thread is None:
+            return False
+        if media_hash not in self._requested:
+            self._requested.add(media_hash)
+            self.hub.submit(lambda report, cancelled: self.thread and self.thread.fetch_media(media_hash),
+                            name="fetch media")
+        return True
+
+    def note_activity(self) -> None:
         if self.thread is not None:
-            self.thread.wake()
+            self.thread.note_activity()
+
+    def _app_state(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationActive:
+            self.note_activity()
 
     def stop(self, flush_timeout_s: float = FLUSH_ON_QUIT_S) -> bool:
         with self._lock:
@@ -95,16 +126,40 @@ class SyncController(QObject):
 
     def _deliver(self, status: Any) -> None:
         if status is not None:
-            pending = int(getattr(status, "media_bytes_pending", 0) or 0)
+            pending = _media_left(status)
             self.media_peak = max(self.media_peak, pending) if pending else 0
             self.status = status
+            if self.manual_after is not None and int(getattr(status, "cycle", 0) or 0) > self.manual_after:
+                self.manual_after = None
+                self.syncNowFinished.emit(result_text(status))
         self.statusChanged.emit(status)
 
     def media_percent(self) -> int | None:
-        pending = int(getattr(self.status, "media_bytes_pending", 0) or 0)
+        pending = _media_left(self.status)
         if not pending or not self.media_peak:
             return None
         return int(100 * (1 - pending / self.media_peak))
+
+
+def _media_left(status: Any) -> int:
+    """Media bytes still to upload or to download."""
+    return int(getattr(status, "media_bytes_pending", 0) or 0) + int(getattr(status, "media_bytes_incoming", 0) or 0)
+
+
+_PROBLEM_TEXT = {"offline": "Offline", "unreachable": "Server unreachable", "bad_credentials": "Sync key refused",
+                 "bucket_missing": "Bucket missing"}
+
+
+def result_text(status: Any) -> str:
+    """One sentence for the status bar after "Sync now"."""
+    state = getattr(getattr(status, "state", None), "value", "disabled")
+    pending = int(getattr(status, "pending", 0) or 0)
+    if state in ("offline", "error"):
+        return "Sync now failed: " + (getattr(status, "advice", None) or getattr(status, "last_error", None)
+                                      or "unknown error")
+    if pending:
+        return f"Sync now ran: {pending} edit{'s' if pending != 1 else ''} still waiting to upload"
+    return "Sync now ran: everything is up to date"
 
 
 def describe(status: Any, media_percent: int | None) -> tuple[str, str, str]:
@@ -112,14 +167,16 @@ def describe(status: Any, media_percent: int | None) -> tuple[str, str, str]:
     state = getattr(getattr(status, "state", None), "value", "disabled")
     pending = int(getattr(status, "pending", 0) or 0)
     conflicts = int(getattr(status, "conflicts", 0) or 0)
+    problem = getattr(getattr(status, "problem", None), "value", None)
     if state == "synced":
         name, text, colour = "cloud-check", "Synced", theme.TEXT_DIM
     elif state == "pending":
         name, text, colour = "cloud-up", f"{pending} pending" if pending else "Syncing…", theme.TEXT
     elif state == "offline":
-        name, text, colour = "cloud-off", "Offline" + (f" · {pending} pending" if pending else ""), theme.SPLIT
+        label = _PROBLEM_TEXT.get(problem or "", "Offline")
+        name, text, colour = "cloud-off", label + (f" · {pending} pending" if pending else ""), theme.SPLIT
     elif state == "error":
-        name, text, colour = "alert", "Sync error", theme.ERROR
+        name, text, colour = "alert", _PROBLEM_TEXT.get(problem or "", "Sync error"), theme.ERROR
     else:
         name, text, colour = "cloud-off", "Sync off", theme.TEXT_DISABLED
     if media_percent is not None:
@@ -160,14 +217,19 @@ class SyncIndicator(QToolButton):
             self.setToolTip(self.controller.unavailable)
             return
         name, text, colour = describe(status, self.controller.media_percent())
+        if self.controller.manual_after is not None:
+            text = "Syncing now…"
         self.setIcon(icon(name))
         self.setText(text)
         self.setStyleSheet(f"QToolButton {{ border: none; padding: 1px 8px; background: transparent; color: {colour}; }}"
                            "QToolButton::menu-indicator { image: none; }")
         tip = [getattr(status, "summary", lambda: text)()]
+        advice = getattr(status, "advice", None)
+        if advice:
+            tip.append(advice)
         error = getattr(status, "last_error", None)
         if error:
-            tip.append(error)
+            tip.append(f"Details: {error}")
         last = getattr(status, "last_sync_at", None)
         if last is not None:
             tip.append("Last synced " + last.astimezone().strftime("%H:%M:%S"))
@@ -177,4 +239,4 @@ class SyncIndicator(QToolButton):
         self.sync_now.setEnabled(self.controller.thread is not None)
 
 
-__all__ = ["SyncController", "SyncIndicator", "describe"]
+__all__ = ["SyncController", "SyncIndicator", "describe", "result_text"]

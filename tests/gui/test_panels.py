@@ -398,3 +398,4 @@ def test_export_panel_runs_a_real_local_export_into_the_gallery(qtbot, state: Ed
         assert gallery.gallery.topLevelItem(0).text(1) == "Tiny  v1"
     finally:
         service.close()
+

@@ -1,0 +1,142 @@
+"""Hostile bucket content over real HTTP (moto): crafted undo patches, a decompression bomb that
+fits the gzip limit, and media paths that try to leave the library folder."""
+from __future__ import annotations
+
+import gzip
+import json
+import sqlite3
+import tracemalloc
+from collections.abc import Callable
+from contextlib import closing
+from typing import Any
+
+import pytest
+
+from core.enums import GestureKind as K
+from core.gestures.model import Gesture, GestureError
+from core.ids import new_uid
+from core.library import DB_NAME, Library
+from desktop.cli import main
+from sync.codec import MAX_BATCH_COMPRESSED, FormatError, decode_batch, encode_batch
+from tests import test_sync_engine as se
+from tests.fixtures.library import FAKE_HASH, seed_clip
+
+Bucket = dict[str, Any]
+TRAVERSAL = "../../../../../../etc/passwd"
+
+
+def _dump(lib: Library) -> list[str]:
+    with closing(sqlite3.connect(lib.root / DB_NAME)) as conn:
+        return list(conn.iterdump())
+
+
+def _revert(device: str, entity: str, patch: dict[str, Any], lamport: int = 50) -> dict[str, Any]:
+    return {"op_id": new_uid(), "device_id": device, "lamport": lamport, "kind": K.REVERT.value,
+            "entity": entity, "payload": {"patch": patch}, "base_version": 0, "undoes": None}
+
+
+CRAFTED = {
+    "dict as a project name": lambda project, raw, wc: (project, {"name": {"x": 1}}),
+    "path as a media hash": lambda project, raw, wc: (raw, {"media": TRAVERSAL}),
+    "string as a keyframe": lambda project, raw, wc: (project, {f"kf/{wc}/{new_uid()}": "x"}),
+    "keyframe without time": lambda project, raw, wc: (project, {f"kf/{wc}/{new_uid()}": {"x": 1.0}}),
+    "source of another shape": lambda project, raw, wc: (project, {f"clip/{wc}": {"raw_clip": raw}}),
+    "unknown entry": lambda project, raw, wc: (project, {"owner": "me"}),
+    "rating out of range": lambda project, raw, wc: (raw, {"rating": 99}),
+}
+
+
+def test_crafted_undo_patches_are_quarantined_and_every_other_device_still_syncs(
+        make_library: Callable[[str], Library], s3_bucket: Bucket) -> None:
+    a, b = make_library("a"), make_library("b")
+    se.join(b, a)
+    raw, project, wc = seed_clip(a)
+    ea, eb = se.engine_for(a, s3_bucket), se.engine_for(b, s3_bucket)
+    se.rounds(ea, eb)
+    forgers = sorted(new_uid() for _ in CRAFTED)  # they sort before and after a's id
+    for forger, make in zip(forgers, CRAFTED.values(), strict=True):
+        entity, patch = make(project, raw, wc)
+        ea.store.put(ea.layout.device_key(forger), b"{}")
+        ea.store.put(ea.layout.batch_key(forger, 0),
+                     encode_batch(ea.library_uid, forger, 0, [_revert(forger, entity, patch)]))
+    a.apply(Gesture(K.RENAME_PROJECT, project, {"name": "Still syncing"}))
+    ea.push_once()
+    counts = eb.sync_once()  # must not raise
+    assert counts.quarantined == len(CRAFTED)
+    assert b.show_project(project)["project"]["name"] == "Still syncing"
+    assert b.raw_clip(raw)["media_hash"] == FAKE_HASH
+    se.assert_converged(project, a, b)
+
+
+@pytest.mark.parametrize("patch", [{"name": {"x": 1}}, {"media": TRAVERSAL}])
+def test_apply_of_a_crafted_patch_exits_2_and_changes_nothing(library: Library, patch: dict[str, Any],
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    raw, project, _wc = seed_clip(library)
+    target = project if "name" in patch else raw
+    library.close()
+    before = _dump(library)
+    gesture = json.dumps({"kind": "revert", "target": target, "payload": {"patch": patch}})
+    assert main(["--library", str(library.root), "apply", gesture]) == 2
+    err = capsys.readouterr().err
+    assert "patch" in err and "Traceback" not in err and "unexpected" not in err
+    assert _dump(library) == before
+
+
+def test_media_paths_never_leave_the_library_folder(library: Library) -> None:
+    assert library.media_path(FAKE_HASH).parent == library.media_dir
+    for bad in (TRAVERSAL, "..", "", FAKE_HASH.upper(), FAKE_HASH + "\n", "C:\\Windows\\x", f"{'a' * 63}/"):
+        with pytest.raises(GestureError):
+            library.media_path(bad)
+
+
+# ------------------------------------------------------------------------------ memory
+def _inflating_batch(library_uid: str, device: str) -> bytes:
+    """~64 KB of gzip that inflates to nearly 64 MiB of nested empty lists."""
+    head = json.dumps({"format": "reeldesk.batch", "v": 1, "library": library_uid, "device": device, "batch": 0,
+                       "created_at": "x", "gestures": "@"}).encode()
+    before, after = head.split(b'"@"')
+    body = b"[" + b"[]," * (21 * 1024 * 1024) + b"[]]"
+    return gzip.compress(before + body + after, compresslevel=9)
+
+
+def test_a_small_object_that_inflates_huge_is_refused_within_bounded_memory(
+        make_library: Callable[[str], Library], s3_bucket: Bucket) -> None:
+    a, b = make_library("a"), make_library("b")
+    se.join(b, a)
+    ea, eb = se.engine_for(a, s3_bucket), se.engine_for(b, s3_bucket)
+    forger = new_uid()
+    bomb = _inflating_batch(ea.library_uid, forger)
+    assert len(bomb) < 256 * 1024 < MAX_BATCH_COMPRESSED
+    ea.store.put(ea.layout.device_key(forger), b"{}")
+    ea.store.put(ea.layout.batch_key(forger, 0), bomb)
+    tracemalloc.start()
+    try:
+        counts = eb.pull_once()
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert counts.quarantined == 1
+    assert peak < 100 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
+
+
+@pytest.mark.parametrize("body", [b"[" + b"[]," * 300_000 + b"[]]", b"[" + b'"ab",' * 2_000_000 + b'"ab"]',
+                                  b"[" * 100_000 + b"]" * 100_000])
+def test_the_decoder_bounds_what_it_builds_before_parsing(body: bytes) -> None:
+    uid, dev = new_uid(), new_uid()
+    doc = json.dumps({"format": "reeldesk.batch", "v": 1, "library": uid, "device": dev, "batch": 0,
+                      "created_at": "x", "gestures": "@"}).encode().replace(b'"@"', body)
+    tracemalloc.start()
+    try:
+        with pytest.raises(FormatError):
+            decode_batch(gzip.compress(doc), library_uid=uid, device_id=dev, batch=0)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_ids_and_hashes_reject_a_trailing_newline() -> None:
+    from core.ids import is_media_hash, is_uid
+
+    uid = new_uid()
+    assert is_uid(uid) and not is_uid(uid + "\n") and not is_media_hash(FAKE_HASH + "\n")
