@@ -21,6 +21,7 @@ from core.editmath import MAX_ROTATION_DEG, Box, Timeline, clamp_to_safe, crop_a
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture
 from desktop.ui import theme
+from desktop.ui.keymap import key_hint
 from desktop.ui.undo import EditorState, fmt_time
 from resources import icon
 
@@ -190,7 +191,7 @@ class FramePanel(QWidget):
         self.keyframes.header().setMinimumSectionSize(40)
         cl.addWidget(self.keyframes)
         row = QHBoxLayout()
-        self.add_kf = self._tool("keyframe", "Add keyframe at the playhead (K)")
+        self.add_kf = self._tool("keyframe", f"Add keyframe at the playhead ({key_hint('add_keyframe')})")
         self.del_kf = self._tool("trash", "Delete the selected keyframe (Del)")
         self.copy_crop = self._tool("copy", "Copy the crop at the playhead (Ctrl+C)")
         self.paste_crop = self._tool("paste", "Paste the copied crop at the playhead (Ctrl+V)")

@@ -19,7 +19,7 @@ from core.enums import GestureKind
 from core.gestures.model import Gesture, GestureError
 from desktop.ui import theme
 from desktop.ui.library_panel import paint_empty_state
-from desktop.ui.undo import EditorState, gesture_label
+from desktop.ui.undo import EditorState, history_label
 from resources import icon
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ class HistoryPanel(QWidget):
         for v in reversed(history):
             g = v["gesture"]
             kind = g.get("kind")
-            label = "Undo" if g.get("undoes") else (gesture_label(GestureKind(kind)) if kind else "Change")
+            label = history_label(self.state.library, kind, g.get("payload"), g.get("undoes"))
             if g.get("device_id") and g["device_id"] != mine:
                 label += "  (other device)"
             item = QTreeWidgetItem([f"v{v['version']}", label, _local_time(v["created_at"])])

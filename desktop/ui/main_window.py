@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QPoint, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QColor, QDesktopServices, QDragEnterEvent, QDragLeaveEvent,
                            QDragMoveEvent, QDropEvent, QKeySequence, QPainter, QPaintEvent)
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
@@ -34,7 +34,7 @@ from desktop.ui.annotate_panel import AnnotatePanel, create_reel
 from desktop.ui.export_panel import ExportPanel, ExportService
 from desktop.ui.frame_panel import FramePanel, StraightenOverlay
 from desktop.ui.history_panel import HistoryPanel
-from desktop.ui.keymap import BINDINGS, EDIT_MODES, KeymapDialog, Mode, native_text
+from desktop.ui.keymap import BINDINGS, EDIT_MODES, NUDGES, KeymapDialog, Mode, native_text
 from desktop.ui.library_panel import CLIPS_MIME, LibraryPanel, ThumbnailCache, clip_uids_from_mime
 from desktop.ui.playback import Playback
 from desktop.ui.settings_dialog import SettingsDialog
@@ -330,7 +330,6 @@ class MainWindow(QMainWindow):
         tl.setContentsMargins(0, 0, 0, 0)
         tl.setSpacing(0)
         self.viewer = VideoViewer()
-        self.viewer.installEventFilter(self)
         # Nothing to show: an explanation with the way forward instead of an empty black frame.
         self.viewer_empty = QWidget()
         self.viewer_empty.setObjectName("ViewerEmpty")
@@ -510,6 +509,8 @@ class MainWindow(QMainWindow):
         }
         for n in range(6):
             handlers[f"rate_{n}"] = lambda n=n: self._rate(n)
+        for name, (dx, dy) in NUDGES.items():
+            handlers[name] = lambda dx=dx, dy=dy: self.viewer.nudge(dx, dy)
         for mode in Mode:
             handlers[f"mode_{mode.value}"] = lambda m=mode: self.set_mode(m)
         icons = {"undo": "undo", "redo": "redo", "import": "import", "settings": "settings", "help_keys": "help",
@@ -667,7 +668,9 @@ class MainWindow(QMainWindow):
         self.sync_indicator.settingsRequested.connect(self.open_settings)
         self.sync_indicator.conflictsRequested.connect(self._show_conflicts)
         self.history_panel.conflictsChanged.connect(lambda _n: None)
-        self.state.undo.stack.indexChanged.connect(self._undo_text)
+        for sig in (self.state.undo.stack.indexChanged, self.state.undo.stack.undoTextChanged,
+                    self.state.undo.stack.redoTextChanged):
+            sig.connect(self._undo_text)
         self.thumbs.ready.connect(lambda h: self._load_timeline_media_cache() if h == self.state.media_hash else None)
 
     # -- services --------------------------------------------------------------------------------
@@ -886,6 +889,7 @@ class MainWindow(QMainWindow):
                 self.viewer.set_clip(None)
                 self.timeline.clear()
                 self.playback.set_range(None)
+                self.clip_label.setText("")
                 hint = ("No reel open.\nSelect clips in the Library or Annotate and choose “Create reel”."
                         if doc is None else "This reel has no clips yet.\nDrag clips from the Library onto it.")
             else:
@@ -916,6 +920,10 @@ class MainWindow(QMainWindow):
         self.viewer_hint_icon.setPixmap(icon("project" if mode in (Mode.FRAME, Mode.SPOTLIGHT) else "drop")
                                         .pixmap(QSize(48, 48)))
         self.viewer_stack.setCurrentWidget(self.viewer_empty if hint else self.viewer)
+        # Nothing open here: no transport of footage that is not shown.
+        for b in (self.go_start_b, self.step_back_b, self.play_b, self.step_fwd_b, self.go_end_b, self.loop_b,
+                  self.rate):
+            b.setEnabled(not hint)
         self._position(self.state.media_time)
 
     def _position(self, t: float) -> None:
@@ -923,13 +931,16 @@ class MainWindow(QMainWindow):
         self.state.set_media_time(t)
         origin = self._timeline_origin()
         local = t - origin
-        self.timeline.set_playhead(local, follow=self.playback.playing)
+        self.timeline.set_playhead(local, follow=True)
         if self.mode in (Mode.FRAME, Mode.SPOTLIGHT):
             self.viewer.set_time(local)
         total = self.playback.duration
         clip = self.state.clip_doc() if self.mode in (Mode.FRAME, Mode.SPOTLIGHT) else None
         if clip is not None:
             total = clip["source"]["duration"]
+        if not self.play_b.isEnabled():
+            self.time_label.setText("--:--")
+            return
         self.time_label.setText(f"{fmt_time(max(0.0, local))}  /  {fmt_time(total)}")
 
     def _timeline_scrubbed(self, t: float) -> None:
@@ -1000,8 +1011,10 @@ class MainWindow(QMainWindow):
     def _undo_text(self) -> None:
         stack = self.state.undo.stack
         undo, redo = self.actions_by_name["undo"], self.actions_by_name["redo"]
-        undo.setText(f"Undo {stack.undoText()}" if stack.canUndo() else "Undo")
-        redo.setText(f"Redo {stack.redoText()}" if stack.canRedo() else "Redo")
+        for action, can, text, name in ((undo, stack.canUndo(), stack.undoText(), "Undo"),
+                                        (redo, stack.canRedo(), stack.redoText(), "Redo")):
+            action.setText(f"{name} {text}" if can and text else name)
+            action.setToolTip(f"{action.text()}  ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
 
     def _show_conflicts(self) -> None:
         self.history_dock.show()
@@ -1139,14 +1152,6 @@ class MainWindow(QMainWindow):
         bar.setStyleSheet(f"QStatusBar {{ color: {(theme.ERROR if error else theme.TEXT_DIM).name()}; }}")
         bar.showMessage(text, 8000 if error else 4000)
         (log.info if not error else log.warning)("status: %s", text)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
-        if obj is self.viewer:
-            if event.type() == QEvent.Type.ShortcutOverride and self.mode is Mode.FRAME \
-                    and event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down):
-                event.accept()  # the focused viewer nudges the crop with the arrows (one merged gesture)
-                return True
-        return super().eventFilter(obj, event)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)

@@ -20,6 +20,7 @@ from core.enums import GestureKind, OverlayShape
 from core.gestures.model import Gesture
 from core.gestures.views import DEFAULT_STYLE
 from desktop.ui import theme
+from desktop.ui.keymap import key_hint
 from desktop.ui.frame_panel import crop_box_at
 from desktop.ui.undo import EditorState
 from resources import icon
@@ -63,7 +64,8 @@ class SpotlightPanel(QWidget):
         self.add_region = QPushButton(icon("ellipse"), "Add at playhead  (R)")
         self.add_key = QToolButton()
         self.add_key.setIcon(icon("keyframe"))
-        self.add_key.setToolTip("Add an ellipse keyframe to the selected region at the playhead (K)")
+        self.add_key.setToolTip("Add an ellipse keyframe to the selected region at the playhead "
+                                f"({key_hint('add_keyframe')})")
         self.delete = QToolButton()
         self.delete.setIcon(icon("trash"))
         self.delete.setToolTip("Delete the selected region or keyframe (Del)")

@@ -388,8 +388,8 @@ class TimelineView(QGraphicsView):
         return self._playhead
 
     def set_playhead(self, t: float, *, follow: bool = False) -> None:
-        """Move the playhead without emitting (playback, another widget). ``follow`` pages the
-        view along when the playhead leaves it."""
+        """Move the playhead without emitting (playback, another widget). ``follow`` keeps it in
+        view: playing across the right edge pages the view on; a jump elsewhere centres it."""
         t = min(max(float(t), 0.0), self._duration)
         if t == self._playhead:
             return
@@ -397,8 +397,10 @@ class TimelineView(QGraphicsView):
         self._playhead = t
         if follow:
             t0, t1 = self.visible_range()
-            if not t0 <= t <= t1:
+            if t1 < t <= t1 + (t1 - t0) / 8:
                 self._scroll_to_scene_x(self.x_for_time(t) - PAD)
+            elif not t0 <= t <= t1:
+                self._ensure_visible(t)
         self._update_playhead_strip(old)
         self._update_playhead_strip(t)
 

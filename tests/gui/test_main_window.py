@@ -163,7 +163,7 @@ def test_undo_and_redo_shortcuts_change_the_project(qtbot, window: MainWindow, l
     window.open_project(project)
     original = library.project_json(project)
     seek(qtbot, window, 3.0)
-    key(qtbot, window, Qt.Key.Key_K)  # add a crop keyframe at the playhead
+    key(qtbot, window, Qt.Key.Key_P)  # add a crop keyframe at the playhead
     keyed = library.project_json(project)
     assert keyed != original
     assert len(json.loads(keyed)["clips"][0]["edit"]["crop_keyframes"]) == 1
