@@ -39,6 +39,7 @@ from desktop.ui.library_panel import CLIPS_MIME, LibraryPanel, ThumbnailCache, c
 from desktop.ui.playback import Playback
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.spotlight_panel import SpotlightPanel
+from desktop.ui.spotlight_warning import SpotlightWarning
 from desktop.ui.sync_indicator import SyncController, SyncIndicator
 from desktop.ui.timeline import TimelineView
 from desktop.ui.undo import EditorState, fmt_time
@@ -330,6 +331,7 @@ class MainWindow(QMainWindow):
         tl.setContentsMargins(0, 0, 0, 0)
         tl.setSpacing(0)
         self.viewer = VideoViewer()
+        self.spot_warning = SpotlightWarning(self.viewer)
         # Nothing to show: an explanation with the way forward instead of an empty black frame.
         self.viewer_empty = QWidget()
         self.viewer_empty.setObjectName("ViewerEmpty")
@@ -882,7 +884,9 @@ class MainWindow(QMainWindow):
         """Push the open clip / footage into the viewer, timeline and transport."""
         mode = self.mode
         hint = ""
-        if mode in (Mode.FRAME, Mode.SPOTLIGHT):
+        framing = mode in (Mode.FRAME, Mode.SPOTLIGHT)
+        self.spot_warning.show_for(self.state.clip_doc() if framing else None, self.state.aspect())
+        if framing:
             clip = self.state.clip_doc()
             doc = self.state.project_doc()
             if clip is None:

@@ -140,3 +140,25 @@ def test_timeline_follows_the_playhead_when_zoomed(qtbot, framing) -> None:
     window.playback.pause()
     a, b = window.timeline.visible_range()
     assert a <= window.timeline.playhead() <= b
+
+
+def test_a_spotlight_outside_the_crop_is_warned_in_the_viewer_and_the_export_panel(qtbot, framing,
+                                                                                    library: Library) -> None:
+    from core.enums import GestureKind
+    from core.gestures.model import Gesture
+
+    window, _project, wc = framing
+    window.set_mode("spotlight")
+    assert not window.spot_warning.isVisible()
+    window.state.apply(Gesture(GestureKind.ADD_REGION, wc, {"start": 1.0, "end": 3.0, "x": 40.0, "y": 180.0,
+                                                            "rx": 20.0, "ry": 40.0}))
+    qtbot.waitUntil(window.spot_warning.isVisible, timeout=3000)
+    assert "00:01.00–00:03.00" in window.spot_warning.text()
+    assert window.spot_warning.geometry().bottom() == window.viewer.height() - 1
+    window.set_mode("export")
+    assert window.export_panel.spot_warning.isVisible()
+    assert "clip 1 at 00:01.00–00:03.00" in window.export_panel.spot_warning.text()
+    window.set_mode("frame")
+    assert window.spot_warning.isVisible()
+    window.set_mode("annotate")
+    assert not window.spot_warning.isVisible()
