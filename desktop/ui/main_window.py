@@ -32,11 +32,12 @@ from core.media.waveform import load_peaks, peaks_path
 from desktop.ui import theme
 from desktop.ui.annotate_panel import AnnotatePanel, create_reel
 from desktop.ui.export_panel import ExportPanel, ExportService
-from desktop.ui.frame_panel import FramePanel, StraightenOverlay
+from desktop.ui.frame_panel import FramePanel
 from desktop.ui.history_panel import HistoryPanel
 from desktop.ui.keymap import BINDINGS, EDIT_MODES, NUDGES, KeymapDialog, Mode, native_text
 from desktop.ui.library_panel import CLIPS_MIME, LibraryPanel, ThumbnailCache, clip_uids_from_mime
 from desktop.ui.playback import Playback
+from desktop.ui.rotation_control import StraightenOverlay
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.spotlight_panel import SpotlightPanel
 from desktop.ui.spotlight_warning import SpotlightWarning
@@ -646,6 +647,7 @@ class MainWindow(QMainWindow):
         self.timeline.regionSelected.connect(self.spotlight_panel.select_region)
         self.frame_panel.keyframeSelected.connect(self.timeline.set_selected_keyframe)
         self.frame_panel.straightenToggled.connect(self._straighten)
+        self.frame_panel.rotationPreviewed.connect(self._preview_rotation)
         self.spotlight_panel.regionSelected.connect(self.viewer.set_selected_region)
         self.spotlight_panel.regionSelected.connect(self.timeline.set_selected_region)
         self.go_start_b.clicked.connect(lambda: self.playback.seek(0.0))
@@ -1000,6 +1002,12 @@ class MainWindow(QMainWindow):
     def _find(self) -> None:
         self.set_mode(Mode.LIBRARY)
         self.library_panel.focus_search()
+
+    def _preview_rotation(self, degrees: float) -> None:
+        """The viewer shows the picture turned and the crop it leaves while the slider is dragged."""
+        clip = self.state.clip_doc()
+        if clip is not None:
+            self.viewer.set_clip({**clip, "edit": {**clip["edit"], "rotation": degrees}}, self.state.aspect())
 
     def _straighten(self, on: bool) -> None:
         if on and self.straighten is None and self.mode is Mode.FRAME:
