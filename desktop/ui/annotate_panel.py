@@ -22,6 +22,7 @@ from core.gestures.model import Gesture
 from desktop.ui import theme
 from desktop.ui.library_panel import CLIPS_MIME, UID_ROLE, paint_empty_state, read_games
 from desktop.ui.undo import EditorState, fmt_time
+from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
 
 log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ class AnnotatePanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in (1, 2, 3):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        self.clip_list.setMinimumHeight(150)
+        self.clip_list.setMinimumHeight(rows_height(self.clip_list, MIN_ROWS))
         self.clip_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         root.addWidget(self.clip_list, 1)
 

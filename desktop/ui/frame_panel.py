@@ -23,6 +23,7 @@ from desktop.ui import theme
 from desktop.ui.keymap import key_hint
 from desktop.ui.rotation_control import RotationControl
 from desktop.ui.undo import EditorState, fmt_time
+from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,8 @@ class FramePanel(QWidget):
         self.keyframes.setRootIsDecorated(False)
         self.keyframes.setUniformRowHeights(True)
         self.keyframes.setAlternatingRowColors(True)
-        self.keyframes.setMinimumHeight(70)
-        self.keyframes.setMaximumHeight(130)
+        self.keyframes.setMinimumHeight(rows_height(self.keyframes, MIN_ROWS))
+        self.keyframes.setMaximumHeight(rows_height(self.keyframes, 2 * MIN_ROWS))
         self.keyframes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.keyframes.header().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.keyframes.header().setMinimumSectionSize(40)
@@ -143,8 +144,8 @@ class FramePanel(QWidget):
         self.segments.setHeaderLabels(["", "Source", "Speed", "Output"])
         self.segments.setRootIsDecorated(False)
         self.segments.setUniformRowHeights(True)
-        self.segments.setMinimumHeight(60)
-        self.segments.setMaximumHeight(120)
+        self.segments.setMinimumHeight(rows_height(self.segments, MIN_ROWS))
+        self.segments.setMaximumHeight(rows_height(self.segments, 2 * MIN_ROWS))
         self.segments.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.segments.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.segments.header().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)

@@ -408,7 +408,7 @@ class LibraryPanel(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search clips, tags, notes…")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(260)
+        self.search.setMinimumWidth(160)
         self.rating_filter = QComboBox()
         self.rating_filter.addItem("Any rating", 0)
         for n in range(1, 6):

@@ -45,6 +45,7 @@ from desktop.ui.sync_indicator import SyncController, SyncIndicator
 from desktop.ui.timeline import TimelineView
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.viewer import VideoViewer, ViewerMode
+from desktop.ui.window_fit import CurrentPageStack, fit_window, scrolling
 from desktop.ui.workers import LibraryBridge, Task, TaskHub
 from resources import icon, style_sheet
 
@@ -280,7 +281,6 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("spotlight"))
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
-        self.resize(1440, 900)
         self.mode = Mode.LIBRARY
         self._import_task: Task | None = None
         self._reports: list[QDialog] = []
@@ -318,7 +318,7 @@ class MainWindow(QMainWindow):
 
     # -- construction ----------------------------------------------------------------------------
     def _build_pages(self) -> None:
-        self.pages = QStackedWidget()
+        self.pages = CurrentPageStack()
         self.library_panel = LibraryPanel(self.state, self.hub, self.thumbs)
         self.pages.addWidget(self.library_panel)
 
@@ -358,7 +358,6 @@ class MainWindow(QMainWindow):
         tl.addWidget(self._build_transport())
         self.splitter.addWidget(top)
         self.timeline = TimelineView()
-        self.timeline.setMinimumHeight(150)
         self.splitter.addWidget(self.timeline)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
@@ -368,7 +367,8 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(editor)
 
         self.export_panel = ExportPanel(self.state, self.export_service)
-        self.pages.addWidget(self.export_panel)
+        self.export_page = scrolling(self.export_panel, horizontal=True)
+        self.pages.addWidget(self.export_page)
         self.setCentralWidget(self.pages)
         self.straighten: StraightenOverlay | None = None
 
@@ -452,9 +452,9 @@ class MainWindow(QMainWindow):
         self.annotate_panel = AnnotatePanel(self.state)
         self.frame_panel = FramePanel(self.state)
         self.spotlight_panel = SpotlightPanel(self.state)
-        self.inspector = QStackedWidget()
+        self.inspector = CurrentPageStack()
         for panel in (self.annotate_panel, self.frame_panel, self.spotlight_panel):
-            self.inspector.addWidget(panel)
+            self.inspector.addWidget(scrolling(panel))
         self.inspector.setMinimumWidth(300)
         self.inspector_dock = self._dock("Inspector", "InspectorDock", self.inspector,
                                          Qt.DockWidgetArea.RightDockWidgetArea)
@@ -726,12 +726,11 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentWidget(self.library_panel)
             self.library_panel.refresh_gallery()
         elif mode is Mode.EXPORT:
-            self.pages.setCurrentWidget(self.export_panel)
+            self.pages.setCurrentWidget(self.export_page)
             self.export_panel.refresh()
         else:
             self.pages.setCurrentWidget(self.editor_page)
-            self.inspector.setCurrentWidget({Mode.ANNOTATE: self.annotate_panel, Mode.FRAME: self.frame_panel,
-                                             Mode.SPOTLIGHT: self.spotlight_panel}[mode])
+            self.inspector.setCurrentIndex([Mode.ANNOTATE, Mode.FRAME, Mode.SPOTLIGHT].index(mode))
             self.viewer.set_mode(_VIEWER_MODES[mode])
             self.inspector_dock.setWindowTitle({Mode.ANNOTATE: "Annotate", Mode.FRAME: "Frame",
                                                 Mode.SPOTLIGHT: "Spotlight"}[mode])
@@ -1174,8 +1173,8 @@ class MainWindow(QMainWindow):
     def restore_session(self, mode: str | None = None, project: str | None = None) -> None:
         s = ui_settings(self.library)
         geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+        restored = isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
+        fit_window(self, first_launch=not restored)  # a smaller screen than last time, or none saved
         state = s.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state, _LAYOUT_VERSION)

@@ -20,9 +20,10 @@ from core.enums import GestureKind, OverlayShape
 from core.gestures.model import Gesture
 from core.gestures.views import DEFAULT_STYLE
 from desktop.ui import theme
-from desktop.ui.keymap import key_hint
 from desktop.ui.frame_panel import crop_box_at
+from desktop.ui.keymap import key_hint
 from desktop.ui.undo import EditorState
+from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,8 @@ class SpotlightPanel(QWidget):
         header = self.regions.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.regions.setMinimumHeight(90)
-        self.regions.setMaximumHeight(170)
+        self.regions.setMinimumHeight(rows_height(self.regions, MIN_ROWS))
+        self.regions.setMaximumHeight(rows_height(self.regions, 2 * MIN_ROWS))
         rl.addWidget(self.regions)
         row = QHBoxLayout()
         self.add_region = QPushButton(icon("ellipse"), "Add at playhead  (R)")

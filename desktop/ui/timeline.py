@@ -525,7 +525,8 @@ class TimelineView(QGraphicsView):
             if self._region_lanes:
                 add("regions", REGION_LANE_H * self._region_lanes + 4, "SPOT")
         self._lanes = {lane.name: lane for lane in lanes}
-        self.setMinimumHeight(int(min(y, 260)) + 14)
+        # Up to the video and audio lanes; further lanes scroll on a short screen.
+        self.setMinimumHeight(int(min(y, RULER_H + THUMBS_H + WAVE_H)) + 14)
         self._update_scene_rect()
 
     def _content_height(self) -> float:
