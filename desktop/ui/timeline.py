@@ -36,6 +36,7 @@ from core.editmath import frame_index, frame_time, snap_to_frame
 from core.enums import GestureKind
 from core.gestures.model import Gesture
 from desktop.ui import theme
+from desktop.ui.timeline_trim import TRIM_END, TRIM_START, dragged_trim, finish_trim, shown_trim, trim_edge_at, trim_span
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class _MediaClip:
 
 @dataclass(slots=True)
 class _Drag:
-    kind: str                     # scrub | keyframe | region-move | region-start | region-end | clip
+    kind: str                     # scrub | keyframe | region-* | clip | trim-start | trim-end
     press_x: float                # viewport px
     uid: str = ""
     origin: tuple[float, float] = (0.0, 0.0)
@@ -813,12 +814,12 @@ class TimelineView(QGraphicsView):
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
 
     def _paint_trim(self, p: QPainter, rect: QRectF) -> None:
-        if self._trim is None:
-            return
+        # The kept range's edges are always drawn as brackets: they are the trim handles.
+        trim = shown_trim(self) or (0.0, self._duration)
         top = RULER_H
         bottom = max(lane.bottom for lane in self._lanes.values())
         hatch = QBrush(QColor(255, 255, 255, 18), Qt.BrushStyle.BDiagPattern)
-        for a, b in ((0.0, self._trim[0]), (self._trim[1], self._duration)):
+        for a, b in ((0.0, trim[0]), (trim[1], self._duration)):
             if b - a <= 1e-9:
                 continue
             r = QRectF(self.x_for_time(a), top, (b - a) * self._pps, bottom - top)
@@ -827,7 +828,7 @@ class TimelineView(QGraphicsView):
             p.fillRect(r, theme.TRIMMED)
             p.fillRect(r, hatch)
         p.setPen(QPen(theme.ACCENT, 2))
-        for t, sign in ((self._trim[0], 1), (self._trim[1], -1)):
+        for t, sign in ((trim[0], 1), (trim[1], -1)):
             x = self.x_for_time(t)
             if rect.left() - 8 <= x <= rect.right() + 8:
                 p.drawLine(QPointF(x, top + 1), QPointF(x, bottom - 1))
@@ -1027,6 +1028,12 @@ class TimelineView(QGraphicsView):
         pos = event.position()
         scene = self._to_scene(pos)
         lane = self._lane_at(scene.y())
+        edge = trim_edge_at(self, scene)
+        if edge is not None:
+            span = trim_span(self)
+            self._drag = _Drag(edge, pos.x(), "", span, span)
+            event.accept()
+            return
         if lane == "keys":
             uid = self._keyframe_at(scene)
             if uid is not None:
@@ -1080,6 +1087,9 @@ class TimelineView(QGraphicsView):
         elif drag.kind.startswith("region"):
             drag.value, drag.snapped_to = self._dragged_region(drag, (pos.x() - drag.press_x) / self._pps)
             self._invalidate()
+        elif drag.kind in (TRIM_START, TRIM_END):
+            drag.value, drag.snapped_to = dragged_trim(self, drag, (pos.x() - drag.press_x) / self._pps)
+            self._invalidate()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         drag = self._drag
@@ -1096,6 +1106,8 @@ class TimelineView(QGraphicsView):
                 start, end = drag.value
                 self._emit(GestureKind.UPDATE_REGION, {"region": drag.uid, "start": round(start, 6),
                                                        "end": round(end, 6)})
+            elif drag.kind in (TRIM_START, TRIM_END):
+                finish_trim(self, drag)
         self._invalidate()
         event.accept()
 
@@ -1103,7 +1115,9 @@ class TimelineView(QGraphicsView):
         scene = self._to_scene(pos)
         lane = self._lane_at(scene.y())
         cursor = Qt.CursorShape.ArrowCursor
-        if lane == "keys" and self._keyframe_at(scene) is not None:
+        if trim_edge_at(self, scene) is not None:
+            cursor = Qt.CursorShape.SplitHCursor
+        elif lane == "keys" and self._keyframe_at(scene) is not None:
             cursor = Qt.CursorShape.PointingHandCursor
         elif lane == "regions":
             hit = self._region_at(scene)
