@@ -22,7 +22,7 @@ from core.gestures.model import Gesture
 from desktop.ui import theme
 from desktop.ui.keymap import key_hint
 from desktop.ui.rotation_control import RotationControl
-from desktop.ui.undo import EditorState, fmt_time
+from desktop.ui.undo import EditorState, fmt_px, fmt_time
 from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
 
@@ -102,6 +102,7 @@ class FramePanel(QWidget):
             self.aspect.addItem(_ASPECT_LABELS[a.value], a.value)
         self.duration_label = QLabel("—")
         self.duration_label.setFont(theme.mono_font(9.5))
+        self.duration_label.setWordWrap(True)
         self.reel_duration = QLabel("—")
         self.reel_duration.setFont(theme.mono_font(9.5))
         rf.addRow("Aspect", self.aspect)
@@ -267,8 +268,8 @@ class FramePanel(QWidget):
         self.keyframes.blockSignals(True)
         self.keyframes.clear()
         for k in (clip["edit"]["crop_keyframes"] if clip else []):
-            item = QTreeWidgetItem([f"{k['time']:.2f} s", f"{k['x'] + k['width'] / 2:.0f}, {k['y'] + k['height'] / 2:.0f}",
-                                    f"{k['width']:.0f}×{k['height']:.0f}"])
+            item = QTreeWidgetItem([f"{k['time']:.2f} s", f"{fmt_px(k['x'] + k['width'] / 2)}, "
+                                    f"{fmt_px(k['y'] + k['height'] / 2)}", f"{fmt_px(k['width'])}×{fmt_px(k['height'])}"])
             item.setData(0, Qt.ItemDataRole.UserRole, k["uid"])
             item.setIcon(0, icon("keyframe"))
             self.keyframes.addTopLevelItem(item)
@@ -328,7 +329,8 @@ class FramePanel(QWidget):
             self.crop_label.setText("")
             return
         box = crop_box_at(clip, self.state.aspect(), t)
-        self.crop_label.setText(f"Crop at the playhead: {box.width:.0f}×{box.height:.0f} at {box.x:.0f}, {box.y:.0f}")
+        self.crop_label.setText(f"Crop at the playhead: {fmt_px(box.width)}×{fmt_px(box.height)} "
+                                f"at {fmt_px(box.x)}, {fmt_px(box.y)}")
 
     # -- selection -------------------------------------------------------------------------------
     def selected_keyframe(self) -> str | None:

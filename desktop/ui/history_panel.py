@@ -102,7 +102,7 @@ class HistoryPanel(QWidget):
         row.addStretch(1)
         row.addWidget(self.restore)
         pl.addLayout(row)
-        self.tabs.addTab(page, icon("retry"), "Versions")
+        self.tabs.addTab(page, icon("retry", checked_dark=False), "Versions")
 
         cpage = QWidget()
         cl = QVBoxLayout(cpage)
@@ -122,7 +122,7 @@ class HistoryPanel(QWidget):
         crow.addWidget(self.keep_theirs)
         crow.addWidget(self.restore_mine)
         cl.addLayout(crow)
-        self.tabs.addTab(cpage, icon("conflict"), "Conflicts")
+        self.tabs.addTab(cpage, icon("conflict", checked_dark=False), "Conflicts")
 
         self.versions.itemSelectionChanged.connect(self._version_selected)
         self.restore.clicked.connect(self.restore_selected)

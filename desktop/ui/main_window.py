@@ -34,6 +34,7 @@ from desktop.ui.annotate_panel import AnnotatePanel, create_reel
 from desktop.ui.export_panel import ExportPanel, ExportService
 from desktop.ui.frame_panel import FramePanel
 from desktop.ui.history_panel import HistoryPanel
+from desktop.ui.import_games import VIDEO_FILTER, ask_game_import, game_name_for, long_footage, make_game
 from desktop.ui.keymap import BINDINGS, EDIT_MODES, NUDGES, KeymapDialog, Mode, native_text
 from desktop.ui.library_panel import CLIPS_MIME, LibraryPanel, ThumbnailCache, clip_uids_from_mime
 from desktop.ui.playback import Playback
@@ -42,6 +43,7 @@ from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.spotlight_panel import SpotlightPanel
 from desktop.ui.spotlight_warning import SpotlightWarning
 from desktop.ui.sync_indicator import SyncController, SyncIndicator
+from desktop.ui.timecode import FRAMES_SETTING
 from desktop.ui.timeline import TimelineView
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.viewer import VideoViewer, ViewerMode
@@ -157,6 +159,8 @@ class ReelClipList(QListWidget):
         self.thumbs = thumbs
         self.setIconSize(QSize(64, 36))
         self.setSpacing(2)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)  # long clip names end in "…", whole in the tooltip
+        self.setWordWrap(False)
         self.setDragEnabled(True)
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)
@@ -175,6 +179,7 @@ class ReelClipList(QListWidget):
         names = {c["uid"]: c["name"] for c in self.state.library.raw_clips(include_deleted=True)} if doc else {}
         for i, c in enumerate(doc["clips"] if doc else [], 1):
             item = QListWidgetItem(f"{i}. {names.get(c['raw_clip']) or 'Clip'}\n{fmt_time(c['output_duration'])}")
+            item.setToolTip(names.get(c["raw_clip"]) or "Clip")
             item.setData(Qt.ItemDataRole.UserRole, c["uid"])
             pm = self.thumbs.pixmap(c["media"], c["source"]["start"] + 0.5)
             item.setIcon(icon("film") if pm is None else _icon_from(pm))
@@ -549,7 +554,9 @@ class MainWindow(QMainWindow):
         bar.setStyleSheet(f"QToolBar {{ background: {theme.PANEL_ALT.name()}; border-bottom: 1px solid "
                           f"{theme.BORDER.name()}; spacing: 4px; padding: 4px 8px; }}"
                           "QToolBar QToolButton { padding: 5px 12px; border: 1px solid transparent; }"
-                          f"QToolBar QToolButton:hover {{ background: {theme.PANEL_HI.name()}; }}")
+                          f"QToolBar QToolButton:hover {{ background: {theme.PANEL_HI.name()}; }}"
+                          f"QToolBar QToolButton:checked {{ background: {theme.ACCENT.name()}; "
+                          f"color: {theme.ACCENT_TEXT.name()}; }}")
         brand = QLabel("  ReelDesk  ")
         brand.setStyleSheet(f"color: {theme.ACCENT.name()}; font-weight: 700; font-size: 15px; padding-right: 10px;")
         bar.addWidget(brand)
@@ -585,6 +592,8 @@ class MainWindow(QMainWindow):
         file = menu.addMenu("&File")
         file.addAction(a["import"])
         file.addAction(icon("folder"), "Import folder…", self.import_folder_dialog)
+        file.addAction(icon("library"), "Import game…", self.import_game_dialog).setToolTip(
+            "Import a match (its halves in order) as one game to mark clips in")
         file.addAction(icon("project"), "New reel…", lambda: self.new_reel([]))
         file.addSeparator()
         file.addAction(a["settings"])
@@ -610,6 +619,11 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         for name in ("zoom_in", "zoom_out", "zoom_fit"):
             view.addAction(a[name])
+        self.frames_action = view.addAction("Time codes in frames (HH:MM:SS:FF)")
+        self.frames_action.setCheckable(True)
+        self.frames_action.setChecked(self.library.get_setting(FRAMES_SETTING, "0") == "1")
+        self.frames_action.toggled.connect(self._set_frames_timecode)
+        self.timeline.set_frames_timecode(self.frames_action.isChecked())
         play = menu.addMenu("&Playback")
         for name in ("play_pause", "shuttle_back", "shuttle_stop", "shuttle_fwd", None, "frame_back", "frame_fwd",
                      "second_back", "second_fwd", "go_start", "go_end", None, "loop"):
@@ -946,7 +960,7 @@ class MainWindow(QMainWindow):
         if not self.play_b.isEnabled():
             self.time_label.setText("--:--")
             return
-        self.time_label.setText(f"{fmt_time(max(0.0, local))}  /  {fmt_time(total)}")
+        self.time_label.setText(f"{self.timeline.time_text(max(0.0, local))}  /  {self.timeline.time_text(total)}")
 
     def _timeline_scrubbed(self, t: float) -> None:
         self.playback.seek(t + self._timeline_origin())
@@ -959,6 +973,11 @@ class MainWindow(QMainWindow):
         if i >= 0:
             self.rate.setCurrentIndex(i)
         self.show_message(f"Speed {rate:g}×")
+
+    def _set_frames_timecode(self, on: bool) -> None:
+        self.library.set_setting(FRAMES_SETTING, "1" if on else "0")
+        self.timeline.set_frames_timecode(on)
+        self._position(self.state.media_time)
 
     def _toggle_loop(self) -> None:
         self.loop_b.setChecked(not self.loop_b.isChecked())
@@ -1065,9 +1084,7 @@ class MainWindow(QMainWindow):
 
     # -- import ----------------------------------------------------------------------------------
     def import_dialog(self) -> None:
-        files, _f = QFileDialog.getOpenFileNames(self, "Import videos", str(Path.home()),
-                                                 "Videos (*.mp4 *.mov *.mkv *.avi *.m4v *.mts *.m2ts *.ts *.webm);;"
-                                                 "All files (*)")
+        files, _f = QFileDialog.getOpenFileNames(self, "Import videos", str(Path.home()), VIDEO_FILTER)
         if files:
             self.start_import([Path(f) for f in files])
 
@@ -1076,14 +1093,19 @@ class MainWindow(QMainWindow):
         if folder:
             self.start_import([Path(folder)])
 
-    def start_import(self, paths: list[Path]) -> None:
+    def import_game_dialog(self) -> None:
+        chosen = ask_game_import(self)
+        if chosen is not None:
+            self.start_import(chosen[0], game_name=chosen[1])
+
+    def start_import(self, paths: list[Path], *, game_name: str | None = None) -> None:
         if self._import_task is not None:
             self.show_message("An import is running; drop again when it is done", error=True)
             return
         importer = self.importer
 
         def work(report, cancelled):
-            return importer.import_paths(paths, progress=report, cancelled=cancelled)
+            return importer.import_paths(paths, game_name=game_name, progress=report, cancelled=cancelled)
 
         self.import_label.setText("Importing…")
         self.import_bar.setValue(0)
@@ -1123,7 +1145,14 @@ class MainWindow(QMainWindow):
             self.show_message(f"Imported {len(ok)} file(s)")
         else:
             self.show_message("No videos found to import", error=True)
-        if new_media and self.state.media_hash is None:
+        matches = long_footage(self.state, results)
+        if matches:
+            name = game_name_for(matches)
+            if make_game(self.state, matches, name):
+                self.show_message(f"“{name}” is long footage: imported as a game to mark clips in "
+                                  f"(Ctrl+Z makes it {'clips' if len(matches) > 1 else 'a clip'})")
+                new_media = [r.media for r in matches] + new_media
+        if new_media and (self.state.media_hash is None or matches):
             self.state.set_media(new_media[0])
         self.importFinished.emit(results)
 

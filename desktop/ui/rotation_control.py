@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QGroupBox, QHBoxLayout, QLabel, QS
 from core.editmath import MAX_ROTATION_DEG, crop_at, output_size
 from core.enums import AspectRatio
 from desktop.ui import theme
+from desktop.ui.undo import fmt_px
 from resources import icon
 
 ROT_STEPS = 10  # slider units per degree (0.1° resolution)
@@ -239,7 +240,7 @@ class RotationControl(QGroupBox):
             return
         factor, (cw, ch), (ow, oh) = upscale_factor(self._clip, self._aspect, degrees)
         self.warning.setVisible(factor > UPSCALE_WARN)
-        self.warning.setText(f"⚠ The crop ({cw:.0f}×{ch:.0f}) is enlarged {factor:.1f}× to {ow}×{oh}: expect a soft "
+        self.warning.setText(f"⚠ The crop ({fmt_px(cw)}×{fmt_px(ch)}) is enlarged {factor:.1f}× to {ow}×{oh}: expect a soft "
                              "picture. Rotate less or choose a larger crop.")
 
 

@@ -13,6 +13,7 @@ through ``mergeWith`` when they hit the same target within a short window; a dra
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -235,6 +236,12 @@ def fmt_time(seconds: float | None, *, precise: bool = True) -> str:
     return f"{int(h)}:{int(m):02d}:{sec}" if h >= 1 else f"{int(m):02d}:{sec}"
 
 
+def fmt_px(value: float) -> str:
+    """Whole pixels, halves up, after dropping float noise: a keyframe stored as 607.5 and the same
+    crop computed as 607.49999 both read 608 (round() would give 608 and 607 or banker's 608)."""
+    return str(math.floor(round(float(value), 3) + 0.5))
+
+
 class EditorState(QObject):
     """What every panel shares: the library, the write path, and what is open where.
 
@@ -387,6 +394,6 @@ class EditorState(QObject):
         return self.library.media(h) if h else None
 
 
-__all__ = ["EditorState", "GestureCommand", "fmt_time", "UndoController", "gesture_label", "history_label",
+__all__ = ["EditorState", "GestureCommand", "fmt_px", "fmt_time", "UndoController", "gesture_label", "history_label",
            "project_of_working_clip",
            "scope_of"]
