@@ -159,8 +159,7 @@ class ReelClipList(QListWidget):
         self.thumbs = thumbs
         self.setIconSize(QSize(64, 36))
         self.setSpacing(2)
-        self.setTextElideMode(Qt.TextElideMode.ElideRight)  # long clip names end in "…", whole in the tooltip
-        self.setWordWrap(False)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setDragEnabled(True)
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)
@@ -177,9 +176,14 @@ class ReelClipList(QListWidget):
         self.blockSignals(True)
         self.clear()
         names = {c["uid"]: c["name"] for c in self.state.library.raw_clips(include_deleted=True)} if doc else {}
+        metrics = self.fontMetrics()
+        room = max(40, self.viewport().width() - self.iconSize().width() - 28)
         for i, c in enumerate(doc["clips"] if doc else [], 1):
-            item = QListWidgetItem(f"{i}. {names.get(c['raw_clip']) or 'Clip'}\n{fmt_time(c['output_duration'])}")
-            item.setToolTip(names.get(c["raw_clip"]) or "Clip")
+            name = names.get(c["raw_clip"]) or "Clip"
+            # Elided here: a list item wider than the list would scroll sideways instead of ending in "…".
+            shown = metrics.elidedText(f"{i}. {name}", Qt.TextElideMode.ElideRight, room)
+            item = QListWidgetItem(f"{shown}\n{fmt_time(c['output_duration'])}")
+            item.setToolTip(name)
             item.setData(Qt.ItemDataRole.UserRole, c["uid"])
             pm = self.thumbs.pixmap(c["media"], c["source"]["start"] + 0.5)
             item.setIcon(icon("film") if pm is None else _icon_from(pm))
@@ -187,6 +191,10 @@ class ReelClipList(QListWidget):
             if c["uid"] == self.state.wc_uid:
                 self.setCurrentItem(item)
         self.blockSignals(False)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.refresh()  # names are elided to the width
 
     def paintEvent(self, event) -> None:  # noqa: N802
         super().paintEvent(event)
@@ -337,7 +345,6 @@ class MainWindow(QMainWindow):
         tl.setContentsMargins(0, 0, 0, 0)
         tl.setSpacing(0)
         self.viewer = VideoViewer()
-        self.spot_warning = SpotlightWarning(self.viewer)
         # Nothing to show: an explanation with the way forward instead of an empty black frame.
         self.viewer_empty = QWidget()
         self.viewer_empty.setObjectName("ViewerEmpty")
@@ -360,6 +367,8 @@ class MainWindow(QMainWindow):
         self.viewer_stack.addWidget(self.viewer)
         self.viewer_stack.addWidget(self.viewer_empty)
         tl.addWidget(self.viewer_stack, 1)
+        self.spot_warning = SpotlightWarning()
+        tl.addWidget(self.spot_warning)
         tl.addWidget(self._build_transport())
         self.splitter.addWidget(top)
         self.timeline = TimelineView()

@@ -240,7 +240,7 @@ class RotationControl(QGroupBox):
             return
         factor, (cw, ch), (ow, oh) = upscale_factor(self._clip, self._aspect, degrees)
         self.warning.setVisible(factor > UPSCALE_WARN)
-        self.warning.setText(f"⚠ The crop ({fmt_px(cw)}×{fmt_px(ch)}) is enlarged {factor:.1f}× to {ow}×{oh}: expect a soft "
+        self.warning.setText(f"⚠ The crop ({fmt_px(cw)}×{fmt_px(ch)}) is enlarged {factor:.2f}× to {ow}×{oh}: expect a soft "
                              "picture. Rotate less or choose a larger crop.")
 
 

@@ -7,6 +7,7 @@ on release; keyboard nudges merge into one undo step.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -284,7 +285,8 @@ class SpotlightPanel(QWidget):
         dur = clip["source"]["duration"]
         start = min(t, max(0.0, dur - 0.5))
         end = min(dur, start + DEFAULT_REGION_S)
-        result = self._apply(GestureKind.ADD_REGION, {"start": round(start, 6), "end": round(end, 6),
+        # Floored, not rounded: a start a hair after the playhead would hide the new ring right here.
+        result = self._apply(GestureKind.ADD_REGION, {"start": math.floor(start * 1e6) / 1e6, "end": round(end, 6),
                                                       **self.default_ellipse(start)})
         if result is not None and result.created.get("region"):
             self.refresh()

@@ -28,17 +28,27 @@ class CurrentPageStack(QStackedWidget):
         return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
 
 
+class _VerticalScroll(QScrollArea):
+    """Scrolls vertically only: as wide as its page needs (asked each time, since style sheets and
+    contents change it), as short as a few rows."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        page = self.widget()
+        bar = self.verticalScrollBar().sizeHint().width()
+        width = (page.minimumSizeHint().width() if page is not None else 0) + bar + 2 * self.frameWidth()
+        return QSize(width, super().minimumSizeHint().height())
+
+
 def scrolling(widget: QWidget, *, horizontal: bool = False) -> QScrollArea:
     """``widget`` in a frameless scroll area that scrolls vertically when the space is short (and
     horizontally too when asked), so its height never forces the window's."""
-    area = QScrollArea()
+    area = QScrollArea() if horizontal else _VerticalScroll()
     area.setObjectName(f"{widget.objectName() or type(widget).__name__}Scroll")
     area.setWidget(widget)
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     if not horizontal:
         area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        area.setMinimumWidth(widget.minimumSizeHint().width())
     return area
 
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from core.enums import AspectRatio, GestureKind
 from core.library import Library
-from desktop.ui.rotation_control import RotationControl
+from desktop.ui.rotation_control import RotationControl, smallest_crop
 from tests.gui.test_main_window import framed_project, game_video, import_game, open_window  # noqa: F401
 
 HD_CLIP = {"source": {"width": 1920, "height": 1080}, "edit": {"crop_keyframes": [], "rotation": 0.0}}
@@ -64,7 +64,11 @@ def test_a_crop_enlarged_more_than_twice_is_warned(qtbot) -> None:
     qtbot.mousePress(control.slider, Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(control.slider, start - QPoint(140, 0))  # -14°: the crop shrinks to about 365x649
     assert control.warning.isVisible()
-    assert "1080×1920" in control.warning.text() and "2.9×" in control.warning.text()
+    degrees = control.slider.value() / 10
+    assert degrees < -13
+    factor = 1920 / smallest_crop(HD_CLIP, AspectRatio.PORTRAIT, degrees)[1]
+    assert factor > 2.5
+    assert "1080×1920" in control.warning.text() and f"{factor:.2f}×" in control.warning.text()
     qtbot.mouseRelease(control.slider, Qt.MouseButton.LeftButton, pos=start - QPoint(140, 0))
 
 
