@@ -469,7 +469,6 @@ class MainWindow(QMainWindow):
         self.inspector = CurrentPageStack()
         for panel in (self.annotate_panel, self.frame_panel, self.spotlight_panel):
             self.inspector.addWidget(scrolling(panel))
-        self.inspector.setMinimumWidth(300)
         self.inspector_dock = self._dock("Inspector", "InspectorDock", self.inspector,
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.history_panel = HistoryPanel(self.state)
