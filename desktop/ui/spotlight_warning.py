@@ -17,9 +17,15 @@ MAX_LISTED = 3
 
 
 def hidden_spans(clip: Mapping[str, Any], aspect: AspectRatio | str) -> list[HiddenSpan]:
+    """The spans of the clip's kept range (trimmed-away time is not exported) with no ring."""
     src = clip["source"]
-    return hidden_spotlight_spans(clip["edit"], float(src["width"]), float(src["height"]),
-                                  Fraction(int(src["fps_num"]), int(src["fps_den"])), AspectRatio(aspect))
+    spans = hidden_spotlight_spans(clip["edit"], float(src["width"]), float(src["height"]),
+                                   Fraction(int(src["fps_num"]), int(src["fps_den"])), AspectRatio(aspect))
+    trim = clip["edit"].get("trim")
+    if not trim:
+        return spans
+    kept = [HiddenSpan(s.region, max(s.start, trim["start"]), min(s.end, trim["end"])) for s in spans]
+    return [s for s in kept if s.end > s.start]
 
 
 def spans_text(spans: list[HiddenSpan]) -> str:

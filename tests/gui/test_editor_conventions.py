@@ -157,6 +157,11 @@ def test_a_spotlight_outside_the_crop_is_warned_in_the_viewer_and_the_export_pan
     # under the picture, not over it
     assert window.spot_warning.mapTo(window, window.spot_warning.rect().topLeft()).y() >= \
         window.viewer.mapTo(window, window.viewer.rect().bottomLeft()).y()
+    # trimmed-away time is not exported: not warned about
+    window.state.apply(Gesture(GestureKind.SET_TRIM, wc, {"start": 0.0, "end": 2.5}))
+    qtbot.waitUntil(lambda: "00:01.00–00:02.50" in window.spot_warning.text(), timeout=3000)
+    window.state.apply(Gesture(GestureKind.CLEAR_TRIM, wc, {}))
+    qtbot.waitUntil(lambda: "00:01.00–00:03.00" in window.spot_warning.text(), timeout=3000)
     window.set_mode("export")
     assert window.export_panel.spot_warning.isVisible()
     assert "clip 1 at 00:01.00–00:03.00" in window.export_panel.spot_warning.text()
