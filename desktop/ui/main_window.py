@@ -9,21 +9,19 @@ kept in ``ui.ini`` inside the library folder (QSettings in INI format, not the r
 """
 from __future__ import annotations
 
-import json
 import logging
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QPoint, QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QColor, QDesktopServices, QDragEnterEvent, QDragLeaveEvent,
                            QDragMoveEvent, QDropEvent, QKeySequence, QPainter, QPaintEvent)
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
-                               QFileDialog, QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMenu, QProgressBar, QPushButton, QSizePolicy, QSplitter, QStackedWidget, QToolBar, QToolButton,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog,
+                               QHBoxLayout, QHeaderView, QLabel, QMainWindow, QProgressBar, QPushButton, QSizePolicy,
+                               QSplitter, QStackedWidget, QToolBar, QToolButton, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
 
-from core.enums import GestureKind
 from core.gestures.model import Gesture
 from core.library import Library
 from core.media.cache import PEAKS_PER_SECOND, THUMB_EVERY_S, CacheEvent, CacheStage, CacheWorker
@@ -36,8 +34,9 @@ from desktop.ui.frame_panel import FramePanel
 from desktop.ui.history_panel import HistoryPanel
 from desktop.ui.import_games import VIDEO_FILTER, ask_game_import, game_name_for, long_footage, make_game
 from desktop.ui.keymap import BINDINGS, EDIT_MODES, NUDGES, KeymapDialog, Mode, native_text
-from desktop.ui.library_panel import CLIPS_MIME, LibraryPanel, ThumbnailCache, clip_uids_from_mime
+from desktop.ui.library_panel import LibraryPanel, ThumbnailCache
 from desktop.ui.playback import Playback
+from desktop.ui.reel_list import ReelClipList
 from desktop.ui.rotation_control import StraightenOverlay
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.spotlight_panel import SpotlightPanel
@@ -148,137 +147,6 @@ class ImportReportDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-
-
-class ReelClipList(QListWidget):
-    """The open reel's clips in order: pick one to frame, drag to reorder, drop clips to add."""
-
-    def __init__(self, state: EditorState, thumbs: ThumbnailCache, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.state = state
-        self.thumbs = thumbs
-        self.setIconSize(QSize(64, 36))
-        self.setSpacing(2)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setDragEnabled(True)
-        self.setAcceptDrops(True)
-        self.viewport().setAcceptDrops(True)
-        self.setDropIndicatorShown(True)
-        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
-        self.setDefaultDropAction(Qt.DropAction.MoveAction)
-        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.customContextMenuRequested.connect(self._menu)
-        self.currentItemChanged.connect(self._picked)
-        thumbs.ready.connect(lambda _h: self.refresh())
-
-    def refresh(self) -> None:
-        doc = self.state.project_doc()
-        self.blockSignals(True)
-        self.clear()
-        names = {c["uid"]: c["name"] for c in self.state.library.raw_clips(include_deleted=True)} if doc else {}
-        metrics = self.fontMetrics()
-        room = max(40, self.viewport().width() - self.iconSize().width() - 28)
-        for i, c in enumerate(doc["clips"] if doc else [], 1):
-            name = names.get(c["raw_clip"]) or "Clip"
-            # Elided here: a list item wider than the list would scroll sideways instead of ending in "…".
-            shown = metrics.elidedText(f"{i}. {name}", Qt.TextElideMode.ElideRight, room)
-            item = QListWidgetItem(f"{shown}\n{fmt_time(c['output_duration'])}")
-            item.setToolTip(name)
-            item.setData(Qt.ItemDataRole.UserRole, c["uid"])
-            pm = self.thumbs.pixmap(c["media"], c["source"]["start"] + 0.5)
-            item.setIcon(icon("film") if pm is None else _icon_from(pm))
-            self.addItem(item)
-            if c["uid"] == self.state.wc_uid:
-                self.setCurrentItem(item)
-        self.blockSignals(False)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self.refresh()  # names are elided to the width
-
-    def paintEvent(self, event) -> None:  # noqa: N802
-        super().paintEvent(event)
-        if self.count() == 0:
-            from desktop.ui.library_panel import paint_empty_state
-            paint_empty_state(self, "No clips in this reel.\nDrag clips here from the Library.")
-
-    def _picked(self, item: QListWidgetItem | None, _prev: QListWidgetItem | None) -> None:
-        if item is not None:
-            self.state.set_clip(item.data(Qt.ItemDataRole.UserRole))
-
-    def mimeTypes(self) -> list[str]:  # noqa: N802
-        return [CLIPS_MIME, "application/x-reeldesk-working-clip"]
-
-    def mimeData(self, items: list[QListWidgetItem]):  # noqa: N802
-        from PySide6.QtCore import QMimeData
-        data = QMimeData()
-        data.setData("application/x-reeldesk-working-clip",
-                     json.dumps([i.data(Qt.ItemDataRole.UserRole) for i in items]).encode("utf-8"))
-        return data
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if self.state.project_uid and (event.mimeData().hasFormat(CLIPS_MIME)
-                                       or event.mimeData().hasFormat("application/x-reeldesk-working-clip")):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
-        if self.state.project_uid and (event.mimeData().hasFormat(CLIPS_MIME)
-                                       or event.mimeData().hasFormat("application/x-reeldesk-working-clip")):
-            super().dragMoveEvent(event)
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        project = self.state.project_uid
-        if project is None:
-            event.ignore()
-            return
-        row = self._drop_row(event.position().toPoint())
-        data = event.mimeData()
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()  # the list is redrawn from the library, Qt must not move items itself
-        if data.hasFormat("application/x-reeldesk-working-clip"):
-            wcs = json.loads(bytes(data.data("application/x-reeldesk-working-clip")).decode("utf-8"))
-            current = [self.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]
-            for wc in wcs:
-                old = current.index(wc) if wc in current else None
-                target = row - 1 if old is not None and old < row else row
-                if old is not None and target != old:
-                    self.state.apply(Gesture(GestureKind.MOVE_CLIP, project,
-                                             {"working_clip": wc, "position": max(0, target)}))
-            return
-        uids = clip_uids_from_mime(data)
-        gestures = [Gesture(GestureKind.ADD_CLIP, project, {"raw_clip": uid, "position": row + i})
-                    for i, uid in enumerate(uids)]
-        if gestures:
-            self.state.apply_many(gestures, f"Add {len(gestures)} clip(s) to reel")
-
-    def _drop_row(self, pos: QPoint) -> int:
-        item = self.itemAt(pos)
-        if item is None:
-            return self.count()
-        row = self.row(item)
-        rect = self.visualItemRect(item)
-        return row + 1 if pos.y() > rect.center().y() else row
-
-    def _menu(self, pos: QPoint) -> None:
-        item = self.itemAt(pos)
-        if item is None or self.state.project_uid is None:
-            return
-        wc = item.data(Qt.ItemDataRole.UserRole)
-        menu = QMenu(self)
-        menu.addAction(icon("trash"), "Remove from reel", lambda: self.state.apply(
-            Gesture(GestureKind.REMOVE_CLIP, self.state.project_uid, {"working_clip": wc})))
-        menu.exec(self.viewport().mapToGlobal(pos))
-
-
-def _icon_from(pm):
-    from PySide6.QtGui import QIcon
-    return QIcon(pm.scaled(QSize(64, 36), Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                           Qt.TransformationMode.SmoothTransformation).copy(0, 0, 64, 36))
 
 
 class MainWindow(QMainWindow):

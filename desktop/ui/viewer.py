@@ -39,7 +39,6 @@ HANDLE_SIZE = 9.0             # logical px
 HANDLE_HIT = 9.0              # logical px: how close a press must be to grab a handle
 MIN_CROP_FRACTION = 0.06      # smallest crop height, as a fraction of the frame height
 MIN_REGION_RADIUS = 4.0       # source px
-NUDGE_PX, NUDGE_SHIFT_PX = 1.0, 10.0
 NUDGE_COMMIT_MS = 500         # a pause this long ends a burst of crop nudges (one undo step)
 # Renderer constants (core/export/render.py): ring width is given for a 1080 px short side, and
 # the "ground" shape is the region's width at this fraction of its height, at the feet.
