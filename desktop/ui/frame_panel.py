@@ -225,6 +225,7 @@ class FramePanel(QWidget):
         self.clear_trim.clicked.connect(self._clear_trim)
         self.rotation_box.committed.connect(lambda deg, merge: self.set_rotation(deg, merge=merge))
         self.rotation_box.previewed.connect(self.rotationPreviewed)
+        self.rotation_box.previewed.connect(lambda deg: self._update_crop_label(deg))
         self.straighten.toggled.connect(self.straightenToggled)
         self.use_new.clicked.connect(self._use_new_range)
         self.keep_old.clicked.connect(self._keep_range)
@@ -323,11 +324,14 @@ class FramePanel(QWidget):
         self.duration_label.setText(f"{fmt_time(this)} of {fmt_time(clip['source']['duration'])} source{mark}")
         self.reel_duration.setText(fmt_time(total) + mark)
 
-    def _update_crop_label(self) -> None:
+    def _update_crop_label(self, rotation: float | None = None) -> None:
+        """The crop at the playhead; at ``rotation`` while the slider is dragged (nothing saved yet)."""
         clip, t = self.clip(), self.state.clip_time()
         if clip is None or t is None:
             self.crop_label.setText("")
             return
+        if rotation is not None:
+            clip = {**clip, "edit": {**clip["edit"], "rotation": rotation}}
         box = crop_box_at(clip, self.state.aspect(), t)
         self.crop_label.setText(f"Crop at the playhead: {fmt_px(box.width)}×{fmt_px(box.height)} "
                                 f"at {fmt_px(box.x)}, {fmt_px(box.y)}")

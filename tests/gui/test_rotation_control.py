@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from core.enums import AspectRatio, GestureKind
 from core.library import Library
 from desktop.ui.rotation_control import RotationControl, smallest_crop
+from desktop.ui.undo import fmt_px
 from tests.gui.test_main_window import framed_project, game_video, import_game, open_window  # noqa: F401
 
 HD_CLIP = {"source": {"width": 1920, "height": 1080}, "edit": {"crop_keyframes": [], "rotation": 0.0}}
@@ -84,6 +85,8 @@ def test_the_viewer_previews_the_rotation_while_dragging(qtbot, library: Library
         qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=start)
         qtbot.mouseMove(slider, start + QPoint(100, 0))
         assert window.viewer.crop_box().height < before.height - 1  # the preview turned the picture
+        shown = window.viewer.crop_box()
+        assert f"{fmt_px(shown.width)}×{fmt_px(shown.height)}" in window.frame_panel.crop_label.text()
         assert library.show_project(project)["clips"][0]["edit"]["rotation"] == 0.0  # nothing saved yet
         qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=start + QPoint(100, 0))
         assert library.show_project(project)["clips"][0]["edit"]["rotation"] == pytest.approx(10.0)
