@@ -480,10 +480,12 @@ class Library:
     def _project_game(self, conn: Connection, uid: str, state: ScopeState, touched: set[str],
                       op_id: str) -> dict[str, int]:
         e = state.entries
-        if "name" not in e:
+        if "name" not in e:  # never created here, or its creation was undone
+            conn.execute(update(m.Game).where(m.Game.uid == uid).values(deleted=True))
+            conn.execute(delete(m.GameMedia).where(m.GameMedia.game_uid == uid))
             return {}
         stmt = sqlite_insert(m.Game).values(uid=uid, name=e["name"], created_at=m.utcnow())
-        conn.execute(stmt.on_conflict_do_update(index_elements=["uid"], set_={"name": e["name"]}))
+        conn.execute(stmt.on_conflict_do_update(index_elements=["uid"], set_={"name": e["name"], "deleted": False}))
         conn.execute(delete(m.GameMedia).where(m.GameMedia.game_uid == uid))
         for i, h in enumerate(e.get("media", [])):
             conn.execute(insert(m.GameMedia).values(game_uid=uid, media_hash=h, position=i))

@@ -38,8 +38,11 @@ def icon_names() -> list[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def icon(name: str, size: int = 24) -> "QIcon":
-    """A QIcon with normal, disabled and checked (dark on accent) pixmaps; empty if unknown."""
+def icon(name: str, size: int = 24, *, checked_dark: bool = True) -> "QIcon":
+    """A QIcon with normal, disabled and checked (dark on accent) pixmaps; empty if unknown.
+
+    ``checked_dark=False`` for tab icons: Qt paints a selected tab's icon in the On state, and a
+    selected tab has no accent background to carry a dark icon."""
     from PySide6.QtCore import QByteArray, Qt
     from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPixmap
     from PySide6.QtSvg import QSvgRenderer
@@ -65,7 +68,7 @@ def icon(name: str, size: int = 24) -> "QIcon":
 
     for scale in sorted({1.0, 2.0, dpr}):
         result.addPixmap(pixmap(LIGHT, scale), QIcon.Mode.Normal, QIcon.State.Off)
-        result.addPixmap(pixmap(DARK, scale), QIcon.Mode.Normal, QIcon.State.On)
+        result.addPixmap(pixmap(DARK if checked_dark else LIGHT, scale), QIcon.Mode.Normal, QIcon.State.On)
         result.addPixmap(pixmap(DISABLED, scale), QIcon.Mode.Disabled, QIcon.State.Off)
         result.addPixmap(pixmap(DISABLED, scale), QIcon.Mode.Disabled, QIcon.State.On)
     return result

@@ -10,7 +10,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtCore import QMimeData, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
@@ -22,6 +22,7 @@ from core.gestures.model import Gesture
 from desktop.ui import theme
 from desktop.ui.library_panel import CLIPS_MIME, UID_ROLE, paint_empty_state, read_games
 from desktop.ui.undo import EditorState, fmt_time
+from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
 
 log = logging.getLogger(__name__)
@@ -31,12 +32,20 @@ QUICK_AFTER_S = 3.0
 MIN_CLIP_S = 0.1
 
 
+NOTES_SAVE_MS = 700  # notes save this long after the last keystroke
+
+
 def parse_tags(text: str) -> list[str]:
+    """Tags as typed, comma- or semicolon-separated; "#9 #10" (hashtags) are two tags. A tag keeps
+    its "#": a player's number #9 stays #9."""
     seen: list[str] = []
-    for t in text.replace("#", " ").replace(";", ",").split(","):
-        t = " ".join(t.split())[:64]
-        if t and t not in seen:
-            seen.append(t)
+    for part in text.replace(";", ",").split(","):
+        words = part.split()
+        many = len(words) > 1 and all(w.startswith("#") for w in words)
+        for t in (words if many else [" ".join(words)]):
+            t = t[:64]
+            if t and t not in seen:
+                seen.append(t)
     return seen[:32]
 
 
@@ -210,7 +219,7 @@ class AnnotatePanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in (1, 2, 3):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        self.clip_list.setMinimumHeight(150)
+        self.clip_list.setMinimumHeight(rows_height(self.clip_list, MIN_ROWS))
         self.clip_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         root.addWidget(self.clip_list, 1)
 
@@ -225,7 +234,13 @@ class AnnotatePanel(QWidget):
         self.tags_edit = QLineEdit()
         self.tags_edit.setPlaceholderText("goal, assist, #10 …")
         self.notes_edit = _NotesEdit()
-        self.notes_edit.setPlaceholderText("Notes")
+        self.notes_edit.setPlaceholderText("Notes (saved as you type)")
+        self.notes_edit.setTabChangesFocus(True)
+        self._notes_timer = QTimer(self)
+        self._notes_timer.setSingleShot(True)
+        self._notes_timer.setInterval(NOTES_SAVE_MS)
+        self._notes_uid: str | None = None  # the clip the unsaved notes belong to
+        self._filling_notes = False
         self.notes_edit.setFixedHeight(64)
         form.addRow("Name", self.name_edit)
         form.addRow("Range", self.range_label)
@@ -256,6 +271,8 @@ class AnnotatePanel(QWidget):
         self.name_edit.editingFinished.connect(self._commit_name)
         self.tags_edit.editingFinished.connect(self._commit_tags)
         self.notes_edit.committed.connect(self._commit_notes)
+        self.notes_edit.textChanged.connect(self._notes_typed)
+        self._notes_timer.timeout.connect(self._commit_notes)
         self.reel_button.clicked.connect(self.create_reel_from_selection)
         self.delete_button.clicked.connect(self.delete_selected)
         state.mediaChanged.connect(lambda _h: self.refresh())
@@ -312,7 +329,7 @@ class AnnotatePanel(QWidget):
             item.setData(0, UID_ROLE, c["uid"])
             item.setForeground(3, theme.rating_color(c["rating"]))
             if c["tags"]:
-                item.setToolTip(0, " ".join(f"#{t}" for t in c["tags"]))
+                item.setToolTip(0, ", ".join(c["tags"]))
             self.clip_list.addTopLevelItem(item)
             if c["uid"] in selected or c["uid"] == self.state.raw_clip_uid:
                 item.setSelected(True)
@@ -341,6 +358,7 @@ class AnnotatePanel(QWidget):
         self._show_details()
 
     def _selection_changed(self) -> None:
+        self._commit_notes()  # unsaved notes belong to the clip that was selected
         uids = self.selected_uids()
         self.state.set_raw_clip(uids[-1] if uids else None)
         if len(uids) == 1:
@@ -362,7 +380,9 @@ class AnnotatePanel(QWidget):
         if clip is None:
             for w in (self.name_edit, self.tags_edit):
                 w.clear()
+            self._filling_notes = True
             self.notes_edit.clear()
+            self._filling_notes = False
             self.range_label.setText("—")
             self.stars.set_value(0)
             return
@@ -370,8 +390,11 @@ class AnnotatePanel(QWidget):
             self.name_edit.setText(clip["name"])
         if not self.tags_edit.hasFocus():
             self.tags_edit.setText(", ".join(clip["tags"]))
-        if not self.notes_edit.hasFocus() and self.notes_edit.toPlainText() != clip["notes"]:
+        if (not self.notes_edit.hasFocus() and self._notes_uid is None
+                and self.notes_edit.toPlainText() != clip["notes"]):
+            self._filling_notes = True
             self.notes_edit.setPlainText(clip["notes"])
+            self._filling_notes = False
         self.range_label.setText(f"{fmt_time(clip['start'])} – {fmt_time(clip['end'])}"
                                  f"   ({fmt_time(clip['end'] - clip['start'])})")
         self.stars.set_value(int(clip["rating"] or 0))
@@ -469,11 +492,23 @@ class AnnotatePanel(QWidget):
         if clip is not None and tags != clip["tags"]:
             self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"tags": tags}))
 
+    def _notes_typed(self) -> None:
+        if self._filling_notes or self.state.raw_clip_uid is None:
+            return
+        if self._notes_uid is None:
+            self._notes_uid = self.state.raw_clip_uid
+        self._notes_timer.start()
+
     def _commit_notes(self) -> None:
-        clip = self.current_clip()
+        """Save typed notes: after a pause, on leaving the field, or before the selection moves.
+        Saves within a burst of typing merge into one undo step."""
+        self._notes_timer.stop()
+        uid, self._notes_uid = self._notes_uid, None
+        clip = next((c for c in self._clips if c["uid"] == uid), None)
         notes = self.notes_edit.toPlainText()[:10_000]
         if clip is not None and notes != clip["notes"]:
-            self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"notes": notes}))
+            self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"notes": notes}), merge_key="notes",
+                             text="Edit notes")
 
     def delete_selected(self) -> None:
         uids = self.selected_uids()

@@ -28,6 +28,7 @@ from desktop.ui import theme
 from desktop.ui.library_panel import paint_empty_state
 from desktop.ui.export_options import CloseChoice, OutputFileChooser, ask_close_during_export
 from desktop.ui.export_service import ExportService, Quality, read_jobs
+from desktop.ui.spotlight_warning import hidden_spans, spans_text
 from desktop.ui.undo import EditorState, fmt_time
 from resources import icon
 
@@ -121,6 +122,11 @@ class ExportPanel(QWidget):
         form.addRow("Save to", self.output)
         form.addRow("Output", self.summary)
         form.addRow(self.problem)
+        self.spot_warning = QLabel()  # not blocking: the user may mean it, but never silently
+        self.spot_warning.setWordWrap(True)
+        self.spot_warning.setStyleSheet(f"color: {theme.ERROR.name()};")
+        self.spot_warning.hide()
+        form.addRow(self.spot_warning)
         form.addRow(self.export_button)
         left.addWidget(box)
         self.unavailable = QLabel(service.reason)
@@ -276,13 +282,18 @@ class ExportPanel(QWidget):
         except Exception:
             doc = None
         if not doc or not doc["clips"]:
+            self.spot_warning.hide()
             self.contents.setText("No clips yet." if doc else "")
             self.poster.setPixmap(QPixmap())
             self.poster.setText("no preview")
             return
         names = {c["uid"]: c["name"] for c in self.state.library.raw_clips(include_deleted=True)}
         lines = [f"<b>{doc['project']['name']}</b> · {doc['project']['aspect']}"]
+        hidden: list[str] = []
         for i, c in enumerate(doc["clips"], 1):
+            spans = hidden_spans(c, doc["project"]["aspect"])
+            if spans:
+                hidden.append(f"clip {i} at {spans_text(spans)}")
             extra = []
             if any(s["speed"] != 1.0 for s in c["edit"]["speeds"]):
                 extra.append("slow-mo")
@@ -291,6 +302,9 @@ class ExportPanel(QWidget):
             tail = f" · {', '.join(extra)}" if extra else ""
             lines.append(f"{i}. {names.get(c['raw_clip']) or 'Clip'} — {fmt_time(c['output_duration'])}{tail}")
         self.contents.setText("<br>".join(lines))
+        self.spot_warning.setText(f"⚠ The spotlight is outside the crop in {'; '.join(hidden)}: its ring will not "
+                                  "be visible there. Fix it in Frame or Spotlight mode, or export anyway.")
+        self.spot_warning.setVisible(bool(hidden))
         aspect = AspectRatio(doc["project"]["aspect"])
         self.poster.setFixedSize(POSTER_W, round(POSTER_W / float(aspect.ratio)))
         self._request_poster(doc["clips"][0], aspect)

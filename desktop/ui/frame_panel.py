@@ -8,25 +8,26 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from typing import Any
 
-from PySide6.QtCore import QLineF, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QToolButton, QTreeWidget,
+                               QHBoxLayout, QHeaderView, QLabel, QPushButton, QToolButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from core.editmath import MAX_ROTATION_DEG, Box, Timeline, clamp_to_safe, crop_at
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture
 from desktop.ui import theme
-from desktop.ui.undo import EditorState, fmt_time
+from desktop.ui.keymap import key_hint
+from desktop.ui.rotation_control import RotationControl
+from desktop.ui.undo import EditorState, fmt_px, fmt_time
+from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
 
 log = logging.getLogger(__name__)
 
-_ROT_STEPS = 10  # slider units per degree (0.1° resolution)
 _ASPECT_LABELS = {"9:16": "9:16 vertical", "16:9": "16:9 landscape", "1:1": "1:1 square", "4:5": "4:5 portrait"}
 
 
@@ -58,79 +59,12 @@ def is_outdated(state: EditorState, clip: dict[str, Any]) -> bool:
     return kept != str(raw["boundaries_rev"])
 
 
-class StraightenOverlay(QWidget):
-    """Drawn over the viewer while the straighten tool is on: drag along the horizon."""
-
-    measured = Signal(float)  # degrees the drawn line leans clockwise (screen: y down)
-    cancelled = Signal()
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
-        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
-        self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.line: QLineF | None = None
-        self.setGeometry(parent.rect())
-        parent.installEventFilter(self)
-
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802
-        if obj is self.parent() and event.type() == event.Type.Resize:
-            self.setGeometry(self.parent().rect())
-        return False
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        p = event.position()
-        self.line = QLineF(p, p)
-        self.update()
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if self.line is not None:
-            self.line.setP2(event.position())
-            self.update()
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if self.line is None:
-            return
-        self.line.setP2(event.position())
-        line, self.line = self.line, None
-        self.update()
-        if line.length() < 12:
-            return
-        dx, dy = line.dx(), line.dy()
-        if dx < 0:
-            dx, dy = -dx, -dy
-        angle = math.degrees(math.atan2(dy, dx))
-        if abs(angle) > 45:  # a vertical reference (a goal post): level it to vertical instead
-            angle = angle - 90 if angle > 0 else angle + 90
-        self.measured.emit(angle)
-
-    def keyPressEvent(self, event) -> None:  # noqa: N802
-        if event.key() == Qt.Key.Key_Escape:
-            self.cancelled.emit()
-        else:
-            super().keyPressEvent(event)
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setPen(theme.TEXT)
-        p.fillRect(0, 0, self.width(), 26, theme.DIM)
-        p.drawText(self.rect().adjusted(10, 4, -10, 0), Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter,
-                   "Straighten: drag along the horizon or a line that should be level (Esc to cancel)")
-        if self.line is not None:
-            p.setPen(QPen(theme.ACCENT, 2, Qt.PenStyle.DashLine))
-            p.drawLine(self.line)
-            for pt in (self.line.p1(), self.line.p2()):
-                p.drawEllipse(pt, 4, 4)
-        p.end()
-
-
 class FramePanel(QWidget):
     """Inspector of the Frame mode."""
 
     straightenToggled = Signal(bool)
     keyframeSelected = Signal(str)
+    rotationPreviewed = Signal(float)  # degrees while the slider is dragged (nothing saved yet)
 
     def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -168,6 +102,7 @@ class FramePanel(QWidget):
             self.aspect.addItem(_ASPECT_LABELS[a.value], a.value)
         self.duration_label = QLabel("—")
         self.duration_label.setFont(theme.mono_font(9.5))
+        self.duration_label.setWordWrap(True)
         self.reel_duration = QLabel("—")
         self.reel_duration.setFont(theme.mono_font(9.5))
         rf.addRow("Aspect", self.aspect)
@@ -183,14 +118,14 @@ class FramePanel(QWidget):
         self.keyframes.setRootIsDecorated(False)
         self.keyframes.setUniformRowHeights(True)
         self.keyframes.setAlternatingRowColors(True)
-        self.keyframes.setMinimumHeight(70)
-        self.keyframes.setMaximumHeight(130)
+        self.keyframes.setMinimumHeight(rows_height(self.keyframes, MIN_ROWS))
+        self.keyframes.setMaximumHeight(rows_height(self.keyframes, 2 * MIN_ROWS))
         self.keyframes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.keyframes.header().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.keyframes.header().setMinimumSectionSize(40)
         cl.addWidget(self.keyframes)
         row = QHBoxLayout()
-        self.add_kf = self._tool("keyframe", "Add keyframe at the playhead (K)")
+        self.add_kf = self._tool("keyframe", f"Add keyframe at the playhead ({key_hint('add_keyframe')})")
         self.del_kf = self._tool("trash", "Delete the selected keyframe (Del)")
         self.copy_crop = self._tool("copy", "Copy the crop at the playhead (Ctrl+C)")
         self.paste_crop = self._tool("paste", "Paste the copied crop at the playhead (Ctrl+V)")
@@ -210,8 +145,8 @@ class FramePanel(QWidget):
         self.segments.setHeaderLabels(["", "Source", "Speed", "Output"])
         self.segments.setRootIsDecorated(False)
         self.segments.setUniformRowHeights(True)
-        self.segments.setMinimumHeight(60)
-        self.segments.setMaximumHeight(120)
+        self.segments.setMinimumHeight(rows_height(self.segments, MIN_ROWS))
+        self.segments.setMaximumHeight(rows_height(self.segments, 2 * MIN_ROWS))
         self.segments.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.segments.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.segments.header().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -266,28 +201,10 @@ class FramePanel(QWidget):
         root.addWidget(seg)
 
         # rotation
-        rot = QGroupBox("Rotation")
-        rl = QHBoxLayout(rot)
-        self.rotation = QSlider(Qt.Orientation.Horizontal)
-        self.rotation.setRange(int(-MAX_ROTATION_DEG * _ROT_STEPS), int(MAX_ROTATION_DEG * _ROT_STEPS))
-        self.rotation.setPageStep(_ROT_STEPS)
-        self.rotation.setTickInterval(5 * _ROT_STEPS)
-        self.rotation.setTickPosition(QSlider.TickPosition.TicksBelow)
-        # Bipolar: no "filled" part, the handle alone says which way it leans.
-        self.rotation.setStyleSheet(f"QSlider::sub-page:horizontal {{ background: {theme.PANEL_HI.name()}; }}")
-        self.rotation_spin = QDoubleSpinBox()
-        self.rotation_spin.setRange(-MAX_ROTATION_DEG, MAX_ROTATION_DEG)
-        self.rotation_spin.setDecimals(1)
-        self.rotation_spin.setSingleStep(0.1)
-        self.rotation_spin.setSuffix("°")
-        self.straighten = self._tool("straighten", "Straighten: draw along the horizon in the viewer")
-        self.straighten.setCheckable(True)
-        self.reset_rotation = self._tool("rotate", "Reset rotation to 0°")
-        rl.addWidget(self.rotation, 1)
-        rl.addWidget(self.rotation_spin)
-        rl.addWidget(self.straighten)
-        rl.addWidget(self.reset_rotation)
-        root.addWidget(rot)
+        self.rotation_box = RotationControl()
+        self.rotation, self.rotation_spin = self.rotation_box.slider, self.rotation_box.spin
+        self.straighten, self.reset_rotation = self.rotation_box.straighten, self.rotation_box.reset
+        root.addWidget(self.rotation_box)
         root.addStretch(1)
 
         self.aspect.activated.connect(self._aspect_chosen)
@@ -306,10 +223,9 @@ class FramePanel(QWidget):
         self.trim_first.clicked.connect(lambda: self.drop_edge(first=True))
         self.trim_last.clicked.connect(lambda: self.drop_edge(first=False))
         self.clear_trim.clicked.connect(self._clear_trim)
-        self.rotation.valueChanged.connect(self._slider_moved)
-        self.rotation.sliderReleased.connect(lambda: self.set_rotation(self.rotation.value() / _ROT_STEPS))
-        self.rotation_spin.editingFinished.connect(lambda: self.set_rotation(self.rotation_spin.value()))
-        self.reset_rotation.clicked.connect(lambda: self.set_rotation(0.0))
+        self.rotation_box.committed.connect(lambda deg, merge: self.set_rotation(deg, merge=merge))
+        self.rotation_box.previewed.connect(self.rotationPreviewed)
+        self.rotation_box.previewed.connect(lambda deg: self._update_crop_label(deg))
         self.straighten.toggled.connect(self.straightenToggled)
         self.use_new.clicked.connect(self._use_new_range)
         self.keep_old.clicked.connect(self._keep_range)
@@ -338,18 +254,13 @@ class FramePanel(QWidget):
         if doc is not None:
             self.aspect.setCurrentIndex(self.aspect.findData(doc["project"]["aspect"]))
         for w in (self.add_kf, self.copy_crop, self.split_button, self.half, self.normal, self.apply_custom,
-                  self.custom, self.rotation, self.rotation_spin, self.straighten, self.reset_rotation):
+                  self.custom):
             w.setEnabled(clip is not None)
         self.paste_crop.setEnabled(clip is not None and self._clipboard is not None)
         self.banner.setVisible(clip is not None and is_outdated(self.state, clip))
         self._fill_keyframes(clip)
         self._fill_segments(clip)
-        if clip is not None and not self.rotation.isSliderDown():
-            deg = float(clip["edit"]["rotation"])
-            self.rotation.blockSignals(True)
-            self.rotation.setValue(round(deg * _ROT_STEPS))
-            self.rotation.blockSignals(False)
-            self.rotation_spin.setValue(deg)
+        self.rotation_box.set_clip(clip, self.state.aspect())
         self._update_durations()
         self._update_crop_label()
 
@@ -358,8 +269,8 @@ class FramePanel(QWidget):
         self.keyframes.blockSignals(True)
         self.keyframes.clear()
         for k in (clip["edit"]["crop_keyframes"] if clip else []):
-            item = QTreeWidgetItem([f"{k['time']:.2f} s", f"{k['x'] + k['width'] / 2:.0f}, {k['y'] + k['height'] / 2:.0f}",
-                                    f"{k['width']:.0f}×{k['height']:.0f}"])
+            item = QTreeWidgetItem([f"{k['time']:.2f} s", f"{fmt_px(k['x'] + k['width'] / 2)}, "
+                                    f"{fmt_px(k['y'] + k['height'] / 2)}", f"{fmt_px(k['width'])}×{fmt_px(k['height'])}"])
             item.setData(0, Qt.ItemDataRole.UserRole, k["uid"])
             item.setIcon(0, icon("keyframe"))
             self.keyframes.addTopLevelItem(item)
@@ -413,13 +324,17 @@ class FramePanel(QWidget):
         self.duration_label.setText(f"{fmt_time(this)} of {fmt_time(clip['source']['duration'])} source{mark}")
         self.reel_duration.setText(fmt_time(total) + mark)
 
-    def _update_crop_label(self) -> None:
+    def _update_crop_label(self, rotation: float | None = None) -> None:
+        """The crop at the playhead; at ``rotation`` while the slider is dragged (nothing saved yet)."""
         clip, t = self.clip(), self.state.clip_time()
         if clip is None or t is None:
             self.crop_label.setText("")
             return
+        if rotation is not None:
+            clip = {**clip, "edit": {**clip["edit"], "rotation": rotation}}
         box = crop_box_at(clip, self.state.aspect(), t)
-        self.crop_label.setText(f"Crop at the playhead: {box.width:.0f}×{box.height:.0f} at {box.x:.0f}, {box.y:.0f}")
+        self.crop_label.setText(f"Crop at the playhead: {fmt_px(box.width)}×{fmt_px(box.height)} "
+                                f"at {fmt_px(box.x)}, {fmt_px(box.y)}")
 
     # -- selection -------------------------------------------------------------------------------
     def selected_keyframe(self) -> str | None:
@@ -570,13 +485,6 @@ class FramePanel(QWidget):
     def _clear_trim(self) -> None:
         self._wc_gesture(GestureKind.CLEAR_TRIM, {})
 
-    def _slider_moved(self, value: int) -> None:
-        self.rotation_spin.blockSignals(True)
-        self.rotation_spin.setValue(value / _ROT_STEPS)
-        self.rotation_spin.blockSignals(False)
-        if not self.rotation.isSliderDown():  # keyboard / wheel nudges: merged into one undo step
-            self.set_rotation(value / _ROT_STEPS, merge=True)
-
     def set_rotation(self, degrees: float, *, merge: bool = False) -> None:
         clip = self.clip()
         if clip is None:
@@ -627,4 +535,4 @@ def _crop_from_clipboard() -> dict[str, float] | None:
     return None
 
 
-__all__ = ["FramePanel", "StraightenOverlay", "clip_timeline", "crop_box_at", "crop_track", "is_outdated"]
+__all__ = ["FramePanel", "clip_timeline", "crop_box_at", "crop_track", "is_outdated"]

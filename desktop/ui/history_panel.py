@@ -19,7 +19,7 @@ from core.enums import GestureKind
 from core.gestures.model import Gesture, GestureError
 from desktop.ui import theme
 from desktop.ui.library_panel import paint_empty_state
-from desktop.ui.undo import EditorState, gesture_label
+from desktop.ui.undo import EditorState, history_label
 from resources import icon
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class HistoryPanel(QWidget):
         row.addStretch(1)
         row.addWidget(self.restore)
         pl.addLayout(row)
-        self.tabs.addTab(page, icon("retry"), "Versions")
+        self.tabs.addTab(page, icon("retry", checked_dark=False), "Versions")
 
         cpage = QWidget()
         cl = QVBoxLayout(cpage)
@@ -122,7 +122,7 @@ class HistoryPanel(QWidget):
         crow.addWidget(self.keep_theirs)
         crow.addWidget(self.restore_mine)
         cl.addLayout(crow)
-        self.tabs.addTab(cpage, icon("conflict"), "Conflicts")
+        self.tabs.addTab(cpage, icon("conflict", checked_dark=False), "Conflicts")
 
         self.versions.itemSelectionChanged.connect(self._version_selected)
         self.restore.clicked.connect(self.restore_selected)
@@ -147,7 +147,7 @@ class HistoryPanel(QWidget):
         for v in reversed(history):
             g = v["gesture"]
             kind = g.get("kind")
-            label = "Undo" if g.get("undoes") else (gesture_label(GestureKind(kind)) if kind else "Change")
+            label = history_label(self.state.library, kind, g.get("payload"), g.get("undoes"))
             if g.get("device_id") and g["device_id"] != mine:
                 label += "  (other device)"
             item = QTreeWidgetItem([f"v{v['version']}", label, _local_time(v["created_at"])])

@@ -2,7 +2,9 @@
 
 Single-letter keys are window shortcuts; text fields (search, tags, notes) take their own keys
 first (QLineEdit accepts the ShortcutOverride), so typing "i" in a tag never marks an in point.
-K is "pause" in Annotate and "add keyframe" in Frame/Spotlight, where the shuttle matters less.
+Arrows step frames (Shift: seconds) in every editing mode whatever widget has focus; the crop moves
+only with Alt+arrows. K is the J/K/L shuttle's stop and nothing else, as in every NLE; a keyframe
+is P (After Effects' position-keyframe letter, free here and away from the J/K/L hand).
 """
 from __future__ import annotations
 
@@ -47,8 +49,7 @@ BINDINGS: tuple[Binding, ...] = (
     # playback
     Binding("play_pause", ("Space",), "Play / pause", "Playback", EDIT_MODES),
     Binding("shuttle_back", ("J",), "Play backwards (press again: faster)", "Playback", EDIT_MODES),
-    Binding("shuttle_stop", ("K",), "Pause (Annotate); add keyframe in Frame / Spotlight", "Playback",
-            frozenset({Mode.ANNOTATE})),
+    Binding("shuttle_stop", ("K",), "Stop (J/K/L shuttle)", "Playback", EDIT_MODES),
     Binding("shuttle_fwd", ("L",), "Play forwards (press again: faster)", "Playback", EDIT_MODES),
     Binding("frame_back", ("Left",), "One frame back", "Playback", EDIT_MODES),
     Binding("frame_fwd", ("Right",), "One frame forward", "Playback", EDIT_MODES),
@@ -73,8 +74,8 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("rate_5", ("5",), "Rate 5 stars", "Annotate", frozenset({Mode.ANNOTATE, Mode.LIBRARY})),
     Binding("rate_0", ("0",), "Clear the rating", "Annotate", frozenset({Mode.ANNOTATE, Mode.LIBRARY})),
     # framing
-    Binding("add_keyframe", ("K",), "Add a keyframe at the playhead", "Frame / Spotlight",
-            frozenset({Mode.FRAME, Mode.SPOTLIGHT})),
+    Binding("add_keyframe", ("P",), "Add a keyframe at the playhead (crop, or the selected spotlight)",
+            "Frame / Spotlight", frozenset({Mode.FRAME, Mode.SPOTLIGHT})),
     Binding("split", ("S",), "Split at the playhead", "Frame / Spotlight", frozenset({Mode.FRAME})),
     Binding("copy_crop", ("Ctrl+C",), "Copy the crop at the playhead", "Frame / Spotlight", frozenset({Mode.FRAME})),
     Binding("paste_crop", ("Ctrl+V",), "Paste the crop at the playhead", "Frame / Spotlight", frozenset({Mode.FRAME})),
@@ -99,11 +100,24 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("help_keys", ("F1", "?"), "This keyboard map", "Help"),
 )
 
+# Alt+arrows move the crop 1 source px, Alt+Shift+arrows 10 px (the window's QActions; one
+# binding per step size, since an action does not tell which of its shortcuts fired).
+NUDGES: dict[str, tuple[float, float]] = {}
+_nudge_bindings: list[Binding] = []
+for _dir, (_dx, _dy) in {"Left": (-1, 0), "Right": (1, 0), "Up": (0, -1), "Down": (0, 1)}.items():
+    for _far, _step in ((False, 1.0), (True, 10.0)):
+        _name = f"nudge_{_dir.lower()}{'_far' if _far else ''}"
+        NUDGES[_name] = (_dx * _step, _dy * _step)
+        _nudge_bindings.append(Binding(_name, (f"Alt+{'Shift+' if _far else ''}{_dir}",),
+                                       f"Nudge the crop {_dir.lower()} {_step:g} px", "Frame / Spotlight",
+                                       frozenset({Mode.FRAME})))
+BINDINGS += tuple(_nudge_bindings)
+
 BY_NAME: dict[str, Binding] = {b.name: b for b in BINDINGS}
 
 
 def native_text(binding: Binding) -> str:
-    return "  or  ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in binding.keys)
+    return " or ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in binding.keys)
 
 
 class KeymapDialog(QDialog):
@@ -122,20 +136,20 @@ class KeymapDialog(QDialog):
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
-        groups: dict[str, QTreeWidgetItem] = {}
-        for b in BINDINGS:
-            if b.group not in groups:
-                head = QTreeWidgetItem([b.group])
-                font = head.font(0)
-                font.setBold(True)
-                head.setFont(0, font)
-                head.setFirstColumnSpanned(True)
-                head.setFlags(Qt.ItemFlag.ItemIsEnabled)
-                self.tree.addTopLevelItem(head)
-                head.setFirstColumnSpanned(True)
-                groups[b.group] = head
-            where = "everywhere" if b.modes == ALL_MODES else ", ".join(m.title for m in Mode if m in b.modes)
-            self.tree.addTopLevelItem(QTreeWidgetItem([b.label, native_text(b), where]))
+        for group in dict.fromkeys(b.group for b in BINDINGS):
+            head = QTreeWidgetItem([group])
+            font = head.font(0)
+            font.setBold(True)
+            head.setFont(0, font)
+            head.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.tree.addTopLevelItem(head)
+            head.setFirstColumnSpanned(True)
+            for b in (b for b in BINDINGS if b.group == group):
+                where = "everywhere" if b.modes == ALL_MODES else ", ".join(m.title for m in Mode if m in b.modes)
+                item = QTreeWidgetItem([b.label, native_text(b), where])
+                for col in range(3):
+                    item.setToolTip(col, item.text(col))
+                self.tree.addTopLevelItem(item)
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
@@ -146,4 +160,10 @@ class KeymapDialog(QDialog):
         layout.addWidget(buttons)
 
 
-__all__ = ["ALL_MODES", "BINDINGS", "BY_NAME", "Binding", "EDIT_MODES", "KeymapDialog", "Mode", "native_text"]
+def key_hint(name: str) -> str:
+    """The first key of a binding as shown in tooltips and buttons, e.g. "P"."""
+    return QKeySequence(BY_NAME[name].keys[0]).toString(QKeySequence.SequenceFormat.NativeText)
+
+
+__all__ = ["ALL_MODES", "BINDINGS", "BY_NAME", "Binding", "EDIT_MODES", "KeymapDialog", "Mode", "NUDGES",
+           "key_hint", "native_text"]

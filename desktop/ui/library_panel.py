@@ -12,10 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (QMimeData, QModelIndex, QObject, QPoint, QRect, QSize,
+from PySide6.QtCore import (QMimeData, QModelIndex, QObject, QPoint, QRect, QRectF, QSize,
                             QSortFilterProxyModel, Qt, QUrl, Signal)
 from PySide6.QtGui import (QColor, QDesktopServices, QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont,
-                           QFontMetrics, QIcon, QPainter, QPainterPath, QPixmap, QStandardItem, QStandardItemModel)
+                           QFontMetrics, QIcon, QPainter, QPainterPath, QPen, QPixmap, QStandardItem,
+                           QStandardItemModel)
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListView,
                                QMenu, QPushButton, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTabWidget,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 CLIPS_MIME = "application/x-reeldesk-raw-clips"
 CARD = QSize(196, 178)
+SELECTED_OUTLINE_PX = 2.5
 _THUMB = QSize(180, 101)
 
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -171,13 +173,13 @@ class ClipCardDelegate(QStyledItemDelegate):
         hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        bg = theme.PANEL_HI if hovered and not selected else theme.PANEL_ALT
+        bg = theme.PANEL_HI if hovered or selected else theme.PANEL_ALT
         path = QPainterPath()
         path.addRoundedRect(r, 6, 6)
         painter.fillPath(path, bg)
-        if selected:
-            painter.setPen(theme.SELECTION)
-            painter.drawRoundedRect(r.adjusted(0, 0, -1, -1), 6, 6)
+        if selected:  # a clear outline: several cards are picked for a reel at once
+            painter.setPen(QPen(theme.ACCENT, SELECTED_OUTLINE_PX))
+            painter.drawRoundedRect(QRectF(r).adjusted(1, 1, -1, -1), 6, 6)
         thumb_rect = QRect(r.x() + 8, r.y() + 8, r.width() - 16, _THUMB.height())
         pm = self.thumbs.pixmap(clip.get("media_hash", ""), float(clip.get("start", 0.0)) + 0.5)
         clip_path = QPainterPath()
@@ -216,7 +218,8 @@ class ClipCardDelegate(QStyledItemDelegate):
         nfm = QFontMetrics(name_font)
         name = clip.get("name") or "Untitled clip"
         painter.setPen(theme.TEXT)
-        painter.drawText(QRect(r.x() + 8, y, r.width() - 16, nfm.height()), Qt.AlignmentFlag.AlignLeft,
+        painter.drawText(QRect(r.x() + 8, y, r.width() - 16, nfm.height()),
+                         Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextDontClip,
                          nfm.elidedText(name, Qt.TextElideMode.ElideRight, r.width() - 16))
         y += nfm.height() + 2
         # stars + source
@@ -229,7 +232,8 @@ class ClipCardDelegate(QStyledItemDelegate):
         painter.setPen(theme.TEXT_DIM)
         src = clip.get("media_name", "")
         sx = r.x() + 8 + 5 * (star_w + 1) + 8
-        painter.drawText(QRect(sx, y, r.right() - 8 - sx, fm.height()), Qt.AlignmentFlag.AlignRight,
+        painter.drawText(QRect(sx, y, r.right() - 8 - sx, fm.height()),
+                         Qt.AlignmentFlag.AlignRight | Qt.TextFlag.TextDontClip,
                          fm.elidedText(src, Qt.TextElideMode.ElideMiddle, r.right() - 8 - sx))
         y += fm.height() + 4
         # tag chips
@@ -408,7 +412,7 @@ class LibraryPanel(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search clips, tags, notes…")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(260)
+        self.search.setMinimumWidth(160)
         self.rating_filter = QComboBox()
         self.rating_filter.addItem("Any rating", 0)
         for n in range(1, 6):
@@ -456,7 +460,7 @@ class LibraryPanel(QWidget):
         self.clip_view.doubleClicked.connect(self._clip_activated)
         self.clip_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.clip_view.customContextMenuRequested.connect(self._clip_menu)
-        self.tabs.addTab(self.clip_view, icon("film"), "Clips")
+        self.tabs.addTab(self.clip_view, icon("film", checked_dark=False), "Clips")
 
         # footage: games and media
         self.footage = _EmptyTree("No footage yet.\nDrop video files or whole folders here to import them.")
@@ -466,7 +470,7 @@ class LibraryPanel(QWidget):
         self.footage.itemDoubleClicked.connect(self._footage_activated)
         self.footage.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.footage.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.tabs.addTab(self.footage, icon("library"), "Footage")
+        self.tabs.addTab(self.footage, icon("library", checked_dark=False), "Footage")
 
         # projects
         self.projects = ProjectTree()
@@ -477,7 +481,7 @@ class LibraryPanel(QWidget):
         self.projects.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.projects.itemDoubleClicked.connect(lambda item, _c: self.openProject.emit(item.data(0, UID_ROLE)))
         self.projects.clipsDropped.connect(self.add_clips_to_project)
-        self.tabs.addTab(self.projects, icon("project"), "Reels")
+        self.tabs.addTab(self.projects, icon("project", checked_dark=False), "Reels")
 
         # gallery
         self.gallery = _EmptyTree("No finished videos yet.\nExport a reel and every version lands here.")
@@ -491,7 +495,7 @@ class LibraryPanel(QWidget):
         self.gallery.itemDoubleClicked.connect(self._open_video)
         self.gallery.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.gallery.customContextMenuRequested.connect(self._gallery_menu)
-        self.tabs.addTab(self.gallery, icon("export"), "Gallery")
+        self.tabs.addTab(self.gallery, icon("export", checked_dark=False), "Gallery")
 
         self.search.textChanged.connect(self._apply_filter)
         self.rating_filter.currentIndexChanged.connect(self._apply_filter)

@@ -9,21 +9,19 @@ kept in ``ui.ini`` inside the library folder (QSettings in INI format, not the r
 """
 from __future__ import annotations
 
-import json
 import logging
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QColor, QDesktopServices, QDragEnterEvent, QDragLeaveEvent,
                            QDragMoveEvent, QDropEvent, QKeySequence, QPainter, QPaintEvent)
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
-                               QFileDialog, QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMenu, QProgressBar, QPushButton, QSizePolicy, QSplitter, QStackedWidget, QToolBar, QToolButton,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog,
+                               QHBoxLayout, QHeaderView, QLabel, QMainWindow, QProgressBar, QPushButton, QSizePolicy,
+                               QSplitter, QStackedWidget, QToolBar, QToolButton, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
 
-from core.enums import GestureKind
 from core.gestures.model import Gesture
 from core.library import Library
 from core.media.cache import PEAKS_PER_SECOND, THUMB_EVERY_S, CacheEvent, CacheStage, CacheWorker
@@ -32,19 +30,25 @@ from core.media.waveform import load_peaks, peaks_path
 from desktop.ui import theme
 from desktop.ui.annotate_panel import AnnotatePanel, create_reel
 from desktop.ui.export_panel import ExportPanel, ExportService
-from desktop.ui.frame_panel import FramePanel, StraightenOverlay
+from desktop.ui.frame_panel import FramePanel
 from desktop.ui.history_panel import HistoryPanel
-from desktop.ui.keymap import BINDINGS, EDIT_MODES, KeymapDialog, Mode, native_text
-from desktop.ui.library_panel import CLIPS_MIME, LibraryPanel, ThumbnailCache, clip_uids_from_mime
+from desktop.ui.import_games import VIDEO_FILTER, ask_game_import, game_name_for, long_footage, make_game
+from desktop.ui.keymap import BINDINGS, EDIT_MODES, NUDGES, KeymapDialog, Mode, native_text
+from desktop.ui.library_panel import LibraryPanel, ThumbnailCache
 from desktop.ui.playback import Playback
 from desktop.ui.program_view import ProgramMonitor
+from desktop.ui.reel_list import ReelClipList
+from desktop.ui.rotation_control import StraightenOverlay
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.spotlight_panel import SpotlightPanel
+from desktop.ui.spotlight_warning import SpotlightWarning
 from desktop.ui.track_panel import TrackControls, TrackController
 from desktop.ui.sync_indicator import SyncController, SyncIndicator
+from desktop.ui.timecode import FRAMES_SETTING
 from desktop.ui.timeline import TimelineView
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.viewer import VideoViewer, ViewerMode
+from desktop.ui.window_fit import CurrentPageStack, fit_window, scrolling
 from desktop.ui.workers import LibraryBridge, Task, TaskHub
 from resources import icon, style_sheet
 
@@ -147,126 +151,6 @@ class ImportReportDialog(QDialog):
         layout.addWidget(buttons)
 
 
-class ReelClipList(QListWidget):
-    """The open reel's clips in order: pick one to frame, drag to reorder, drop clips to add."""
-
-    def __init__(self, state: EditorState, thumbs: ThumbnailCache, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.state = state
-        self.thumbs = thumbs
-        self.setIconSize(QSize(64, 36))
-        self.setSpacing(2)
-        self.setDragEnabled(True)
-        self.setAcceptDrops(True)
-        self.viewport().setAcceptDrops(True)
-        self.setDropIndicatorShown(True)
-        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
-        self.setDefaultDropAction(Qt.DropAction.MoveAction)
-        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.customContextMenuRequested.connect(self._menu)
-        self.currentItemChanged.connect(self._picked)
-        thumbs.ready.connect(lambda _h: self.refresh())
-
-    def refresh(self) -> None:
-        doc = self.state.project_doc()
-        self.blockSignals(True)
-        self.clear()
-        names = {c["uid"]: c["name"] for c in self.state.library.raw_clips(include_deleted=True)} if doc else {}
-        for i, c in enumerate(doc["clips"] if doc else [], 1):
-            item = QListWidgetItem(f"{i}. {names.get(c['raw_clip']) or 'Clip'}\n{fmt_time(c['output_duration'])}")
-            item.setData(Qt.ItemDataRole.UserRole, c["uid"])
-            pm = self.thumbs.pixmap(c["media"], c["source"]["start"] + 0.5)
-            item.setIcon(icon("film") if pm is None else _icon_from(pm))
-            self.addItem(item)
-            if c["uid"] == self.state.wc_uid:
-                self.setCurrentItem(item)
-        self.blockSignals(False)
-
-    def paintEvent(self, event) -> None:  # noqa: N802
-        super().paintEvent(event)
-        if self.count() == 0:
-            from desktop.ui.library_panel import paint_empty_state
-            paint_empty_state(self, "No clips in this reel.\nDrag clips here from the Library.")
-
-    def _picked(self, item: QListWidgetItem | None, _prev: QListWidgetItem | None) -> None:
-        if item is not None:
-            self.state.set_clip(item.data(Qt.ItemDataRole.UserRole))
-
-    def mimeTypes(self) -> list[str]:  # noqa: N802
-        return [CLIPS_MIME, "application/x-reeldesk-working-clip"]
-
-    def mimeData(self, items: list[QListWidgetItem]):  # noqa: N802
-        from PySide6.QtCore import QMimeData
-        data = QMimeData()
-        data.setData("application/x-reeldesk-working-clip",
-                     json.dumps([i.data(Qt.ItemDataRole.UserRole) for i in items]).encode("utf-8"))
-        return data
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if self.state.project_uid and (event.mimeData().hasFormat(CLIPS_MIME)
-                                       or event.mimeData().hasFormat("application/x-reeldesk-working-clip")):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
-        if self.state.project_uid and (event.mimeData().hasFormat(CLIPS_MIME)
-                                       or event.mimeData().hasFormat("application/x-reeldesk-working-clip")):
-            super().dragMoveEvent(event)
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        project = self.state.project_uid
-        if project is None:
-            event.ignore()
-            return
-        row = self._drop_row(event.position().toPoint())
-        data = event.mimeData()
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()  # the list is redrawn from the library, Qt must not move items itself
-        if data.hasFormat("application/x-reeldesk-working-clip"):
-            wcs = json.loads(bytes(data.data("application/x-reeldesk-working-clip")).decode("utf-8"))
-            current = [self.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]
-            for wc in wcs:
-                old = current.index(wc) if wc in current else None
-                target = row - 1 if old is not None and old < row else row
-                if old is not None and target != old:
-                    self.state.apply(Gesture(GestureKind.MOVE_CLIP, project,
-                                             {"working_clip": wc, "position": max(0, target)}))
-            return
-        uids = clip_uids_from_mime(data)
-        gestures = [Gesture(GestureKind.ADD_CLIP, project, {"raw_clip": uid, "position": row + i})
-                    for i, uid in enumerate(uids)]
-        if gestures:
-            self.state.apply_many(gestures, f"Add {len(gestures)} clip(s) to reel")
-
-    def _drop_row(self, pos: QPoint) -> int:
-        item = self.itemAt(pos)
-        if item is None:
-            return self.count()
-        row = self.row(item)
-        rect = self.visualItemRect(item)
-        return row + 1 if pos.y() > rect.center().y() else row
-
-    def _menu(self, pos: QPoint) -> None:
-        item = self.itemAt(pos)
-        if item is None or self.state.project_uid is None:
-            return
-        wc = item.data(Qt.ItemDataRole.UserRole)
-        menu = QMenu(self)
-        menu.addAction(icon("trash"), "Remove from reel", lambda: self.state.apply(
-            Gesture(GestureKind.REMOVE_CLIP, self.state.project_uid, {"working_clip": wc})))
-        menu.exec(self.viewport().mapToGlobal(pos))
-
-
-def _icon_from(pm):
-    from PySide6.QtGui import QIcon
-    return QIcon(pm.scaled(QSize(64, 36), Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                           Qt.TransformationMode.SmoothTransformation).copy(0, 0, 64, 36))
-
-
 class MainWindow(QMainWindow):
     modeChanged = Signal(str)
     importFinished = Signal(list)  # list[ImportResult]
@@ -280,7 +164,6 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("spotlight"))
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
-        self.resize(1440, 900)
         self.mode = Mode.LIBRARY
         self._import_task: Task | None = None
         self._reports: list[QDialog] = []
@@ -318,7 +201,7 @@ class MainWindow(QMainWindow):
 
     # -- construction ----------------------------------------------------------------------------
     def _build_pages(self) -> None:
-        self.pages = QStackedWidget()
+        self.pages = CurrentPageStack()
         self.library_panel = LibraryPanel(self.state, self.hub, self.thumbs)
         self.pages.addWidget(self.library_panel)
 
@@ -332,7 +215,6 @@ class MainWindow(QMainWindow):
         tl.setContentsMargins(0, 0, 0, 0)
         tl.setSpacing(0)
         self.viewer = VideoViewer()
-        self.viewer.installEventFilter(self)
         self.program = ProgramMonitor(self)  # Source | Program monitor around the viewer
         # Nothing to show: an explanation with the way forward instead of an empty black frame.
         self.viewer_empty = QWidget()
@@ -356,10 +238,11 @@ class MainWindow(QMainWindow):
         self.viewer_stack.addWidget(self.program.stack)
         self.viewer_stack.addWidget(self.viewer_empty)
         tl.addWidget(self.viewer_stack, 1)
+        self.spot_warning = SpotlightWarning()
+        tl.addWidget(self.spot_warning)
         tl.addWidget(self._build_transport())
         self.splitter.addWidget(top)
         self.timeline = TimelineView()
-        self.timeline.setMinimumHeight(150)
         self.splitter.addWidget(self.timeline)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
@@ -369,7 +252,8 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(editor)
 
         self.export_panel = ExportPanel(self.state, self.export_service)
-        self.pages.addWidget(self.export_panel)
+        self.export_page = scrolling(self.export_panel, horizontal=True)
+        self.pages.addWidget(self.export_page)
         self.setCentralWidget(self.pages)
         self.straighten: StraightenOverlay | None = None
 
@@ -457,10 +341,9 @@ class MainWindow(QMainWindow):
         self.tracking = TrackController(self.state, self.hub, self.viewer, self)
         for panel in (self.frame_panel, self.spotlight_panel):  # above each panel's closing stretch
             panel.layout().insertWidget(panel.layout().count() - 1, TrackControls(self.tracking))
-        self.inspector = QStackedWidget()
+        self.inspector = CurrentPageStack()
         for panel in (self.annotate_panel, self.frame_panel, self.spotlight_panel):
-            self.inspector.addWidget(panel)
-        self.inspector.setMinimumWidth(300)
+            self.inspector.addWidget(scrolling(panel))
         self.inspector_dock = self._dock("Inspector", "InspectorDock", self.inspector,
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.history_panel = HistoryPanel(self.state)
@@ -517,6 +400,8 @@ class MainWindow(QMainWindow):
         }
         for n in range(6):
             handlers[f"rate_{n}"] = lambda n=n: self._rate(n)
+        for name, (dx, dy) in NUDGES.items():
+            handlers[name] = lambda dx=dx, dy=dy: self.viewer.nudge(dx, dy)
         for mode in Mode:
             handlers[f"mode_{mode.value}"] = lambda m=mode: self.set_mode(m)
         icons = {"undo": "undo", "redo": "redo", "import": "import", "settings": "settings", "help_keys": "help",
@@ -552,7 +437,9 @@ class MainWindow(QMainWindow):
         bar.setStyleSheet(f"QToolBar {{ background: {theme.PANEL_ALT.name()}; border-bottom: 1px solid "
                           f"{theme.BORDER.name()}; spacing: 4px; padding: 4px 8px; }}"
                           "QToolBar QToolButton { padding: 5px 12px; border: 1px solid transparent; }"
-                          f"QToolBar QToolButton:hover {{ background: {theme.PANEL_HI.name()}; }}")
+                          f"QToolBar QToolButton:hover {{ background: {theme.PANEL_HI.name()}; }}"
+                          f"QToolBar QToolButton:checked {{ background: {theme.ACCENT.name()}; "
+                          f"color: {theme.ACCENT_TEXT.name()}; }}")
         brand = QLabel("  ReelDesk  ")
         brand.setStyleSheet(f"color: {theme.ACCENT.name()}; font-weight: 700; font-size: 15px; padding-right: 10px;")
         bar.addWidget(brand)
@@ -588,6 +475,8 @@ class MainWindow(QMainWindow):
         file = menu.addMenu("&File")
         file.addAction(a["import"])
         file.addAction(icon("folder"), "Import folder…", self.import_folder_dialog)
+        file.addAction(icon("library"), "Import game…", self.import_game_dialog).setToolTip(
+            "Import a match (its halves in order) as one game to mark clips in")
         file.addAction(icon("project"), "New reel…", lambda: self.new_reel([]))
         file.addSeparator()
         file.addAction(a["settings"])
@@ -613,6 +502,11 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         for name in ("zoom_in", "zoom_out", "zoom_fit"):
             view.addAction(a[name])
+        self.frames_action = view.addAction("Time codes in frames (HH:MM:SS:FF)")
+        self.frames_action.setCheckable(True)
+        self.frames_action.setChecked(self.library.get_setting(FRAMES_SETTING, "0") == "1")
+        self.frames_action.toggled.connect(self._set_frames_timecode)
+        self.timeline.set_frames_timecode(self.frames_action.isChecked())
         play = menu.addMenu("&Playback")
         for name in ("play_pause", "shuttle_back", "shuttle_stop", "shuttle_fwd", None, "frame_back", "frame_fwd",
                      "second_back", "second_fwd", "go_start", "go_end", None, "loop"):
@@ -650,6 +544,7 @@ class MainWindow(QMainWindow):
         self.timeline.regionSelected.connect(self.spotlight_panel.select_region)
         self.frame_panel.keyframeSelected.connect(self.timeline.set_selected_keyframe)
         self.frame_panel.straightenToggled.connect(self._straighten)
+        self.frame_panel.rotationPreviewed.connect(self._preview_rotation)
         self.spotlight_panel.regionSelected.connect(self.viewer.set_selected_region)
         self.spotlight_panel.regionSelected.connect(self.timeline.set_selected_region)
         self.go_start_b.clicked.connect(self.playback.go_start)
@@ -675,7 +570,9 @@ class MainWindow(QMainWindow):
         self.sync.syncNowFinished.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.sync_indicator.conflictsRequested.connect(self._show_conflicts)
         self.history_panel.conflictsChanged.connect(lambda _n: None)
-        self.state.undo.stack.indexChanged.connect(self._undo_text)
+        for sig in (self.state.undo.stack.indexChanged, self.state.undo.stack.undoTextChanged,
+                    self.state.undo.stack.redoTextChanged):
+            sig.connect(self._undo_text)
         self.thumbs.ready.connect(lambda h: self._load_timeline_media_cache() if h == self.state.media_hash else None)
 
     # -- services --------------------------------------------------------------------------------
@@ -727,12 +624,11 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentWidget(self.library_panel)
             self.library_panel.refresh_gallery()
         elif mode is Mode.EXPORT:
-            self.pages.setCurrentWidget(self.export_panel)
+            self.pages.setCurrentWidget(self.export_page)
             self.export_panel.refresh()
         else:
             self.pages.setCurrentWidget(self.editor_page)
-            self.inspector.setCurrentWidget({Mode.ANNOTATE: self.annotate_panel, Mode.FRAME: self.frame_panel,
-                                             Mode.SPOTLIGHT: self.spotlight_panel}[mode])
+            self.inspector.setCurrentIndex([Mode.ANNOTATE, Mode.FRAME, Mode.SPOTLIGHT].index(mode))
             self.viewer.set_mode(_VIEWER_MODES[mode])
             self.inspector_dock.setWindowTitle({Mode.ANNOTATE: "Annotate", Mode.FRAME: "Frame",
                                                 Mode.SPOTLIGHT: "Spotlight"}[mode])
@@ -887,13 +783,16 @@ class MainWindow(QMainWindow):
         """Push the open clip / footage into the viewer, timeline and transport."""
         mode = self.mode
         hint = ""
-        if mode in (Mode.FRAME, Mode.SPOTLIGHT):
+        framing = mode in (Mode.FRAME, Mode.SPOTLIGHT)
+        self.spot_warning.show_for(self.state.clip_doc() if framing else None, self.state.aspect())
+        if framing:
             clip = self.state.clip_doc()
             doc = self.state.project_doc()
             if clip is None:
                 self.viewer.set_clip(None)
                 self.timeline.clear()
                 self.playback.set_range(None)
+                self.clip_label.setText("")
                 hint = ("No reel open.\nSelect clips in the Library or Annotate and choose “Create reel”."
                         if doc is None else "This reel has no clips yet.\nDrag clips from the Library onto it.")
             else:
@@ -926,6 +825,10 @@ class MainWindow(QMainWindow):
         self.viewer_hint_icon.setPixmap(icon("project" if mode in (Mode.FRAME, Mode.SPOTLIGHT) else "drop")
                                         .pixmap(QSize(48, 48)))
         self.viewer_stack.setCurrentWidget(self.viewer_empty if hint else self.program.stack)
+        # Nothing open here: no transport of footage that is not shown.
+        for b in (self.go_start_b, self.step_back_b, self.play_b, self.step_fwd_b, self.go_end_b, self.loop_b,
+                  self.rate):
+            b.setEnabled(not hint)
         self._position(self.state.media_time)
 
     def _position(self, t: float) -> None:
@@ -933,14 +836,17 @@ class MainWindow(QMainWindow):
         self.state.set_media_time(t)
         origin = self._timeline_origin()
         local = t - origin
-        self.timeline.set_playhead(local, follow=self.playback.playing)
+        self.timeline.set_playhead(local, follow=True)
         if self.mode in (Mode.FRAME, Mode.SPOTLIGHT):
             self.viewer.set_time(local)
         total = self.playback.duration
         clip = self.state.clip_doc() if self.mode in (Mode.FRAME, Mode.SPOTLIGHT) else None
         if clip is not None:
             total = clip["source"]["duration"]
-        self.time_label.setText(f"{fmt_time(max(0.0, local))}  /  {fmt_time(total)}")
+        if not self.play_b.isEnabled():
+            self.time_label.setText("--:--")
+            return
+        self.time_label.setText(f"{self.timeline.time_text(max(0.0, local))}  /  {self.timeline.time_text(total)}")
 
     def _timeline_scrubbed(self, t: float) -> None:
         self.playback.seek(t + self._timeline_origin())
@@ -953,6 +859,11 @@ class MainWindow(QMainWindow):
         if i >= 0:
             self.rate.setCurrentIndex(i)
         self.show_message(f"Speed {rate:g}×")
+
+    def _set_frames_timecode(self, on: bool) -> None:
+        self.library.set_setting(FRAMES_SETTING, "1" if on else "0")
+        self.timeline.set_frames_timecode(on)
+        self._position(self.state.media_time)
 
     def _toggle_loop(self) -> None:
         self.loop_b.setChecked(not self.loop_b.isChecked())
@@ -996,6 +907,12 @@ class MainWindow(QMainWindow):
         self.set_mode(Mode.LIBRARY)
         self.library_panel.focus_search()
 
+    def _preview_rotation(self, degrees: float) -> None:
+        """The viewer shows the picture turned and the crop it leaves while the slider is dragged."""
+        clip = self.state.clip_doc()
+        if clip is not None:
+            self.viewer.set_clip({**clip, "edit": {**clip["edit"], "rotation": degrees}}, self.state.aspect())
+
     def _straighten(self, on: bool) -> None:
         if on and self.straighten is None and self.mode is Mode.FRAME:
             self.straighten = StraightenOverlay(self.viewer)
@@ -1010,8 +927,10 @@ class MainWindow(QMainWindow):
     def _undo_text(self) -> None:
         stack = self.state.undo.stack
         undo, redo = self.actions_by_name["undo"], self.actions_by_name["redo"]
-        undo.setText(f"Undo {stack.undoText()}" if stack.canUndo() else "Undo")
-        redo.setText(f"Redo {stack.redoText()}" if stack.canRedo() else "Redo")
+        for action, can, text, name in ((undo, stack.canUndo(), stack.undoText(), "Undo"),
+                                        (redo, stack.canRedo(), stack.redoText(), "Redo")):
+            action.setText(f"{name} {text}" if can and text else name)
+            action.setToolTip(f"{action.text()}  ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
 
     def _show_conflicts(self) -> None:
         self.history_dock.show()
@@ -1051,9 +970,7 @@ class MainWindow(QMainWindow):
 
     # -- import ----------------------------------------------------------------------------------
     def import_dialog(self) -> None:
-        files, _f = QFileDialog.getOpenFileNames(self, "Import videos", str(Path.home()),
-                                                 "Videos (*.mp4 *.mov *.mkv *.avi *.m4v *.mts *.m2ts *.ts *.webm);;"
-                                                 "All files (*)")
+        files, _f = QFileDialog.getOpenFileNames(self, "Import videos", str(Path.home()), VIDEO_FILTER)
         if files:
             self.start_import([Path(f) for f in files])
 
@@ -1062,14 +979,19 @@ class MainWindow(QMainWindow):
         if folder:
             self.start_import([Path(folder)])
 
-    def start_import(self, paths: list[Path]) -> None:
+    def import_game_dialog(self) -> None:
+        chosen = ask_game_import(self)
+        if chosen is not None:
+            self.start_import(chosen[0], game_name=chosen[1])
+
+    def start_import(self, paths: list[Path], *, game_name: str | None = None) -> None:
         if self._import_task is not None:
             self.show_message("An import is running; drop again when it is done", error=True)
             return
         importer = self.importer
 
         def work(report, cancelled):
-            return importer.import_paths(paths, progress=report, cancelled=cancelled)
+            return importer.import_paths(paths, game_name=game_name, progress=report, cancelled=cancelled)
 
         self.import_label.setText("Importing…")
         self.import_bar.setValue(0)
@@ -1109,7 +1031,14 @@ class MainWindow(QMainWindow):
             self.show_message(f"Imported {len(ok)} file(s)")
         else:
             self.show_message("No videos found to import", error=True)
-        if new_media and self.state.media_hash is None:
+        matches = long_footage(self.state, results)
+        if matches:
+            name = game_name_for(matches)
+            if make_game(self.state, matches, name):
+                self.show_message(f"“{name}” is long footage: imported as a game to mark clips in "
+                                  f"(Ctrl+Z makes it {'clips' if len(matches) > 1 else 'a clip'})")
+                new_media = [r.media for r in matches] + new_media
+        if new_media and (self.state.media_hash is None or matches):
             self.state.set_media(new_media[0])
         self.importFinished.emit(results)
 
@@ -1150,14 +1079,6 @@ class MainWindow(QMainWindow):
         bar.showMessage(text, 8000 if error else 4000)
         (log.info if not error else log.warning)("status: %s", text)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
-        if obj is self.viewer:
-            if event.type() == QEvent.Type.ShortcutOverride and self.mode is Mode.FRAME \
-                    and event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down):
-                event.accept()  # the focused viewer nudges the crop with the arrows (one merged gesture)
-                return True
-        return super().eventFilter(obj, event)
-
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         if self.drop_overlay.isVisible():
@@ -1167,8 +1088,8 @@ class MainWindow(QMainWindow):
     def restore_session(self, mode: str | None = None, project: str | None = None) -> None:
         s = ui_settings(self.library)
         geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+        restored = isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
+        fit_window(self, first_launch=not restored)  # a smaller screen than last time, or none saved
         state = s.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state, _LAYOUT_VERSION)

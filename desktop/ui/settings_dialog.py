@@ -127,7 +127,7 @@ class SettingsDialog(QDialog):
         self.sync_status.setWordWrap(True)
         sl.addWidget(self.sync_status)
         sl.addStretch(1)
-        self.tabs.addTab(sync, icon("cloud"), "Sync")
+        self.tabs.addTab(sync, icon("cloud", checked_dark=False), "Sync")
         self.kind.currentIndexChanged.connect(lambda i: self.kind_pages.setCurrentIndex(i))
         self.kind.setCurrentIndex(self.kind.findData(current.kind.value) if current else 0)
         self._initial_kind = self.kind.currentData()
@@ -147,7 +147,7 @@ class SettingsDialog(QDialog):
         self.modal_secret.setPlaceholderText(STORED_HINT if modal_secret_stored(library) else "as-…")
         ef.addRow("Modal token id", self.modal_id)
         ef.addRow("Modal token secret", self.modal_secret)
-        self.tabs.addTab(export, icon("export"), "Export")
+        self.tabs.addTab(export, icon("export", checked_dark=False), "Export")
 
         # -- import / editing ----------------------------------------------------------------
         general = QWidget()
@@ -176,7 +176,7 @@ class SettingsDialog(QDialog):
         lib_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lib_label.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
         gf.addRow("Library folder", lib_label)
-        self.tabs.addTab(general, icon("settings"), "General")
+        self.tabs.addTab(general, icon("settings", checked_dark=False), "General")
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.save)

@@ -7,6 +7,7 @@ on release; keyboard nudges merge into one undo step.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -21,7 +22,9 @@ from core.gestures.model import Gesture
 from core.gestures.views import DEFAULT_STYLE
 from desktop.ui import theme
 from desktop.ui.frame_panel import crop_box_at
+from desktop.ui.keymap import key_hint
 from desktop.ui.undo import EditorState
+from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
 
 log = logging.getLogger(__name__)
@@ -56,14 +59,15 @@ class SpotlightPanel(QWidget):
         header = self.regions.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.regions.setMinimumHeight(90)
-        self.regions.setMaximumHeight(170)
+        self.regions.setMinimumHeight(rows_height(self.regions, MIN_ROWS))
+        self.regions.setMaximumHeight(rows_height(self.regions, 2 * MIN_ROWS))
         rl.addWidget(self.regions)
         row = QHBoxLayout()
         self.add_region = QPushButton(icon("ellipse"), "Add at playhead  (R)")
         self.add_key = QToolButton()
         self.add_key.setIcon(icon("keyframe"))
-        self.add_key.setToolTip("Add an ellipse keyframe to the selected region at the playhead (K)")
+        self.add_key.setToolTip("Add an ellipse keyframe to the selected region at the playhead "
+                                f"({key_hint('add_keyframe')})")
         self.delete = QToolButton()
         self.delete.setIcon(icon("trash"))
         self.delete.setToolTip("Delete the selected region or keyframe (Del)")
@@ -281,7 +285,8 @@ class SpotlightPanel(QWidget):
         dur = clip["source"]["duration"]
         start = min(t, max(0.0, dur - 0.5))
         end = min(dur, start + DEFAULT_REGION_S)
-        result = self._apply(GestureKind.ADD_REGION, {"start": round(start, 6), "end": round(end, 6),
+        # Floored, not rounded: a start a hair after the playhead would hide the new ring right here.
+        result = self._apply(GestureKind.ADD_REGION, {"start": math.floor(start * 1e6) / 1e6, "end": round(end, 6),
                                                       **self.default_ellipse(start)})
         if result is not None and result.created.get("region"):
             self.refresh()

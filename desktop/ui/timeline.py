@@ -36,6 +36,8 @@ from core.editmath import frame_index, frame_time, snap_to_frame
 from core.enums import GestureKind
 from core.gestures.model import Gesture
 from desktop.ui import theme
+from desktop.ui.timecode import clock_text, format_timecode
+from desktop.ui.timeline_trim import TRIM_END, TRIM_START, dragged_trim, finish_trim, shown_trim, trim_edge_at, trim_span
 
 log = logging.getLogger(__name__)
 
@@ -60,19 +62,6 @@ class TimelineMode(str, Enum):
     EMPTY = "empty"
     CLIP = "clip"
     MEDIA = "media"
-
-
-def format_timecode(t: float, fps: Fraction) -> str:
-    """HH:MM:SS:FF of the frame shown at ``t``: the seconds are real seconds (no drift at 29.97)
-    and FF counts frames since the first frame that starts in that second."""
-    n = max(0, frame_index(max(0.0, t), fps))
-    start = frame_time(n, fps)
-    sec = math.floor(start + 1e-9)
-    first = math.ceil(sec * fps.numerator / fps.denominator - 1e-6)
-    ff = max(0, n - first)
-    h, rem = divmod(sec, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h:02d}:{m:02d}:{s:02d}:{ff:02d}"
 
 
 def format_speed(speed: float) -> str:
@@ -117,7 +106,7 @@ class _MediaClip:
 
 @dataclass(slots=True)
 class _Drag:
-    kind: str                     # scrub | keyframe | region-move | region-start | region-end | clip
+    kind: str                     # scrub | keyframe | region-* | clip | trim-start | trim-end
     press_x: float                # viewport px
     uid: str = ""
     origin: tuple[float, float] = (0.0, 0.0)
@@ -212,6 +201,7 @@ class TimelineView(QGraphicsView):
         self._fps = Fraction(30)
         self._pps = 100.0
         self._fitted = True
+        self._frames_timecode = False
         self._playhead = 0.0
         self._follow = False
         self._clip_uid: str | None = None
@@ -382,14 +372,23 @@ class TimelineView(QGraphicsView):
         self._peaks_start = float(media_start)
         self._invalidate()
 
+    def set_frames_timecode(self, on: bool) -> None:
+        """Time codes with frames (HH:MM:SS:FF) instead of minutes, seconds and hundredths."""
+        self._frames_timecode = on
+        self._invalidate()
+
+    def time_text(self, t: float) -> str:
+        """A time as the ruler writes it (the transport clock uses the same)."""
+        return clock_text(t, self._fps, self._frames_timecode)
+
     # -- selection and playhead ----------------------------------------------------------------
 
     def playhead(self) -> float:
         return self._playhead
 
     def set_playhead(self, t: float, *, follow: bool = False) -> None:
-        """Move the playhead without emitting (playback, another widget). ``follow`` pages the
-        view along when the playhead leaves it."""
+        """Move the playhead without emitting (playback, another widget). ``follow`` keeps it in
+        view: playing across the right edge pages the view on; a jump elsewhere centres it."""
         t = min(max(float(t), 0.0), self._duration)
         if t == self._playhead:
             return
@@ -397,8 +396,10 @@ class TimelineView(QGraphicsView):
         self._playhead = t
         if follow:
             t0, t1 = self.visible_range()
-            if not t0 <= t <= t1:
+            if t1 < t <= t1 + (t1 - t0) / 8:
                 self._scroll_to_scene_x(self.x_for_time(t) - PAD)
+            elif not t0 <= t <= t1:
+                self._ensure_visible(t)
         self._update_playhead_strip(old)
         self._update_playhead_strip(t)
 
@@ -523,7 +524,8 @@ class TimelineView(QGraphicsView):
             if self._region_lanes:
                 add("regions", REGION_LANE_H * self._region_lanes + 4, "SPOT")
         self._lanes = {lane.name: lane for lane in lanes}
-        self.setMinimumHeight(int(min(y, 260)) + 14)
+        # Up to the video and audio lanes; further lanes scroll on a short screen.
+        self.setMinimumHeight(int(min(y, RULER_H + THUMBS_H + WAVE_H)) + 14)
         self._update_scene_rect()
 
     def _content_height(self) -> float:
@@ -608,7 +610,7 @@ class TimelineView(QGraphicsView):
         for t in majors:
             x = PAD + float(t) * self._pps
             p.drawLine(QPointF(x, bottom - 12), QPointF(x, bottom))
-            p.drawText(QPointF(x + 4, lane.top + 4 + metrics.ascent()), format_timecode(float(t), self._fps))
+            p.drawText(QPointF(x + 4, lane.top + 4 + metrics.ascent()), self.time_text(float(t)))
 
     def _tick_steps(self) -> tuple[float, float]:
         """(major, minor) tick spacing in seconds for the zoom: frames when zoomed in, up to hours."""
@@ -739,19 +741,11 @@ class TimelineView(QGraphicsView):
             p.drawRects(rects)
         if wide:
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
-            p.setFont(self._clip_font)
-            metrics = QFontMetricsF(self._clip_font)
             for r, c in wide:
                 p.setPen(Qt.PenStyle.NoPen)
                 p.setBrush(self._clip_fill(c.rating))
                 p.drawRoundedRect(r, 3, 3)
                 p.fillRect(QRectF(r.left() + 1, r.top(), r.width() - 2, 2), self._clip_edge(c.rating))
-                if r.width() > 36:
-                    p.setPen(QColor(10, 10, 12))
-                    text = metrics.elidedText(c.name or f"★{c.rating}", Qt.TextElideMode.ElideRight,
-                                              r.width() - 10)
-                    p.drawText(r.adjusted(5, 0, -5, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                               text)
             p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         selected = next((c for c in self._clips[lo:hi] if c.uid == self._selected_clip), None)
         if selected is not None:
@@ -810,12 +804,12 @@ class TimelineView(QGraphicsView):
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
 
     def _paint_trim(self, p: QPainter, rect: QRectF) -> None:
-        if self._trim is None:
-            return
+        # The kept range's edges are always drawn as brackets: they are the trim handles.
+        trim = shown_trim(self) or (0.0, self._duration)
         top = RULER_H
         bottom = max(lane.bottom for lane in self._lanes.values())
         hatch = QBrush(QColor(255, 255, 255, 18), Qt.BrushStyle.BDiagPattern)
-        for a, b in ((0.0, self._trim[0]), (self._trim[1], self._duration)):
+        for a, b in ((0.0, trim[0]), (trim[1], self._duration)):
             if b - a <= 1e-9:
                 continue
             r = QRectF(self.x_for_time(a), top, (b - a) * self._pps, bottom - top)
@@ -824,7 +818,7 @@ class TimelineView(QGraphicsView):
             p.fillRect(r, theme.TRIMMED)
             p.fillRect(r, hatch)
         p.setPen(QPen(theme.ACCENT, 2))
-        for t, sign in ((self._trim[0], 1), (self._trim[1], -1)):
+        for t, sign in ((trim[0], 1), (trim[1], -1)):
             x = self.x_for_time(t)
             if rect.left() - 8 <= x <= rect.right() + 8:
                 p.drawLine(QPointF(x, top + 1), QPointF(x, bottom - 1))
@@ -936,6 +930,8 @@ class TimelineView(QGraphicsView):
             x = self.x_for_time(drag.snapped_to)
             painter.setPen(QPen(theme.ACCENT, 1, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(x, RULER_H), QPointF(x, bottom))
+        if self._mode is TimelineMode.MEDIA:
+            self._paint_clip_names(painter, rect)
         self._paint_lane_labels(painter)
         x = self.x_for_time(self._playhead)
         if rect.left() - 8 <= x <= rect.right() + 8:
@@ -948,6 +944,32 @@ class TimelineView(QGraphicsView):
                               QPointF(x, RULER_H - 8), QPointF(x - 6, RULER_H - 14)])
             painter.drawPolygon(head)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+
+    def _lane_label_right(self, lane: _Lane) -> float:
+        """Scene x where the lane's pinned caption ends (names start after it)."""
+        return self._scroll_x() + 4 + QFontMetricsF(self._label_font).horizontalAdvance(lane.label) + 12
+
+    def _paint_clip_names(self, p: QPainter, rect: QRectF) -> None:
+        """Names of the marked clips wide enough for one, never under the lane's caption."""
+        lane = self._lanes["clips"]
+        if not self._clips or not rect.intersects(QRectF(rect.left(), lane.top, rect.width(), lane.height)):
+            return
+        t0, t1 = self.time_at(rect.left()), self.time_at(rect.right())
+        lo = bisect_left(self._clip_starts, t0 - self._clip_max_len)
+        hi = bisect_right(self._clip_starts, t1)
+        caption_right = self._lane_label_right(lane)
+        p.setFont(self._clip_font)
+        p.setPen(QColor(10, 10, 12))
+        metrics = QFontMetricsF(self._clip_font)
+        for c in self._clips[lo:hi]:
+            r = self._media_clip_rect(c)
+            left = max(r.left() + 5, caption_right) if r.top() < lane.top + 3 + metrics.height() + 4 else r.left() + 5
+            width = r.right() - 5 - left
+            if width < 26 or r.right() < rect.left():
+                continue
+            text = metrics.elidedText(c.name or f"★{c.rating}", Qt.TextElideMode.ElideRight, width)
+            p.drawText(QRectF(left, r.top(), width, r.height()),
+                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
 
     def _paint_lane_labels(self, p: QPainter) -> None:
         # Small captions pinned to the left edge of the view.
@@ -1024,6 +1046,12 @@ class TimelineView(QGraphicsView):
         pos = event.position()
         scene = self._to_scene(pos)
         lane = self._lane_at(scene.y())
+        edge = trim_edge_at(self, scene)
+        if edge is not None:
+            span = trim_span(self)
+            self._drag = _Drag(edge, pos.x(), "", span, span)
+            event.accept()
+            return
         if lane == "keys":
             uid = self._keyframe_at(scene)
             if uid is not None:
@@ -1077,6 +1105,9 @@ class TimelineView(QGraphicsView):
         elif drag.kind.startswith("region"):
             drag.value, drag.snapped_to = self._dragged_region(drag, (pos.x() - drag.press_x) / self._pps)
             self._invalidate()
+        elif drag.kind in (TRIM_START, TRIM_END):
+            drag.value, drag.snapped_to = dragged_trim(self, drag, (pos.x() - drag.press_x) / self._pps)
+            self._invalidate()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         drag = self._drag
@@ -1093,6 +1124,8 @@ class TimelineView(QGraphicsView):
                 start, end = drag.value
                 self._emit(GestureKind.UPDATE_REGION, {"region": drag.uid, "start": round(start, 6),
                                                        "end": round(end, 6)})
+            elif drag.kind in (TRIM_START, TRIM_END):
+                finish_trim(self, drag)
         self._invalidate()
         event.accept()
 
@@ -1100,7 +1133,9 @@ class TimelineView(QGraphicsView):
         scene = self._to_scene(pos)
         lane = self._lane_at(scene.y())
         cursor = Qt.CursorShape.ArrowCursor
-        if lane == "keys" and self._keyframe_at(scene) is not None:
+        if trim_edge_at(self, scene) is not None:
+            cursor = Qt.CursorShape.SplitHCursor
+        elif lane == "keys" and self._keyframe_at(scene) is not None:
             cursor = Qt.CursorShape.PointingHandCursor
         elif lane == "regions":
             hit = self._region_at(scene)
@@ -1116,7 +1151,7 @@ class TimelineView(QGraphicsView):
             clip = self._media_clip_at(self._to_scene(QPointF(pos)))
             if clip is not None:
                 text = (f"{clip.name or 'Clip'}  {'★' * clip.rating}\n"
-                        f"{format_timecode(clip.start, self._fps)} – {format_timecode(clip.end, self._fps)}")
+                        f"{self.time_text(clip.start)} – {self.time_text(clip.end)}")
                 QToolTip.showText(event.globalPos(), text, self.viewport())  # type: ignore[attr-defined]
             else:
                 QToolTip.hideText()

@@ -13,9 +13,11 @@ through ``mergeWith`` when they hit the same target within a short window; a dra
 from __future__ import annotations
 
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -38,8 +40,8 @@ _LABELS: dict[GestureKind, str] = {
     GestureKind.SET_ASPECT_RATIO: "Change aspect ratio", GestureKind.DELETE_PROJECT: "Delete project",
     GestureKind.ADD_CLIP: "Add clip to project", GestureKind.REMOVE_CLIP: "Remove clip from project",
     GestureKind.MOVE_CLIP: "Reorder clips", GestureKind.SET_TRANSITION: "Set transition",
-    GestureKind.ADD_CROP_KEYFRAME: "Add keyframe", GestureKind.MOVE_CROP_KEYFRAME: "Move keyframe",
-    GestureKind.UPDATE_CROP_KEYFRAME: "Adjust crop", GestureKind.DELETE_CROP_KEYFRAME: "Delete keyframe",
+    GestureKind.ADD_CROP_KEYFRAME: "Add crop keyframe", GestureKind.MOVE_CROP_KEYFRAME: "Retime crop keyframe",
+    GestureKind.UPDATE_CROP_KEYFRAME: "Move crop keyframe", GestureKind.DELETE_CROP_KEYFRAME: "Delete crop keyframe",
     GestureKind.SPLIT: "Split", GestureKind.REMOVE_SPLIT: "Remove split", GestureKind.SET_SEGMENT_SPEED: "Set speed",
     GestureKind.SET_TRIM: "Trim", GestureKind.CLEAR_TRIM: "Clear trim", GestureKind.SET_ROTATION: "Rotate",
     GestureKind.RESTORE_VERSION: "Restore version", GestureKind.USE_NEW_RANGE: "Use new range",
@@ -52,8 +54,30 @@ _LABELS: dict[GestureKind, str] = {
 }
 
 
-def gesture_label(kind: GestureKind) -> str:
+_MAX_UNDO_CHAIN = 64
+
+
+def gesture_label(kind: GestureKind, payload: Mapping[str, Any] | None = None) -> str:
+    """What the user did, in words. An add that landed within a few frames of a keyframe changed
+    that keyframe (the library snaps it): that reads as a move, as the user saw it."""
+    if kind is GestureKind.ADD_CROP_KEYFRAME and payload and payload.get("snap"):
+        return _LABELS[GestureKind.UPDATE_CROP_KEYFRAME]
     return _LABELS.get(kind, kind.value.replace("_", " ").capitalize())
+
+
+def history_label(library: Library, kind: str | None, payload: Mapping[str, Any] | None, undoes: str | None) -> str:
+    """The label of a logged gesture; an undo names what it undid, and undoing an undo is a redo."""
+    depth = 0
+    while undoes and depth < _MAX_UNDO_CHAIN:
+        target = library.gesture(undoes)
+        if target is None:
+            break
+        depth += 1
+        kind, payload, undoes = target.kind.value, target.payload, target.undoes
+    what = gesture_label(GestureKind(kind), payload) if kind else "Change"
+    if depth == 0:
+        return what
+    return f"{'Undo' if depth % 2 else 'Redo'} {what}"
 
 
 def project_of_working_clip(library: Library, wc: str) -> str | None:
@@ -133,11 +157,17 @@ class UndoController(QObject):
             return result
         op_scope = scope or scope_of(self.library, gesture, result)
         if op_scope is not None:
-            label = text or gesture_label(gesture.kind)
+            label = text or self._label(gesture, result)
             key = f"{gesture.kind.value}:{gesture.entity_uid}:{merge_key}" if merge_key else None
             self.stack.push(GestureCommand(self, label, [_Op(op_scope, result.op_id)], key))
         self.applied.emit(result)
         return result
+
+    def _label(self, gesture: Gesture, result: ApplyResult) -> str:
+        if gesture.kind is GestureKind.ADD_CROP_KEYFRAME:  # did the library snap it onto a keyframe?
+            logged = self.library.gesture(result.op_id)
+            return gesture_label(gesture.kind, logged.payload if logged else None)
+        return gesture_label(gesture.kind, gesture.payload)
 
     def apply_many(self, gestures: list[Gesture | Callable[[list[ApplyResult]], Gesture]],
                    text: str) -> list[ApplyResult]:
@@ -205,6 +235,12 @@ def fmt_time(seconds: float | None, *, precise: bool = True) -> str:
     m, s = divmod(rem, 60.0)
     sec = f"{s:05.2f}" if precise else f"{int(s):02d}"
     return f"{int(h)}:{int(m):02d}:{sec}" if h >= 1 else f"{int(m):02d}:{sec}"
+
+
+def fmt_px(value: float) -> str:
+    """Whole pixels, halves up, after dropping float noise: a keyframe stored as 607.5 and the same
+    crop computed as 607.49999 both read 608 (round() would give 608 and 607 or banker's 608)."""
+    return str(math.floor(round(float(value), 3) + 0.5))
 
 
 class EditorState(QObject):
@@ -359,5 +395,6 @@ class EditorState(QObject):
         return self.library.media(h) if h else None
 
 
-__all__ = ["EditorState", "GestureCommand", "fmt_time", "UndoController", "gesture_label", "project_of_working_clip",
+__all__ = ["EditorState", "GestureCommand", "fmt_px", "fmt_time", "UndoController", "gesture_label", "history_label",
+           "project_of_working_clip",
            "scope_of"]

@@ -19,8 +19,8 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any, Mapping
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (QColor, QFocusEvent, QImage, QKeyEvent, QMouseEvent, QPainter,
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (QColor, QFocusEvent, QImage, QMouseEvent, QPainter,
                            QPainterPath, QPaintEvent, QPen, QPixmap, QResizeEvent, QTransform)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -39,7 +39,7 @@ HANDLE_SIZE = 9.0             # logical px
 HANDLE_HIT = 9.0              # logical px: how close a press must be to grab a handle
 MIN_CROP_FRACTION = 0.06      # smallest crop height, as a fraction of the frame height
 MIN_REGION_RADIUS = 4.0       # source px
-NUDGE_PX, NUDGE_SHIFT_PX = 1.0, 10.0
+NUDGE_COMMIT_MS = 500         # a pause this long ends a burst of crop nudges (one undo step)
 # Renderer constants (core/export/picture.py): ring width is given for a 1080 px short side, and
 # the "ground" shape is the region's width at this fraction of its height, at the feet.
 STROKE_REFERENCE = 1080.0
@@ -137,6 +137,10 @@ class VideoViewer(QWidget):
         self._drag: _Drag | None = None
         self._nudging = False
         self._nudge_start: Box | None = None
+        self._nudge_timer = QTimer(self)
+        self._nudge_timer.setSingleShot(True)
+        self._nudge_timer.setInterval(NUDGE_COMMIT_MS)
+        self._nudge_timer.timeout.connect(self._commit_nudge)
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -700,12 +704,10 @@ class VideoViewer(QWidget):
 
     # -- keyboard ------------------------------------------------------------------------------
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        step = NUDGE_SHIFT_PX if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else NUDGE_PX
-        delta = {Qt.Key.Key_Left: (-step, 0.0), Qt.Key.Key_Right: (step, 0.0),
-                 Qt.Key.Key_Up: (0.0, -step), Qt.Key.Key_Down: (0.0, step)}.get(Qt.Key(event.key()))
-        if delta is None or self._mode is not ViewerMode.FRAME or self._clip_uid is None or self._drag is not None:
-            super().keyPressEvent(event)
+    def nudge(self, dx: float, dy: float) -> None:
+        """Move the crop by (dx, dy) source px (the window's Alt+arrow shortcuts). A burst of
+        nudges is shown at once and committed as ONE gesture when the keys rest."""
+        if self._mode is not ViewerMode.FRAME or self._clip_uid is None or self._drag is not None:
             return
         box = self.crop_box()
         if box is None:
@@ -713,24 +715,16 @@ class VideoViewer(QWidget):
         if not self._nudging:
             self._nudging = True
             self._nudge_start = box
-        self._override_box = self._moved_box(box, *delta)
+        self._override_box = self._moved_box(box, dx, dy)
+        self._nudge_timer.start()
         self.update()
-        event.accept()
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        # Auto-repeat sends release/press pairs: the burst ends at the real release.
-        if self._nudging and not event.isAutoRepeat() and event.key() in (
-                Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down):
-            self._commit_nudge()
-            event.accept()
-            return
-        super().keyReleaseEvent(event)
 
     def focusOutEvent(self, event: QFocusEvent) -> None:
         self._commit_nudge()
         super().focusOutEvent(event)
 
     def _commit_nudge(self) -> None:
+        self._nudge_timer.stop()
         if not self._nudging:
             return
         self._nudging = False
@@ -738,6 +732,7 @@ class VideoViewer(QWidget):
             self._emit_crop(self._override_box)
 
     def _cancel_interaction(self) -> None:
+        self._nudge_timer.stop()
         self._drag = None
         self._nudging = False
         self._override_box = None

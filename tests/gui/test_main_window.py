@@ -163,7 +163,7 @@ def test_undo_and_redo_shortcuts_change_the_project(qtbot, window: MainWindow, l
     window.open_project(project)
     original = library.project_json(project)
     seek(qtbot, window, 3.0)
-    key(qtbot, window, Qt.Key.Key_K)  # add a crop keyframe at the playhead
+    key(qtbot, window, Qt.Key.Key_P)  # add a crop keyframe at the playhead
     keyed = library.project_json(project)
     assert keyed != original
     assert len(json.loads(keyed)["clips"][0]["edit"]["crop_keyframes"]) == 1
@@ -190,7 +190,7 @@ def test_mode_switching_pages_docks_and_shortcuts(qtbot, window: MainWindow, lib
     project, _wc = framed_project(library, media)
     window.state.set_project(project)
     expected = {Mode.LIBRARY: window.library_panel, Mode.ANNOTATE: window.editor_page, Mode.FRAME: window.editor_page,
-                Mode.SPOTLIGHT: window.editor_page, Mode.EXPORT: window.export_panel}
+                Mode.SPOTLIGHT: window.editor_page, Mode.EXPORT: window.export_page}
     keys = [Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5]
     for mode, k in zip(Mode, keys):
         key(qtbot, window, k, Qt.KeyboardModifier.ControlModifier)
@@ -202,7 +202,7 @@ def test_mode_switching_pages_docks_and_shortcuts(qtbot, window: MainWindow, lib
         assert window.reel_dock.isVisibleTo(window) == (mode in (Mode.FRAME, Mode.SPOTLIGHT))
     window.set_mode(Mode.SPOTLIGHT)
     assert window.viewer.mode is ViewerMode.SPOTLIGHT
-    assert window.inspector.currentWidget() is window.spotlight_panel
+    assert window.inspector.currentWidget().widget() is window.spotlight_panel
     # R adds a spotlight region at the playhead, K a keyframe to it
     seek(qtbot, window, 3.0)
     key(qtbot, window, Qt.Key.Key_R)

@@ -117,7 +117,8 @@ def test_create_reel_from_clips_is_one_step(qtbot, state: EditorState, library: 
     assert doc["project"]["name"] == "Derby" and doc["project"]["aspect"] == "16:9"
     assert [c["raw_clip"] for c in doc["clips"]] == uids[::-1]
     assert state.undo.stack.count() == 1
-    assert parse_tags("goal, #10; goal ,  header  kick") == ["goal", "10", "header kick"]
+    assert parse_tags("goal, #10; goal ,  header  kick") == ["goal", "#10", "header kick"]
+    assert parse_tags("#9 #10, #9") == ["#9", "#10"]
 
 
 # -- frame --------------------------------------------------------------------------------------

@@ -51,7 +51,9 @@ def test_program_switch_shows_the_output_and_keys_drive_it(qtbot, library: Libra
         with qtbot.waitSignal(window.playback.programFrameReady, timeout=WAIT_MS) as got:
             window.state.apply(Gesture(GestureKind.SET_ROTATION, wc, {"degrees": 12.0}))
         assert window.playback.program_position == pytest.approx(1 / 30)
-        assert (image_rgb(got.args[0]) != before).any()
+        # (The monitor may have resized meanwhile: a warning can appear under it; compare alike.)
+        after = image_rgb(got.args[0].scaled(first.size()))
+        assert abs(after.astype(int) - before.astype(int)).mean() > 5  # far above resampling noise
 
         # Scrubbing the (source) timeline gives the monitor back to the source.
         with qtbot.waitSignal(window.playback.programChanged, timeout=WAIT_MS, check_params_cb=lambda on: not on):

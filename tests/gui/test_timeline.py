@@ -428,3 +428,33 @@ def test_media_mode_gestures_never_emit(timeline, qtbot) -> None:
     qtbot.mouseClick(timeline.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(300, lane_y(timeline, "ruler")))
     assert got == []
     assert timeline.fps == Fraction(25)
+
+
+# -- trim edges ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lane", ["thumbs", "wave"])
+def test_dragging_a_trim_edge_emits_one_set_trim_on_release(timeline, framed, qtbot, lane) -> None:
+    library, wc, doc = framed
+    timeline.set_clip(doc())  # trimmed to 0.5 .. 5.5
+    got = collect(timeline)
+    moves: list[float] = []
+    timeline.playheadMoved.connect(moves.append)
+    y = lane_y(timeline, lane)
+    drag(qtbot, timeline.viewport(), QPoint(vx(timeline, 5.5), y), QPoint(vx(timeline, 4.2), y))
+    assert [g.kind for g in got] == [GestureKind.SET_TRIM]
+    assert got[0].payload["start"] == pytest.approx(0.5)
+    assert got[0].payload["end"] == pytest.approx(snap_to_frame(4.2, NTSC), abs=0.5 / timeline.pixels_per_second())
+    assert moves == []  # grabbing an edge is not a scrub
+    library.apply(got[0])
+    timeline.set_clip(doc())
+    # the start edge of an untrimmed clip is the clip's start: drag it in
+    library.apply(Gesture(GestureKind.CLEAR_TRIM, wc, {}))
+    timeline.set_clip(doc())
+    got.clear()
+    drag(qtbot, timeline.viewport(), QPoint(vx(timeline, 0.0), y), QPoint(vx(timeline, 1.0), y))
+    assert [g.kind for g in got] == [GestureKind.SET_TRIM]
+    assert got[0].payload["start"] == pytest.approx(1.0, abs=1.0 / timeline.pixels_per_second())
+    assert got[0].payload["end"] == pytest.approx(doc()["source"]["duration"])
+    library.apply(got[0])
+    assert doc()["edit"]["trim"]["start"] == pytest.approx(got[0].payload["start"])

@@ -199,20 +199,23 @@ def test_edge_handle_resizes_around_the_centre_line(viewer, qtbot) -> None:
     assert p["width"] / p["height"] == pytest.approx(9 / 16, rel=1e-4)
 
 
-def test_arrow_keys_nudge_as_one_gesture(viewer, qtbot) -> None:
+def test_nudges_commit_as_one_gesture_when_they_rest(viewer, qtbot) -> None:
     viewer.set_time(3.0)
-    viewer.setFocus()
     got = collect(viewer)
-    qtbot.keyClick(viewer, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
-    qtbot.keyClick(viewer, Qt.Key.Key_Up)
-    assert [g.kind for g in got] == [GestureKind.ADD_CROP_KEYFRAME] * 2
-    assert got[0].payload["x"] == KF_BOX["x"] + 10 and got[0].payload["y"] == KF_BOX["y"]
-    # Holding a key: auto-repeated presses commit once, at the real release.
+    viewer.nudge(10.0, 0.0)
+    viewer.nudge(0.0, -1.0)
+    assert got == []  # shown at once, committed when the burst ends
+    assert viewer.crop_box().x == KF_BOX["x"] + 10
+    qtbot.waitUntil(lambda: len(got) == 1, timeout=3000)
+    assert got[0].kind is GestureKind.ADD_CROP_KEYFRAME
+    assert got[0].payload["x"] == KF_BOX["x"] + 10 and got[0].payload["y"] == KF_BOX["y"] - 1
+    # Plain arrows are the window's frame steps: the viewer itself ignores them.
     got.clear()
     viewer.set_time(3.5)
+    qtbot.keyClick(viewer, Qt.Key.Key_Left)
     for _ in range(5):
-        qtbot.keyPress(viewer, Qt.Key.Key_Left)
-    qtbot.keyRelease(viewer, Qt.Key.Key_Left)
+        viewer.nudge(-1.0, 0.0)
+    qtbot.waitUntil(lambda: len(got) == 1, timeout=3000)
     assert len(got) == 1 and got[0].payload["x"] == KF_BOX["x"] - 5
 
 
@@ -221,7 +224,7 @@ def test_plain_mode_and_no_clip_do_not_edit(viewer, qtbot) -> None:
     viewer.mode = ViewerMode.PLAIN
     start = viewer.box_to_widget(viewer.crop_box()).center()
     drag(qtbot, viewer, pt(start), pt(start) + QPoint(50, 0))
-    qtbot.keyClick(viewer, Qt.Key.Key_Right)
+    viewer.nudge(1.0, 0.0)
     viewer.set_clip(None)
     viewer.mode = ViewerMode.FRAME
     drag(qtbot, viewer, pt(start), pt(start) + QPoint(50, 0))

@@ -1,0 +1,148 @@
+"""The Reel dock's list: the open reel's clips in order, to pick one to frame, drag to reorder,
+and drop Library clips onto to add them."""
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QMimeData, QPoint, QSize, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QMenu, QWidget
+
+from core.enums import GestureKind
+from core.gestures.model import Gesture
+from desktop.ui.library_panel import CLIPS_MIME, ThumbnailCache, clip_uids_from_mime, paint_empty_state
+from desktop.ui.undo import EditorState, fmt_time
+from resources import icon
+
+WORKING_CLIP_MIME = "application/x-reeldesk-working-clip"
+
+
+class ReelClipList(QListWidget):
+    """The open reel's clips in order: pick one to frame, drag to reorder, drop clips to add."""
+
+    def __init__(self, state: EditorState, thumbs: ThumbnailCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.thumbs = thumbs
+        self.setIconSize(QSize(64, 36))
+        self.setSpacing(2)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setDragEnabled(True)
+        self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)
+        self.setDropIndicatorShown(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._menu)
+        self.currentItemChanged.connect(self._picked)
+        thumbs.ready.connect(lambda _h: self.refresh())
+
+    def refresh(self) -> None:
+        doc = self.state.project_doc()
+        self.blockSignals(True)
+        self.clear()
+        names = {c["uid"]: c["name"] for c in self.state.library.raw_clips(include_deleted=True)} if doc else {}
+        metrics = self.fontMetrics()
+        room = max(40, self.viewport().width() - self.iconSize().width() - 28)
+        for i, c in enumerate(doc["clips"] if doc else [], 1):
+            name = names.get(c["raw_clip"]) or "Clip"
+            # Elided here: a list item wider than the list would scroll sideways instead of ending in "…".
+            shown = metrics.elidedText(f"{i}. {name}", Qt.TextElideMode.ElideRight, room)
+            item = QListWidgetItem(f"{shown}\n{fmt_time(c['output_duration'])}")
+            item.setToolTip(name)
+            item.setData(Qt.ItemDataRole.UserRole, c["uid"])
+            pm = self.thumbs.pixmap(c["media"], c["source"]["start"] + 0.5)
+            item.setIcon(icon("film") if pm is None else _icon_from(pm))
+            self.addItem(item)
+            if c["uid"] == self.state.wc_uid:
+                self.setCurrentItem(item)
+        self.blockSignals(False)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.refresh()  # names are elided to the width
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        if self.count() == 0:
+            paint_empty_state(self, "No clips in this reel.\nDrag clips here from the Library.")
+
+    def _picked(self, item: QListWidgetItem | None, _prev: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.state.set_clip(item.data(Qt.ItemDataRole.UserRole))
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [CLIPS_MIME, WORKING_CLIP_MIME]
+
+    def mimeData(self, items: list[QListWidgetItem]):  # noqa: N802
+        data = QMimeData()
+        data.setData(WORKING_CLIP_MIME,
+                     json.dumps([i.data(Qt.ItemDataRole.UserRole) for i in items]).encode("utf-8"))
+        return data
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if self.state.project_uid and (event.mimeData().hasFormat(CLIPS_MIME)
+                                       or event.mimeData().hasFormat(WORKING_CLIP_MIME)):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+        if self.state.project_uid and (event.mimeData().hasFormat(CLIPS_MIME)
+                                       or event.mimeData().hasFormat(WORKING_CLIP_MIME)):
+            super().dragMoveEvent(event)
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        project = self.state.project_uid
+        if project is None:
+            event.ignore()
+            return
+        row = self._drop_row(event.position().toPoint())
+        data = event.mimeData()
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()  # the list is redrawn from the library, Qt must not move items itself
+        if data.hasFormat(WORKING_CLIP_MIME):
+            wcs = json.loads(bytes(data.data(WORKING_CLIP_MIME)).decode("utf-8"))
+            current = [self.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]
+            for wc in wcs:
+                old = current.index(wc) if wc in current else None
+                target = row - 1 if old is not None and old < row else row
+                if old is not None and target != old:
+                    self.state.apply(Gesture(GestureKind.MOVE_CLIP, project,
+                                             {"working_clip": wc, "position": max(0, target)}))
+            return
+        uids = clip_uids_from_mime(data)
+        gestures = [Gesture(GestureKind.ADD_CLIP, project, {"raw_clip": uid, "position": row + i})
+                    for i, uid in enumerate(uids)]
+        if gestures:
+            self.state.apply_many(gestures, f"Add {len(gestures)} clip(s) to reel")
+
+    def _drop_row(self, pos: QPoint) -> int:
+        item = self.itemAt(pos)
+        if item is None:
+            return self.count()
+        row = self.row(item)
+        rect = self.visualItemRect(item)
+        return row + 1 if pos.y() > rect.center().y() else row
+
+    def _menu(self, pos: QPoint) -> None:
+        item = self.itemAt(pos)
+        if item is None or self.state.project_uid is None:
+            return
+        wc = item.data(Qt.ItemDataRole.UserRole)
+        menu = QMenu(self)
+        menu.addAction(icon("trash"), "Remove from reel", lambda: self.state.apply(
+            Gesture(GestureKind.REMOVE_CLIP, self.state.project_uid, {"working_clip": wc})))
+        menu.exec(self.viewport().mapToGlobal(pos))
+
+
+def _icon_from(pm) -> QIcon:
+    return QIcon(pm.scaled(QSize(64, 36), Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                           Qt.TransformationMode.SmoothTransformation).copy(0, 0, 64, 36))
+
+
+__all__ = ["ReelClipList"]
