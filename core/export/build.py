@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from core.editmath.crop import default_crop
 from core.editmath.output_size import output_size
-from core.enums import AspectRatio, OverlayShape, TransitionType, Upscaler
+from core.enums import AspectRatio, OverlayShape, TextAlign, TextAnchor, TextFont, TransitionType, Upscaler
 from core.export.spec import (
     SPEC_VERSION,
     ClipSpec,
@@ -21,6 +21,8 @@ from core.export.spec import (
     RenderSpec,
     SpecError,
     SpotlightRegion,
+    TextElement,
+    TextRegion,
     Transition,
 )
 from core.library import Library
@@ -48,7 +50,17 @@ def clip_spec(clip: Mapping[str, Any], aspect: AspectRatio) -> ClipSpec:
         style=OverlayStyle(color=style["color"], stroke=style["stroke"], fill_opacity=style["fill_opacity"],
                            dim=style["dim"], shape=OverlayShape(style["shape"]), fade_out=style["fade_out"]),
         transition_in=Transition(TransitionType(trans.get("type", "cut")), float(trans.get("duration", 0.0))),
+        text_regions=tuple(TextRegion(r["uid"], r["start"], r["end"], tuple(_text_element(e) for e in r["elements"]))
+                           for r in ed.get("text_regions", []) if r["elements"]),
     )
+
+
+def _text_element(e: Mapping[str, Any]) -> TextElement:
+    return TextElement(
+        text=e["text"], font=TextFont(e["font"]), size=e["size"], color=e["color"], align=TextAlign(e["align"]),
+        preset=TextAnchor(e["preset"]), x=e["x"], y=e["y"], max_width=e["max_width"], outline=e["outline"],
+        outline_color=e["outline_color"], shadow=e["shadow"], shadow_color=e["shadow_color"],
+        fade_in=e["fade_in"], fade_out=e["fade_out"])
 
 
 def smallest_crop(clips: list[ClipSpec], aspect: AspectRatio) -> tuple[float, float] | None:

@@ -24,7 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from core.editmath import MAX_ROTATION_DEG, Timeline
-from core.enums import AspectRatio, OverlayShape, TransitionType, Upscaler
+from core.enums import AspectRatio, OverlayShape, TextAlign, TextAnchor, TextFont, TransitionType, Upscaler
 
 __all__ = [
     "MAX_OUTPUT_SIDE",
@@ -38,6 +38,8 @@ __all__ = [
     "RenderSpec",
     "SpecError",
     "SpotlightRegion",
+    "TextElement",
+    "TextRegion",
     "Transition",
 ]
 
@@ -169,6 +171,62 @@ class OverlayStyle:
 
 
 @dataclass(frozen=True, slots=True)
+class TextElement:
+    """One block of text in output space: ``size`` is a fraction of the output height,
+    ``outline``/``shadow`` fractions of the text size, ``x``/``y``/``max_width`` fractions of the
+    output (x/y None: placed by ``preset``), fades in seconds of clip time."""
+
+    text: str
+    font: TextFont = TextFont.SANS
+    size: float = 0.06
+    color: str = "#FFFFFF"
+    align: TextAlign = TextAlign.CENTER
+    preset: TextAnchor = TextAnchor.BOTTOM_CENTER
+    x: float | None = None
+    y: float | None = None
+    max_width: float = 0.9
+    outline: float = 0.0
+    outline_color: str = "#000000"
+    shadow: float = 0.0
+    shadow_color: str = "#000000"
+    fade_in: float = 0.0
+    fade_out: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise SpecError("text must not be empty")
+        _between("size", self.size, 1e-6, 0.5)
+        for name in ("color", "outline_color", "shadow_color"):
+            if not _COLOR.fullmatch(getattr(self, name)):
+                raise SpecError(f"{name} must look like #RRGGBB, got {getattr(self, name)!r}")
+        for name in ("x", "y"):
+            if getattr(self, name) is not None:
+                _between(name, getattr(self, name), 0.0, 1.0)
+        _between("max_width", self.max_width, 0.05, 1.0)
+        _between("outline", self.outline, 0.0, 0.25)
+        _between("shadow", self.shadow, 0.0, 0.25)
+        _between("fade_in", self.fade_in, 0.0, 60.0)
+        _between("fade_out", self.fade_out, 0.0, 60.0)
+
+
+@dataclass(frozen=True, slots=True)
+class TextRegion:
+    """Text elements shown together over clip time [start, end)."""
+
+    uid: str
+    start: float
+    end: float
+    elements: tuple[TextElement, ...]
+
+    def __post_init__(self) -> None:
+        _text("uid", self.uid)
+        _finite("start", self.start)
+        _finite("end", self.end)
+        if self.end <= self.start:
+            raise SpecError(f"end ({self.end}) must be after start ({self.start})")
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """How a clip enters from the previous one. FADE dips through black: the previous clip's
     last ``duration``/2 fade out, this clip's first ``duration``/2 fade in (no overlap).
@@ -214,6 +272,7 @@ class ClipSpec:
     regions: tuple[SpotlightRegion, ...]
     style: OverlayStyle
     transition_in: Transition
+    text_regions: tuple[TextRegion, ...] = ()
 
     def __post_init__(self) -> None:
         _text("uid", self.uid)

@@ -228,6 +228,10 @@ def entries_of_clip_doc(wc: str, doc: Mapping[str, Any]) -> dict[str, Any]:
         out[f"region/{wc}/{r['uid']}"] = {"start": r["start"], "end": r["end"], "enabled": r["enabled"]}
         for k in r["keyframes"]:
             out[f"rkf/{wc}/{r['uid']}/{k['uid']}"] = {x: k[x] for x in ("time", "x", "y", "rx", "ry")}
+    for r in ed.get("text_regions", []):  # versions written before text overlays have none
+        out[f"text/{wc}/{r['uid']}"] = {"start": r["start"], "end": r["end"]}
+        for el in r["elements"]:
+            out[f"tel/{wc}/{r['uid']}/{el['uid']}"] = {k: v for k, v in el.items() if k != "uid"}
     return out
 
 
@@ -269,6 +273,23 @@ def _add_rkf(p, entity, e, look) -> None:
     p.setdefault("keyframe", new_uid())
 
 
+def _add_text_region(p, entity, e, look) -> None:
+    src = _need_clip(e, entity)
+    _check_time(p["end"], src, "text region end")
+    p.setdefault("text_region", new_uid())
+
+
+def _text_region_exists(p, entity, e, look) -> None:
+    _need_clip(e, entity)
+    if f"text/{entity}/{p['text_region']}" not in e:
+        raise GestureError(f"unknown text region {p['text_region']}")
+
+
+def _add_text_element(p, entity, e, look) -> None:
+    _text_region_exists(p, entity, e, look)
+    p.setdefault("text_element", new_uid())
+
+
 _NORMALIZERS: dict[GestureKind, Callable[..., None]] = {
     GestureKind.CREATE_PROJECT: _create_project,
     GestureKind.MARK_CLIP: _mark,
@@ -297,4 +318,10 @@ _NORMALIZERS: dict[GestureKind, Callable[..., None]] = {
     GestureKind.UPDATE_REGION_KEYFRAME: _any_clip,
     GestureKind.DELETE_REGION_KEYFRAME: _any_clip,
     GestureKind.SET_OVERLAY_STYLE: _any_clip,
+    GestureKind.ADD_TEXT_REGION: _add_text_region,
+    GestureKind.UPDATE_TEXT_REGION: _any_clip,
+    GestureKind.DELETE_TEXT_REGION: _any_clip,
+    GestureKind.ADD_TEXT_ELEMENT: _add_text_element,
+    GestureKind.UPDATE_TEXT_ELEMENT: _any_clip,
+    GestureKind.DELETE_TEXT_ELEMENT: _any_clip,
 }

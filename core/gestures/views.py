@@ -57,6 +57,12 @@ def clip_doc(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
                       key=lambda k: (k["time"], k["uid"]))
         regions.append({"uid": uid, **reg, "keyframes": rkfs})
     regions.sort(key=lambda r: (r["start"], r["uid"]))
+    text_regions = []
+    for uid, reg in _children(entries, f"text/{wc}/"):
+        # uuid7 uids sort by creation: later elements are drawn on top
+        elements = sorted(({"uid": k, **v} for k, v in _children(entries, f"tel/{wc}/{uid}/")), key=lambda x: x["uid"])
+        text_regions.append({"uid": uid, **reg, "elements": elements})
+    text_regions.sort(key=lambda r: (r["start"], r["uid"]))
     style = {**DEFAULT_STYLE, **entries.get(f"style/{wc}", {})}
     return {
         "source": {**src, "duration": duration},
@@ -68,6 +74,7 @@ def clip_doc(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
             "rotation": entries.get(f"rot/{wc}", 0.0),
             "regions": regions,
             "overlay_style": style,
+            "text_regions": text_regions,
         },
         "output_duration": round(timeline.output_duration, 6),
     }
