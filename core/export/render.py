@@ -41,6 +41,7 @@ from core.export.spec import (
     RenderSpec,
     Transition,
 )
+from core.text import TextOverlay
 
 __all__ = ["AUDIO_RATE", "Progress", "RenderCancelled", "RenderError", "Upscale", "render"]
 
@@ -497,6 +498,7 @@ class _ClipVideo:
             for r in clip.regions if r.enabled and r.keyframes
         ]
         self._spotlight = _Spotlight(clip.style, self._w, self._h) if self._regions else None
+        self._text = TextOverlay(clip.text_regions, self._w, self._h)
         self._unrotate = _unrotate(clip)
         self.buf = np.empty(self._w * self._h * 3 // 2, np.uint8)
         self._views = _yuv_views(self.buf, self._w, self._h)
@@ -513,13 +515,15 @@ class _ClipVideo:
         frame = self._source.frame_at(clip.src_start + s)
         box = crop_at(self._crop_track, s, clip.width, clip.height, clip.aspect, clip.rotation)
         shapes = self._spotlight_shapes(s, box)
-        key = (self._source.index, box, shapes)
+        texts = self._text.state(s)
+        key = (self._source.index, box, shapes, texts)
         if key == self._last_key:  # slow motion on a still crop: the same picture again
             return self.buf
         self._last_key = key
         self._warp(frame, box)
         if shapes:
             self._spotlight.apply(self._views, shapes)  # type: ignore[union-attr]
+        self._text.draw(self._views, texts)  # output space: after the crop, unmoved by it
         return self.buf
 
     def _source_map(self, frame: av.VideoFrame, box: Box, out_w: int, out_h: int) -> np.ndarray:
