@@ -30,7 +30,7 @@ from core.library import Library
 MAX_OUTPUT_FPS = Fraction(60)
 
 
-def clip_spec(clip: Mapping[str, Any], aspect: AspectRatio) -> ClipSpec:
+def clip_spec(clip: Mapping[str, Any], aspect: AspectRatio, title: str = "") -> ClipSpec:
     src, ed = clip["source"], clip["edit"]
     style = ed["overlay_style"]
     trans = clip.get("transition") or {}
@@ -52,6 +52,7 @@ def clip_spec(clip: Mapping[str, Any], aspect: AspectRatio) -> ClipSpec:
         transition_in=Transition(TransitionType(trans.get("type", "cut")), float(trans.get("duration", 0.0))),
         text_regions=tuple(TextRegion(r["uid"], r["start"], r["end"], tuple(_text_element(e) for e in r["elements"]))
                            for r in ed.get("text_regions", []) if r["elements"]),
+        title=title,
     )
 
 
@@ -61,6 +62,11 @@ def _text_element(e: Mapping[str, Any]) -> TextElement:
         preset=TextAnchor(e["preset"]), x=e["x"], y=e["y"], max_width=e["max_width"], outline=e["outline"],
         outline_color=e["outline_color"], shadow=e["shadow"], shadow_color=e["shadow_color"],
         fade_in=e["fade_in"], fade_out=e["fade_out"])
+
+
+def _title(library: Library, clip: Mapping[str, Any], index: int) -> str:
+    raw = library.raw_clip(clip["raw_clip"]) or {}
+    return (raw.get("name") or "").strip() or f"Clip {index + 1}"
 
 
 def smallest_crop(clips: list[ClipSpec], aspect: AspectRatio) -> tuple[float, float] | None:
@@ -85,7 +91,7 @@ def build_spec(library: Library, project_uid: str, *, upscaler: Upscaler = Upsca
     if not doc["clips"]:
         raise SpecError("the project has no clips to export")
     aspect = AspectRatio(doc["project"]["aspect"])
-    clips = [clip_spec(c, aspect) for c in doc["clips"]]
+    clips = [clip_spec(c, aspect, _title(library, c, i)) for i, c in enumerate(doc["clips"])]
     if fps is None:
         # The highest source rate (capped): slower sources are conformed up, none is dropped.
         fps = min(max(c.fps for c in clips), MAX_OUTPUT_FPS)

@@ -34,6 +34,7 @@ import numpy as np
 
 from core.editmath import Box, Timeline, crop_at, interpolate
 from core.enums import OverlayShape, TransitionType, Upscaler
+from core.export.chapters import chapters
 from core.export.spec import (
     ClipSpec,
     OutputSettings,
@@ -128,6 +129,7 @@ def render(
             video.codec_context.thread_type = "AUTO"
             video.codec_context.time_base = 1 / fps
             audio = _AudioTrack(container, out, audio_total) if out.audio else None
+            container.set_chapters(chapters(spec))
             _render_frames(
                 placements, out, frames_total, realesrgan, video, container, audio,
                 is_cancelled, report,

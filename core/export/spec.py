@@ -273,6 +273,7 @@ class ClipSpec:
     style: OverlayStyle
     transition_in: Transition
     text_regions: tuple[TextRegion, ...] = ()
+    title: str = ""  # the clip's name: its chapter title in the exported file
 
     def __post_init__(self) -> None:
         _text("uid", self.uid)
