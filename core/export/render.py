@@ -121,13 +121,7 @@ def render(
             str(tmp), "w", format="mp4",
             container_options={"movflags": "+faststart"} if out.faststart else {},
         ) as container:
-            video = container.add_stream("libx264", rate=fps)
-            video.width, video.height, video.pix_fmt = out.width, out.height, "yuv420p"
-            video.options = {"crf": str(out.crf), "preset": out.preset}
-            # PyAV defaults to slice threads, which makes x264 slower and worse than the frame
-            # threads the ffmpeg command line uses.
-            video.codec_context.thread_type = "AUTO"
-            video.codec_context.time_base = 1 / fps
+            video = add_video_stream(container, out)
             audio = _AudioTrack(container, out, audio_total) if out.audio else None
             container.set_chapters(chapters(spec))
             _render_frames(
@@ -158,6 +152,18 @@ def render(
     )
     report("done", frames_total, frames_total)
     return out_path
+
+
+def add_video_stream(container: av.container.OutputContainer, out: OutputSettings) -> av.VideoStream:
+    """The H.264 stream every render (and every cached part of one) is encoded with."""
+    video = container.add_stream("libx264", rate=out.fps)
+    video.width, video.height, video.pix_fmt = out.width, out.height, "yuv420p"
+    video.options = {"crf": str(out.crf), "preset": out.preset}
+    # PyAV defaults to slice threads, which makes x264 slower and worse than the frame
+    # threads the ffmpeg command line uses.
+    video.codec_context.thread_type = "AUTO"
+    video.codec_context.time_base = 1 / out.fps
+    return video
 
 
 # -- plan -------------------------------------------------------------------------------------
@@ -276,14 +282,15 @@ class _Pictures:
 
     def __init__(
         self, placements: list[_Placement], out: OutputSettings, frames_total: int,
-        realesrgan: Upscale | None,
+        realesrgan: Upscale | None, first: int = 0,
     ) -> None:
+        # first: the output frame to start at (a part of the reel; placements are its clips)
         self._queue: queue.Queue = queue.Queue(self._AHEAD)
         self._stop = threading.Event()
         # queue + the one being filled + the one the encoder holds
         self._ring = [av.VideoFrame(out.width, out.height, "yuv420p") for _ in range(self._AHEAD + 2)]
         self._thread = threading.Thread(
-            target=self._run, args=(placements, out, frames_total, realesrgan),
+            target=self._run, args=(placements, out, frames_total, realesrgan, first),
             name="render-pictures", daemon=True,
         )
         self._thread.start()
@@ -314,7 +321,7 @@ class _Pictures:
 
     def _run(
         self, placements: list[_Placement], out: OutputSettings, frames_total: int,
-        realesrgan: Upscale | None,
+        realesrgan: Upscale | None, first: int,
     ) -> None:
         fps_num, fps_den = out.fps_num, out.fps_den
         w, h = out.width, out.height
@@ -322,7 +329,7 @@ class _Pictures:
         next_clip = 0
         blend = np.empty(w * h * 3 // 2, np.uint8)
         try:
-            for k in range(frames_total):
+            for k in range(first, frames_total):
                 t = k * fps_den / fps_num
                 while next_clip < len(placements) and placements[next_clip].start <= t + _EPS:
                     active[next_clip] = _ClipVideo(placements[next_clip], out, realesrgan)

@@ -1,0 +1,228 @@
+"""Incremental export: the reel is encoded as one part per clip, each cached by a hash of all
+that makes its pictures, and the parts are joined without re-encoding (DESIGN §7).
+
+Part i holds the output frames from clip i's start to clip i+1's start, so a dissolve into
+clip i belongs to part i and its key covers clip i-1 too: changing a clip re-renders its own
+part and the part of a clip that dissolves out of it. A part's key hashes the clip specs it
+draws (media hash included, the title not), their placement relative to the part, the fades
+and dissolves around them, the frame phase and count, the video encoder settings and the
+renderer version. The frames of a part are those the one-pass renderer would make for the same
+output frames (same clip decoders, same per-frame code), so a re-export is frame-identical to
+exporting the same edit with an empty cache. Sound is cheap next to pictures and is always
+mixed and encoded afresh over the whole reel while the parts' packets are copied.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from blake3 import blake3
+
+from core.enums import Upscaler
+from core.export.chapters import chapters
+from core.export.part_cache import PartCache
+from core.export.render import (
+    _AUDIO_LEAD_S,
+    _EPS,
+    AUDIO_RATE,
+    Progress,
+    RenderCancelled,
+    RenderError,
+    _AudioTrack,
+    _clip_audio,
+    _layout,
+    _Pictures,
+    _Placement,
+    _remove,
+    _Reporter,
+    _resolve,
+    add_video_stream,
+)
+from core.export.spec import OutputSettings, RenderSpec
+
+__all__ = ["ClipReuse", "render_incremental"]
+
+log = logging.getLogger(__name__)
+
+PART_FORMAT = 1  # bump when the renderer's pictures change: older parts are then never reused
+
+
+@dataclass(frozen=True)
+class ClipReuse:
+    working_clip: str
+    reused: bool
+
+
+@dataclass
+class _Part:
+    clip: int
+    first: int  # output frames [first, end)
+    end: int
+    placements: list[_Placement]
+    key: str
+
+
+def render_incremental(
+    spec: RenderSpec,
+    resolve_media: Callable[[str], Path],
+    out_path: Path,
+    cache: PartCache,
+    on_progress: Callable[[Progress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> tuple[Path, list[ClipReuse]]:
+    """Render ``spec`` to ``out_path`` reusing the cached parts of unchanged clips. Returns the
+    path and, per clip in reel order, whether its part came from the cache."""
+    if spec.output.upscaler is Upscaler.REALESRGAN:
+        raise RenderError("Real-ESRGAN renders run on the Modal backend, which does not cache parts")
+    out_path = Path(out_path)
+    is_cancelled = cancelled or (lambda: False)
+    report = _Reporter(on_progress)
+    report("preparing", 0, 0)
+    out = spec.output
+    placements = _layout(spec, [_resolve(c, resolve_media) for c in spec.clips])
+    frames_total = max(1, math.floor(spec.output_duration * out.fps + 0.5))
+    parts = _plan(placements, out, frames_total)
+
+    done = 0
+    reused: dict[int, bool] = {}
+    files: list[tuple[_Part, Path]] = []
+    for part in parts:
+        entry = cache.get(part.key)
+        reused[part.clip] = entry is not None
+        if entry is None:
+            tmp = cache.new_path(part.key)
+            try:
+                _encode_part(part, out, tmp, is_cancelled, lambda k: report("rendering", done + k, frames_total))
+                entry = cache.put(part.key, tmp, part.end - part.first)
+            except BaseException:
+                _remove(tmp)
+                raise
+        done += part.end - part.first
+        report("rendering", done, frames_total)
+        files.append((part, entry.path))
+
+    report("finishing", frames_total, frames_total)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.stem}.{uuid.uuid4().hex[:12]}.partial.mp4")
+    try:
+        _join(spec, placements, files, frames_total, tmp, is_cancelled)
+        os.replace(tmp, out_path)
+    except av.FFmpegError as e:
+        _remove(tmp)
+        raise RenderError(f"joining the parts failed: {e}") from e
+    except BaseException:
+        _remove(tmp)
+        raise
+    result = [ClipReuse(c.uid, reused.get(i, True)) for i, c in enumerate(spec.clips)]
+    log.info("exported project %s: %d of %d clip parts reused", spec.project_uid,
+             sum(r.reused for r in result), len(result))
+    report("done", frames_total, frames_total)
+    return out_path, result
+
+
+def _first_frame(t: float, fps: Fraction) -> int:
+    """The first output frame the one-pass renderer shows a clip starting at ``t`` in."""
+    k = max(0, math.ceil((t - _EPS) * fps))
+    while k > 0 and (k - 1) * fps.denominator / fps.numerator + _EPS >= t:
+        k -= 1
+    while k * fps.denominator / fps.numerator + _EPS < t:
+        k += 1
+    return k
+
+
+def _plan(placements: list[_Placement], out: OutputSettings, frames_total: int) -> list[_Part]:
+    firsts = [_first_frame(p.start, out.fps) for p in placements] + [frames_total]
+    firsts[0] = 0
+    video = {k: getattr(out, k) for k in ("width", "height", "fps_num", "fps_den", "crf", "preset")}
+    video["upscaler"] = out.upscaler.value
+    parts = []
+    for i, p in enumerate(placements):
+        first, end = firsts[i], min(firsts[i + 1], frames_total)
+        if end <= first:
+            continue  # a clip shorter than a frame shows in no frame of its own
+        drawn = placements[i - 1: i + 1] if i and p.mix_in > 0 else [p]
+        doc = {
+            "format": PART_FORMAT, "av": av.__version__, "video": video, "frames": end - first,
+            "phase": round(first * out.fps_den / out.fps_num - p.start, 9),
+            "clips": [{
+                "spec": {k: v for k, v in dataclasses.asdict(q.clip).items() if k != "title"},
+                "offset": round(q.start - p.start, 9), "duration": round(q.duration, 9),
+                "ramps": [round(x, 9) for x in (q.fade_in, q.fade_out, q.mix_in, q.mix_out)],
+            } for q in drawn],
+        }
+        key = blake3(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+        parts.append(_Part(i, first, end, list(drawn), key))
+    return parts
+
+
+def _encode_part(part: _Part, out: OutputSettings, path: Path, cancelled: Callable[[], bool],
+                 progress: Callable[[int], None]) -> None:
+    with av.open(str(path), "w", format="mp4") as container:
+        video = add_video_stream(container, out)
+        pictures = _Pictures(part.placements, out, part.end, None, first=part.first)
+        try:
+            for k in range(part.first, part.end):
+                if cancelled():
+                    raise RenderCancelled()
+                vf = pictures.get()
+                vf.pts = k - part.first
+                for packet in video.encode(vf):
+                    container.mux(packet)
+                progress(k + 1 - part.first)
+        finally:
+            pictures.close()
+        for packet in video.encode(None):
+            container.mux(packet)
+
+
+def _join(spec: RenderSpec, placements: list[_Placement], files: list[tuple[_Part, Path]],
+          frames_total: int, path: Path, cancelled: Callable[[], bool]) -> None:
+    """Copy the parts' packets into one MP4 at their output times, mixing the sound alongside."""
+    out = spec.output
+    audio_total = (frames_total * AUDIO_RATE * out.fps_den) // out.fps_num
+    options = {"movflags": "+faststart"} if out.faststart else {}
+    with av.open(str(path), "w", format="mp4", container_options=options) as container:
+        with av.open(str(files[0][1])) as first:
+            stream = container.add_stream_from_template(first.streams.video[0])
+        audio = _AudioTrack(container, out, audio_total) if out.audio else None
+        container.set_chapters(chapters(spec))
+        next_clip = 0
+        for part, part_path in files:
+            with av.open(str(part_path)) as src:
+                source = src.streams.video[0]
+                tb = source.time_base
+                shift = Fraction(part.first * out.fps_den, out.fps_num) / tb
+                if shift.denominator != 1:
+                    raise RenderError(f"part time base {tb} cannot place frame {part.first} exactly")
+                for packet in src.demux(source):
+                    if packet.dts is None:
+                        continue  # the demuxer's end-of-stream marker
+                    if cancelled():
+                        raise RenderCancelled()
+                    packet.pts += int(shift)
+                    packet.dts += int(shift)
+                    t = float(packet.dts * tb)
+                    if audio is not None:
+                        while next_clip < len(placements) and placements[next_clip].start <= t + _EPS:
+                            audio.add(placements[next_clip], _clip_audio(placements[next_clip], cancelled))
+                            next_clip += 1
+                        limit = t + _AUDIO_LEAD_S
+                        if next_clip < len(placements):
+                            limit = min(limit, placements[next_clip].start)
+                        audio.flush(math.floor(limit * AUDIO_RATE))
+                    packet.stream = stream
+                    container.mux(packet)
+        if audio is not None:
+            while next_clip < len(placements):
+                audio.add(placements[next_clip], _clip_audio(placements[next_clip], cancelled))
+                next_clip += 1
+            audio.flush(audio_total, final=True)
