@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from blake3 import blake3
 
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 4 * 1024**3
 SETTING = "export.part_cache_max_mb"  # library setting: the bound in MiB
+FOLDER = "parts"  # under the library's cache folder
 _READ = 1 << 20
 
 
@@ -106,3 +109,37 @@ class PartCache:
                 p.unlink(missing_ok=True)
             except OSError as e:  # e.g. open in a player on Windows: the next run tries again
                 log.warning("could not remove %s from the part cache: %s", p, e)
+
+
+def cache_bound(db: Path) -> int:
+    """The library's bound (setting ``export.part_cache_max_mb``), read with plain sqlite3 like
+    the export worker reads its job; the default when unset or unreadable."""
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+        try:
+            row = conn.execute("SELECT value FROM settings WHERE key = ?", (SETTING,)).fetchone()
+        finally:
+            conn.close()
+        return max(0, int(float(row[0]) * 1024 * 1024)) if row else DEFAULT_MAX_BYTES
+    except (sqlite3.Error, ValueError, TypeError) as e:
+        log.warning("part cache bound unreadable (%s); using %d MiB", e, DEFAULT_MAX_BYTES >> 20)
+        return DEFAULT_MAX_BYTES
+
+
+def _report_path(folder: Path, job_uid: str) -> Path:
+    return Path(folder) / "reports" / f"{job_uid}.json"
+
+
+def write_report(folder: Path, job_uid: str, clips: list[dict[str, Any]]) -> None:
+    """What an export reused, per clip, for ``reeldesk export --json`` to show."""
+    path = _report_path(folder, job_uid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(clips), encoding="utf-8")
+
+
+def read_report(folder: Path, job_uid: str) -> list[dict[str, Any]] | None:
+    try:
+        data = json.loads(_report_path(folder, job_uid).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, list) else None
