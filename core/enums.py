@@ -63,6 +63,9 @@ class GestureKind(str, Enum):
     ADD_TEXT_ELEMENT = "add_text_element"
     UPDATE_TEXT_ELEMENT = "update_text_element"
     DELETE_TEXT_ELEMENT = "delete_text_element"
+    # title card (target: a project): a still with text before the first clip
+    SET_TITLE_CARD = "set_title_card"
+    CLEAR_TITLE_CARD = "clear_title_card"
     # undo / redo: restores the sub-objects a gesture changed (payload holds the old values)
     REVERT = "revert"
 
@@ -112,6 +115,11 @@ class TextAnchor(str, Enum):
         """The anchor point as (x, y) fractions of the block (and of the frame)."""
         row, col = self.value.split("-")
         return ({"left": 0.0, "center": 0.5, "right": 1.0}[col], {"top": 0.0, "middle": 0.5, "bottom": 1.0}[row])
+
+
+class TitleBackground(str, Enum):
+    COLOR = "color"  # a plain colour
+    FRAME = "frame"  # a frame of one of the reel's clips, blurred and dimmed
 
 
 class JobState(str, Enum):

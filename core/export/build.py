@@ -10,7 +10,9 @@ from typing import Any, Mapping
 
 from core.editmath.crop import default_crop
 from core.editmath.output_size import output_size
-from core.enums import AspectRatio, OverlayShape, TextAlign, TextAnchor, TextFont, TransitionType, Upscaler
+from core.enums import (
+    AspectRatio, OverlayShape, TextAlign, TextAnchor, TextFont, TitleBackground, TransitionType, Upscaler,
+)
 from core.export.spec import (
     SPEC_VERSION,
     ClipSpec,
@@ -23,6 +25,7 @@ from core.export.spec import (
     SpotlightRegion,
     TextElement,
     TextRegion,
+    TitleCard,
     Transition,
 )
 from core.library import Library
@@ -100,4 +103,13 @@ def build_spec(library: Library, project_uid: str, *, upscaler: Upscaler = Upsca
     output = OutputSettings(width=size[0], height=size[1], fps_num=fps.numerator, fps_den=fps.denominator,
                             crf=crf, preset=preset, audio=audio, upscaler=upscaler)
     return RenderSpec(version=SPEC_VERSION, project_uid=project_uid, aspect=aspect, clips=tuple(clips),
-                      output=output)
+                      output=output, title_card=_title_card(doc.get("title_card")))
+
+
+def _title_card(card: Mapping[str, Any] | None) -> TitleCard | None:
+    if not card:
+        return None
+    return TitleCard(duration=float(card["duration"]), background=TitleBackground(card["background"]),
+                     color=card["color"], working_clip=card["working_clip"], time=float(card["time"]),
+                     blur=float(card["blur"]), dim=float(card["dim"]),
+                     elements=tuple(_text_element(e) for e in card["elements"]))

@@ -39,6 +39,7 @@ from core.export.render import (
     RenderError,
     _AudioTrack,
     _clip_audio,
+    _fill_frame,
     _layout,
     _Pictures,
     _Placement,
@@ -48,6 +49,7 @@ from core.export.render import (
     add_video_stream,
 )
 from core.export.spec import OutputSettings, RenderSpec
+from core.export.title_card import TitlePictures
 
 __all__ = ["ClipReuse", "render_incremental"]
 
@@ -91,6 +93,11 @@ def render_incremental(
     placements = _layout(spec, [_resolve(c, resolve_media) for c in spec.clips])
     frames_total = max(1, math.floor(spec.output_duration * out.fps + 0.5))
     parts = _plan(placements, out, frames_total)
+    lead = _title_part(spec, placements, out)  # the title card: frames before the first clip
+    lead_frames = lead.end - lead.first if lead else 0
+    if lead is not None:
+        parts.insert(0, lead)
+    frames_total += lead_frames
 
     done = 0
     reused: dict[int, bool] = {}
@@ -101,7 +108,9 @@ def render_incremental(
         if entry is None:
             tmp = cache.new_path(part.key)
             try:
-                _encode_part(part, out, tmp, is_cancelled, lambda k: report("rendering", done + k, frames_total))
+                encode = _encode_title if part.clip < 0 else _encode_part
+                encode(part, out, tmp, is_cancelled, lambda k: report("rendering", done + k, frames_total),
+                       spec=spec)
                 entry = cache.put(part.key, tmp, part.end - part.first)
             except BaseException:
                 _remove(tmp)
@@ -114,7 +123,7 @@ def render_incremental(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.stem}.{uuid.uuid4().hex[:12]}.partial.mp4")
     try:
-        _join(spec, placements, files, frames_total, tmp, is_cancelled)
+        _join(spec, placements, files, frames_total, lead_frames, tmp, is_cancelled)
         os.replace(tmp, out_path)
     except av.FFmpegError as e:
         _remove(tmp)
@@ -122,7 +131,7 @@ def render_incremental(
     except BaseException:
         _remove(tmp)
         raise
-    result = [ClipReuse(c.uid, reused.get(i, True)) for i, c in enumerate(spec.clips)]
+    result = [ClipReuse(c.uid, reused.get(i, True)) for i, c in enumerate(spec.clips)]  # not the card
     log.info("exported project %s: %d of %d clip parts reused", spec.project_uid,
              sum(r.reused for r in result), len(result))
     report("done", frames_total, frames_total)
@@ -139,11 +148,16 @@ def _first_frame(t: float, fps: Fraction) -> int:
     return k
 
 
+def _video_doc(out: OutputSettings) -> dict[str, object]:
+    """The encoder settings a part's pictures and bits depend on (not the sound's)."""
+    return {**{k: getattr(out, k) for k in ("width", "height", "fps_num", "fps_den", "crf", "preset")},
+            "upscaler": out.upscaler.value}
+
+
 def _plan(placements: list[_Placement], out: OutputSettings, frames_total: int) -> list[_Part]:
     firsts = [_first_frame(p.start, out.fps) for p in placements] + [frames_total]
     firsts[0] = 0
-    video = {k: getattr(out, k) for k in ("width", "height", "fps_num", "fps_den", "crf", "preset")}
-    video["upscaler"] = out.upscaler.value
+    video = _video_doc(out)
     parts = []
     for i, p in enumerate(placements):
         first, end = firsts[i], min(firsts[i + 1], frames_total)
@@ -164,8 +178,41 @@ def _plan(placements: list[_Placement], out: OutputSettings, frames_total: int) 
     return parts
 
 
+def _title_part(spec: RenderSpec, placements: list[_Placement], out: OutputSettings) -> _Part | None:
+    card = spec.title_card
+    if card is None:
+        return None
+    frames = max(1, round(card.duration * out.fps))
+    uids = [c.uid for c in spec.clips]
+    source = spec.clips[uids.index(card.working_clip)] if card.working_clip in uids else None
+    doc = {"format": PART_FORMAT, "av": av.__version__, "frames": frames, "video": _video_doc(out),
+           "card": dataclasses.asdict(card),
+           "source": None if source is None else {k: v for k, v in dataclasses.asdict(source).items()
+                                                  if k not in ("title", "text_regions", "regions")}}
+    key = blake3(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+    return _Part(-1, -frames, 0, placements, key)
+
+
+def _encode_title(part: _Part, out: OutputSettings, path: Path, cancelled: Callable[[], bool],
+                  progress: Callable[[int], None], *, spec: RenderSpec) -> None:
+    pictures = TitlePictures(spec, part.placements, out)
+    frame = av.VideoFrame(out.width, out.height, "yuv420p")
+    with av.open(str(path), "w", format="mp4") as container:
+        video = add_video_stream(container, out)
+        for j in range(part.end - part.first):
+            if cancelled():
+                raise RenderCancelled()
+            _fill_frame(frame, pictures.picture(j * out.fps_den / out.fps_num), out.width, out.height)
+            frame.pts = j
+            for packet in video.encode(frame):
+                container.mux(packet)
+            progress(j + 1)
+        for packet in video.encode(None):
+            container.mux(packet)
+
+
 def _encode_part(part: _Part, out: OutputSettings, path: Path, cancelled: Callable[[], bool],
-                 progress: Callable[[int], None]) -> None:
+                 progress: Callable[[int], None], *, spec: RenderSpec) -> None:
     with av.open(str(path), "w", format="mp4") as container:
         video = add_video_stream(container, out)
         pictures = _Pictures(part.placements, out, part.end, None, first=part.first)
@@ -185,22 +232,26 @@ def _encode_part(part: _Part, out: OutputSettings, path: Path, cancelled: Callab
 
 
 def _join(spec: RenderSpec, placements: list[_Placement], files: list[tuple[_Part, Path]],
-          frames_total: int, path: Path, cancelled: Callable[[], bool]) -> None:
-    """Copy the parts' packets into one MP4 at their output times, mixing the sound alongside."""
+          frames_total: int, lead_frames: int, path: Path, cancelled: Callable[[], bool]) -> None:
+    """Copy the parts' packets into one MP4 at their output times (the clips after the title
+    card's ``lead_frames``), mixing the sound alongside."""
     out = spec.output
+    lead_s = lead_frames * out.fps_den / out.fps_num
+    if lead_frames:  # the sound of every clip starts later by the card
+        placements = [dataclasses.replace(p, start=p.start + lead_s) for p in placements]
     audio_total = (frames_total * AUDIO_RATE * out.fps_den) // out.fps_num
     options = {"movflags": "+faststart"} if out.faststart else {}
     with av.open(str(path), "w", format="mp4", container_options=options) as container:
         with av.open(str(files[0][1])) as first:
             stream = container.add_stream_from_template(first.streams.video[0])
         audio = _AudioTrack(container, out, audio_total) if out.audio else None
-        container.set_chapters(chapters(spec))
+        container.set_chapters(chapters(spec, lead_s))
         next_clip = 0
         for part, part_path in files:
             with av.open(str(part_path)) as src:
                 source = src.streams.video[0]
                 tb = source.time_base
-                shift = Fraction(part.first * out.fps_den, out.fps_num) / tb
+                shift = Fraction((part.first + lead_frames) * out.fps_den, out.fps_num) / tb
                 if shift.denominator != 1:
                     raise RenderError(f"part time base {tb} cannot place frame {part.first} exactly")
                 for packet in src.demux(source):

@@ -24,7 +24,9 @@ from fractions import Fraction
 from typing import Any
 
 from core.editmath import MAX_ROTATION_DEG, Timeline
-from core.enums import AspectRatio, OverlayShape, TextAlign, TextAnchor, TextFont, TransitionType, Upscaler
+from core.enums import (
+    AspectRatio, OverlayShape, TextAlign, TextAnchor, TextFont, TitleBackground, TransitionType, Upscaler,
+)
 
 __all__ = [
     "MAX_OUTPUT_SIDE",
@@ -40,6 +42,7 @@ __all__ = [
     "SpotlightRegion",
     "TextElement",
     "TextRegion",
+    "TitleCard",
     "Transition",
 ]
 
@@ -227,6 +230,30 @@ class TextRegion:
 
 
 @dataclass(frozen=True, slots=True)
+class TitleCard:
+    """A still of ``duration`` seconds before the first clip: a colour, or the picture of clip
+    ``working_clip`` at its clip time ``time`` blurred (``blur``: a fraction of the output height)
+    and dimmed towards black; text elements on top (their fades in card seconds)."""
+
+    duration: float
+    background: TitleBackground = TitleBackground.COLOR
+    color: str = "#101010"
+    working_clip: str | None = None
+    time: float = 0.0
+    blur: float = 0.02
+    dim: float = 0.5
+    elements: tuple[TextElement, ...] = ()
+
+    def __post_init__(self) -> None:
+        _between("duration", self.duration, 0.5, 10.0)
+        if not _COLOR.fullmatch(self.color):
+            raise SpecError(f"color must look like #RRGGBB, got {self.color!r}")
+        _between("time", self.time, 0.0, math.inf)
+        _between("blur", self.blur, 0.0, 0.1)
+        _between("dim", self.dim, 0.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """How a clip enters from the previous one. FADE dips through black: the previous clip's
     last ``duration``/2 fade out, this clip's first ``duration``/2 fade in (no overlap).
@@ -367,6 +394,7 @@ class RenderSpec:
     aspect: AspectRatio
     clips: tuple[ClipSpec, ...]
     output: OutputSettings
+    title_card: TitleCard | None = None  # drawn by the incremental (local) export
 
     def __post_init__(self) -> None:
         if self.version != SPEC_VERSION:

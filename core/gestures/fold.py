@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture, ScopeKind
-from core.gestures.schema import TEXT_DEFAULTS, TEXT_FIELDS
+from core.gestures.schema import TEXT_DEFAULTS, TEXT_FIELDS, TITLE_DEFAULTS
 
 # A writer is [lamport, device_id, op_id, base_version]: enough to tell concurrency later.
 Writer = list
@@ -531,6 +531,18 @@ def _delete_text_element(w: _Writer, g: Gesture, p: dict) -> None:
         w.delete(f"tel/{wc}/{p['text_region']}/{p['text_element']}")
 
 
+def _set_title_card(w: _Writer, g: Gesture, p: dict) -> None:
+    card = {**TITLE_DEFAULTS, **w.s.entries.get("title", {})}
+    card.update({k: (_r(v) if isinstance(v, float) else v) for k, v in p.items() if k != "elements"})
+    if "elements" in p:
+        card["elements"] = [{**TEXT_DEFAULTS, **_text_value(el)} for el in p["elements"]]
+    w.set("title", card)
+
+
+def _clear_title_card(w: _Writer, g: Gesture, p: dict) -> None:
+    w.delete("title")
+
+
 def _revert(w: _Writer, g: Gesture, p: dict) -> None:
     _apply_patch(w, dict(p["patch"]))
 
@@ -575,5 +587,7 @@ _HANDLERS = {
     GestureKind.ADD_TEXT_ELEMENT: _add_text_element,
     GestureKind.UPDATE_TEXT_ELEMENT: _update_text_element,
     GestureKind.DELETE_TEXT_ELEMENT: _delete_text_element,
+    GestureKind.SET_TITLE_CARD: _set_title_card,
+    GestureKind.CLEAR_TITLE_CARD: _clear_title_card,
     GestureKind.REVERT: _revert,
 }

@@ -290,6 +290,15 @@ def _add_text_element(p, entity, e, look) -> None:
     p.setdefault("text_element", new_uid())
 
 
+def _set_title_card(p, entity, e, look) -> None:
+    wc = p.get("working_clip", (e.get("title") or {}).get("working_clip"))
+    if wc is not None:
+        src = _need_clip(e, wc)
+        _check_time(p.get("time", (e.get("title") or {}).get("time", 0.0)), src, "title card frame time")
+    elif p.get("background") == "frame":
+        raise GestureError("a frame background needs the working_clip to take the frame from")
+
+
 _NORMALIZERS: dict[GestureKind, Callable[..., None]] = {
     GestureKind.CREATE_PROJECT: _create_project,
     GestureKind.MARK_CLIP: _mark,
@@ -324,4 +333,5 @@ _NORMALIZERS: dict[GestureKind, Callable[..., None]] = {
     GestureKind.ADD_TEXT_ELEMENT: _add_text_element,
     GestureKind.UPDATE_TEXT_ELEMENT: _any_clip,
     GestureKind.DELETE_TEXT_ELEMENT: _any_clip,
+    GestureKind.SET_TITLE_CARD: _set_title_card,
 }

@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from core.enums import AspectRatio, GestureKind, OverlayShape, TextAlign, TextAnchor, TextFont, TransitionType
+from core.enums import (
+    AspectRatio, GestureKind, OverlayShape, TextAlign, TextAnchor, TextFont, TitleBackground, TransitionType,
+)
 from core.gestures.model import GestureError, ScopeKind, canonical_json, finite
 from core.ids import is_media_hash, is_uid
 
@@ -192,7 +194,32 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "outline": 0.0, "outline_color": "#000000", "shadow": 0.0, "shadow_color": "#000000",
     "fade_in": 0.0, "fade_out": 0.0,
 }
+# A title card's fields when first set (blur: a fraction of the output height).
+TITLE_DEFAULTS: dict[str, Any] = {
+    "duration": 3.0, "background": TitleBackground.COLOR.value, "color": "#101010", "working_clip": None,
+    "time": 0.0, "blur": 0.02, "dim": 0.5, "elements": [],
+}
 _TEXT = Field(_text(500, min_len=1))
+MAX_TITLE_ELEMENTS = 8
+
+
+def _elements(v: Any) -> str | None:
+    """A title card's text elements: objects with a text and any element style fields."""
+    if not isinstance(v, list) or len(v) > MAX_TITLE_ELEMENTS:
+        return f"must be a list of at most {MAX_TITLE_ELEMENTS} text elements"
+    for i, el in enumerate(v):
+        if not isinstance(el, Mapping):
+            return f"[{i}] must be an object"
+        unknown = set(el) - set(TEXT_FIELDS)
+        if unknown:
+            return f"[{i}] has unknown field(s): {', '.join(sorted(unknown))}"
+        if "text" not in el:
+            return f"[{i}] lacks 'text'"
+        for name in TEXT_FIELDS:
+            err = (_TEXT if name == "text" else TEXT_STYLE_FIELDS[name]).check(el[name]) if name in el else None
+            if err:
+                return f"[{i}] {name} {err}"
+    return None
 
 # kind -> (scope kind, entity rule, fields). Entity rule "new": the gesture creates its entity
 # (the library mints the uid when no target is given); "wc": the target is a working clip.
@@ -283,6 +310,11 @@ SCHEMAS: dict[GestureKind, tuple[ScopeKind, str, dict[str, Field]]] = {
         "text": _TEXT, **TEXT_STYLE_FIELDS}),
     GestureKind.DELETE_TEXT_ELEMENT: (ScopeKind.PROJECT, "wc", {
         "text_region": Field(_uid, required=True), "text_element": Field(_uid, required=True)}),
+    GestureKind.SET_TITLE_CARD: (ScopeKind.PROJECT, "project", {
+        "duration": Field(_num(0.5, 10.0)), "background": Field(_enum(TitleBackground)), "color": Field(_color),
+        "working_clip": Field(_uid_or_none), "time": Field(T), "blur": Field(_num(0.0, 0.1)),
+        "dim": Field(_num(0.0, 1.0)), "elements": Field(_elements)}),
+    GestureKind.CLEAR_TITLE_CARD: (ScopeKind.PROJECT, "project", {}),
     GestureKind.REVERT: (ScopeKind.PROJECT, "any", {"patch": Field(_patch, required=True)}),
 }
 
@@ -297,6 +329,7 @@ AT_LEAST_ONE = {
     GestureKind.SET_SEGMENT_SPEED: ("time", "segment"),
     GestureKind.UPDATE_TEXT_REGION: ("start", "end"),
     GestureKind.UPDATE_TEXT_ELEMENT: TEXT_FIELDS,
+    GestureKind.SET_TITLE_CARD: ("duration", "background", "color", "working_clip", "time", "blur", "dim", "elements"),
 }
 
 

@@ -115,6 +115,7 @@ def project_doc(project_uid: str, entries: Mapping[str, Any], clip_docs: Mapping
             "deleted": bool(entries.get("deleted", "name" not in entries)),
         },
         "clips": clips,
+        "title_card": entries.get("title"),
         "output_duration": round(sum(c["output_duration"] for c in clips), 6),
     }
 
