@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from core.editmath.crop import default_crop
 from core.editmath.output_size import output_size
 from core.enums import (
-    AspectRatio, OverlayShape, TextAlign, TextAnchor, TextFont, TitleBackground, TransitionType, Upscaler,
+    AspectRatio, OverlayShape, TitleBackground, TransitionType, Upscaler,
 )
 from core.export.spec import (
     SPEC_VERSION,
@@ -23,12 +23,12 @@ from core.export.spec import (
     RenderSpec,
     SpecError,
     SpotlightRegion,
-    TextElement,
     TextRegion,
     TitleCard,
     Transition,
 )
 from core.library import Library
+from core.text.overlay import element_spec
 
 MAX_OUTPUT_FPS = Fraction(60)
 
@@ -53,18 +53,10 @@ def clip_spec(clip: Mapping[str, Any], aspect: AspectRatio, title: str = "") -> 
         style=OverlayStyle(color=style["color"], stroke=style["stroke"], fill_opacity=style["fill_opacity"],
                            dim=style["dim"], shape=OverlayShape(style["shape"]), fade_out=style["fade_out"]),
         transition_in=Transition(TransitionType(trans.get("type", "cut")), float(trans.get("duration", 0.0))),
-        text_regions=tuple(TextRegion(r["uid"], r["start"], r["end"], tuple(_text_element(e) for e in r["elements"]))
+        text_regions=tuple(TextRegion(r["uid"], r["start"], r["end"], tuple(element_spec(e) for e in r["elements"]))
                            for r in ed.get("text_regions", []) if r["elements"]),
         title=title,
     )
-
-
-def _text_element(e: Mapping[str, Any]) -> TextElement:
-    return TextElement(
-        text=e["text"], font=TextFont(e["font"]), size=e["size"], color=e["color"], align=TextAlign(e["align"]),
-        preset=TextAnchor(e["preset"]), x=e["x"], y=e["y"], max_width=e["max_width"], outline=e["outline"],
-        outline_color=e["outline_color"], shadow=e["shadow"], shadow_color=e["shadow_color"],
-        fade_in=e["fade_in"], fade_out=e["fade_out"])
 
 
 def _title(library: Library, clip: Mapping[str, Any], index: int) -> str:
@@ -112,4 +104,4 @@ def _title_card(card: Mapping[str, Any] | None) -> TitleCard | None:
     return TitleCard(duration=float(card["duration"]), background=TitleBackground(card["background"]),
                      color=card["color"], working_clip=card["working_clip"], time=float(card["time"]),
                      blur=float(card["blur"]), dim=float(card["dim"]),
-                     elements=tuple(_text_element(e) for e in card["elements"]))
+                     elements=tuple(element_spec(e) for e in card["elements"]))

@@ -1,5 +1,5 @@
 """Text overlays: the bundled fonts, rasterising elements once per output size, per-frame blending."""
-from core.text.overlay import TextOverlay, TextState, blend, opacity
+from core.text.overlay import TextOverlay, TextState, blend, element_spec, opacity
 from core.text.raster import Sprite, rasterise
 
-__all__ = ["Sprite", "TextOverlay", "TextState", "blend", "opacity", "rasterise"]
+__all__ = ["Sprite", "TextOverlay", "TextState", "blend", "element_spec", "opacity", "rasterise"]

@@ -3,15 +3,27 @@ strongly (fades), and blending their sprites into YUV 4:2:0 planes. The renderer
 program view both call this, so preview and export draw the same pixels."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
+from core.enums import TextAlign, TextAnchor, TextFont
 from core.export.spec import TextElement, TextRegion
 from core.text.raster import Sprite, rasterise
 
 # (element, opacity 0..1) of each element showing at a clip time, in drawing order.
 TextState = tuple[tuple[TextElement, float], ...]
+
+
+def element_spec(e: Mapping[str, Any]) -> TextElement:
+    """A text element of a clip document (``edit.text_regions[].elements[]``) as the renderer's
+    spec; raises SpecError for values the spec refuses."""
+    return TextElement(
+        text=e["text"], font=TextFont(e["font"]), size=e["size"], color=e["color"], align=TextAlign(e["align"]),
+        preset=TextAnchor(e["preset"]), x=e["x"], y=e["y"], max_width=e["max_width"], outline=e["outline"],
+        outline_color=e["outline_color"], shadow=e["shadow"], shadow_color=e["shadow_color"],
+        fade_in=e["fade_in"], fade_out=e["fade_out"])
 
 
 def opacity(region: TextRegion, el: TextElement, s: float) -> float:

@@ -39,6 +39,7 @@ from desktop.ui.library_panel import CLIPS_MIME, LibraryPanel, ThumbnailCache, c
 from desktop.ui.playback import Playback
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.spotlight_panel import SpotlightPanel
+from desktop.ui.text_panel import TextPanel
 from desktop.ui.sync_indicator import SyncController, SyncIndicator
 from desktop.ui.timeline import TimelineView
 from desktop.ui.undo import EditorState, fmt_time
@@ -460,6 +461,9 @@ class MainWindow(QMainWindow):
         self.history_dock = self._dock("History", "HistoryDock", self.history_panel,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.history_dock)
+        self.text_panel = TextPanel(self.state)  # text overlays of the open clip
+        self.text_dock = self._dock("Text", "TextDock", self.text_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.inspector_dock, self.text_dock)
         self.inspector_dock.raise_()
 
     def _build_status_bar(self) -> None:
