@@ -73,6 +73,13 @@ def wrap(text: str, font: fonts.TextFont, px: int, max_px: float) -> list[str]:
     return lines
 
 
+def anchor_point(el: TextElement) -> tuple[float, float]:
+    """Where (fractions of the output) the element's preset point sits."""
+    ax, ay = el.preset.fractions
+    return (el.x if el.x is not None else SAFE_MARGIN + ax * (1 - 2 * SAFE_MARGIN),
+            el.y if el.y is not None else SAFE_MARGIN + ay * (1 - 2 * SAFE_MARGIN))
+
+
 @functools.lru_cache(maxsize=256)
 def rasterise(el: TextElement, out_w: int, out_h: int) -> Sprite:
     """The sprite of ``el`` in a ``out_w`` x ``out_h`` output (cached: elements are frozen)."""
@@ -91,8 +98,7 @@ def rasterise(el: TextElement, out_w: int, out_h: int) -> Sprite:
 
     # Where the block goes: its preset point at (x, y) or at the same point of the safe area.
     ax, ay = el.preset.fractions
-    fx = el.x if el.x is not None else SAFE_MARGIN + ax * (1 - 2 * SAFE_MARGIN)
-    fy = el.y if el.y is not None else SAFE_MARGIN + ay * (1 - 2 * SAFE_MARGIN)
+    fx, fy = anchor_point(el)
     left = 2 * math.floor((fx * out_w - ax * block_w - pad) / 2)  # even: chroma stays aligned
     top = 2 * math.floor((fy * out_h - ay * block_h - pad) / 2)
     w = 2 * math.ceil((block_w + 2 * pad) / 2)
