@@ -8,6 +8,7 @@ from PySide6.QtCore import QPoint
 
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture
+from desktop.ui.timeline import TimelineView
 from desktop.ui.viewer import VideoViewer, ViewerMode
 from tests.gui.test_viewer import collect, drag, framed, frame_image, pt, widget_rect  # noqa: F401
 
@@ -74,3 +75,29 @@ def test_dragging_text_moves_it_as_one_gesture(text_viewer, qtbot) -> None:
     ys, _xs = np.nonzero(magenta(grabbed(v)))
     assert ys.mean() == pytest.approx((tl.y() + br.y()) / 2 - 40, abs=8)  # drawn where it was dropped
     assert len(doc()["edit"]["regions"][0]["keyframes"]) == 1  # the spotlight under it was not dragged
+
+
+def test_the_timeline_has_a_text_lane_with_the_region(text_viewer, qtbot) -> None:
+    from desktop.ui import theme
+    from tests.gui.test_timeline import lane_y, render, timeline, vx  # noqa: F401
+
+    _v, _library, _wc, doc, _region, _element = text_viewer
+    view = TimelineView()
+    qtbot.addWidget(view)
+    view.resize(900, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_clip(doc())
+    assert view.lane_rect("text") is not None
+    image = render(view)
+    y = lane_y(view, "text")
+    accent = theme.ACCENT
+
+    def is_accent(x: int) -> bool:  # some row of the bar at x (its label is drawn over the middle)
+        colours = [image.pixelColor(x, y + dy) for dy in range(-6, 7)]
+        return any(abs(c.red() - accent.red()) < 60 and abs(c.green() - accent.green()) < 60 and c.blue() < 120
+                   for c in colours)
+
+    inside = [is_accent(vx(view, t)) for t in (1.2, 2.0, 3.8)]
+    outside = [is_accent(vx(view, t)) for t in (0.5, 4.5)]
+    assert all(inside) and not any(outside)
