@@ -52,10 +52,12 @@ class TextLayer:
         return out
 
     def paint(self, p: QPainter, box: QRectF, t: float) -> None:
+        p.save()
+        p.setClipRect(box)  # the export cuts text at the frame's edges too
         for *_ids, _el, a, rect, image in self._shown(box, t):
             p.setOpacity(a)
             p.drawImage(rect, image)
-        p.setOpacity(1.0)
+        p.restore()
 
     def press(self, pos: QPointF, box: QRectF, t: float) -> bool:
         """Start dragging the topmost element under ``pos``; True when one was hit."""

@@ -24,7 +24,7 @@ from resources import icon
 log = logging.getLogger(__name__)
 
 DEFAULT_TEXT_S = 2.0
-PREVIEW_HEIGHT = 220
+PREVIEW_HEIGHT = 150
 # Style presets: what one click sets on the selected element.
 PRESETS: dict[str, dict[str, Any]] = {
     "Title": {"font": "condensed", "size": 0.1, "preset": "middle-center", "outline": 0.06, "shadow": 0.0,
@@ -55,6 +55,7 @@ class TextPanel(QWidget):
         self.tree.setHeaderLabels(["Text", "From", "To"])
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.setMinimumHeight(90)
         self.tree.setMaximumHeight(160)
         bl.addWidget(self.tree)
         row = QHBoxLayout()
