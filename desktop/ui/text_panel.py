@@ -18,6 +18,7 @@ from core.enums import GestureKind, TextAlign, TextAnchor, TextFont
 from core.gestures.model import Gesture
 from core.gestures.schema import TEXT_DEFAULTS
 from core.text import blend, element_spec, rasterise
+from desktop.ui.title_card_panel import TitleCardPanel
 from desktop.ui.undo import EditorState
 from resources import icon
 
@@ -123,6 +124,8 @@ class TextPanel(QWidget):
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setToolTip("The element as the export draws it")
         root.addWidget(self.preview)
+        self.title_card = TitleCardPanel(state)
+        root.addWidget(self.title_card)
         root.addStretch(1)
         self._fields = (self.text, self.presets, self.font, self.position, self.align, self.size, self.outline,
                         self.shadow, self.fade_in, self.fade_out, self.colour)

@@ -58,3 +58,26 @@ def test_add_edit_preset_and_delete_text(qtbot, state, library) -> None:  # noqa
     panel.delete_selected()
     settle(qtbot)
     assert texts(library, project) == []
+
+
+def test_title_card_section(qtbot, state, library) -> None:  # noqa: F811
+    _raw, project, wc = open_clip(state, library)
+    panel = TextPanel(state)
+    qtbot.addWidget(panel)
+    card = panel.title_card
+    card.setChecked(True)
+    settle(qtbot)
+    assert library.show_project(project)["title_card"]["duration"] == 3.0
+    card.title.setText("Saturday final")
+    card.title.editingFinished.emit()
+    card.duration.setValue(2.0)
+    state.set_media_time(10.0 + 2.0)
+    card.background.setCurrentIndex(card.background.findData("frame"))
+    card._set_background()
+    settle(qtbot)
+    doc = library.show_project(project)["title_card"]
+    assert doc["elements"][0]["text"] == "Saturday final" and doc["duration"] == 2.0
+    assert (doc["background"], doc["working_clip"], doc["time"]) == ("frame", wc, 2.0)
+    card.setChecked(False)
+    settle(qtbot)
+    assert library.show_project(project)["title_card"] is None
