@@ -77,7 +77,7 @@ image = (
     .apt_install("ffmpeg", "libgl1", "libglib2.0-0", "wget")
     # basicsr 1.4.2 imports torchvision.transforms.functional_tensor, gone after torchvision 0.16.
     .pip_install(
-        "numpy>=1.26,<2", "av>=14,<20", "opencv-python-headless>=4.9,<5",
+        "numpy>=1.26,<2", "av>=14,<20", "opencv-python-headless>=4.9,<5", "Pillow>=10.1,<13",
         "torch==2.1.2", "torchvision==0.16.2", "basicsr==1.4.2", "realesrgan==0.3.0",
     )
     # Weights are part of the image: a cold container never downloads them.
@@ -86,7 +86,8 @@ image = (
         f"wget -q -O {WEIGHTS} {WEIGHTS_URL}",
         "python -c \"import realesrgan, av, cv2; print('image ok')\"",
     )
-    .add_local_python_source("core")
+    # resources: the bundled fonts that text overlays are drawn with.
+    .add_local_python_source("core", "resources")
 )
 app = modal.App(APP_NAME, image=image)
 
