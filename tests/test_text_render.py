@@ -201,3 +201,9 @@ def test_preview_blend_equals_the_export(media, tmp_path):
         preview = np.concatenate([planes[0].reshape(-1), planes[1].reshape(-1), planes[2].reshape(-1)])
         diff = np.abs(preview.astype(np.int16) - lit.reshape(-1))
         assert diff.mean() < 1.0 and np.percentile(diff, 99.5) < 12, k
+
+
+def test_text_without_spaces_wraps_between_characters():
+    y = drawn(TextElement("決勝ゴール決勝ゴール決勝ゴール", font=TextFont.CJK, size=0.1, max_width=0.3))
+    cols = np.nonzero((y > 150).any(axis=0))[0]
+    assert np.ptp(cols) <= 0.3 * W + 1 and len(_line_starts(y > 150)) >= 3

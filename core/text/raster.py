@@ -23,9 +23,10 @@ from core.text import fonts
 SAFE_MARGIN = 0.05  # of the frame, each side, where preset-placed text stays clear of the edge
 SHADOW_OPACITY = 0.75
 _LINE_GAP = 0.15  # extra space between lines, a fraction of the text size
-# Characters that may break anywhere (scripts written without spaces).
-_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
-_TOKEN = re.compile(r"\s+|[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+")
+# Wrapping tokens: runs of spaces, single CJK characters (scripts written without spaces may
+# break anywhere) and words.
+_CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+_TOKEN = re.compile(rf"\s+|[{_CJK}]|[^\s{_CJK}]+")
 
 
 @dataclass(frozen=True, eq=False)
