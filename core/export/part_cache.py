@@ -80,7 +80,16 @@ class PartCache:
         info = {"size": written.stat().st_size, "blake3": file_hash(written), "frames": frames}
         tmp_meta = meta.with_name(f".{meta.name}.{uuid.uuid4().hex[:8]}")
         tmp_meta.write_text(json.dumps(info), encoding="utf-8")
-        os.replace(written, part)
+        try:
+            os.replace(written, part)
+        except OSError:
+            # Windows: another export is reading the same part (it rendered it meanwhile); use theirs.
+            tmp_meta.unlink(missing_ok=True)
+            existing = self.get(key)
+            if existing is None:
+                raise
+            written.unlink(missing_ok=True)
+            return existing
         os.replace(tmp_meta, meta)  # last: an entry without its record is never trusted
         self.evict(keep=key)
         return Entry(part, frames)
