@@ -93,3 +93,18 @@ def test_the_cache_is_bounded_least_recently_used_first(tmp_path):
     # "b" was the least recently used when "c" pushed the total over the bound.
     assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
     assert sum(p.stat().st_size for p in (tmp_path / "c").glob("*.mp4")) <= 2500
+
+
+def test_parts_left_half_written_by_a_killed_render_are_swept(tmp_path):
+    import os
+    import time
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    old, fresh = folder / ".k1.aaaa.partial.mp4", folder / ".k2.bbbb.partial.mp4"
+    for p in (old, fresh):
+        p.write_bytes(b"x" * 10)
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    PartCache(folder)
+    assert not old.exists() and fresh.exists()  # one being written now is left alone

@@ -14,12 +14,13 @@ mixed and encoded afresh over the whole reel while the parts' packets are copied
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import logging
 import math
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -56,6 +57,7 @@ __all__ = ["ClipReuse", "render_incremental"]
 log = logging.getLogger(__name__)
 
 PART_FORMAT = 1  # bump when the renderer's pictures change: older parts are then never reused
+_JOIN_WEIGHT = 0.3  # the cost of joining an output frame, relative to rendering one
 
 
 @dataclass(frozen=True)
@@ -99,31 +101,33 @@ def render_incremental(
         parts.insert(0, lead)
     frames_total += lead_frames
 
-    done = 0
+    cached = {part.key: cache.get(part.key) for part in parts}
+    work = _Work(report, sum(p.end - p.first for p in parts if cached[p.key] is None), frames_total)
     reused: dict[int, bool] = {}
-    files: list[tuple[_Part, Path]] = []
-    for part in parts:
-        entry = cache.get(part.key)
-        reused[part.clip] = entry is not None
-        if entry is None:
-            tmp = cache.new_path(part.key)
-            try:
-                encode = _encode_title if part.clip < 0 else _encode_part
-                encode(part, out, tmp, is_cancelled, lambda k: report("rendering", done + k, frames_total),
-                       spec=spec)
-                entry = cache.put(part.key, tmp, part.end - part.first)
-            except BaseException:
-                _remove(tmp)
-                raise
-        done += part.end - part.first
-        report("rendering", done, frames_total)
-        files.append((part, entry.path))
 
-    report("finishing", frames_total, frames_total)
+    def files() -> Iterator[tuple[_Part, Path]]:
+        """The parts in order, each rendered when the join reaches it (so the output grows, and
+        a render stopped half-way leaves its partial output where job recovery looks)."""
+        for part in parts:
+            entry = cached[part.key]
+            reused[part.clip] = entry is not None
+            if entry is None:
+                tmp = cache.new_path(part.key)
+                try:
+                    encode = _encode_title if part.clip < 0 else _encode_part
+                    base = work.rendered
+                    encode(part, out, tmp, is_cancelled, lambda k: work.render(base + k), spec=spec)
+                    entry = cache.put(part.key, tmp, part.end - part.first)
+                except BaseException:
+                    _remove(tmp)
+                    raise
+            yield part, entry.path
+
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.stem}.{uuid.uuid4().hex[:12]}.partial.mp4")
     try:
-        _join(spec, placements, files, frames_total, lead_frames, tmp, is_cancelled)
+        _join(spec, placements, files(), frames_total, lead_frames, tmp, is_cancelled, work.join)
+        report("finishing", frames_total, frames_total)
         os.replace(tmp, out_path)
     except av.FFmpegError as e:
         _remove(tmp)
@@ -136,6 +140,29 @@ def render_incremental(
              sum(r.reused for r in result), len(result))
     report("done", frames_total, frames_total)
     return out_path, result
+
+
+class _Work:
+    """Progress in work units: a frame rendered counts 1, a frame joined (packets copied, sound
+    mixed and encoded) _JOIN_WEIGHT; both are the "rendering" stage, reported in output frames."""
+
+    def __init__(self, report: _Reporter, to_render: int, frames_total: int) -> None:
+        self._report, self._total = report, frames_total
+        self._units = to_render + _JOIN_WEIGHT * frames_total
+        self.rendered = 0
+        self._joined = 0
+
+    def render(self, frames: int) -> None:
+        self.rendered = frames
+        self._send()
+
+    def join(self, frames: int) -> None:
+        self._joined = frames
+        self._send()
+
+    def _send(self) -> None:
+        done = (self.rendered + _JOIN_WEIGHT * self._joined) / self._units
+        self._report("rendering", min(self._total, round(self._total * done)), self._total)
 
 
 def _first_frame(t: float, fps: Fraction) -> int:
@@ -231,8 +258,9 @@ def _encode_part(part: _Part, out: OutputSettings, path: Path, cancelled: Callab
             container.mux(packet)
 
 
-def _join(spec: RenderSpec, placements: list[_Placement], files: list[tuple[_Part, Path]],
-          frames_total: int, lead_frames: int, path: Path, cancelled: Callable[[], bool]) -> None:
+def _join(spec: RenderSpec, placements: list[_Placement], files: Iterator[tuple[_Part, Path]],
+          frames_total: int, lead_frames: int, path: Path, cancelled: Callable[[], bool],
+          progress: Callable[[int], None]) -> None:
     """Copy the parts' packets into one MP4 at their output times (the clips after the title
     card's ``lead_frames``), mixing the sound alongside."""
     out = spec.output
@@ -242,12 +270,14 @@ def _join(spec: RenderSpec, placements: list[_Placement], files: list[tuple[_Par
     audio_total = (frames_total * AUDIO_RATE * out.fps_den) // out.fps_num
     options = {"movflags": "+faststart"} if out.faststart else {}
     with av.open(str(path), "w", format="mp4", container_options=options) as container:
-        with av.open(str(files[0][1])) as first:
-            stream = container.add_stream_from_template(first.streams.video[0])
+        first = next(files)
+        with av.open(str(first[1])) as template:
+            stream = container.add_stream_from_template(template.streams.video[0])
         audio = _AudioTrack(container, out, audio_total) if out.audio else None
         container.set_chapters(chapters(spec, lead_s))
         next_clip = 0
-        for part, part_path in files:
+        joined = 0
+        for part, part_path in itertools.chain([first], files):
             with av.open(str(part_path)) as src:
                 source = src.streams.video[0]
                 tb = source.time_base
@@ -272,6 +302,8 @@ def _join(spec: RenderSpec, placements: list[_Placement], files: list[tuple[_Par
                         audio.flush(math.floor(limit * AUDIO_RATE))
                     packet.stream = stream
                     container.mux(packet)
+                    joined += 1
+                    progress(joined)
         if audio is not None:
             while next_clip < len(placements):
                 audio.add(placements[next_clip], _clip_audio(placements[next_clip], cancelled))

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 4 * 1024**3
 SETTING = "export.part_cache_max_mb"  # library setting: the bound in MiB
 FOLDER = "parts"  # under the library's cache folder
+ABANDONED_S = 3600.0
 _READ = 1 << 20
 
 
@@ -47,6 +48,18 @@ class PartCache:
         self.folder = Path(folder)
         self.max_bytes = max_bytes
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Remove parts left half-written by a render that was killed: a part being written
+        grows all the time, so one untouched for an hour is abandoned."""
+        cutoff = time.time() - ABANDONED_S
+        for p in self.folder.glob(".*.partial.mp4"):
+            try:
+                if p.stat().st_mtime < cutoff:
+                    p.unlink()
+            except OSError:
+                continue
 
     def _paths(self, key: str) -> tuple[Path, Path]:
         return self.folder / f"{key}.mp4", self.folder / f"{key}.json"
