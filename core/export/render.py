@@ -107,6 +107,8 @@ def render(
             "Real-ESRGAN upscaling needs the Modal GPU backend; "
             "export with upscaler 'none' or 'lanczos' to render on this machine"
         )
+    if spec.title_card is not None:  # drawn by core.export.incremental (local exports) only
+        log.warning("project %s: this one-pass render leaves out the title card", spec.project_uid)
     paths = [_resolve(clip, resolve_media) for clip in spec.clips]
     placements = _layout(spec, paths)
     fps = out.fps
