@@ -57,6 +57,16 @@ class GestureKind(str, Enum):
     DELETE_REGION_KEYFRAME = "delete_region_keyframe"
     SET_OVERLAY_STYLE = "set_overlay_style"
     APPLY_TRACK = "apply_track"  # a tracking run: a region with its keyframes (+ crop keyframes), one step
+    # text overlays (target: a working clip): regions in clip time holding text elements
+    ADD_TEXT_REGION = "add_text_region"
+    UPDATE_TEXT_REGION = "update_text_region"
+    DELETE_TEXT_REGION = "delete_text_region"
+    ADD_TEXT_ELEMENT = "add_text_element"
+    UPDATE_TEXT_ELEMENT = "update_text_element"
+    DELETE_TEXT_ELEMENT = "delete_text_element"
+    # title card (target: a project): a still with text before the first clip
+    SET_TITLE_CARD = "set_title_card"
+    CLEAR_TITLE_CARD = "clear_title_card"
     # undo / redo: restores the sub-objects a gesture changed (payload holds the old values)
     REVERT = "revert"
 
@@ -70,6 +80,47 @@ class TransitionType(str, Enum):
 class OverlayShape(str, Enum):
     BODY = "body"      # ellipse ring around the player
     GROUND = "ground"  # flattened ellipse at the player's feet
+
+
+class TextFont(str, Enum):
+    """The bundled typefaces (resources/fonts); glyphs a face lacks come from the CJK face."""
+
+    CONDENSED = "condensed"  # DejaVu Sans Condensed Bold: the display face
+    SANS = "sans"            # DejaVu Sans Bold
+    SERIF = "serif"          # DejaVu Serif Bold
+    CJK = "cjk"              # Droid Sans Fallback: Chinese, Japanese, Korean
+
+
+class TextAlign(str, Enum):
+    LEFT = "left"
+    CENTER = "center"
+    RIGHT = "right"
+
+
+class TextAnchor(str, Enum):
+    """Where a text block sits in the output: the point of the block that is placed, and (without
+    free x/y) where in the frame it goes."""
+
+    TOP_LEFT = "top-left"
+    TOP_CENTER = "top-center"
+    TOP_RIGHT = "top-right"
+    MIDDLE_LEFT = "middle-left"
+    MIDDLE_CENTER = "middle-center"
+    MIDDLE_RIGHT = "middle-right"
+    BOTTOM_LEFT = "bottom-left"
+    BOTTOM_CENTER = "bottom-center"
+    BOTTOM_RIGHT = "bottom-right"
+
+    @property
+    def fractions(self) -> tuple[float, float]:
+        """The anchor point as (x, y) fractions of the block (and of the frame)."""
+        row, col = self.value.split("-")
+        return ({"left": 0.0, "center": 0.5, "right": 1.0}[col], {"top": 0.0, "middle": 0.5, "bottom": 1.0}[row])
+
+
+class TitleBackground(str, Enum):
+    COLOR = "color"  # a plain colour
+    FRAME = "frame"  # a frame of one of the reel's clips, blurred and dimmed
 
 
 class JobState(str, Enum):

@@ -23,6 +23,8 @@ from core.enums import AspectRatio, ExportBackend, JobState, Upscaler, VideoEnco
 from core.export.jobs import ExportJobs, Job
 from core.export.local_backend import WORKER_FLAG
 from core.export.modal_backend import ModalNotConfigured, register_presigner_factory
+from core.export.part_cache import FOLDER as PART_FOLDER
+from core.export.part_cache import read_report
 from core.export.spec import X264_PRESETS
 from core.library import Library
 
@@ -174,6 +176,8 @@ def _report(jobs: ExportJobs, job: Job) -> Outcome:
     if final is not None:
         data["version"] = final.version
         data["encoder"] = job.encoder
+        # Per clip: rendered now, or its part reused from an earlier export (local backend).
+        data["clips"] = read_report(jobs.library.cache_dir / PART_FOLDER, job.uid) or []
         return _outcome(data, f"exported {final.path}  ({final.width}x{final.height}, "
                               f"{final.duration:.2f} s, version {final.version}, {job.encoder})  "
                               f"job {job.uid}")

@@ -39,7 +39,8 @@ def random_gesture(lib: Library, project: str, raw: str, draw) -> Gesture | str:
     choice = draw(st.sampled_from([
         "kf", "kf", "update_kf", "delete_kf", "split", "remove_split", "speed", "trim", "clear_trim",
         "rotation", "region", "update_region", "delete_region", "toggle", "rkf", "style", "aspect",
-        "move", "remove", "add", "rename", "undo", "undo", "redo", "clip_meta", "restore"]))
+        "move", "remove", "add", "rename", "undo", "undo", "redo", "clip_meta", "restore",
+        "text", "text_el", "update_text", "delete_text", "title"]))
     if choice in ("undo", "redo"):
         return choice
     if choice == "aspect":
@@ -87,6 +88,24 @@ def random_gesture(lib: Library, project: str, raw: str, draw) -> Gesture | str:
     if choice == "restore":
         versions = lib.history(wc)
         return Gesture(K.RESTORE_VERSION, wc, {"version": draw(st.integers(1, len(versions)))})
+    if choice == "title":
+        return Gesture(K.SET_TITLE_CARD, project, {"duration": draw(st.sampled_from([1.0, 2.0])),
+                                                   "elements": [{"text": draw(st.sampled_from(["A", "決勝"]))}]})
+    texts = edit["text_regions"]
+    if choice == "text" or (choice in ("text_el", "update_text", "delete_text") and not texts):
+        return Gesture(K.ADD_TEXT_REGION, wc, {"start": 0.5, "end": draw(st.sampled_from([2.0, 5.0]))})
+    if choice in ("text_el", "update_text", "delete_text"):
+        tr = draw(st.sampled_from(texts))
+        if choice == "text_el" or not tr["elements"]:
+            return Gesture(K.ADD_TEXT_ELEMENT, wc, {"text_region": tr["uid"], "text": "GOAL",
+                                                    "size": draw(st.sampled_from([0.05, 0.1]))})
+        el = draw(st.sampled_from(tr["elements"]))["uid"]
+        if choice == "delete_text":
+            kind = draw(st.sampled_from([K.DELETE_TEXT_ELEMENT, K.DELETE_TEXT_REGION]))
+            return Gesture(kind, wc, {"text_region": tr["uid"], **({"text_element": el}
+                                                                   if kind is K.DELETE_TEXT_ELEMENT else {})})
+        return Gesture(K.UPDATE_TEXT_ELEMENT, wc, {"text_region": tr["uid"], "text_element": el,
+                                                   "color": draw(st.sampled_from(["#FF0000", "#00FF00"]))})
     if choice == "region" or not regions:
         return Gesture(K.ADD_REGION, wc, {"start": 0.5, "end": draw(st.sampled_from([2.0, 5.0])),
                                           "x": 900.0, "y": 500.0, "rx": 40.0, "ry": 80.0})

@@ -9,8 +9,10 @@ from pathlib import Path
 import av
 import pytest
 
+from core.enums import GestureKind as K
 from core.enums import JobState
 from core.export.jobs import ExportJobs, pid_alive
+from core.gestures.model import Gesture
 from core.library import Library
 from desktop import cli_import
 from desktop.cli import main
@@ -108,3 +110,20 @@ def test_cancel_from_another_command_stops_a_running_export(capsys, library, sou
     finally:
         jobs.close()
     assert ExportJobs(library).get(uid).state is JobState.CANCELLED
+
+
+def test_export_json_reports_which_clips_were_reused(capsys, library, source) -> None:
+    project = seed_reel(library, source, name="Twice", seconds=0.5)
+    wc = library.show_project(project)["clips"][0]["uid"]
+    args = ("export", "Twice", "--json", "--preset", "ultrafast", "--crf", "35")
+    code, out, err = run(capsys, library, *args)
+    assert code == 0, err
+    assert json.loads(out)["clips"] == [{"working_clip": wc, "reused": False}]
+    code, out, err = run(capsys, library, *args)
+    assert code == 0, err
+    assert json.loads(out)["clips"] == [{"working_clip": wc, "reused": True}]
+    region = library.apply(Gesture(K.ADD_TEXT_REGION, wc, {"start": 0.0, "end": 0.4})).created["text_region"]
+    library.apply(Gesture(K.ADD_TEXT_ELEMENT, wc, {"text_region": region, "text": "GOAL!"}))
+    code, out, err = run(capsys, library, *args)
+    assert code == 0, err
+    assert json.loads(out)["clips"] == [{"working_clip": wc, "reused": False}]

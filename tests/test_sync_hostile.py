@@ -140,3 +140,30 @@ def test_ids_and_hashes_reject_a_trailing_newline() -> None:
 
     uid = new_uid()
     assert is_uid(uid) and not is_uid(uid + "\n") and not is_media_hash(FAKE_HASH + "\n")
+
+
+def test_patches_of_every_entry_kind_the_fold_writes_are_checked_by_value() -> None:
+    """Text overlays, the title card and spotlight-keyframe aliases undo through patches too:
+    each entry path has a value rule (a valid value passes, a crafted one is refused)."""
+    from core.gestures.patch_rules import check_entry
+    from core.gestures.schema import TEXT_DEFAULTS, TITLE_DEFAULTS
+    from core.ids import new_uid
+
+    wc, rg, el, kf = new_uid(), new_uid(), new_uid(), new_uid()
+    good = {
+        f"text/{wc}/{rg}": {"start": 0.5, "end": 2.0},
+        f"tel/{wc}/{rg}/{el}": {**TEXT_DEFAULTS, "text": "GOAL!"},
+        "title": {**TITLE_DEFAULTS, "elements": [{"text": "Final"}]},
+        f"rkfalias/{wc}/{rg}/{kf}": new_uid(),
+    }
+    for path, value in good.items():
+        assert check_entry(path, value) is None, path
+        assert check_entry(path, None) is None  # deleting is always allowed
+    bad = {
+        f"text/{wc}/{rg}": {"start": "0", "end": 2.0},
+        f"tel/{wc}/{rg}/{el}": {**TEXT_DEFAULTS, "text": {"x": 1}},
+        "title": {**TITLE_DEFAULTS, "duration": 1e9},
+        f"rkfalias/{wc}/{rg}/{kf}": "../../etc/passwd",
+    }
+    for path, value in bad.items():
+        assert check_entry(path, value) is not None, path

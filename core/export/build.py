@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from core.editmath.output_size import output_size
-from core.enums import AspectRatio, OverlayShape, TransitionType, Upscaler, VideoEncoder
+from core.enums import AspectRatio, OverlayShape, TitleBackground, TransitionType, Upscaler, VideoEncoder
 from core.export.spec import (
     SPEC_VERSION,
     ClipSpec,
@@ -20,14 +20,17 @@ from core.export.spec import (
     RenderSpec,
     SpecError,
     SpotlightRegion,
+    TextRegion,
+    TitleCard,
     Transition,
 )
 from core.library import Library
+from core.text.overlay import element_spec
 
 MAX_OUTPUT_FPS = Fraction(60)
 
 
-def clip_spec(clip: Mapping[str, Any], aspect: AspectRatio) -> ClipSpec:
+def clip_spec(clip: Mapping[str, Any], aspect: AspectRatio, title: str = "") -> ClipSpec:
     src, ed = clip["source"], clip["edit"]
     style = ed["overlay_style"]
     trans = clip.get("transition") or {}
@@ -47,7 +50,15 @@ def clip_spec(clip: Mapping[str, Any], aspect: AspectRatio) -> ClipSpec:
         style=OverlayStyle(color=style["color"], stroke=style["stroke"], fill_opacity=style["fill_opacity"],
                            dim=style["dim"], shape=OverlayShape(style["shape"]), fade_out=style["fade_out"]),
         transition_in=Transition(TransitionType(trans.get("type", "cut")), float(trans.get("duration", 0.0))),
+        text_regions=tuple(TextRegion(r["uid"], r["start"], r["end"], tuple(element_spec(e) for e in r["elements"]))
+                           for r in ed.get("text_regions", []) if r["elements"]),
+        title=title,
     )
+
+
+def _title(library: Library, clip: Mapping[str, Any], index: int) -> str:
+    raw = library.raw_clip(clip["raw_clip"]) or {}
+    return (raw.get("name") or "").strip() or f"Clip {index + 1}"
 
 
 def build_spec(library: Library, project_uid: str, *, upscaler: Upscaler = Upscaler.NONE, crf: int = 20,
@@ -61,7 +72,7 @@ def build_spec(library: Library, project_uid: str, *, upscaler: Upscaler = Upsca
     if not doc["clips"]:
         raise SpecError("the project has no clips to export")
     aspect = AspectRatio(doc["project"]["aspect"])
-    clips = [clip_spec(c, aspect) for c in doc["clips"]]
+    clips = [clip_spec(c, aspect, _title(library, c, i)) for i, c in enumerate(doc["clips"])]
     if fps is None:
         # The highest source rate (capped): slower sources are conformed up, none is dropped.
         fps = min(max(c.fps for c in clips), MAX_OUTPUT_FPS)
@@ -71,4 +82,13 @@ def build_spec(library: Library, project_uid: str, *, upscaler: Upscaler = Upsca
     output = OutputSettings(width=size[0], height=size[1], fps_num=fps.numerator, fps_den=fps.denominator,
                             crf=crf, preset=preset, audio=audio, upscaler=upscaler, encoder=encoder)
     return RenderSpec(version=SPEC_VERSION, project_uid=project_uid, aspect=aspect, clips=tuple(clips),
-                      output=output)
+                      output=output, title_card=_title_card(doc.get("title_card")))
+
+
+def _title_card(card: Mapping[str, Any] | None) -> TitleCard | None:
+    if not card:
+        return None
+    return TitleCard(duration=float(card["duration"]), background=TitleBackground(card["background"]),
+                     color=card["color"], working_clip=card["working_clip"], time=float(card["time"]),
+                     blur=float(card["blur"]), dim=float(card["dim"]),
+                     elements=tuple(element_spec(e) for e in card["elements"]))

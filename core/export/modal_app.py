@@ -84,7 +84,7 @@ image = (
     modal.Image.debian_slim(python_version="3.11")
     # PyAV wheels carry their own FFmpeg; no GUI libraries: only the headless OpenCV.
     .pip_install(
-        "numpy>=1.26,<3", "av>=14,<20", "opencv-python-headless>=4.9,<5",
+        "numpy>=1.26,<3", "av>=14,<20", "opencv-python-headless>=4.9,<5", "Pillow>=10.1,<13",
         "torch==2.5.1", "spandrel==0.4.2",
     )
     # Weights are part of the image (a cold container never downloads them), checked against
@@ -95,7 +95,8 @@ image = (
         f"echo '{WEIGHTS_SHA256}  {WEIGHTS}' | sha256sum -c -",
         f"python -c \"import spandrel, av, cv2; spandrel.ModelLoader().load_from_file('{WEIGHTS}')\"",
     )
-    .add_local_python_source("core")
+    # resources: the bundled fonts that text overlays are drawn with.
+    .add_local_python_source("core", "resources")
 )
 app = modal.App(APP_NAME, image=image)
 

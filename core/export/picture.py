@@ -30,6 +30,7 @@ from core.export.planes import (
     yuv_views,
 )
 from core.export.spec import ClipSpec, OutputSettings, OverlayStyle
+from core.text import TextOverlay
 
 if TYPE_CHECKING:
     from core.export.program import Placement
@@ -216,6 +217,7 @@ class ClipPictures:
             for r in clip.regions if r.enabled and r.keyframes
         ]
         self._spotlight = Spotlight(clip.style, self._w, self._h) if self._regions else None
+        self._text = TextOverlay(clip.text_regions, self._w, self._h)
         self._unrotate = _unrotate(clip)
         self.buf = np.empty(self._w * self._h * 3 // 2, np.uint8)
         self._views = yuv_views(self.buf, self._w, self._h)
@@ -241,7 +243,8 @@ class ClipPictures:
             index = self._source.index
             box = self._box(s)
         shapes = self._spotlight_shapes(s, box)
-        key = (index, box, shapes)
+        texts = self._text.state(s)
+        key = (index, box, shapes, texts)
         if key == self._last_key:  # slow motion on a still crop: the same picture again
             return self.buf
         self._last_key = key
@@ -252,6 +255,7 @@ class ClipPictures:
             self._warp(frame, box, self._views)
         if shapes:
             self._spotlight.apply(self._views, shapes)  # type: ignore[union-attr]
+        self._text.draw(self._views, texts)  # output space: after the crop, unmoved by it
         return self.buf
 
     def _source_map(self, frame: av.VideoFrame, box: Box, out_w: int, out_h: int) -> np.ndarray:

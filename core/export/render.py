@@ -34,13 +34,14 @@ import numpy as np
 
 from core.enums import AudioCodec, Upscaler, VideoEncoder
 from core.export.destination import write_error
+from core.export.chapters import chapters
 from core.export.encoders import CODECS, codec_chain, stream_options
 from core.export.picture import EPS as _EPS
 from core.export.picture import RenderError, Source, Upscale, media_origin, open_source, yuv_views
 from core.export.program import Placement, ProgramFrames, layout, resolve_source
 from core.export.spec import OutputSettings, RenderSpec
 
-__all__ = ["AUDIO_RATE", "Progress", "RenderCancelled", "RenderError", "Upscale", "render"]
+__all__ = ["AUDIO_RATE", "Progress", "RenderCancelled", "RenderError", "Upscale", "add_video_stream", "render"]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ def render(
             "Real-ESRGAN upscaling needs the Modal GPU backend; "
             "export with upscaler 'none' or 'lanczos' to render on this machine"
         )
+    if spec.title_card is not None:  # drawn by core.export.incremental (local exports) only
+        log.warning("project %s: this one-pass render leaves out the title card", spec.project_uid)
     paths = [resolve_source(clip, resolve_media) for clip in spec.clips]
     placements = layout(spec, paths)
     fps = out.fps
@@ -103,7 +106,7 @@ def render(
     try:
         for encoder in codec_chain(out.encoder):
             try:
-                _encode_file(tmp, encoder, placements, out, frames_total, audio_total, realesrgan,
+                _encode_file(tmp, encoder, spec, placements, frames_total, audio_total, realesrgan,
                              is_cancelled, report)
                 break
             except av.FFmpegError as e:
@@ -138,24 +141,32 @@ def render(
     return out_path
 
 
+def add_video_stream(container: av.container.OutputContainer, out: OutputSettings,
+                     encoder: VideoEncoder = VideoEncoder.X264) -> av.VideoStream:
+    """The H.264 stream every render (and every cached part of one) is encoded with."""
+    video = container.add_stream(CODECS[encoder], rate=out.fps)
+    video.width, video.height, video.pix_fmt = out.width, out.height, "yuv420p"
+    video.options = stream_options(encoder, out.crf, out.preset)
+    # PyAV defaults to slice threads, which makes x264 slower and worse than the frame
+    # threads the ffmpeg command line uses.
+    video.codec_context.thread_type = "AUTO"
+    video.codec_context.time_base = 1 / out.fps
+    return video
+
+
 def _encode_file(
-    tmp: Path, encoder: VideoEncoder, placements: list[Placement], out: OutputSettings,
+    tmp: Path, encoder: VideoEncoder, spec: RenderSpec, placements: list[Placement],
     frames_total: int, audio_total: int, realesrgan: Upscale | None,
     is_cancelled: Callable[[], bool], report: _Reporter,
 ) -> None:
-    fps = out.fps
+    out = spec.output
     with av.open(
         str(tmp), "w", format="mp4",
         container_options={"movflags": "+faststart"} if out.faststart else {},
     ) as container:
-        video = container.add_stream(CODECS[encoder], rate=fps)
-        video.width, video.height, video.pix_fmt = out.width, out.height, "yuv420p"
-        video.options = stream_options(encoder, out.crf, out.preset)
-        # PyAV defaults to slice threads, which makes x264 slower and worse than the frame
-        # threads the ffmpeg command line uses.
-        video.codec_context.thread_type = "AUTO"
-        video.codec_context.time_base = 1 / fps
+        video = add_video_stream(container, out, encoder)
         audio = _AudioTrack(container, out, audio_total) if out.audio else None
+        container.set_chapters(chapters(spec))
         _render_frames(
             placements, out, frames_total, realesrgan, video, container, audio,
             is_cancelled, report,
@@ -214,14 +225,15 @@ class _Pictures:
 
     def __init__(
         self, placements: list[Placement], out: OutputSettings, frames_total: int,
-        realesrgan: Upscale | None,
+        realesrgan: Upscale | None, first: int = 0,
     ) -> None:
+        # first: the output frame to start at (a part of the reel; placements are its clips)
         self._queue: queue.Queue = queue.Queue(self._AHEAD)
         self._stop = threading.Event()
         # queue + the one being filled + the one the encoder holds
         self._ring = [av.VideoFrame(out.width, out.height, "yuv420p") for _ in range(self._AHEAD + 2)]
         self._thread = threading.Thread(
-            target=self._run, args=(placements, out, frames_total, realesrgan),
+            target=self._run, args=(placements, out, frames_total, realesrgan, first),
             name="render-pictures", daemon=True,
         )
         self._thread.start()
@@ -252,12 +264,12 @@ class _Pictures:
 
     def _run(
         self, placements: list[Placement], out: OutputSettings, frames_total: int,
-        realesrgan: Upscale | None,
+        realesrgan: Upscale | None, first: int,
     ) -> None:
         fps_num, fps_den = out.fps_num, out.fps_den
         program = ProgramFrames(placements, out, realesrgan)
         try:
-            for k in range(frames_total):
+            for k in range(first, frames_total):
                 vf = self._ring[k % len(self._ring)]
                 _fill_frame(vf, program.at(k * fps_den / fps_num), out.width, out.height)
                 if not self._put(vf):

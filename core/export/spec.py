@@ -24,7 +24,18 @@ from fractions import Fraction
 from typing import Any
 
 from core.editmath import MAX_ROTATION_DEG, Timeline, reel_starts, transition_overlap
-from core.enums import AspectRatio, AudioCodec, OverlayShape, TransitionType, Upscaler, VideoEncoder
+from core.enums import (
+    AspectRatio,
+    AudioCodec,
+    OverlayShape,
+    TextAlign,
+    TextAnchor,
+    TextFont,
+    TitleBackground,
+    TransitionType,
+    Upscaler,
+    VideoEncoder,
+)
 
 __all__ = [
     "MAX_OUTPUT_SIDE",
@@ -38,6 +49,9 @@ __all__ = [
     "RenderSpec",
     "SpecError",
     "SpotlightRegion",
+    "TextElement",
+    "TextRegion",
+    "TitleCard",
     "Transition",
 ]
 
@@ -169,6 +183,86 @@ class OverlayStyle:
 
 
 @dataclass(frozen=True, slots=True)
+class TextElement:
+    """One block of text in output space: ``size`` is a fraction of the output height,
+    ``outline``/``shadow`` fractions of the text size, ``x``/``y``/``max_width`` fractions of the
+    output (x/y None: placed by ``preset``), fades in seconds of clip time."""
+
+    text: str
+    font: TextFont = TextFont.SANS
+    size: float = 0.06
+    color: str = "#FFFFFF"
+    align: TextAlign = TextAlign.CENTER
+    preset: TextAnchor = TextAnchor.BOTTOM_CENTER
+    x: float | None = None
+    y: float | None = None
+    max_width: float = 0.9
+    outline: float = 0.0
+    outline_color: str = "#000000"
+    shadow: float = 0.0
+    shadow_color: str = "#000000"
+    fade_in: float = 0.0
+    fade_out: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise SpecError("text must not be empty")
+        _between("size", self.size, 1e-6, 0.5)
+        for name in ("color", "outline_color", "shadow_color"):
+            if not _COLOR.fullmatch(getattr(self, name)):
+                raise SpecError(f"{name} must look like #RRGGBB, got {getattr(self, name)!r}")
+        for name in ("x", "y"):
+            if getattr(self, name) is not None:
+                _between(name, getattr(self, name), 0.0, 1.0)
+        _between("max_width", self.max_width, 0.05, 1.0)
+        _between("outline", self.outline, 0.0, 0.25)
+        _between("shadow", self.shadow, 0.0, 0.25)
+        _between("fade_in", self.fade_in, 0.0, 60.0)
+        _between("fade_out", self.fade_out, 0.0, 60.0)
+
+
+@dataclass(frozen=True, slots=True)
+class TextRegion:
+    """Text elements shown together over clip time [start, end)."""
+
+    uid: str
+    start: float
+    end: float
+    elements: tuple[TextElement, ...]
+
+    def __post_init__(self) -> None:
+        _text("uid", self.uid)
+        _finite("start", self.start)
+        _finite("end", self.end)
+        if self.end <= self.start:
+            raise SpecError(f"end ({self.end}) must be after start ({self.start})")
+
+
+@dataclass(frozen=True, slots=True)
+class TitleCard:
+    """A still of ``duration`` seconds before the first clip: a colour, or the picture of clip
+    ``working_clip`` at its clip time ``time`` blurred (``blur``: a fraction of the output height)
+    and dimmed towards black; text elements on top (their fades in card seconds)."""
+
+    duration: float
+    background: TitleBackground = TitleBackground.COLOR
+    color: str = "#101010"
+    working_clip: str | None = None
+    time: float = 0.0
+    blur: float = 0.02
+    dim: float = 0.5
+    elements: tuple[TextElement, ...] = ()
+
+    def __post_init__(self) -> None:
+        _between("duration", self.duration, 0.5, 10.0)
+        if not _COLOR.fullmatch(self.color):
+            raise SpecError(f"color must look like #RRGGBB, got {self.color!r}")
+        _between("time", self.time, 0.0, math.inf)
+        _between("blur", self.blur, 0.0, 0.1)
+        _between("dim", self.dim, 0.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """How a clip enters from the previous one. FADE dips through black: the previous clip's
     last ``duration``/2 fade out, this clip's first ``duration``/2 fade in (no overlap).
@@ -214,6 +308,8 @@ class ClipSpec:
     regions: tuple[SpotlightRegion, ...]
     style: OverlayStyle
     transition_in: Transition
+    text_regions: tuple[TextRegion, ...] = ()
+    title: str = ""  # the clip's name: its chapter title in the exported file
 
     def __post_init__(self) -> None:
         _text("uid", self.uid)
@@ -309,6 +405,7 @@ class RenderSpec:
     aspect: AspectRatio
     clips: tuple[ClipSpec, ...]
     output: OutputSettings
+    title_card: TitleCard | None = None  # drawn by the incremental (local) export
 
     def __post_init__(self) -> None:
         if self.version != SPEC_VERSION:

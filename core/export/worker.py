@@ -114,7 +114,9 @@ def _load_job(root: Path, job_uid: str) -> tuple[str, str | None]:
 
 
 def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> int:
-    from core.export.render import Progress, RenderCancelled, RenderError, render
+    from core.export import part_cache
+    from core.export.incremental import render_incremental
+    from core.export.render import Progress, RenderCancelled, RenderError
     from core.export.spec import RenderSpec, SpecError
 
     try:
@@ -136,8 +138,12 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
              frames_total=p.frames_total, eta_s=None if p.eta_s is None else round(p.eta_s, 2))
 
     try:
-        render(spec, lambda h: root / "media" / h, out, on_progress, cancel.is_set,
-               destination=shown)
+        # Clips whose parts are cached from an earlier export are joined, not rendered again.
+        cache = part_cache.PartCache(root / "cache" / part_cache.FOLDER, part_cache.cache_bound(root / DB_NAME))
+        _path, clips = render_incremental(spec, lambda h: root / "media" / h, out, cache, on_progress,
+                                          cancel.is_set, destination=shown)
+        part_cache.write_report(cache.folder, job_uid, [{"working_clip": c.working_clip, "reused": c.reused}
+                                                        for c in clips])
     except RenderCancelled:
         _try_emit(emit, "cancelled")
         return EXIT_CANCELLED

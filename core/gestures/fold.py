@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from core.editmath.crop import find_snap_keyframe
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture, ScopeKind
+from core.gestures.schema import TEXT_DEFAULTS, TEXT_FIELDS, TITLE_DEFAULTS
 
 # A writer is [lamport, device_id, op_id, base_version]: enough to tell concurrency later.
 Writer = list
@@ -65,7 +66,7 @@ class StepResult:
 
 # Entry path prefixes whose second segment is a working clip uid.
 CLIP_PREFIXES = ("clip", "order", "trans", "kf", "split", "speed", "trim", "rot", "region", "rkf", "rkfalias",
-                 "style")
+                 "style", "text", "tel")
 
 
 def clip_of_path(path: str) -> str | None:
@@ -394,7 +395,7 @@ def _use_new_range(w: _Writer, g: Gesture, p: dict) -> None:
             w.set(path, {**v, "time": _r(v["time"] * k)})
         elif head == "split":
             w.set(path, _r(v * k))
-        elif head in ("trim", "region"):
+        elif head in ("trim", "region", "text"):
             w.set(path, {**v, "start": _r(v["start"] * k), "end": _r(v["end"] * k)})
 
 
@@ -515,6 +516,79 @@ def _apply_track(w: _Writer, g: Gesture, p: dict) -> None:
     w.res.created["region"] = rg
 
 
+def _text_value(p: dict) -> dict:
+    """The element fields a text gesture names (numbers quantised like every stored value)."""
+    return {k: (_r(p[k]) if isinstance(p[k], (int, float)) and not isinstance(p[k], bool) else p[k])
+            for k in TEXT_FIELDS if k in p}
+
+
+def _add_text_region(w: _Writer, g: Gesture, p: dict) -> None:
+    wc = _wc(w, g)
+    if wc is not None:
+        w.set(f"text/{wc}/{p['text_region']}", {"start": _r(p["start"]), "end": _r(p["end"])})
+        w.res.created["text_region"] = p["text_region"]
+
+
+def _update_text_region(w: _Writer, g: Gesture, p: dict) -> None:
+    wc = _wc(w, g)
+    if wc is None:
+        return
+    path = f"text/{wc}/{p['text_region']}"
+    cur = w.s.entries.get(path)
+    if cur is None:
+        w.edit_of_deleted(path)
+        return
+    start, end = _r(p.get("start", cur["start"])), _r(p.get("end", cur["end"]))
+    if end > start:
+        w.update(path, {"start": start, "end": end})
+
+
+def _delete_text_region(w: _Writer, g: Gesture, p: dict) -> None:
+    wc = _wc(w, g)
+    if wc is None:
+        return
+    rg = p["text_region"]
+    for path in sorted(k for k in w.s.entries if k.startswith(f"tel/{wc}/{rg}/")):
+        w.delete(path)
+    w.delete(f"text/{wc}/{rg}")
+
+
+def _add_text_element(w: _Writer, g: Gesture, p: dict) -> None:
+    wc = _wc(w, g)
+    if wc is None:
+        return
+    region = f"text/{wc}/{p['text_region']}"
+    if region not in w.s.entries:
+        w.edit_of_deleted(region)
+        return
+    w.set(f"tel/{wc}/{p['text_region']}/{p['text_element']}", {**TEXT_DEFAULTS, **_text_value(p)})
+    w.res.created["text_element"] = p["text_element"]
+
+
+def _update_text_element(w: _Writer, g: Gesture, p: dict) -> None:
+    wc = _wc(w, g)
+    if wc is not None:
+        w.update(f"tel/{wc}/{p['text_region']}/{p['text_element']}", _text_value(p))
+
+
+def _delete_text_element(w: _Writer, g: Gesture, p: dict) -> None:
+    wc = _wc(w, g)
+    if wc is not None:
+        w.delete(f"tel/{wc}/{p['text_region']}/{p['text_element']}")
+
+
+def _set_title_card(w: _Writer, g: Gesture, p: dict) -> None:
+    card = {**TITLE_DEFAULTS, **w.s.entries.get("title", {})}
+    card.update({k: (_r(v) if isinstance(v, float) else v) for k, v in p.items() if k != "elements"})
+    if "elements" in p:
+        card["elements"] = [{**TEXT_DEFAULTS, **_text_value(el)} for el in p["elements"]]
+    w.set("title", card)
+
+
+def _clear_title_card(w: _Writer, g: Gesture, p: dict) -> None:
+    w.delete("title")
+
+
 def _revert(w: _Writer, g: Gesture, p: dict) -> None:
     _apply_patch(w, dict(p["patch"]))
 
@@ -554,5 +628,13 @@ _HANDLERS = {
     GestureKind.DELETE_REGION_KEYFRAME: _delete_rkf,
     GestureKind.SET_OVERLAY_STYLE: _set_style,
     GestureKind.APPLY_TRACK: _apply_track,
+    GestureKind.ADD_TEXT_REGION: _add_text_region,
+    GestureKind.UPDATE_TEXT_REGION: _update_text_region,
+    GestureKind.DELETE_TEXT_REGION: _delete_text_region,
+    GestureKind.ADD_TEXT_ELEMENT: _add_text_element,
+    GestureKind.UPDATE_TEXT_ELEMENT: _update_text_element,
+    GestureKind.DELETE_TEXT_ELEMENT: _delete_text_element,
+    GestureKind.SET_TITLE_CARD: _set_title_card,
+    GestureKind.CLEAR_TITLE_CARD: _clear_title_card,
     GestureKind.REVERT: _revert,
 }

@@ -227,6 +227,10 @@ def entries_of_clip_doc(wc: str, doc: Mapping[str, Any]) -> dict[str, Any]:
         out[f"region/{wc}/{r['uid']}"] = {"start": r["start"], "end": r["end"], "enabled": r["enabled"]}
         for k in r["keyframes"]:
             out[f"rkf/{wc}/{r['uid']}/{k['uid']}"] = {x: k[x] for x in ("time", "x", "y", "rx", "ry")}
+    for r in ed.get("text_regions", []):  # versions written before text overlays have none
+        out[f"text/{wc}/{r['uid']}"] = {"start": r["start"], "end": r["end"]}
+        for el in r["elements"]:
+            out[f"tel/{wc}/{r['uid']}/{el['uid']}"] = {k: v for k, v in el.items() if k != "uid"}
     return out
 
 
@@ -295,6 +299,32 @@ def _apply_track(p, entity, e, look) -> None:
                                             if k.startswith(prefix) and lo <= v["time"] <= hi))
 
 
+def _add_text_region(p, entity, e, look) -> None:
+    src = _need_clip(e, entity)
+    _check_time(p["end"], src, "text region end")
+    p.setdefault("text_region", new_uid())
+
+
+def _text_region_exists(p, entity, e, look) -> None:
+    _need_clip(e, entity)
+    if f"text/{entity}/{p['text_region']}" not in e:
+        raise GestureError(f"unknown text region {p['text_region']}")
+
+
+def _add_text_element(p, entity, e, look) -> None:
+    _text_region_exists(p, entity, e, look)
+    p.setdefault("text_element", new_uid())
+
+
+def _set_title_card(p, entity, e, look) -> None:
+    wc = p.get("working_clip", (e.get("title") or {}).get("working_clip"))
+    if wc is not None:
+        src = _need_clip(e, wc)
+        _check_time(p.get("time", (e.get("title") or {}).get("time", 0.0)), src, "title card frame time")
+    elif p.get("background") == "frame":
+        raise GestureError("a frame background needs the working_clip to take the frame from")
+
+
 _NORMALIZERS: dict[GestureKind, Callable[..., None]] = {
     GestureKind.CREATE_PROJECT: _create_project,
     GestureKind.MARK_CLIP: _mark,
@@ -324,4 +354,11 @@ _NORMALIZERS: dict[GestureKind, Callable[..., None]] = {
     GestureKind.DELETE_REGION_KEYFRAME: _any_clip,
     GestureKind.SET_OVERLAY_STYLE: _any_clip,
     GestureKind.APPLY_TRACK: _apply_track,
+    GestureKind.ADD_TEXT_REGION: _add_text_region,
+    GestureKind.UPDATE_TEXT_REGION: _any_clip,
+    GestureKind.DELETE_TEXT_REGION: _any_clip,
+    GestureKind.ADD_TEXT_ELEMENT: _add_text_element,
+    GestureKind.UPDATE_TEXT_ELEMENT: _any_clip,
+    GestureKind.DELETE_TEXT_ELEMENT: _any_clip,
+    GestureKind.SET_TITLE_CARD: _set_title_card,
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from core.enums import AspectRatio, OverlayShape, TransitionType
+from core.enums import AspectRatio, OverlayShape, TitleBackground, TransitionType
 from core.ids import is_uid
 
 Check = Callable[[Any], str | None]
@@ -52,7 +52,11 @@ def _rules() -> tuple[dict[str, Check], dict[str, tuple[int, Check]]]:
         "media": _either(s._hash, s._media_list), "start": s.T, "end": s.T, "rating": s._int(0, 5),
         "tags": s._tags, "notes": s._text(10_000), "game": s._uid_or_none, "rev": s._int(0, 1_000_000_000),
         "info": s._media_info,
+        "title": _record({"duration": s._num(0.5, 10.0), "background": s._enum(TitleBackground),
+                          "color": s._color, "working_clip": s._uid_or_none, "time": s.T,
+                          "blur": s._num(0.0, 0.1), "dim": s._num(0.0, 1.0), "elements": s._elements}),
     }
+    text_element = _record({"text": s._TEXT.check, **{k: f.check for k, f in s.TEXT_STYLE_FIELDS.items()}})
     # Entries of a working clip: head -> (number of uid segments after the clip, rule).
     clip: dict[str, tuple[int, Check]] = {
         "clip": (0, s._source), "order": (0, s._sort_key),
@@ -62,6 +66,9 @@ def _rules() -> tuple[dict[str, Check], dict[str, tuple[int, Check]]]:
         "speed": (1, s._num(s.MIN_SPEED, s.MAX_SPEED)),
         "region": (1, _record({"start": s.T, "end": s.T, "enabled": s._bool})),
         "rkf": (2, _record({"time": s.T, "x": s.PX, "y": s.PX, "rx": s.SIZE, "ry": s.SIZE})),
+        "rkfalias": (2, s._uid),  # a keyframe folded into another (the snap) -> the survivor
+        "text": (1, _record({"start": s.T, "end": s.T})),
+        "tel": (2, text_element),
     }
     return plain, clip
 

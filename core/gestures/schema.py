@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from core.enums import AspectRatio, GestureKind, OverlayShape, TransitionType
+from core.enums import (
+    AspectRatio, GestureKind, OverlayShape, TextAlign, TextAnchor, TextFont, TitleBackground, TransitionType,
+)
 from core.gestures.model import GestureError, ScopeKind, canonical_json, finite
 from core.gestures.patch_rules import check_entry
 from core.ids import is_media_hash, is_uid
@@ -173,6 +175,10 @@ def _media_list(v: Any) -> str | None:
     return None
 
 
+def _fraction_or_none(v: Any) -> str | None:
+    return None if v is None else _num(0.0, 1.0)(v)
+
+
 T = _num(0.0, MAX_TIME)
 PX = _num(0.0, MAX_PIXELS)
 SIZE = _num(0.0, MAX_PIXELS, lo_open=True)
@@ -202,6 +208,51 @@ def _uid_list(v: Any) -> str | None:
         return "must be a list of uuids"
     return None
 
+
+# A text element's look; sizes are fractions of the output height (outline and shadow: of the
+# text size), positions and widths fractions of the output, fades seconds of clip time.
+TEXT_STYLE_FIELDS: dict[str, Field] = {
+    "font": Field(_enum(TextFont)), "size": Field(_num(0.0, 0.5, lo_open=True)), "color": Field(_color),
+    "align": Field(_enum(TextAlign)), "preset": Field(_enum(TextAnchor)),
+    "x": Field(_fraction_or_none), "y": Field(_fraction_or_none), "max_width": Field(_num(0.05, 1.0)),
+    "outline": Field(_num(0.0, 0.25)), "outline_color": Field(_color),
+    "shadow": Field(_num(0.0, 0.25)), "shadow_color": Field(_color),
+    "fade_in": Field(_num(0.0, 10.0)), "fade_out": Field(_num(0.0, 10.0)),
+}
+TEXT_FIELDS = ("text", *TEXT_STYLE_FIELDS)
+# What an added element holds for each field it does not name (x/y null: placed by its preset).
+TEXT_DEFAULTS: dict[str, Any] = {
+    "font": TextFont.SANS.value, "size": 0.06, "color": "#FFFFFF", "align": TextAlign.CENTER.value,
+    "preset": TextAnchor.BOTTOM_CENTER.value, "x": None, "y": None, "max_width": 0.9,
+    "outline": 0.0, "outline_color": "#000000", "shadow": 0.0, "shadow_color": "#000000",
+    "fade_in": 0.0, "fade_out": 0.0,
+}
+# A title card's fields when first set (blur: a fraction of the output height).
+TITLE_DEFAULTS: dict[str, Any] = {
+    "duration": 3.0, "background": TitleBackground.COLOR.value, "color": "#101010", "working_clip": None,
+    "time": 0.0, "blur": 0.02, "dim": 0.5, "elements": [],
+}
+_TEXT = Field(_text(500, min_len=1))
+MAX_TITLE_ELEMENTS = 8
+
+
+def _elements(v: Any) -> str | None:
+    """A title card's text elements: objects with a text and any element style fields."""
+    if not isinstance(v, list) or len(v) > MAX_TITLE_ELEMENTS:
+        return f"must be a list of at most {MAX_TITLE_ELEMENTS} text elements"
+    for i, el in enumerate(v):
+        if not isinstance(el, Mapping):
+            return f"[{i}] must be an object"
+        unknown = set(el) - set(TEXT_FIELDS)
+        if unknown:
+            return f"[{i}] has unknown field(s): {', '.join(sorted(unknown))}"
+        if "text" not in el:
+            return f"[{i}] lacks 'text'"
+        for name in TEXT_FIELDS:
+            err = (_TEXT if name == "text" else TEXT_STYLE_FIELDS[name]).check(el[name]) if name in el else None
+            if err:
+                return f"[{i}] {name} {err}"
+    return None
 
 # kind -> (scope kind, entity rule, fields). Entity rule "new": the gesture creates its entity
 # (the library mints the uid when no target is given); "wc": the target is a working clip.
@@ -283,6 +334,25 @@ SCHEMAS: dict[GestureKind, tuple[ScopeKind, str, dict[str, Field]]] = {
         "keyframes": Field(_track_keyframes(("x", "y", "rx", "ry")), required=True),
         "crop_keyframes": Field(_track_keyframes(("x", "y", "width", "height"))),
         "replace_crop": Field(_uid_list)}),
+    GestureKind.ADD_TEXT_REGION: (ScopeKind.PROJECT, "wc", {
+        "start": Field(T, required=True), "end": Field(T, required=True),
+        "text_region": Field(_uid, normalized=True)}),
+    GestureKind.UPDATE_TEXT_REGION: (ScopeKind.PROJECT, "wc", {
+        "text_region": Field(_uid, required=True), "start": Field(T), "end": Field(T)}),
+    GestureKind.DELETE_TEXT_REGION: (ScopeKind.PROJECT, "wc", {"text_region": Field(_uid, required=True)}),
+    GestureKind.ADD_TEXT_ELEMENT: (ScopeKind.PROJECT, "wc", {
+        "text_region": Field(_uid, required=True), "text_element": Field(_uid, normalized=True),
+        "text": Field(_TEXT.check, required=True), **TEXT_STYLE_FIELDS}),
+    GestureKind.UPDATE_TEXT_ELEMENT: (ScopeKind.PROJECT, "wc", {
+        "text_region": Field(_uid, required=True), "text_element": Field(_uid, required=True),
+        "text": _TEXT, **TEXT_STYLE_FIELDS}),
+    GestureKind.DELETE_TEXT_ELEMENT: (ScopeKind.PROJECT, "wc", {
+        "text_region": Field(_uid, required=True), "text_element": Field(_uid, required=True)}),
+    GestureKind.SET_TITLE_CARD: (ScopeKind.PROJECT, "project", {
+        "duration": Field(_num(0.5, 10.0)), "background": Field(_enum(TitleBackground)), "color": Field(_color),
+        "working_clip": Field(_uid_or_none), "time": Field(T), "blur": Field(_num(0.0, 0.1)),
+        "dim": Field(_num(0.0, 1.0)), "elements": Field(_elements)}),
+    GestureKind.CLEAR_TITLE_CARD: (ScopeKind.PROJECT, "project", {}),
     GestureKind.REVERT: (ScopeKind.PROJECT, "any", {"patch": Field(_patch, required=True)}),
 }
 
@@ -295,6 +365,9 @@ AT_LEAST_ONE = {
     GestureKind.SET_OVERLAY_STYLE: ("color", "stroke", "fill_opacity", "dim", "shape", "fade_out"),
     GestureKind.REMOVE_SPLIT: ("time", "split"),
     GestureKind.SET_SEGMENT_SPEED: ("time", "segment"),
+    GestureKind.UPDATE_TEXT_REGION: ("start", "end"),
+    GestureKind.UPDATE_TEXT_ELEMENT: TEXT_FIELDS,
+    GestureKind.SET_TITLE_CARD: ("duration", "background", "color", "working_clip", "time", "blur", "dim", "elements"),
 }
 
 
@@ -323,7 +396,8 @@ def validate_payload(kind: GestureKind, payload: Mapping[str, Any], *, normalize
     if kind in AT_LEAST_ONE and not any(k in payload for k in AT_LEAST_ONE[kind]):
         raise GestureError(f"{kind.value}: payload needs one of {', '.join(AT_LEAST_ONE[kind])}")
     pairs = {GestureKind.MARK_CLIP: ("start", "end"), GestureKind.SET_TRIM: ("start", "end"),
-             GestureKind.ADD_REGION: ("start", "end"), GestureKind.APPLY_TRACK: ("start", "end")}
+             GestureKind.ADD_REGION: ("start", "end"), GestureKind.APPLY_TRACK: ("start", "end"),
+             GestureKind.ADD_TEXT_REGION: ("start", "end")}
     if kind in pairs:
         a, b = pairs[kind]
         if payload[b] <= payload[a]:

@@ -57,6 +57,12 @@ def clip_doc(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
                       key=lambda k: (k["time"], k["uid"]))
         regions.append({"uid": uid, **reg, "keyframes": rkfs})
     regions.sort(key=lambda r: (r["start"], r["uid"]))
+    text_regions = []
+    for uid, reg in _children(entries, f"text/{wc}/"):
+        # uuid7 uids sort by creation: later elements are drawn on top
+        elements = sorted(({"uid": k, **v} for k, v in _children(entries, f"tel/{wc}/{uid}/")), key=lambda x: x["uid"])
+        text_regions.append({"uid": uid, **reg, "elements": elements})
+    text_regions.sort(key=lambda r: (r["start"], r["uid"]))
     style = {**DEFAULT_STYLE, **entries.get(f"style/{wc}", {})}
     return {
         "source": {**src, "duration": duration},
@@ -68,6 +74,7 @@ def clip_doc(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
             "rotation": entries.get(f"rot/{wc}", 0.0),
             "regions": regions,
             "overlay_style": style,
+            "text_regions": text_regions,
         },
         "output_duration": round(timeline.output_duration, 6),
     }
@@ -108,11 +115,13 @@ def project_doc(project_uid: str, entries: Mapping[str, Any], clip_docs: Mapping
             "deleted": bool(entries.get("deleted", "name" not in entries)),
         },
         "clips": clips,
-        # Dissolves overlap their neighbours: the same sum the renderer lays clips out with.
+        "title_card": entries.get("title"),
+        # Dissolves overlap their neighbours: the same sum the renderer lays clips out with; a
+        # title card plays before the first clip.
         "output_duration": round(reel_starts(
             [c["output_duration"] for c in clips],
             [transition_overlap(c["transition"]["type"], c["transition"]["duration"]) for c in clips],
-        )[1], 6),
+        )[1] + (entries["title"]["duration"] if entries.get("title") else 0.0), 6),
     }
 
 

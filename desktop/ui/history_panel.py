@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 _PATH_WORDS = {"kf": "crop keyframe", "rkf": "spotlight keyframe", "region": "spotlight", "split": "split",
                "speed": "speed", "trim": "trim", "rot": "rotation", "style": "spotlight style", "clip": "clip",
-               "order": "clip order", "trans": "transition", "name": "name", "aspect": "aspect ratio"}
+               "order": "clip order", "trans": "transition", "name": "name", "aspect": "aspect ratio",
+               "text": "text", "tel": "text element", "title": "title card"}
 
 
 def _local_time(iso: str | None) -> str:

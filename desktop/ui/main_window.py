@@ -43,6 +43,7 @@ from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.spotlight_panel import SpotlightPanel
 from desktop.ui.spotlight_warning import SpotlightWarning
 from desktop.ui.track_panel import TrackControls, TrackController
+from desktop.ui.text_panel import TextPanel
 from desktop.ui.sync_indicator import SyncController, SyncIndicator
 from desktop.ui.timecode import FRAMES_SETTING
 from desktop.ui.timeline import TimelineView
@@ -350,6 +351,10 @@ class MainWindow(QMainWindow):
         self.history_dock = self._dock("History", "HistoryDock", self.history_panel,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.history_dock)
+        self.text_panel = TextPanel(self.state)  # text overlays of the open clip
+        self.text_dock = self._dock("Text", "TextDock", scrolling(self.text_panel),
+                                    Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.inspector_dock, self.text_dock)
         self.inspector_dock.raise_()
 
     def _build_status_bar(self) -> None:

@@ -38,6 +38,7 @@ from core.gestures.model import Gesture
 from desktop.ui import theme
 from desktop.ui.timecode import clock_text, format_timecode
 from desktop.ui.timeline_trim import TRIM_END, TRIM_START, dragged_trim, finish_trim, shown_trim, trim_edge_at, trim_span
+from desktop.ui.timeline_text import TextBar, lane_height, paint_text_lane, text_bars
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +212,7 @@ class TimelineView(QGraphicsView):
         self._trim: tuple[float, float] | None = None
         self._regions: list[_RegionBar] = []
         self._region_lanes = 0
+        self._text_bars: list[TextBar] = []
         self._clips: list[_MediaClip] = []
         self._clip_starts: list[float] = []
         self._clip_max_len = 0.0
@@ -279,6 +281,7 @@ class TimelineView(QGraphicsView):
             self._regions.append(_RegionBar(r["uid"], float(r["start"]), float(r["end"]), bool(r.get("enabled", True)),
                                             sorted(float(k["time"]) for k in r.get("keyframes") or ()), lane))
         self._region_lanes = len(lane_ends)
+        self._text_bars = text_bars(edit)
         self._clips, self._clip_starts = [], []
         if self._selected_keyframe not in {uid for uid, _t in self._keyframes}:
             self._selected_keyframe = None
@@ -523,6 +526,8 @@ class TimelineView(QGraphicsView):
             add("keys", KEYS_H, "CROP")
             if self._region_lanes:
                 add("regions", REGION_LANE_H * self._region_lanes + 4, "SPOT")
+            if self._text_bars:
+                add("text", lane_height(self._text_bars), "TEXT")
         self._lanes = {lane.name: lane for lane in lanes}
         # Up to the video and audio lanes; further lanes scroll on a short screen.
         self.setMinimumHeight(int(min(y, RULER_H + THUMBS_H + WAVE_H)) + 14)
@@ -584,6 +589,8 @@ class TimelineView(QGraphicsView):
                 self._paint_splits(painter, rect, t0, t1)
                 self._paint_keyframes(painter, rect, t0, t1)
                 self._paint_regions(painter, rect, t0, t1)
+                if "text" in self._lanes:
+                    paint_text_lane(painter, self._lanes["text"].top, self._text_bars, self.x_for_time, rect)
 
     def _paint_ruler(self, p: QPainter, rect: QRectF) -> None:
         lane = self._lanes["ruler"]

@@ -51,6 +51,10 @@ _LABELS: dict[GestureKind, str] = {
     GestureKind.UPDATE_REGION_KEYFRAME: "Move spotlight", GestureKind.DELETE_REGION_KEYFRAME: "Delete spotlight keyframe",
     GestureKind.SET_OVERLAY_STYLE: "Spotlight style",
     GestureKind.APPLY_TRACK: "Track player",
+    GestureKind.ADD_TEXT_REGION: "Add text", GestureKind.UPDATE_TEXT_REGION: "Adjust text timing",
+    GestureKind.DELETE_TEXT_REGION: "Delete text", GestureKind.ADD_TEXT_ELEMENT: "Add text element",
+    GestureKind.UPDATE_TEXT_ELEMENT: "Edit text", GestureKind.DELETE_TEXT_ELEMENT: "Delete text element",
+    GestureKind.SET_TITLE_CARD: "Title card", GestureKind.CLEAR_TITLE_CARD: "Remove title card",
 }
 
 

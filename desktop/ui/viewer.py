@@ -29,6 +29,7 @@ from core.editmath.crop import CROP_PROPS
 from core.enums import AspectRatio, GestureKind, OverlayShape
 from core.gestures.model import Gesture
 from desktop.ui import theme
+from desktop.ui.text_layer import TextLayer
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class VideoViewer(QWidget):
         self._nudge_timer.setSingleShot(True)
         self._nudge_timer.setInterval(NUDGE_COMMIT_MS)
         self._nudge_timer.timeout.connect(self._commit_nudge)
+        self._text = TextLayer()  # text overlays, in the crop box (output space); dragged in SPOTLIGHT
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -184,6 +186,7 @@ class VideoViewer(QWidget):
     def set_clip(self, clip_doc: Mapping[str, Any] | None, aspect: AspectRatio | str = AspectRatio.PORTRAIT) -> None:
         """Edit this working clip (a clip of ``Library.show_project``) for a project of ``aspect``."""
         self._aspect = AspectRatio(aspect)
+        self._text.set_clip(clip_doc)
         if clip_doc is None:
             self._clip_uid = None
             self._crop_track, self._crop_keyframes, self._regions = [], [], []
@@ -336,6 +339,9 @@ class VideoViewer(QWidget):
                 self._paint_frame_mode(p, fr)
             else:
                 self._paint_spotlight_mode(p, fr)
+            box = self.crop_box()
+            if box is not None:
+                self._text.paint(p, self.box_to_widget(box), self._t)
         finally:
             p.end()
 
@@ -582,7 +588,9 @@ class VideoViewer(QWidget):
                 self._commit_nudge()
                 self._drag = _Drag(kind=hit[0], press=pos, handle=hit[1], box=self.crop_box())
         elif self._mode is ViewerMode.SPOTLIGHT:
-            rhit = self._region_hit(pos)
+            box = self.crop_box()
+            rhit = None if box is not None and self._text.press(pos, self.box_to_widget(box), self._t) \
+                else self._region_hit(pos)
             if rhit is not None:
                 kind, uid, e = rhit
                 if uid != self._selected_region:
@@ -594,6 +602,9 @@ class VideoViewer(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
+        if self._text.move(pos):
+            self.update()
+            return
         if self._drag is None:
             self._update_hover_cursor(pos)
             return
@@ -601,6 +612,12 @@ class VideoViewer(QWidget):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         drag = self._drag
+        if self._text.dragging and event.button() == Qt.MouseButton.LeftButton:
+            moved = self._text.release(event.position())
+            if moved is not None:
+                self.gestureRequested.emit(moved)
+            self.update()
+            return
         if drag is None or event.button() != Qt.MouseButton.LeftButton:
             super().mouseReleaseEvent(event)
             return
