@@ -38,7 +38,7 @@ def test_spec_carries_every_edit(library):
 @pytest.mark.parametrize("upscaler", list(Upscaler))
 def test_upscaled_size_is_never_smaller_than_the_plain_one(library, upscaler):
     # A 180x320 crop used to give 720x1280 (x4) and the default crop 810x1440: the output is the
-    # chosen preset whatever the upscaler (DESIGN: the upscaler fills the preset, never shrinks it).
+    # chosen preset whatever the upscaler (the upscaler fills the preset, never shrinks it).
     raw, project, wc = seed_clip(library)
     library.apply(Gesture(K.ADD_CROP_KEYFRAME, wc, {"time": 0.0, "x": 0, "y": 0, "width": 180, "height": 320}))
     plain = build_spec(library, project)

@@ -1,4 +1,4 @@
-"""Pure edit math (DESIGN §5): the one implementation shared by preview and renderer.
+"""Pure edit math (docs/ARCHITECTURE.md, "Edit math"): the one implementation shared by preview and renderer.
 
 No Qt, no DB, no I/O: only numbers in, numbers out.
 """

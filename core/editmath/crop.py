@@ -1,4 +1,4 @@
-"""Crop boxes: default framing, clamping, aspect changes, keyframe snapping (DESIGN §5)."""
+"""Crop boxes: default framing, clamping, aspect changes, keyframe snapping (docs/ARCHITECTURE.md, "Edit math")."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

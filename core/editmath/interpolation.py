@@ -1,4 +1,4 @@
-"""Uniform Catmull-Rom keyframe interpolation (DESIGN §5), O(log n) per evaluation."""
+"""Uniform Catmull-Rom keyframe interpolation (docs/ARCHITECTURE.md, "Edit math"), O(log n) per evaluation."""
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right

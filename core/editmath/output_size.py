@@ -1,4 +1,4 @@
-"""Export frame size: a preset per aspect, and when an upscaler runs (DESIGN §5).
+"""Export frame size: a preset per aspect, and when an upscaler runs (docs/ARCHITECTURE.md, "Edit math").
 
 The output size is chosen, never derived from the crop: an upscaled export is exactly as large as
 the plain one. The upscaler only runs on frames whose crop is smaller than the output.

@@ -1,4 +1,4 @@
-"""Rotation safe area: the crop must stay inside the rotated frame (DESIGN §5)."""
+"""Rotation safe area: the crop must stay inside the rotated frame (docs/ARCHITECTURE.md, "Edit math")."""
 from __future__ import annotations
 
 import math

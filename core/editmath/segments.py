@@ -1,4 +1,4 @@
-"""Splits, per-segment speeds and trim: the source <-> output time mapping (DESIGN §5).
+"""Splits, per-segment speeds and trim: the source <-> output time mapping (docs/ARCHITECTURE.md, "Edit math").
 
 Speeds are keyed by the uid of the split that starts a segment (FIRST_SEGMENT before the
 first split), so adding a split elsewhere never moves a speed to another segment.

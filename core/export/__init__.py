@@ -1,4 +1,4 @@
-"""Export: RenderSpec, the one-pass render pipeline, export jobs and their backends (DESIGN §7).
+"""Export: RenderSpec, the one-pass render pipeline, export jobs and their backends (docs/ARCHITECTURE.md, "Export").
 
 Names are imported lazily: the Modal container and the render worker import
 ``core.export.render`` without pulling in the database layer (SQLAlchemy) that jobs need.

@@ -1,4 +1,4 @@
-"""Export jobs: durable rows with a state machine, run by the local or the Modal backend (DESIGN §7).
+"""Export jobs: durable rows with a state machine, run by the local or the Modal backend (docs/ARCHITECTURE.md, "Export").
 
 A job stores the RenderSpec built when it was created, so edits made later never change it.
 

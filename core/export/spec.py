@@ -1,4 +1,4 @@
-"""RenderSpec: the frozen, versioned, JSON description of one project render (DESIGN §7).
+"""RenderSpec: the frozen, versioned, JSON description of one project render (docs/ARCHITECTURE.md, "Export").
 
 Built from the latest working-clip versions and stored on the export job, so later edits never
 change a running export. Every instance is valid: each dataclass checks itself on construction

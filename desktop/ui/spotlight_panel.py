@@ -1,6 +1,6 @@
 """Spotlight mode inspector: regions (time ranges with ellipse keyframes) and the overlay style.
 
-Regions live in source time and pixels (DESIGN §5), so a new region's first ellipse is placed in
+Regions live in source time and pixels (docs/ARCHITECTURE.md, "Edit math"), so a new region's first ellipse is placed in
 the middle of the crop box at the playhead, where the player most likely is. Style sliders commit
 on release; keyboard nudges merge into one undo step.
 """

@@ -1,4 +1,4 @@
-"""Undo/redo: a QUndoStack whose commands map to library gestures (DESIGN §4, rule 5).
+"""Undo/redo: a QUndoStack whose commands map to library gestures (docs/ARCHITECTURE.md, "The path of one gesture").
 
 Every edit the UI makes goes through :meth:`UndoController.apply`: the gesture is applied first
 (so a rejected gesture never lands on the stack), then a command is pushed whose undo/redo call

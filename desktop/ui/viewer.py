@@ -34,7 +34,7 @@ from desktop.ui.text_layer import TextLayer
 log = logging.getLogger(__name__)
 
 REGION_PROPS: tuple[str, ...] = ("x", "y", "rx", "ry")
-SNAP_FRAMES = 10              # "within 10 frames of a keyframe updates it" (DESIGN §5)
+SNAP_FRAMES = 10              # "within 10 frames of a keyframe updates it" (docs/ARCHITECTURE.md, "Edit math")
 MARGIN = 14                   # logical px between the widget edge and the frame
 HANDLE_SIZE = 9.0             # logical px
 HANDLE_HIT = 9.0              # logical px: how close a press must be to grab a handle
