@@ -49,7 +49,7 @@ from desktop.ui.timecode import FRAMES_SETTING
 from desktop.ui.timeline import TimelineView
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.viewer import VideoViewer, ViewerMode
-from desktop.ui.window_fit import CurrentPageStack, fit_window, scrolling
+from desktop.ui.window_fit import CurrentPageStack, fit_window, scrolling, strip
 from desktop.ui.workers import LibraryBridge, Task, TaskHub
 from resources import icon, style_sheet
 
@@ -241,7 +241,7 @@ class MainWindow(QMainWindow):
         tl.addWidget(self.viewer_stack, 1)
         self.spot_warning = SpotlightWarning()
         tl.addWidget(self.spot_warning)
-        tl.addWidget(self._build_transport())
+        tl.addWidget(strip(self._build_transport()))  # scrolls sideways on a narrow window
         self.splitter.addWidget(top)
         self.timeline = TimelineView()
         self.splitter.addWidget(self.timeline)
@@ -344,7 +344,7 @@ class MainWindow(QMainWindow):
             panel.layout().insertWidget(panel.layout().count() - 1, TrackControls(self.tracking))
         self.inspector = CurrentPageStack()
         for panel in (self.annotate_panel, self.frame_panel, self.spotlight_panel):
-            self.inspector.addWidget(scrolling(panel))
+            self.inspector.addWidget(scrolling(panel, horizontal=True))
         self.inspector_dock = self._dock("Inspector", "InspectorDock", self.inspector,
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.history_panel = HistoryPanel(self.state)
@@ -352,7 +352,7 @@ class MainWindow(QMainWindow):
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.history_dock)
         self.text_panel = TextPanel(self.state)  # text overlays of the open clip
-        self.text_dock = self._dock("Text", "TextDock", scrolling(self.text_panel),
+        self.text_dock = self._dock("Text", "TextDock", scrolling(self.text_panel, horizontal=True),
                                     Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.text_dock)
         self.inspector_dock.raise_()

@@ -4,7 +4,9 @@ and a window geometry kept inside the available screen on first launch and on re
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtWidgets import QAbstractItemView, QFrame, QMainWindow, QScrollArea, QStackedWidget, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QMainWindow, QScrollArea, QSizePolicy, QStackedWidget,
+                               QWidget)
 
 PREFERRED_SIZE = QSize(1440, 900)
 TITLE_BAR_ALLOWANCE = 32  # px
@@ -49,6 +51,45 @@ def scrolling(widget: QWidget, *, horizontal: bool = False) -> QScrollArea:
     area.setFrameShape(QFrame.Shape.NoFrame)
     if not horizontal:
         area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
+
+
+class _HorizontalStrip(QScrollArea):
+    """One row of controls (the transport) that scrolls sideways when the window is narrower
+    than the row, instead of setting the window's minimum width; as tall as the row."""
+
+    def __init__(self, row: QWidget) -> None:
+        super().__init__()
+        self.setObjectName(f"{row.objectName() or type(row).__name__}Strip")
+        self.setWidget(row)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def _height(self) -> int:
+        row = self.widget()
+        short = row is not None and self.viewport().width() < row.minimumSizeHint().width()
+        bar = self.horizontalScrollBar().sizeHint().height() if short else 0
+        return (row.sizeHint().height() if row is not None else 0) + bar
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        row = self.widget()
+        return QSize(row.sizeHint().width() if row is not None else 0, self._height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(0, self._height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self.height() != self._height():  # the scroll bar came or went
+            self.setFixedHeight(self._height())
+
+
+def strip(row: QWidget) -> QScrollArea:
+    """``row`` in a sideways-scrolling strip: it never forces the window wider than the screen."""
+    area = _HorizontalStrip(row)
+    area.setFixedHeight(area._height())
     return area
 
 

@@ -84,3 +84,30 @@ def test_each_mode_is_usable_at_1366x768(qtbot, library: Library, mode: Mode) ->
         assert window.size() == QSize(1366, 768 - 40 - 32)
     finally:
         window.close()
+
+
+def test_wide_transport_and_inspector_rows_never_force_the_window_wider(
+        qtbot, library: Library, game_video: Path) -> None:  # noqa: F811
+    """Real fonts are wider than the offscreen ones: under X11 the transport row alone asked for
+    881 px and the Text dock for 356, so the window could not shrink below 1449 px. However wide
+    those rows get, they scroll sideways instead of widening the window."""
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    media = import_game(library, game_video)
+    project, _wc = framed_project(library, media)
+    window = open_window(qtbot, library)
+    try:
+        window.open_project(project)
+        window.set_mode(Mode.FRAME)
+        transport = window.findChild(QWidget, "Transport")
+        assert transport is not None
+        for row in (transport, window.text_panel, window.frame_panel):
+            row.setMinimumWidth(3000)  # far wider than any screen
+        window.text_dock.show()
+        QApplication.processEvents()
+        # What the window's width is made of: the editor page and the docks beside it.
+        parts = [window.centralWidget().minimumSizeHint().width(), window.reel_dock.minimumSizeHint().width(),
+                 max(window.text_dock.minimumSizeHint().width(), window.inspector_dock.minimumSizeHint().width())]
+        assert sum(parts) <= 1280, parts
+    finally:
+        window.close()
