@@ -650,6 +650,7 @@ class MainWindow(QMainWindow):
         self.reel_dock.setVisible(mode in (Mode.FRAME, Mode.SPOTLIGHT))
         self.inspector_dock.setVisible(mode in EDIT_MODES)
         self.history_dock.setVisible(mode in (Mode.FRAME, Mode.SPOTLIGHT))
+        self.text_dock.setVisible(mode in (Mode.FRAME, Mode.SPOTLIGHT))  # overlays of the open clip
         if mode in EDIT_MODES:
             self.inspector_dock.raise_()
         for b in BINDINGS:

@@ -111,3 +111,16 @@ def test_wide_transport_and_inspector_rows_never_force_the_window_wider(
         assert sum(parts) <= 1280, parts
     finally:
         window.close()
+
+
+def test_the_text_dock_belongs_to_the_clip_editing_modes(qtbot, library: Library, game_video: Path) -> None:  # noqa: F811
+    media = import_game(library, game_video)
+    project, _wc = framed_project(library, media)
+    window = open_window(qtbot, library)
+    try:
+        window.open_project(project)
+        for mode in Mode:
+            window.set_mode(mode)
+            assert window.text_dock.isVisible() == (mode in (Mode.FRAME, Mode.SPOTLIGHT)), mode
+    finally:
+        window.close()
