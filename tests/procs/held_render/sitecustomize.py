@@ -2,24 +2,18 @@
 renders and reports its first frames, then holds until it is cancelled (the line ``cancel`` on
 stdin, stdin closing, SIGTERM) or killed. A render to interrupt is then slow by construction,
 however fast the machine: the tests wait on the job's state, never on a race with the encoder.
+The hold sits in the worker's progress emitter, which every render path reports through.
 """
 import sys
 
 if sys.argv[:1] == ["-m"]:  # python -m core.export.worker ... (sys.argv[0] is "-m" until runpy runs)
-    import core.export.render as _render
+    import core.export.worker as _worker
 
-    _real_render = _render.render
+    _real_emit = _worker._Emitter.__call__
 
-    def _held_render(spec, resolve_media, out_path, on_progress=None, cancelled=None, **kwargs):
-        # The worker passes its cancel Event's bound ``is_set``: wait on that very Event.
-        cancel_event = getattr(cancelled, "__self__")
+    def _held_emit(self, event, **fields):
+        _real_emit(self, event, **fields)
+        if event == "progress" and fields.get("state") == "rendering" and fields.get("frames_done"):
+            self._cancel.wait()  # the worker's own cancel Event
 
-        def progress(p):
-            if on_progress is not None:
-                on_progress(p)
-            if p.stage == "rendering" and p.frames_done > 0:
-                cancel_event.wait()
-
-        return _real_render(spec, resolve_media, out_path, progress, cancelled, **kwargs)
-
-    _render.render = _held_render
+    _worker._Emitter.__call__ = _held_emit
