@@ -340,6 +340,7 @@ class MainWindow(QMainWindow):
         self.frame_panel = FramePanel(self.state)
         self.spotlight_panel = SpotlightPanel(self.state)
         self.tracking = TrackController(self.state, self.hub, self.viewer, self)
+        self.tracking.lostChanged.connect(lambda t: self.timeline.set_lost_marker(self.tracking.lost_clip, t))
         for panel in (self.frame_panel, self.spotlight_panel):  # above each panel's closing stretch
             panel.layout().insertWidget(panel.layout().count() - 1, TrackControls(self.tracking))
         self.inspector = CurrentPageStack()

@@ -219,6 +219,7 @@ class TimelineView(QGraphicsView):
         self._clip_lanes = 1
         self._selected_keyframe: str | None = None
         self._selected_region: str | None = None
+        self._lost: tuple[str, float] | None = None  # (working clip, clip time) where tracking lost the player
         self._selected_clip: str | None = None
         self._drag: _Drag | None = None
         self._thumbs = _Thumbs()
@@ -420,6 +421,11 @@ class TimelineView(QGraphicsView):
     def set_selected_region(self, uid: str | None) -> None:
         self._selected_region = uid
         self._invalidate()
+
+    def set_lost_marker(self, clip_uid: str | None, t: float | None) -> None:
+        """Mark where tracking lost the player on ``clip_uid`` (None: no marker)."""
+        self._lost = (clip_uid, t) if clip_uid is not None and t is not None else None
+        self.viewport().update()
 
     # -- zoom and scroll -----------------------------------------------------------------------
 
@@ -939,6 +945,10 @@ class TimelineView(QGraphicsView):
             painter.drawLine(QPointF(x, RULER_H), QPointF(x, bottom))
         if self._mode is TimelineMode.MEDIA:
             self._paint_clip_names(painter, rect)
+        if self._lost is not None and self._mode is TimelineMode.CLIP and self._lost[0] == self._clip_uid:
+            lost_x = self.x_for_time(self._lost[1])
+            painter.setPen(QPen(theme.ERROR, 2))
+            painter.drawLine(QPointF(lost_x, RULER_H), QPointF(lost_x, bottom))
         self._paint_lane_labels(painter)
         x = self.x_for_time(self._playhead)
         if rect.left() - 8 <= x <= rect.right() + 8:

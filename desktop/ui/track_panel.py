@@ -236,6 +236,11 @@ class TrackController(QObject):
         self.lostChanged.emit(self.lost_at)
         self._time_changed(self.state.media_time)
 
+    @property
+    def lost_clip(self) -> str | None:
+        """The working clip the last tracking run stopped early on (with ``lost_at``)."""
+        return self._lost_clip
+
     def go_to_lost(self) -> None:
         if self.lost_at is not None:
             self.state.seek_clip(self.lost_at)

@@ -458,3 +458,18 @@ def test_dragging_a_trim_edge_emits_one_set_trim_on_release(timeline, framed, qt
     assert got[0].payload["end"] == pytest.approx(doc()["source"]["duration"])
     library.apply(got[0])
     assert doc()["edit"]["trim"]["start"] == pytest.approx(got[0].payload["start"])
+
+
+def test_the_lost_track_marker_is_drawn_on_its_own_clip_only(timeline, framed) -> None:
+    """Where tracking lost the player: a red line across the lanes at that clip time, on the
+    clip that was tracked and on no other."""
+    _library, wc, doc = framed
+    timeline.set_clip(doc())
+    y = lane_y(timeline, "regions")
+    before = QColor(render(timeline).pixel(vx(timeline, 3.7), y))
+    timeline.set_lost_marker(wc, 3.7)
+    assert QColor(render(timeline).pixel(vx(timeline, 3.7), y)) == theme.ERROR != before
+    timeline.set_lost_marker("01a00000-0000-7000-8000-000000000000", 3.7)  # another clip's
+    assert QColor(render(timeline).pixel(vx(timeline, 3.7), y)) == before
+    timeline.set_lost_marker(wc, None)
+    assert QColor(render(timeline).pixel(vx(timeline, 3.7), y)) == before
