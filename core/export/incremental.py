@@ -37,7 +37,6 @@ from core.export.program import Placement as _Placement
 from core.export.program import layout as _layout
 from core.export.program import resolve_source as _resolve
 from core.export.render import (
-    _AUDIO_LEAD_S,
     _EPS,
     AUDIO_RATE,
     Progress,
@@ -332,15 +331,8 @@ def _join(spec: RenderSpec, placements: list[_Placement], files: Iterator[tuple[
                         raise RenderCancelled()
                     packet.pts += int(shift)
                     packet.dts += int(shift)
-                    t = float(packet.dts * tb)
                     if audio is not None:
-                        while next_clip < len(placements) and placements[next_clip].start <= t + _EPS:
-                            audio.add(placements[next_clip], _clip_audio(placements[next_clip], cancelled))
-                            next_clip += 1
-                        limit = t + _AUDIO_LEAD_S
-                        if next_clip < len(placements):
-                            limit = min(limit, placements[next_clip].start)
-                        audio.flush(math.floor(limit * AUDIO_RATE))
+                        next_clip = audio.follow(placements, next_clip, float(packet.dts * tb), cancelled)
                     packet.stream = stream
                     container.mux(packet)
                     joined += 1

@@ -197,14 +197,7 @@ def _render_frames(
                 raise RenderCancelled()
             t = k * fps_den / fps_num
             if audio is not None:
-                while next_clip < len(placements) and placements[next_clip].start <= t + _EPS:
-                    audio.add(placements[next_clip], _clip_audio(placements[next_clip], cancelled))
-                    next_clip += 1
-                # Nothing before the next clip's start can change any more.
-                limit = t + _AUDIO_LEAD_S
-                if next_clip < len(placements):
-                    limit = min(limit, placements[next_clip].start)
-                audio.flush(math.floor(limit * AUDIO_RATE))
+                next_clip = audio.follow(placements, next_clip, t, cancelled)
             vf = pictures.get()
             vf.pts = k
             for packet in video.encode(vf):
@@ -305,6 +298,20 @@ class _AudioTrack:
         self._total = total
         self._written = 0  # samples already encoded; _buf[:, 0] is sample _written
         self._buf = np.zeros((2, 0), np.float32)
+
+    def follow(self, placements: list[Placement], next_clip: int, t: float,
+               cancelled: Callable[[], bool]) -> int:
+        """Mix in every clip that has started by output time ``t``, encode what can no longer
+        change (up to the next clip's start, at most _AUDIO_LEAD_S ahead of the picture, which
+        keeps the file interleaved); returns the index of the next clip still to mix in."""
+        while next_clip < len(placements) and placements[next_clip].start <= t + _EPS:
+            self.add(placements[next_clip], _clip_audio(placements[next_clip], cancelled))
+            next_clip += 1
+        limit = t + _AUDIO_LEAD_S
+        if next_clip < len(placements):
+            limit = min(limit, placements[next_clip].start)
+        self.flush(math.floor(limit * AUDIO_RATE))
+        return next_clip
 
     def _ensure(self, n: int) -> None:
         if self._buf.shape[1] < n:
