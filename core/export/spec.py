@@ -140,6 +140,15 @@ class RegionKeyframe:
         _positive("ry", self.ry)
 
 
+def _span(uid: str, start: float, end: float) -> None:
+    """A region's identity and its time range [start, end) in clip seconds."""
+    _text("uid", uid)
+    _finite("start", start)
+    _finite("end", end)
+    if end <= start:
+        raise SpecError(f"end ({end}) must be after start ({start})")
+
+
 @dataclass(frozen=True, slots=True)
 class SpotlightRegion:
     uid: str
@@ -149,11 +158,7 @@ class SpotlightRegion:
     keyframes: tuple[RegionKeyframe, ...]
 
     def __post_init__(self) -> None:
-        _text("uid", self.uid)
-        _finite("start", self.start)
-        _finite("end", self.end)
-        if self.end <= self.start:
-            raise SpecError(f"end ({self.end}) must be after start ({self.start})")
+        _span(self.uid, self.start, self.end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,11 +236,7 @@ class TextRegion:
     elements: tuple[TextElement, ...]
 
     def __post_init__(self) -> None:
-        _text("uid", self.uid)
-        _finite("start", self.start)
-        _finite("end", self.end)
-        if self.end <= self.start:
-            raise SpecError(f"end ({self.end}) must be after start ({self.start})")
+        _span(self.uid, self.start, self.end)
 
 
 @dataclass(frozen=True, slots=True)

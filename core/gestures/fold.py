@@ -412,11 +412,9 @@ def _add_region(w: _Writer, g: Gesture, p: dict) -> None:
         w.res.created["keyframe"] = p["keyframe"]
 
 
-def _update_region(w: _Writer, g: Gesture, p: dict) -> None:
-    wc = _wc(w, g)
-    if wc is None:
-        return
-    path = f"region/{wc}/{p['region']}"
+def _retime(w: _Writer, path: str, p: dict) -> None:
+    """New start and/or end of a time-ranged entry (spotlight or text region); a range that
+    would end before it starts is ignored, an edit of a deleted entry is recorded."""
     cur = w.s.entries.get(path)
     if cur is None:
         w.edit_of_deleted(path)
@@ -424,6 +422,12 @@ def _update_region(w: _Writer, g: Gesture, p: dict) -> None:
     start, end = _r(p.get("start", cur["start"])), _r(p.get("end", cur["end"]))
     if end > start:
         w.update(path, {"start": start, "end": end})
+
+
+def _update_region(w: _Writer, g: Gesture, p: dict) -> None:
+    wc = _wc(w, g)
+    if wc is not None:
+        _retime(w, f"region/{wc}/{p['region']}", p)
 
 
 def _delete_region(w: _Writer, g: Gesture, p: dict) -> None:
@@ -531,16 +535,8 @@ def _add_text_region(w: _Writer, g: Gesture, p: dict) -> None:
 
 def _update_text_region(w: _Writer, g: Gesture, p: dict) -> None:
     wc = _wc(w, g)
-    if wc is None:
-        return
-    path = f"text/{wc}/{p['text_region']}"
-    cur = w.s.entries.get(path)
-    if cur is None:
-        w.edit_of_deleted(path)
-        return
-    start, end = _r(p.get("start", cur["start"])), _r(p.get("end", cur["end"]))
-    if end > start:
-        w.update(path, {"start": start, "end": end})
+    if wc is not None:
+        _retime(w, f"text/{wc}/{p['text_region']}", p)
 
 
 def _delete_text_region(w: _Writer, g: Gesture, p: dict) -> None:
