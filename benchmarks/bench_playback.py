@@ -40,6 +40,7 @@ from core.export.program import ProgramPreview  # noqa: E402
 from core.gestures.model import Gesture  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.media.importer import ImportService  # noqa: E402
+from desktop.ui.heap import freeze_startup_heap  # noqa: E402
 from desktop.ui.keymap import Mode  # noqa: E402
 from desktop.ui.main_window import MainWindow  # noqa: E402
 
@@ -209,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow(library, services=False)
         window.resize(1600, 900)
         window.show()
+        freeze_startup_heap()  # as the app does once its window is up
         probe = GapProbe()
         media = None
         try:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.library import Library
 from desktop.ui import theme
+from desktop.ui.heap import freeze_startup_heap
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ def run_gui(library: Library, *, screenshot: Path | None = None, quit_after: flo
                 project = None
             window.restore_session(mode=mode, project=project)
         window.show()
+        freeze_startup_heap()
 
         def finish() -> None:
             if screenshot is not None:
