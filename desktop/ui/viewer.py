@@ -4,8 +4,9 @@ Coordinates. *Source* pixels are the upright media frame (the library's ``source
 Crop boxes live in the *rotated picture* (the frame turned ``rotation`` degrees clockwise about its
 centre, same size as the source), exactly as the renderer reads them; spotlight regions live in
 unrotated source pixels and are drawn as axis-aligned ellipses around their rotated centre, again
-as the renderer draws them. Every box and ellipse shown comes from ``core.editmath`` (``crop_at``,
-``interpolate``), the functions the export uses, so what the editor sees is what gets rendered.
+as the renderer draws them. Every box and ellipse shown comes from ``core.editmath`` (``crop_at``;
+``core.editmath.spotlight`` for which regions show, their fade, place, ground shape, ring width and
+dim), the functions the export uses, so what the editor sees is what gets rendered.
 
 The viewer never writes to the library: a finished drag or nudge emits ONE gesture through
 ``gestureRequested`` and the main window applies it.
@@ -24,8 +25,18 @@ from PySide6.QtGui import (QColor, QFocusEvent, QImage, QMouseEvent, QPainter,
                            QPainterPath, QPaintEvent, QPen, QPixmap, QResizeEvent, QTransform)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from core.editmath import Box, crop_at, find_snap_keyframe, interpolate, safe_rect
+from core.editmath import Box, crop_at, find_snap_keyframe, safe_rect
 from core.editmath.crop import CROP_PROPS
+from core.editmath.spotlight import (
+    DEFAULT_OVERLAY_STYLE,
+    Ellipse,
+    OutputMap,
+    RegionTrack,
+    dim_opacity,
+    ring_ellipse,
+    ring_width,
+    shown_regions,
+)
 from core.enums import AspectRatio, GestureKind, OverlayShape
 from core.gestures.model import Gesture
 from desktop.ui import theme
@@ -33,7 +44,6 @@ from desktop.ui.text_layer import TextLayer
 
 log = logging.getLogger(__name__)
 
-REGION_PROPS: tuple[str, ...] = ("x", "y", "rx", "ry")
 SNAP_FRAMES = 10              # "within 10 frames of a keyframe updates it" (docs/ARCHITECTURE.md, "Edit math")
 MARGIN = 14                   # logical px between the widget edge and the frame
 HANDLE_SIZE = 9.0             # logical px
@@ -41,12 +51,6 @@ HANDLE_HIT = 9.0              # logical px: how close a press must be to grab a 
 MIN_CROP_FRACTION = 0.06      # smallest crop height, as a fraction of the frame height
 MIN_REGION_RADIUS = 4.0       # source px
 NUDGE_COMMIT_MS = 500         # a pause this long ends a burst of crop nudges (one undo step)
-# Renderer constants (core/export/picture.py): ring width is given for a 1080 px short side, and
-# the "ground" shape is the region's width at this fraction of its height, at the feet.
-STROKE_REFERENCE = 1080.0
-GROUND_FLATTEN = 0.2
-DEFAULT_STYLE: dict[str, Any] = {"color": "#FFD400", "stroke": 4.0, "fill_opacity": 0.0, "dim": 0.5,
-                                 "shape": OverlayShape.BODY.value, "fade_out": 0.3}
 
 _CORNERS = ("tl", "tr", "br", "bl")
 _CURSORS = {"tl": Qt.CursorShape.SizeFDiagCursor, "br": Qt.CursorShape.SizeFDiagCursor,
@@ -62,25 +66,12 @@ class ViewerMode(str, Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Ellipse:
-    """A spotlight region's shape at one time, in unrotated source pixels."""
-    x: float
-    y: float
-    rx: float
-    ry: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {"x": self.x, "y": self.y, "rx": self.rx, "ry": self.ry}
-
-
-@dataclass(slots=True)
-class _Region:
-    uid: str
-    start: float
-    end: float
-    enabled: bool
-    track: list[tuple[float, Mapping[str, float]]]
-    keyframes: list[tuple[str, float]]
+class OverlayShapes:
+    """The spotlight overlay as painted at one time, in widget px: every number from
+    ``core.editmath.spotlight``. ``regions``: (uid, body ellipse, drawn ring, opacity)."""
+    regions: tuple[tuple[str, Ellipse, Ellipse, float], ...]
+    ring_width: float
+    dim: float
 
 
 @dataclass(slots=True)
@@ -129,8 +120,9 @@ class VideoViewer(QWidget):
         self._rotation = 0.0
         self._crop_track: list[tuple[float, Mapping[str, float]]] = []
         self._crop_keyframes: list[tuple[str, float]] = []
-        self._regions: list[_Region] = []
-        self._style: dict[str, Any] = dict(DEFAULT_STYLE)
+        self._regions: list[RegionTrack] = []
+        self._region_keyframes: dict[str, list[tuple[str, float]]] = {}  # uid -> (keyframe uid, time)
+        self._style: dict[str, Any] = dict(DEFAULT_OVERLAY_STYLE)
         self._selected_region: str | None = None
         # What the user is dragging (or has just dropped, until the clip document catches up).
         self._override_box: Box | None = None
@@ -204,13 +196,9 @@ class VideoViewer(QWidget):
         kfs = sorted(edit.get("crop_keyframes") or (), key=lambda k: k["time"])
         self._crop_track = [(float(k["time"]), k) for k in kfs]
         self._crop_keyframes = [(k["uid"], float(k["time"])) for k in kfs]
-        self._regions = []
-        for r in edit.get("regions") or ():
-            rk = sorted(r.get("keyframes") or (), key=lambda k: k["time"])
-            self._regions.append(_Region(r["uid"], float(r["start"]), float(r["end"]), bool(r.get("enabled", True)),
-                                         [(float(k["time"]), k) for k in rk],
-                                         [(k["uid"], float(k["time"])) for k in rk]))
-        self._style = {**DEFAULT_STYLE, **(edit.get("overlay_style") or {})}
+        self._regions = [RegionTrack.from_doc(r) for r in edit.get("regions") or ()]
+        self._region_keyframes = {r.uid: [(str(k["uid"]), t) for t, k in r.track] for r in self._regions}
+        self._style = {**DEFAULT_OVERLAY_STYLE, **(edit.get("overlay_style") or {})}
         if self._selected_region not in {r.uid for r in self._regions}:
             self._selected_region = None
         if self._drag is None and not self._nudging:
@@ -245,20 +233,22 @@ class VideoViewer(QWidget):
 
     def region_ellipses(self) -> list[tuple[str, Ellipse, float]]:
         """(uid, ellipse, opacity) of each enabled region showing at the playhead."""
-        out: list[tuple[str, Ellipse, float]] = []
-        fade = float(self._style.get("fade_out") or 0.0)
-        for r in self._regions:
-            if not r.enabled or not r.track or not r.start <= self._t < r.end:
-                continue
-            if self._override_region is not None and self._override_region[0] == r.uid:
-                e = self._override_region[1]
-            else:
-                v = interpolate(r.track, self._t, REGION_PROPS)
-                assert v is not None  # tracks are non-empty here
-                e = Ellipse(v["x"], v["y"], v["rx"], v["ry"])
-            alpha = 1.0 if fade <= 0 else min(1.0, (r.end - self._t) / fade)
-            out.append((r.uid, e, alpha))
-        return out
+        override = self._override_region
+        return [(r.uid, override[1] if override is not None and override[0] == r.uid else r.ellipse, r.alpha)
+                for r in shown_regions(self._regions, self._t, float(self._style.get("fade_out") or 0.0))]
+
+    def overlay_shapes(self) -> OverlayShapes:
+        """What the spotlight overlay paints at the playhead, in widget px."""
+        shape = OverlayShape(self._style["shape"])
+        regions = []
+        for uid, e, alpha in self.region_ellipses():
+            body = self._widget_map().ellipse(e)
+            regions.append((uid, body, ring_ellipse(body, shape), alpha))
+        box = self.crop_box()
+        out = self.box_to_widget(box) if box is not None else self.frame_rect()
+        return OverlayShapes(tuple(regions), ring_width(float(self._style.get("stroke") or 0.0),
+                                                        out.width(), out.height()),
+                             dim_opacity(float(self._style.get("dim") or 0.0), [r[3] for r in regions]))
 
     # -- coordinates ---------------------------------------------------------------------------
 
@@ -305,6 +295,13 @@ class VideoViewer(QWidget):
             cx, cy = self._src_w / 2.0, self._src_h / 2.0
             t = QTransform().translate(cx, cy).rotate(rot).translate(-cx, -cy) * t
         return t
+
+    def _widget_map(self) -> OutputMap:
+        """Unrotated source px -> widget px: the whole turned picture shown in the frame rect
+        (the same mapping as ``picture_transform``, as the renderer's spotlight uses it)."""
+        fr = self.frame_rect()
+        return OutputMap(self._src_w, self._src_h, self._effective_rotation(), Box(0.0, 0.0, self._src_w, self._src_h),
+                         fr.width(), fr.height(), fr.x(), fr.y())
 
     def _effective_rotation(self) -> float:
         return self._rotation if self._mode is not ViewerMode.PLAIN and self._clip_uid else 0.0
@@ -462,68 +459,44 @@ class VideoViewer(QWidget):
     def _paint_spotlight_mode(self, p: QPainter, fr: QRectF) -> None:
         box = self.crop_box()
         style = self._style
-        color = QColor(style.get("color") or DEFAULT_STYLE["color"])
-        ground = style.get("shape") == OverlayShape.GROUND.value
-        shapes = [(uid, self._ellipse_rect(e, ground), alpha) for uid, e, alpha in self.region_ellipses()]
-        dim = float(style.get("dim") or 0.0)
-        if shapes and dim > 0:
+        color = QColor(style.get("color") or DEFAULT_OVERLAY_STYLE["color"])
+        overlay = self.overlay_shapes()
+        if overlay.dim > 0:
             holes = QPainterPath()
-            for _uid, rect, _alpha in shapes:
+            for _uid, body, _ring, _alpha in overlay.regions:
                 hole = QPainterPath()
-                hole.addEllipse(self._ellipse_rect_body(rect, ground))
+                hole.addEllipse(_rect(body))
                 holes = holes.united(hole)
             outside = QPainterPath()
             outside.addRect(fr)
-            level = dim * max(a for *_x, a in shapes)
-            p.fillPath(outside.subtracted(holes), QColor(0, 0, 0, round(255 * level)))
+            p.fillPath(outside.subtracted(holes), QColor(0, 0, 0, round(255 * overlay.dim)))
         if box is not None:
             # The output framing, for reference: the ring must sit inside it to be seen.
             p.setPen(QPen(QColor(255, 255, 255, 110), 1, Qt.PenStyle.DashLine))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(self.box_to_widget(box))
-        ring_w = float(style.get("stroke") or 0.0)
-        if box is not None:
-            ring_w *= min(box.width, box.height) * self.scale() / STROKE_REFERENCE
-        for uid, rect, alpha in shapes:
-            fill = float(style.get("fill_opacity") or 0.0)
+        fill = float(style.get("fill_opacity") or 0.0)
+        for uid, body, ring, alpha in overlay.regions:
+            rect = _rect(ring)
             if fill > 0:
                 c = QColor(color)
                 c.setAlphaF(fill * alpha)
                 p.setPen(Qt.PenStyle.NoPen)
                 p.setBrush(c)
                 p.drawEllipse(rect)
-            if ring_w > 0:
+            if overlay.ring_width > 0:
                 c = QColor(color)
                 c.setAlphaF(alpha)
-                p.setPen(QPen(c, max(2.0, ring_w)))
+                p.setPen(QPen(c, max(2.0, overlay.ring_width)))  # at least 2 px: visible when zoomed out
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawEllipse(rect)
             if uid == self._selected_region or (self._drag is not None and self._drag.region == uid):
-                body = self._ellipse_rect_body(rect, ground)
                 p.setPen(QPen(theme.REGION, 1, Qt.PenStyle.DashLine))
                 p.setBrush(Qt.BrushStyle.NoBrush)
-                p.drawRect(body)
-                self._paint_handles(p, self._region_handles(body).values())
-        if not shapes:
+                p.drawRect(_rect(body))
+                self._paint_handles(p, self._region_handles(_rect(body)).values())
+        if not overlay.regions:
             self._paint_chip(p, QPointF(fr.left() + 8, fr.top() + 8), "No spotlight at this time")
-
-    def _ellipse_rect(self, e: Ellipse, ground: bool) -> QRectF:
-        """Widget rect of the ellipse as drawn (the ground shape sits at the feet, flattened)."""
-        c = self.picture_transform().map(QPointF(e.x, e.y))
-        s = self.scale()
-        rx, ry = e.rx * s, e.ry * s
-        if ground:
-            return QRectF(c.x() - rx, c.y() + ry - ry * GROUND_FLATTEN, 2 * rx, 2 * ry * GROUND_FLATTEN)
-        return QRectF(c.x() - rx, c.y() - ry, 2 * rx, 2 * ry)
-
-    @staticmethod
-    def _ellipse_rect_body(rect: QRectF, ground: bool) -> QRectF:
-        """The region's own ellipse (what the renderer keeps undimmed), from its drawn rect."""
-        if not ground:
-            return rect
-        ry = rect.height() / 2 / GROUND_FLATTEN
-        cy = rect.center().y() - ry
-        return QRectF(rect.left(), cy - ry, rect.width(), 2 * ry)
 
     # -- hit testing ---------------------------------------------------------------------------
 
@@ -557,16 +530,14 @@ class VideoViewer(QWidget):
         return None
 
     def _region_hit(self, pos: QPointF) -> tuple[str, str, Ellipse] | None:
-        ground = self._style.get("shape") == OverlayShape.GROUND.value
-        shapes = self.region_ellipses()
-        for uid, e, _alpha in reversed(shapes):  # the one drawn last is on top
-            body = self._ellipse_rect_body(self._ellipse_rect(e, ground), ground)
+        to_widget = self._widget_map()
+        shapes = [(uid, e, _rect(to_widget.ellipse(e))) for uid, e, _alpha in self.region_ellipses()]
+        for uid, e, body in reversed(shapes):  # the one drawn last is on top
             if uid == self._selected_region:
                 for name, c in self._region_handles(body).items():
                     if self._near(pos, c):
                         return ("region-rx" if name in ("l", "r") else "region-ry"), uid, e
-        for uid, e, _alpha in reversed(shapes):
-            body = self._ellipse_rect_body(self._ellipse_rect(e, ground), ground)
+        for uid, e, body in reversed(shapes):
             rx, ry = body.width() / 2, body.height() / 2
             if rx <= 0 or ry <= 0:
                 continue
@@ -787,8 +758,8 @@ class VideoViewer(QWidget):
         region = next((r for r in self._regions if r.uid == region_uid), None)
         if region is None:
             return
-        values = {k: round(v, 3) for k, v in e.as_dict().items()}
-        snap = find_snap_keyframe(region.keyframes, self._t, self._fps, SNAP_FRAMES)
+        values = {"x": round(e.x, 3), "y": round(e.y, 3), "rx": round(e.rx, 3), "ry": round(e.ry, 3)}
+        snap = find_snap_keyframe(self._region_keyframes[region_uid], self._t, self._fps, SNAP_FRAMES)
         if snap is not None:
             gesture = Gesture(GestureKind.UPDATE_REGION_KEYFRAME, self._clip_uid,
                               {"region": region_uid, "keyframe": snap, **values})
@@ -799,4 +770,9 @@ class VideoViewer(QWidget):
         self.gestureRequested.emit(gesture)
 
 
-__all__ = ["CROP_PROPS", "DEFAULT_STYLE", "Ellipse", "REGION_PROPS", "VideoViewer", "ViewerMode"]
+def _rect(e: Ellipse) -> QRectF:
+    """The bounding rect QPainter draws an ellipse in."""
+    return QRectF(e.x - e.rx, e.y - e.ry, 2 * e.rx, 2 * e.ry)
+
+
+__all__ = ["CROP_PROPS", "OverlayShapes", "VideoViewer", "ViewerMode"]
