@@ -21,7 +21,7 @@ from core.enums import GestureKind, OverlayShape
 from core.gestures.model import Gesture
 from core.editmath.spotlight import DEFAULT_OVERLAY_STYLE
 from desktop.ui import theme
-from desktop.ui.frame_panel import crop_box_at
+from desktop.ui.clip_doc import crop_box_at
 from desktop.ui.keymap import key_hint
 from desktop.ui.undo import EditorState
 from desktop.ui.window_fit import MIN_ROWS, rows_height
