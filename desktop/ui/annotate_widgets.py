@@ -4,6 +4,7 @@ how typed tags are read.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from PySide6.QtCore import QMimeData, QSize, Signal
 from PySide6.QtGui import QFocusEvent
@@ -65,7 +66,7 @@ class NotesEdit(QPlainTextEdit):
 
     committed = Signal()
 
-    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+    def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
         self.committed.emit()
 
@@ -78,15 +79,15 @@ class ClipList(QTreeWidget):
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
 
-    def mimeTypes(self) -> list[str]:  # noqa: N802
+    def mimeTypes(self) -> list[str]:
         return [CLIPS_MIME]
 
-    def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:  # noqa: N802
+    def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData:
         data = QMimeData()
         data.setData(CLIPS_MIME, json.dumps([i.data(0, UID_ROLE) for i in items]).encode("utf-8"))
         return data
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if self.topLevelItemCount() == 0:
             paint_empty_state(self, "No clips in this footage yet.\nPlay it and press I then O, "
