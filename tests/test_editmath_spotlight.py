@@ -15,9 +15,9 @@ from core.editmath.spotlight import (
     region_alpha,
     ring_ellipse,
     ring_width,
+    rotate_point,
     shown_regions,
 )
-from core.editmath.spotlight_visibility import rotate_point
 from core.enums import OverlayShape
 from core.export.picture import BLACK, Spotlight
 from core.export.planes import yuv_views

@@ -13,6 +13,7 @@ what stays undimmed.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -20,7 +21,6 @@ from typing import Any, Final
 
 from core.editmath.box import Box
 from core.editmath.interpolation import Keyframe, interpolate
-from core.editmath.spotlight_visibility import rotate_point
 from core.enums import OverlayShape
 
 # The one definition of the default overlay style (what a clip has before set_overlay_style).
@@ -31,6 +31,16 @@ DEFAULT_OVERLAY_STYLE: Final[Mapping[str, Any]] = MappingProxyType({
 STROKE_REFERENCE: Final = 1080.0  # the style's ring width is in pixels of a 1080-pixel short side
 GROUND_FLATTEN: Final = 0.2  # ground shape: the region's width, this fraction of its height
 REGION_PROPS: Final = ("x", "y", "rx", "ry")
+
+
+def rotate_point(x: float, y: float, frame_w: float, frame_h: float, degrees: float) -> tuple[float, float]:
+    """A source point turned clockwise (y down) by ``degrees`` about the frame centre."""
+    if not degrees:
+        return x, y
+    a = math.radians(degrees)
+    cx, cy = frame_w / 2.0, frame_h / 2.0
+    dx, dy = x - cx, y - cy
+    return cx + dx * math.cos(a) - dy * math.sin(a), cy + dx * math.sin(a) + dy * math.cos(a)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,4 +142,4 @@ def dim_opacity(dim: float, alphas: Sequence[float]) -> float:
 
 __all__ = ["DEFAULT_OVERLAY_STYLE", "GROUND_FLATTEN", "REGION_PROPS", "STROKE_REFERENCE", "Ellipse", "OutputMap",
            "RegionTrack", "ShownRegion", "body_from_ring", "dim_opacity", "region_alpha", "ring_ellipse",
-           "ring_width", "shown_regions"]
+           "ring_width", "rotate_point", "shown_regions"]
