@@ -9,10 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
@@ -21,118 +18,27 @@ from core.gestures.model import Gesture, GestureError
 from core.library import Library, default_library_dir
 from core.media.errors import MediaError
 from desktop import cli_export, cli_import, cli_preview, cli_sync, cli_track
+from desktop.cli_common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    CliError,
+    Outcome,
+    emit,
+    error_line,
+    integer,
+    number,
+    open_library,
+    parse_json,
+)
 from desktop.logging_setup import FILE_ONLY, LoggingSession, setup_logging
 
 log = logging.getLogger(__name__)
 
-PROG = "reeldesk"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class CliError(Exception):
-    """Bad input from the user: reported as one line, exit code 2."""
-
-
-# -- output ------------------------------------------------------------------------------------
-@dataclass
-class Outcome:
-    """What a command produced: one JSON document, its human rendering, and the exit code."""
-
-    data: Any
-    text: str
-    code: int = EXIT_OK
-    canonical: str | None = None  # already-serialised JSON that must be printed byte for byte
-
-
-def _write_utf8(text: str) -> None:
-    """Write exact UTF-8 bytes with LF endings (Windows text mode would turn \\n into \\r\\n)."""
-    out = sys.stdout
-    buffer = getattr(out, "buffer", None)
-    if buffer is None:
-        out.write(text)
-        return
-    out.flush()
-    buffer.write(text.encode("utf-8"))
-    buffer.flush()
-
-
-def _write_text(text: str) -> None:
-    """Human output in the console's encoding; unencodable characters (cp1252 pipes) become '?'."""
-    out = sys.stdout
-    try:
-        out.write(text)
-    except UnicodeEncodeError:
-        encoding = getattr(out, "encoding", None) or "ascii"
-        out.write(text.encode(encoding, "replace").decode(encoding))
-    out.flush()
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _emit(outcome: Outcome, as_json: bool) -> None:
-    if not as_json:
-        if outcome.text:
-            _write_text(outcome.text if outcome.text.endswith("\n") else outcome.text + "\n")
-        return
-    if outcome.canonical is not None:
-        _write_utf8(outcome.canonical + "\n")
-        return
-    indent = 2 if sys.stdout.isatty() else None
-    _write_utf8(json.dumps(outcome.data, ensure_ascii=False, allow_nan=False, indent=indent,
-                           default=_json_default) + "\n")
-
-
-def _error_line(message: str) -> None:
-    one_line = " ".join(str(message).split())
-    sys.stderr.write(f"{PROG}: error: {one_line}\n")
-    sys.stderr.flush()
-
 
 # -- parsing helpers ---------------------------------------------------------------------------
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not allowed (numbers must be finite)")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e999 parses as inf without reaching parse_constant
-        raise ValueError(f"{text} is out of range (numbers must be finite)")
-    return value
-
-
-def parse_json(text: str, what: str = "gesture") -> Any:
-    """Strict JSON: NaN, Infinity and overflowing numbers are errors (Python accepts them by default)."""
-    try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    except ValueError as exc:
-        raise CliError(f"{what} is not valid JSON: {exc}") from None
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-
-
 def _tags(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
@@ -167,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = cmd("gui", "open the ReelDesk window (the default)")
     p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save a PNG of the window and exit")
-    p.add_argument("--quit-after", type=_number, metavar="SECONDS", help="close the window after SECONDS")
+    p.add_argument("--quit-after", type=number, metavar="SECONDS", help="close the window after SECONDS")
     p.add_argument("--mode", choices=("library", "annotate", "frame", "spotlight", "export"),
                    help="open in this mode (default: the last one)")
     p.add_argument("--project", metavar="UID", help="open this project (reel)")
@@ -176,9 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = cmd("mark", "mark a clip (a time range) on a media file")
     p.add_argument("media", metavar="MEDIA_HASH")
-    p.add_argument("--start", type=_number, required=True, metavar="S", help="start, seconds")
-    p.add_argument("--end", type=_number, required=True, metavar="E", help="end, seconds")
-    p.add_argument("--rating", type=_integer, metavar="N", help="0-5")
+    p.add_argument("--start", type=number, required=True, metavar="S", help="start, seconds")
+    p.add_argument("--end", type=number, required=True, metavar="E", help="end, seconds")
+    p.add_argument("--rating", type=integer, metavar="N", help="0-5")
     p.add_argument("--tags", type=_tags, metavar="a,b", help="comma-separated tags")
     p.add_argument("--notes", metavar="T")
     p.add_argument("--name", metavar="T")
@@ -191,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     pa = psub.add_parser("add", help="add a clip to a project", parents=[common])
     pa.add_argument("project", metavar="PROJECT")
     pa.add_argument("clip", metavar="CLIP")
-    pa.add_argument("--position", type=_integer, metavar="N", help="0-based place in the project (default: last)")
+    pa.add_argument("--position", type=integer, metavar="N", help="0-based place in the project (default: last)")
     psub.add_parser("list", help="list projects", parents=[common])
 
     p = cmd("apply", "apply one gesture given as JSON (or - to read it from stdin)")
@@ -212,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_sync.register(sub, parents=[common])  # sync, remote, doctor
     cli_export.register(sub, parents=[common])  # export, jobs, cancel, retry
     cli_track.register(sub, parents=[common])  # track
-    cli_preview.register(sub, [common], _number)  # preview
+    cli_preview.register(sub, [common], number)  # preview
     return parser
 
 
@@ -377,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(list(argv) if argv is not None else None)
     except CliError as exc:
-        _error_line(str(exc))
+        error_line(str(exc))
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_OK
@@ -392,27 +298,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         problem = display_problem()
         if problem is not None:  # before Qt, which would abort with its own unhelpful message
-            _error_line(problem)
+            error_line(problem)
             return EXIT_USAGE
     root = Path(args.library) if args.library is not None else default_library_dir()
     session: LoggingSession = setup_logging(root, verbose=args.verbose)
     lib: Library | None = None
     try:
-        try:
-            lib = Library.open(root)
-        except OSError as exc:
-            raise CliError(f"cannot open library {root}: {exc.strerror or exc}") from exc
+        lib = open_library(root)
         command = args.command or "gui"
         log.debug("command %s in %s", command, root)
         if command == "gui":
             return _run_gui(lib, args)
         outcome = COMMANDS[command](lib, args)
-        _emit(outcome, args.json)
+        emit(outcome, args.json)
         return outcome.code
     except (CliError, GestureError, MediaError, ValueError, FileNotFoundError) as exc:
         # Expected: bad input. The file log keeps the context; the user gets one line.
         log.info("rejected: %s", exc, exc_info=True, extra={FILE_ONLY: True})
-        _error_line(str(exc))
+        error_line(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")

@@ -28,31 +28,16 @@ from core.export.part_cache import read_report
 from core.export.spec import X264_PRESETS
 from core.library import Library
 
-if TYPE_CHECKING:
-    from desktop.cli import Outcome
-    from sync.store import RemoteStore
+from desktop.cli_common import EXIT_FAILED, CliError, Outcome, error_line
 
-# desktop.cli imports this module to register its sub-commands, so desktop.cli is imported only
-# inside functions (at call time both modules are complete, whichever was imported first).
+if TYPE_CHECKING:
+    from sync.store import RemoteStore
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED = 0, 1
 GET_URL_TTL_S = 3 * 3600  # sources are fetched when a GPU container starts
 PUT_URL_TTL_S = 12 * 3600  # the render is uploaded at its end: outlive a long render
 _BAR_WIDTH = 24
-
-
-def _outcome(data: Any, text: str, code: int = EXIT_OK) -> Outcome:
-    from desktop.cli import Outcome
-
-    return Outcome(data, text, code)
-
-
-def _cli_error(message: str) -> Exception:
-    from desktop.cli import CliError
-
-    return CliError(message)
 
 
 def _crf(text: str) -> int:
@@ -110,8 +95,8 @@ def project_uid(lib: Library, text: str) -> str:
         if len(found) == 1:
             return found[0]["uid"]
         if len(found) > 1:
-            raise _cli_error(f"{len(found)} projects are called {text!r}; use the project uid")
-    raise _cli_error(f"unknown project {text}")
+            raise CliError(f"{len(found)} projects are called {text!r}; use the project uid")
+    raise CliError(f"unknown project {text}")
 
 
 def _fmt_eta(seconds: float | None) -> str:
@@ -163,8 +148,6 @@ def _follow(jobs: ExportJobs, uid: str) -> Outcome:
 
 
 def _report(jobs: ExportJobs, job: Job) -> Outcome:
-    from desktop.cli import _error_line
-
     final = jobs.final_of(job.uid) if job.state is JobState.DONE else None
     data: dict[str, Any] = {
         "job": job.uid, "state": job.state.value,
@@ -178,13 +161,13 @@ def _report(jobs: ExportJobs, job: Job) -> Outcome:
         data["encoder"] = job.encoder
         # Per clip: rendered now, or its part reused from an earlier export (local backend).
         data["clips"] = read_report(jobs.library.cache_dir / PART_FOLDER, job.uid) or []
-        return _outcome(data, f"exported {final.path}  ({final.width}x{final.height}, "
+        return Outcome(data, f"exported {final.path}  ({final.width}x{final.height}, "
                               f"{final.duration:.2f} s, version {final.version}, {job.encoder})  "
                               f"job {job.uid}")
     data["error"] = job.error or f"the export was {job.state.value}"
-    _error_line(f"export {job.state.value}: {data['error']} (job {job.uid}; "
+    error_line(f"export {job.state.value}: {data['error']} (job {job.uid}; "
                 f"'reeldesk retry {job.uid}' runs it again)")
-    return _outcome(data, "", EXIT_FAILED)
+    return Outcome(data, "", EXIT_FAILED)
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -224,7 +207,7 @@ def cmd_cancel(lib: Library, args: argparse.Namespace) -> Outcome:
         job = jobs.cancel(args.job)
     finally:
         jobs.close()
-    return _outcome({"job": job.uid, "state": job.state.value}, f"export job {job.uid} is {job.state.value}")
+    return Outcome({"job": job.uid, "state": job.state.value}, f"export job {job.uid} is {job.state.value}")
 
 
 def cmd_jobs(lib: Library, args: argparse.Namespace) -> Outcome:
@@ -237,7 +220,7 @@ def cmd_jobs(lib: Library, args: argparse.Namespace) -> Outcome:
         detail = j.output_path if j.state is JobState.DONE else (j.error if j.error else j.stage)
         lines.append(f"{j.uid}  {j.state.value:<9} {j.progress * 100:4.0f}%  {j.backend.value:<5}  "
                      f"{names.get(j.project_uid, '?')}  {detail or ''}".rstrip())
-    return _outcome(data, "\n".join(lines) or "no export jobs")
+    return Outcome(data, "\n".join(lines) or "no export jobs")
 
 
 COMMANDS: dict[str, Callable[[Library, argparse.Namespace], Outcome]] = {

@@ -17,18 +17,24 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from core.library import Library
 from core.media.cache import CacheWorker
 from core.media.importer import ImportProgress, ImportResult, ImportService, ImportStatus
 from core.media.watch_service import DEFAULT_SETTLE_S, WatchService, set_watch_folder, watch_folder
+from desktop.cli_common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    PROG,
+    CliError,
+    Outcome,
+    number,
+    write_text,
+    write_utf8,
+)
 
-if TYPE_CHECKING:
-    from desktop.cli import Outcome
-
-# desktop.cli imports this module to register its sub-commands, so this module imports desktop.cli
-# only inside functions (at call time both are complete, whichever was imported first).
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +44,7 @@ _REFRESH_S = 0.1
 
 # -- parsers -------------------------------------------------------------------------------------
 def _seconds(text: str) -> float:
-    from desktop import cli as base
-
-    value = base._number(text)
+    value = number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
     return value
@@ -177,8 +181,6 @@ def _wait_for_cache(cache: CacheWorker, bar: ProgressBar | None, stop: threading
 
 
 def cmd_import(lib: Library, args: argparse.Namespace) -> Outcome:
-    from desktop import cli as base
-
     cache = None if args.no_cache else CacheWorker.for_library(lib)
     service = ImportService(lib, cache=cache)
     bar = ProgressBar.for_stderr()
@@ -205,23 +207,21 @@ def cmd_import(lib: Library, args: argparse.Namespace) -> Outcome:
     lines.append(_summary(results) if results else "no files found")
 
     if any(r.status is ImportStatus.CANCELLED for r in results):
-        code = base.EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
     elif any(r.status is ImportStatus.ERROR for r in results) or not any(r.ok for r in results):
-        code = base.EXIT_FAILED  # a failure, or nothing importable at all
+        code = EXIT_FAILED  # a failure, or nothing importable at all
     else:
-        code = base.EXIT_OK
-    return base.Outcome([r.to_json() for r in results], "\n".join(lines), code)
+        code = EXIT_OK
+    return Outcome([r.to_json() for r in results], "\n".join(lines), code)
 
 
 # -- watch ---------------------------------------------------------------------------------------
 def cmd_watch(lib: Library, args: argparse.Namespace) -> Outcome:
-    from desktop import cli as base
-
     folder: Path | None = args.folder or watch_folder(lib)
     if folder is None:
-        raise base.CliError("no watch folder: give DIR, or save one with 'reeldesk watch DIR --save'")
+        raise CliError("no watch folder: give DIR, or save one with 'reeldesk watch DIR --save'")
     if not folder.is_dir():
-        raise base.CliError(f"{folder} is not a folder")
+        raise CliError(f"{folder} is not a folder")
     if args.save:
         set_watch_folder(lib, folder)
 
@@ -234,14 +234,14 @@ def cmd_watch(lib: Library, args: argparse.Namespace) -> Outcome:
             if r.status is ImportStatus.SKIPPED and not args.json:
                 return  # noise in a downloads folder; the log has it
             if args.json:  # JSON Lines: one document per result as it happens
-                base._write_utf8(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
+                write_utf8(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
             else:
-                base._write_text(_result_line(r) + "\n")
+                write_text(_result_line(r) + "\n")
 
     cache = CacheWorker.for_library(lib)
     service = WatchService(lib, folder, cache=cache, on_result=on_result, settle_s=args.settle, link=args.link)
     service.start()
-    sys.stderr.write(f"{base.PROG}: watching {service.folder} (Ctrl+C to stop)\n")
+    sys.stderr.write(f"{PROG}: watching {service.folder} (Ctrl+C to stop)\n")
     sys.stderr.flush()
     try:
         while True:
@@ -254,4 +254,4 @@ def cmd_watch(lib: Library, args: argparse.Namespace) -> Outcome:
     with out_lock:
         counts: dict[str, Any] = {s.value: sum(1 for r in results if r.status is s) for s in ImportStatus}
     done = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "nothing new"
-    return base.Outcome({"stopped": str(service.folder), **counts}, f"stopped watching {service.folder}: {done}")
+    return Outcome({"stopped": str(service.folder), **counts}, f"stopped watching {service.folder}: {done}")

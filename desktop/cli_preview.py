@@ -10,14 +10,12 @@ import argparse
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.export.spec import MAX_OUTPUT_SIDE, SpecError
 from core.library import Library
+from desktop.cli_common import CliError, Outcome
 from desktop.cli_export import project_uid
-
-if TYPE_CHECKING:
-    from desktop.cli import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +45,6 @@ def cmd_preview(lib: Library, args: argparse.Namespace) -> Outcome:
 
     from core.export.picture import RenderError
     from core.export.preview import open_preview
-    from desktop.cli import CliError, Outcome
-
     out: Path = args.out
     if out.suffix.lower() != ".png":
         raise CliError(f"--out must name a .png file, got {out.name}")

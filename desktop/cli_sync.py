@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.library import Library
 from core.media.integrity import damaged_media
@@ -31,29 +31,12 @@ from sync.credentials import (
 from sync.engine import SyncCounts, SyncError
 from sync.remote import RemoteSetupError, configure_remote, known_secrets, open_sync
 from sync.runtime import SyncStatus, SyncThread, sanitize_error, status_once
+from desktop.cli_common import EXIT_FAILED, EXIT_OK, CliError, Outcome
 from sync.store import StoreError
 
-if TYPE_CHECKING:
-    from desktop.cli import Outcome
-
-# desktop.cli imports this module to register its sub-commands, so desktop.cli is imported only
-# inside functions (at call time both modules are complete, whichever was imported first).
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED = 0, 1
-
-
-def _outcome(data: Any, text: str, code: int = EXIT_OK) -> Outcome:
-    from desktop.cli import Outcome
-
-    return Outcome(data, text, code)
-
-
-def _cli_error(message: str) -> Exception:
-    from desktop.cli import CliError
-
-    return CliError(message)
 
 
 def _common() -> argparse.ArgumentParser:
@@ -113,16 +96,16 @@ def _read_secret(args: argparse.Namespace) -> tuple[str | None, bool]:
     if args.secret_stdin:
         secret = sys.stdin.readline().strip()
         if not secret:
-            raise _cli_error("--secret-stdin: no secret on stdin")
+            raise CliError("--secret-stdin: no secret on stdin")
         return secret, True
     env = os.environ.get(ENV_SECRET)
     if env:
         return env, False  # headless: the environment keeps providing it; nothing to store
     if not sys.stdin.isatty():
-        raise _cli_error(f"no terminal to ask for the secret: use --secret-stdin or set {ENV_SECRET}")
+        raise CliError(f"no terminal to ask for the secret: use --secret-stdin or set {ENV_SECRET}")
     secret = getpass.getpass("R2 secret access key (not shown): ").strip()
     if not secret:
-        raise _cli_error("no secret entered")
+        raise CliError("no secret entered")
     return secret, True
 
 
@@ -131,14 +114,14 @@ def cmd_remote(lib: Library, args: argparse.Namespace) -> Outcome:
         return _remote_show(lib)
     if args.folder is not None:
         if args.endpoint or args.bucket or args.key_id:
-            raise _cli_error("use either --folder or --endpoint/--bucket/--key-id, not both")
+            raise CliError("use either --folder or --endpoint/--bucket/--key-id, not both")
         config = RemoteConfig(RemoteKind.FOLDER, folder=str(Path(args.folder).absolute()), prefix=args.prefix)
         secret, keep = None, False
     else:
         missing = [flag for flag, value in (("--endpoint", args.endpoint), ("--bucket", args.bucket),
                                             ("--key-id", args.key_id)) if not value]
         if missing:
-            raise _cli_error(f"missing {', '.join(missing)} (or use --folder PATH)")
+            raise CliError(f"missing {', '.join(missing)} (or use --folder PATH)")
         config = RemoteConfig(RemoteKind.S3, endpoint=args.endpoint, bucket=args.bucket, key_id=args.key_id,
                               prefix=args.prefix)
         secret, keep = _read_secret(args)
@@ -146,10 +129,10 @@ def cmd_remote(lib: Library, args: argparse.Namespace) -> Outcome:
         result = configure_remote(lib, config, library_uid=args.library_uid, secret=secret if keep else None,
                                   store=None if keep or secret is None else _env_store(config))
     except (RemoteSetupError, CredentialsError) as exc:
-        raise _cli_error(str(exc)) from None
+        raise CliError(str(exc)) from None
     except StoreError as exc:
         text = sanitize_error(exc, (secret,) if secret else ())
-        return _outcome({"error": text}, f"cannot use remote {config.describe()}: {text}", EXIT_FAILED)
+        return Outcome({"error": text}, f"cannot use remote {config.describe()}: {text}", EXIT_FAILED)
     data = result.to_json()
     lines = [f"remote set: {config.describe()}"]
     if result.joined:
@@ -164,7 +147,7 @@ def cmd_remote(lib: Library, args: argparse.Namespace) -> Outcome:
         lines.append(f"secret taken from {ENV_SECRET} (not stored)")
     if not result.verified:
         lines.append("warning: the remote did not answer; settings saved unverified")
-    return _outcome(data, "\n".join(lines))
+    return Outcome(data, "\n".join(lines))
 
 
 def _env_store(config: RemoteConfig) -> Any:
@@ -185,14 +168,14 @@ def _remote_show(lib: Library) -> Outcome:
     data = {"remote": config.to_public_dict() if config else None, "secret": _secret_info(config),
             "library_uid": lib.get_setting("library_uid"), "device_id": lib.device_id}
     if config is None:
-        return _outcome(data, "no remote set (use 'reeldesk remote set')")
+        return Outcome(data, "no remote set (use 'reeldesk remote set')")
     secret = data["secret"]
     lines = [f"remote: {config.describe()}", f"library: {data['library_uid']}", f"device: {lib.device_id}"]
     if config.kind is RemoteKind.S3:
         lines.append(f"key id: {config.key_id}")
         lines.append("secret: " + ({"keyring": "stored in the OS keyring", "env": f"from {ENV_SECRET}"}
                                    .get(secret["source"], "MISSING (run 'reeldesk remote set' again)")))
-    return _outcome(data, "\n".join(lines))
+    return Outcome(data, "\n".join(lines))
 
 
 # -- sync ------------------------------------------------------------------------------------------
@@ -224,9 +207,9 @@ def _open_engine(lib: Library, **options: Any) -> Any:
     try:
         engine = open_sync(lib, **options)
     except CredentialsError as exc:
-        raise _cli_error(str(exc)) from None
+        raise CliError(str(exc)) from None
     if engine is None:
-        raise _cli_error("no remote set: run 'reeldesk remote set' first")
+        raise CliError("no remote set: run 'reeldesk remote set' first")
     return engine
 
 
@@ -243,7 +226,7 @@ def cmd_sync(lib: Library, args: argparse.Namespace) -> Outcome:
             log.info("sync failed: %s", sanitize_error(exc, secrets))
         status = status_once(engine, error=error, secrets=secrets, held=counts.held,
                              last_sync_at=None if error else datetime.now(UTC))
-        return _outcome({"counts": counts.to_json(), "status": status.to_json()},
+        return Outcome({"counts": counts.to_json(), "status": status.to_json()},
                         _counts_text(counts) + "\n" + _status_text(status), EXIT_FAILED if error else EXIT_OK)
     return _run_continuously(engine, args, secrets)
 
@@ -269,7 +252,7 @@ def _run_continuously(engine: Any, args: argparse.Namespace, secrets: tuple[str,
         flushed = thread.stop(flush_timeout_s=10.0)
     status = thread.status
     text = "stopped; " + ("everything pushed" if flushed else f"{status.pending} gesture(s) still pending")
-    return _outcome({"status": status.to_json(), "flushed": flushed}, text)
+    return Outcome({"status": status.to_json(), "flushed": flushed}, text)
 
 
 # -- doctor ----------------------------------------------------------------------------------------
@@ -335,7 +318,7 @@ def cmd_doctor(lib: Library, args: argparse.Namespace) -> Outcome:
         lines.append("remote reachable: " + ("yes" if data["remote_reachable"] else f"no ({data['remote_error']})"))
     lines += [f"PROBLEM: {p}" for p in problems] or ["no problems found"]
     data["problems"] = problems
-    return _outcome(data, "\n".join(lines), EXIT_FAILED if problems else EXIT_OK)
+    return Outcome(data, "\n".join(lines), EXIT_FAILED if problems else EXIT_OK)
 
 
 def _probe(lib: Library) -> tuple[bool, str | None, str | None]:

@@ -12,8 +12,7 @@ from typing import Any, Callable, Sequence
 from core.editmath import Box
 from core.library import Library
 from core.tracking.run import apply_track, plan_track
-
-# desktop.cli imports this module: its names are reached late to avoid the cycle.
+from desktop.cli_common import Outcome
 
 
 def _box(text: str) -> Box:
@@ -53,8 +52,6 @@ def register(subparsers: Any, parents: Sequence[argparse.ArgumentParser]) -> Non
 
 
 def cmd_track(lib: Library, args: argparse.Namespace) -> Any:
-    from desktop.cli import Outcome
-
     run, payload = plan_track(lib, args.working_clip, args.at, args.box, reframe=args.reframe)
     outcome = apply_track(lib, args.working_clip, run, payload)
     data = outcome.to_json()

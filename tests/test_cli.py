@@ -378,3 +378,18 @@ def test_console_script_is_declared():
     text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     assert 'reeldesk = "desktop.cli:main"' in text
     assert callable(cli.main)
+
+
+def test_command_modules_do_not_import_the_entry_point() -> None:
+    """desktop.cli imports the cli_* command modules; they share desktop.cli_common instead of
+    importing desktop.cli back (no cycle, not even inside functions)."""
+    import ast
+
+    modules = sorted((REPO / "desktop").glob("cli_*.py"))
+    assert {m.stem for m in modules} >= {"cli_common", "cli_export", "cli_import", "cli_preview", "cli_sync"}
+    for module in modules:
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+                     if isinstance(node, ast.ImportFrom) else
+                     [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            assert "desktop.cli" not in names, f"{module.name} imports desktop.cli"

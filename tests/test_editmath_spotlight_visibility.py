@@ -6,7 +6,8 @@ from fractions import Fraction
 import pytest
 
 from core.editmath.box import Box
-from core.editmath.spotlight_visibility import ellipse_meets_box, hidden_spotlight_spans, rotate_point
+from core.editmath.spotlight import rotate_point
+from core.editmath.spotlight_visibility import ellipse_meets_box, hidden_spotlight_spans
 from core.enums import AspectRatio
 
 W, H = 640.0, 360.0  # 9:16 default crop: x 218.75 .. 421.25

@@ -16,10 +16,10 @@ from typing import Any
 from core.editmath.box import Box
 from core.editmath.crop import crop_at
 from core.editmath.interpolation import interpolate
+from core.editmath.spotlight import REGION_PROPS, RegionTrack, rotate_point
 from core.enums import AspectRatio
 
 MAX_SAMPLES_PER_REGION = 4000  # long regions are sampled more coarsely than every frame
-_REGION_PROPS = ("x", "y", "rx", "ry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,16 +28,6 @@ class HiddenSpan:
     region: str
     start: float
     end: float
-
-
-def rotate_point(x: float, y: float, frame_w: float, frame_h: float, degrees: float) -> tuple[float, float]:
-    """A source point turned clockwise (y down) by ``degrees`` about the frame centre."""
-    if not degrees:
-        return x, y
-    a = math.radians(degrees)
-    cx, cy = frame_w / 2.0, frame_h / 2.0
-    dx, dy = x - cx, y - cy
-    return cx + dx * math.cos(a) - dy * math.sin(a), cy + dx * math.sin(a) + dy * math.cos(a)
 
 
 def ellipse_meets_box(cx: float, cy: float, rx: float, ry: float, box: Box) -> bool:
@@ -56,18 +46,16 @@ def hidden_spotlight_spans(edit: Mapping[str, Any], frame_w: float, frame_h: flo
     rotation = float(edit.get("rotation") or 0.0)
     frame = float(1 / Fraction(fps))
     spans: list[HiddenSpan] = []
-    for region in edit.get("regions") or ():
-        kfs = sorted(region.get("keyframes") or (), key=lambda k: k["time"])
-        if not region.get("enabled", True) or not kfs:
+    for region in map(RegionTrack.from_doc, edit.get("regions") or ()):
+        if not region.enabled or not region.track:
             continue
-        track = [(float(k["time"]), k) for k in kfs]
-        start, end = float(region["start"]), float(region["end"])
+        start, end = region.start, region.end
         step = max(frame, (end - start) / MAX_SAMPLES_PER_REGION)
         hidden_from: float | None = None
         n = max(1, math.ceil((end - start) / step - 1e-9))
         for i in range(n):
             t = start + i * step
-            v = interpolate(track, t, _REGION_PROPS)
+            v = interpolate(region.track, t, REGION_PROPS)
             assert v is not None
             cx, cy = rotate_point(v["x"], v["y"], frame_w, frame_h, rotation)
             box = crop_at(crop_track, t, frame_w, frame_h, aspect, rotation)
@@ -75,11 +63,11 @@ def hidden_spotlight_spans(edit: Mapping[str, Any], frame_w: float, frame_h: flo
                 if hidden_from is None:
                     hidden_from = t
             elif hidden_from is not None:
-                spans.append(HiddenSpan(region["uid"], hidden_from, t))
+                spans.append(HiddenSpan(region.uid, hidden_from, t))
                 hidden_from = None
         if hidden_from is not None:
-            spans.append(HiddenSpan(region["uid"], hidden_from, end))
+            spans.append(HiddenSpan(region.uid, hidden_from, end))
     return sorted(spans, key=lambda s: (s.start, s.region))
 
 
-__all__ = ["HiddenSpan", "ellipse_meets_box", "hidden_spotlight_spans", "rotate_point"]
+__all__ = ["HiddenSpan", "ellipse_meets_box", "hidden_spotlight_spans"]

@@ -3,7 +3,8 @@
 Everything works on yuv420p planes (no RGB round trip: the source's colours pass through). The
 export pipeline and the program view (the preview of the output) both draw through this module,
 at their own output size, so preview and render cannot disagree. Crop boxes come from
-``core.editmath.crop_at`` and spotlight shapes from ``core.editmath.interpolate``.
+``core.editmath.crop_at`` and every spotlight number (which regions, fade, place, ground shape,
+ring width, dim) from ``core.editmath.spotlight``, which the editor's viewer uses too.
 """
 from __future__ import annotations
 
@@ -16,8 +17,17 @@ import av
 import cv2
 import numpy as np
 
-from core.editmath import Box, crop_at, interpolate, needs_upscale
-from core.enums import OverlayShape, Upscaler
+from core.editmath import Box, crop_at, needs_upscale
+from core.editmath.spotlight import (
+    Ellipse,
+    OutputMap,
+    RegionTrack,
+    dim_opacity,
+    ring_ellipse,
+    ring_width,
+    shown_regions,
+)
+from core.enums import Upscaler
 from core.export.planes import (
     FULL_RANGE,
     Planes,
@@ -38,9 +48,6 @@ if TYPE_CHECKING:
 __all__ = ["BLACK", "ClipPictures", "EPS", "Planes", "RenderError", "Source", "Upscale", "is_url",
            "media_origin", "open_source", "where", "yuv_views"]
 
-_REGION_PROPS = ("x", "y", "rx", "ry")
-_GROUND_FLATTEN = 0.2  # ground shape: the region's width, this fraction of its height
-_STROKE_REFERENCE = 1080  # OverlayStyle.stroke is in pixels of a 1080-pixel short side
 _SHIFT = 4  # cv2 drawing: 4 fractional bits, so rings move smoothly by sub-pixels
 BLACK = (16, 128, 128)  # limited-range YUV black: what fades go through
 EPS = 1e-6  # seconds of float slop when placing output times on clips and source frames
@@ -211,11 +218,12 @@ class ClipPictures:
         # AI upscaling works a batch ahead: output frame -> (source frame index, box, picture)
         self._ahead: dict[int, tuple[int, Box, np.ndarray | None]] = {}
         self._crop_track = clip.crop_track()
-        self._regions = [
-            (r, tuple((k.time, {"x": k.x, "y": k.y, "rx": k.rx, "ry": k.ry})
-                      for k in sorted(r.keyframes, key=lambda k: k.time)))
+        self._regions = tuple(
+            RegionTrack(r.uid, r.start, r.end, r.enabled,
+                        tuple((k.time, {"x": k.x, "y": k.y, "rx": k.rx, "ry": k.ry})
+                              for k in sorted(r.keyframes, key=lambda k: k.time)))
             for r in clip.regions if r.enabled and r.keyframes
-        ]
+        )
         self._spotlight = Spotlight(clip.style, self._w, self._h) if self._regions else None
         self._text = TextOverlay(clip.text_regions, self._w, self._h)
         self._unrotate = _unrotate(clip)
@@ -254,7 +262,8 @@ class ClipPictures:
             assert frame is not None
             self._warp(frame, box, self._views)
         if shapes:
-            self._spotlight.apply(self._views, shapes)  # type: ignore[union-attr]
+            assert self._spotlight is not None  # shapes come only from regions, which made it
+            self._spotlight.apply(self._views, shapes)
         self._text.draw(self._views, texts)  # output space: after the crop, unmoved by it
         return self.buf
 
@@ -326,7 +335,7 @@ class ClipPictures:
             raise RenderError(f"upscaler returned {len(bigs)} pictures for {len(wanted)} frames")
         pictures: dict[tuple[int, Box], np.ndarray] = {}
         try:
-            for key, big in zip(wanted, bigs):
+            for key, big in zip(wanted, bigs, strict=True):
                 pictures[key] = fit_i420(np.asarray(big), self._w, self._h)
         except ValueError as e:
             raise RenderError(f"upscaler output: {e}") from None
@@ -343,23 +352,14 @@ class ClipPictures:
         up_w, up_h = (frame.height, frame.width) if turned else (frame.width, frame.height)
         return box.width * up_w / self._clip.width, box.height * up_h / self._clip.height
 
-    def _spotlight_shapes(self, s: float, box: Box) -> tuple[tuple[float, ...], ...]:
-        """(cx, cy, rx, ry, alpha) in output pixels of each region showing at clip time s."""
+    def _spotlight_shapes(self, s: float, box: Box) -> tuple[tuple[Ellipse, float], ...]:
+        """(body ellipse in output pixels, opacity) of each region showing at clip time s."""
         if not self._regions:
             return ()
-        to_out = np.linalg.inv(self._unrotate @ _crop_to(box, self._w, self._h))
-        sx, sy = self._w / box.width, self._h / box.height
-        fade = self._clip.style.fade_out
-        shapes = []
-        for region, track in self._regions:
-            if not region.start <= s < region.end:
-                continue
-            v = interpolate(track, s, _REGION_PROPS)
-            assert v is not None  # regions without keyframes were dropped above
-            alpha = 1.0 if fade <= 0 else min(1.0, (region.end - s) / fade)
-            cx, cy, _ = to_out @ np.array([v["x"], v["y"], 1.0])
-            shapes.append((float(cx), float(cy), v["rx"] * sx, v["ry"] * sy, alpha))
-        return tuple(shapes)
+        clip = self._clip
+        out = OutputMap(clip.width, clip.height, clip.rotation, box, self._w, self._h)
+        return tuple((out.ellipse(r.ellipse), r.alpha)
+                     for r in shown_regions(self._regions, s, clip.style.fade_out))
 
 
 def _full_range(frame: av.VideoFrame) -> bool:
@@ -379,26 +379,26 @@ class Spotlight:
     def __init__(self, style: OverlayStyle, w: int, h: int) -> None:
         self._style = style
         self._color = _rgb_to_yuv(style.rgb)
-        self._stroke = style.stroke * min(w, h) / _STROKE_REFERENCE
+        self._stroke = ring_width(style.stroke, w, h)
         self._masks = (np.zeros((h, w), np.uint8), np.zeros((h // 2, w // 2), np.uint8))
 
-    def apply(self, planes: Planes, shapes: Sequence[tuple[float, ...]]) -> None:
+    def apply(self, planes: Planes, shapes: Sequence[tuple[Ellipse, float]]) -> None:
+        """Draw (body ellipse in output pixels, opacity) shapes of ``_spotlight_shapes``."""
         style = self._style
-        ground = style.shape is OverlayShape.GROUND
+        level = 1.0 - dim_opacity(style.dim, [alpha for _body, alpha in shapes])
         for i, plane in enumerate(planes):
             scale = 1.0 if i == 0 else 0.5
             mask = self._masks[0 if i == 0 else 1]
             black = BLACK[0 if i == 0 else 1]
-            level = 1.0 - style.dim * max(s[4] for s in shapes)
             if level < 1.0:
                 # Dim everything, then restore the inside of the union of ellipses.
-                box = _union(_ellipse(mask, s[:4], scale, -1) for s in shapes)
+                box = _union(_ellipse(mask, body, scale, -1) for body, _alpha in shapes)
                 keep = _crop(plane, box).copy()
                 lut = np.clip(black + (np.arange(256) - black) * level + 0.5, 0, 255)
                 cv2.LUT(plane, lut.astype(np.uint8), dst=plane)
                 _blend(plane, mask, box, keep, 1.0)
-            for cx, cy, rx, ry, alpha in shapes:
-                shape = (cx, cy + ry, rx, ry * _GROUND_FLATTEN) if ground else (cx, cy, rx, ry)
+            for body, alpha in shapes:
+                shape = ring_ellipse(body, style.shape)
                 if style.fill_opacity > 0:
                     box = _ellipse(mask, shape, scale, -1)
                     _blend(plane, mask, box, self._color[i], style.fill_opacity * alpha)
@@ -411,10 +411,10 @@ class Spotlight:
 Rect = tuple[int, int, int, int]
 
 
-def _ellipse(mask: np.ndarray, shape: Sequence[float], scale: float, thickness: int) -> Rect:
+def _ellipse(mask: np.ndarray, shape: Ellipse, scale: float, thickness: int) -> Rect:
     """Draw an anti-aliased ellipse (filled if thickness < 0) into ``mask``; return its bounds,
     clipped to the mask."""
-    cx, cy, rx, ry = (v * scale for v in shape[:4])
+    cx, cy, rx, ry = shape.x * scale, shape.y * scale, shape.rx * scale, shape.ry * scale
     cx, cy = cx - 0.5, cy - 0.5  # continuous coords -> cv2 pixel-centre coords
     f = 1 << _SHIFT
     cv2.ellipse(

@@ -24,6 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from core.editmath import MAX_ROTATION_DEG, Timeline, reel_starts, transition_overlap
+from core.editmath.spotlight import DEFAULT_OVERLAY_STYLE
 from core.enums import (
     AspectRatio,
     AudioCodec,
@@ -167,12 +168,12 @@ class OverlayStyle:
     render at another size looks the same); ``dim`` darkens outside the regions (0 = off);
     ``fade_out`` seconds fade the whole overlay out at a region's end."""
 
-    color: str = "#FFD400"
-    stroke: float = 4.0
-    fill_opacity: float = 0.0
-    dim: float = 0.5
-    shape: OverlayShape = OverlayShape.BODY
-    fade_out: float = 0.3
+    color: str = DEFAULT_OVERLAY_STYLE["color"]
+    stroke: float = DEFAULT_OVERLAY_STYLE["stroke"]
+    fill_opacity: float = DEFAULT_OVERLAY_STYLE["fill_opacity"]
+    dim: float = DEFAULT_OVERLAY_STYLE["dim"]
+    shape: OverlayShape = OverlayShape(DEFAULT_OVERLAY_STYLE["shape"])
+    fade_out: float = DEFAULT_OVERLAY_STYLE["fade_out"]
 
     def __post_init__(self) -> None:
         if not _COLOR.fullmatch(self.color):
@@ -493,7 +494,7 @@ def _plain(value: Any, tp: Any = None) -> Any:
         if args and args[-1] is Ellipsis:
             return [_plain(v, args[0]) for v in value]
         if len(args) == len(value):
-            return [_plain(v, a) for v, a in zip(value, args)]
+            return [_plain(v, a) for v, a in zip(value, args, strict=True)]
         return [_plain(v) for v in value]
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -517,7 +518,7 @@ def _build(tp: Any, data: Any, where: str) -> Any:
             return tuple(_build(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
         if len(data) != len(args):
             raise SpecError(f"{where}: expected {len(args)} items, got {len(data)}")
-        return tuple(_build(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data)))
+        return tuple(_build(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data, strict=True)))
     if dataclasses.is_dataclass(tp):
         if not isinstance(data, dict):
             raise SpecError(f"{where}: expected an object, got {type(data).__name__}")

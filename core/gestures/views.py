@@ -9,12 +9,9 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from core.editmath.segments import FIRST_SEGMENT, Timeline, reel_starts, transition_overlap
-from core.enums import AspectRatio, OverlayShape, TransitionType
+from core.editmath.spotlight import DEFAULT_OVERLAY_STYLE
+from core.enums import AspectRatio, TransitionType
 
-DEFAULT_STYLE: dict[str, Any] = {
-    "color": "#FFD400", "stroke": 4.0, "fill_opacity": 0.0, "dim": 0.5,
-    "shape": OverlayShape.BODY.value, "fade_out": 0.3,
-}
 DEFAULT_TRANSITION = {"type": TransitionType.CUT.value, "duration": 0.0}
 
 
@@ -63,7 +60,7 @@ def clip_doc(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
         elements = sorted(({"uid": k, **v} for k, v in _children(entries, f"tel/{wc}/{uid}/")), key=lambda x: x["uid"])
         text_regions.append({"uid": uid, **reg, "elements": elements})
     text_regions.sort(key=lambda r: (r["start"], r["uid"]))
-    style = {**DEFAULT_STYLE, **entries.get(f"style/{wc}", {})}
+    style = {**DEFAULT_OVERLAY_STYLE, **entries.get(f"style/{wc}", {})}
     return {
         "source": {**src, "duration": duration},
         "edit": {
@@ -129,4 +126,4 @@ def source_fps(src: Mapping[str, Any]) -> Fraction:
     return Fraction(src["fps_num"], src["fps_den"])
 
 
-__all__ = ["DEFAULT_STYLE", "FIRST_SEGMENT", "clip_doc", "clip_order", "project_doc", "source_fps"]
+__all__ = ["FIRST_SEGMENT", "clip_doc", "clip_order", "project_doc", "source_fps"]

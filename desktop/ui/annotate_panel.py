@@ -10,17 +10,16 @@ import logging
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFocusEvent
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QPlainTextEdit, QPushButton, QSizePolicy, QToolButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QLineEdit, QPushButton, QSizePolicy, QToolButton, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture
 from desktop.ui import theme
-from desktop.ui.library_panel import CLIPS_MIME, UID_ROLE, paint_empty_state, read_games
+from desktop.ui.annotate_widgets import ClipList, NotesEdit, StarRating, parse_tags
+from desktop.ui.library_panel import UID_ROLE, read_games
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
@@ -33,85 +32,6 @@ MIN_CLIP_S = 0.1
 
 
 NOTES_SAVE_MS = 700  # notes save this long after the last keystroke
-
-
-def parse_tags(text: str) -> list[str]:
-    """Tags as typed, comma- or semicolon-separated; "#9 #10" (hashtags) are two tags. A tag keeps
-    its "#": a player's number #9 stays #9."""
-    seen: list[str] = []
-    for part in text.replace(";", ",").split(","):
-        words = part.split()
-        many = len(words) > 1 and all(w.startswith("#") for w in words)
-        for t in (words if many else [" ".join(words)]):
-            t = t[:64]
-            if t and t not in seen:
-                seen.append(t)
-    return seen[:32]
-
-
-class StarRating(QWidget):
-    """Five clickable stars; clicking the current rating clears it."""
-
-    rated = Signal(int)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        self.buttons: list[QToolButton] = []
-        self.value = 0
-        for n in range(1, 6):
-            b = QToolButton()
-            b.setText("★")
-            b.setAutoRaise(True)
-            b.setToolTip(f"{n} star{'s' if n > 1 else ''}  (key {n})")
-            b.setFixedSize(QSize(26, 26))
-            b.clicked.connect(lambda _c=False, n=n: self.rated.emit(0 if n == self.value else n))
-            layout.addWidget(b)
-            self.buttons.append(b)
-        layout.addStretch(1)
-        self.set_value(0)
-
-    def set_value(self, n: int) -> None:
-        self.value = n
-        for i, b in enumerate(self.buttons, 1):
-            colour = theme.rating_color(n) if i <= n else theme.TEXT_DISABLED
-            b.setStyleSheet(f"QToolButton {{ color: {colour.name()}; font-size: 16px; border: none; "
-                            f"background: transparent; padding: 0; }}")
-
-
-class _NotesEdit(QPlainTextEdit):
-    committed = Signal()
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
-        super().focusOutEvent(event)
-        self.committed.emit()
-
-
-class _ClipList(QTreeWidget):
-    """The media's clips; drag them onto a reel in the Library (same mime type as the grid)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setDragEnabled(True)
-        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-
-    def mimeTypes(self) -> list[str]:  # noqa: N802
-        return [CLIPS_MIME]
-
-    def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:  # noqa: N802
-        import json
-
-        data = QMimeData()
-        data.setData(CLIPS_MIME, json.dumps([i.data(0, UID_ROLE) for i in items]).encode("utf-8"))
-        return data
-
-    def paintEvent(self, event) -> None:  # noqa: N802
-        super().paintEvent(event)
-        if self.topLevelItemCount() == 0:
-            paint_empty_state(self, "No clips in this footage yet.\nPlay it and press I then O, "
-                                    "or M for a quick mark around the playhead.")
 
 
 class NewReelDialog(QDialog):
@@ -209,7 +129,7 @@ class AnnotatePanel(QWidget):
         grid.addLayout(window, 1, 0, 1, 3)
         root.addWidget(marks)
 
-        self.clip_list = _ClipList()
+        self.clip_list = ClipList()
         self.clip_list.setHeaderLabels(["Clip", "In", "Length", "Rating"])
         self.clip_list.setRootIsDecorated(False)
         self.clip_list.setAlternatingRowColors(True)
@@ -233,7 +153,7 @@ class AnnotatePanel(QWidget):
         self.stars = StarRating()
         self.tags_edit = QLineEdit()
         self.tags_edit.setPlaceholderText("goal, assist, #10 …")
-        self.notes_edit = _NotesEdit()
+        self.notes_edit = NotesEdit()
         self.notes_edit.setPlaceholderText("Notes (saved as you type)")
         self.notes_edit.setTabChangesFocus(True)
         self._notes_timer = QTimer(self)
@@ -401,7 +321,8 @@ class AnnotatePanel(QWidget):
 
     def _update_in_label(self) -> None:
         self.in_label.setText(f"in {fmt_time(self.pending_in)}" if self.pending_in is not None else "in --:--")
-        self.in_label.setStyleSheet(f"color: {(theme.ACCENT if self.pending_in is not None else theme.TEXT_DIM).name()};")
+        colour = theme.ACCENT if self.pending_in is not None else theme.TEXT_DIM
+        self.in_label.setStyleSheet(f"color: {colour.name()};")
 
     def _save_quick_window(self) -> None:
         self.quick_before, self.quick_after = self.before.value(), self.after.value()
@@ -530,5 +451,4 @@ class AnnotatePanel(QWidget):
             self.reelCreated.emit(project)
 
 
-__all__ = ["AnnotatePanel", "NewReelDialog", "QUICK_AFTER_S", "QUICK_BEFORE_S", "StarRating", "create_reel",
-           "parse_tags"]
+__all__ = ["AnnotatePanel", "NewReelDialog", "QUICK_AFTER_S", "QUICK_BEFORE_S", "create_reel"]

@@ -16,10 +16,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFo
                                QHBoxLayout, QHeaderView, QLabel, QPushButton, QToolButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from core.editmath import MAX_ROTATION_DEG, Box, Timeline, clamp_to_safe, crop_at
+from core.editmath import MAX_ROTATION_DEG, Box, clamp_to_safe
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture
 from desktop.ui import theme
+from desktop.ui.clip_doc import clip_timeline, crop_box_at, crop_from_clipboard, is_outdated, unrounded
 from desktop.ui.keymap import key_hint
 from desktop.ui.rotation_control import RotationControl
 from desktop.ui.undo import EditorState, fmt_px, fmt_time
@@ -29,34 +30,6 @@ from resources import icon
 log = logging.getLogger(__name__)
 
 _ASPECT_LABELS = {"9:16": "9:16 vertical", "16:9": "16:9 landscape", "1:1": "1:1 square", "4:5": "4:5 portrait"}
-
-
-def crop_track(edit: dict[str, Any]) -> list[tuple[float, dict[str, float]]]:
-    return [(k["time"], k) for k in sorted(edit["crop_keyframes"], key=lambda k: k["time"])]
-
-
-def crop_box_at(clip: dict[str, Any], aspect: AspectRatio, t: float) -> Box:
-    src, edit = clip["source"], clip["edit"]
-    return crop_at(crop_track(edit), t, src["width"], src["height"], aspect, edit["rotation"])
-
-
-def clip_timeline(clip: dict[str, Any], speed_override: tuple[str, float] | None = None) -> Timeline:
-    edit = clip["edit"]
-    speeds = {s["segment"]: s["speed"] for s in edit["speeds"]}
-    if speed_override is not None:
-        speeds[speed_override[0]] = speed_override[1]
-    trim = edit["trim"]
-    return Timeline(clip["source"]["duration"], [(s["uid"], s["time"]) for s in edit["splits"]], speeds,
-                    None if trim is None else (trim["start"], trim["end"]))
-
-
-def is_outdated(state: EditorState, clip: dict[str, Any]) -> bool:
-    """The raw clip's range changed (Annotate) after this working clip was framed."""
-    raw = state.library.raw_clip(clip["raw_clip"])
-    if raw is None or raw["deleted"] or raw["boundaries_rev"] == clip["source"]["rev"]:
-        return False
-    kept = state.library.get_setting(f"ui.keep_range.{clip['uid']}")
-    return kept != str(raw["boundaries_rev"])
 
 
 class FramePanel(QWidget):
@@ -269,8 +242,8 @@ class FramePanel(QWidget):
         self.keyframes.blockSignals(True)
         self.keyframes.clear()
         for k in (clip["edit"]["crop_keyframes"] if clip else []):
-            item = QTreeWidgetItem([f"{k['time']:.2f} s", f"{fmt_px(k['x'] + k['width'] / 2)}, "
-                                    f"{fmt_px(k['y'] + k['height'] / 2)}", f"{fmt_px(k['width'])}×{fmt_px(k['height'])}"])
+            centre = f"{fmt_px(k['x'] + k['width'] / 2)}, {fmt_px(k['y'] + k['height'] / 2)}"
+            item = QTreeWidgetItem([f"{k['time']:.2f} s", centre, f"{fmt_px(k['width'])}×{fmt_px(k['height'])}"])
             item.setData(0, Qt.ItemDataRole.UserRole, k["uid"])
             item.setIcon(0, icon("keyframe"))
             self.keyframes.addTopLevelItem(item)
@@ -379,7 +352,7 @@ class FramePanel(QWidget):
             self.state.message.emit("Open a clip of the reel first", True)
             return
         box = crop_box_at(clip, self.state.aspect(), t)
-        self._wc_gesture(GestureKind.ADD_CROP_KEYFRAME, {"time": round(t, 6), **_rounded(box)})
+        self._wc_gesture(GestureKind.ADD_CROP_KEYFRAME, {"time": round(t, 6), **unrounded(box)})
 
     def delete_selected(self) -> None:
         uid = self.selected_keyframe()
@@ -392,7 +365,7 @@ class FramePanel(QWidget):
         clip, t = self.clip(), self.state.clip_time()
         if clip is None or t is None:
             return
-        self._clipboard = _rounded(crop_box_at(clip, self.state.aspect(), t))
+        self._clipboard = unrounded(crop_box_at(clip, self.state.aspect(), t))
         QGuiApplication.clipboard().setText(json.dumps({"reeldesk_crop": self._clipboard}))
         self.paste_crop.setEnabled(True)
         self.state.message.emit("Crop copied", False)
@@ -401,7 +374,7 @@ class FramePanel(QWidget):
         clip, t = self.clip(), self.state.clip_time()
         if clip is None or t is None:
             return
-        box = self._clipboard or _crop_from_clipboard()
+        box = self._clipboard or crop_from_clipboard()
         if box is None:
             self.state.message.emit("Copy a crop first (Ctrl+C)", True)
             return
@@ -409,7 +382,7 @@ class FramePanel(QWidget):
         # A crop copied from another clip or aspect is refitted into this frame, aspect kept.
         fitted = clamp_to_safe(Box(box["x"], box["y"], box["width"], box["height"]), src["width"], src["height"],
                                clip["edit"]["rotation"])
-        self._wc_gesture(GestureKind.ADD_CROP_KEYFRAME, {"time": round(t, 6), **_rounded(fitted)}, text="Paste crop")
+        self._wc_gesture(GestureKind.ADD_CROP_KEYFRAME, {"time": round(t, 6), **unrounded(fitted)}, text="Paste crop")
 
     def split(self) -> None:
         clip, t = self.clip(), self.state.clip_time()
@@ -519,20 +492,4 @@ class FramePanel(QWidget):
         self.banner.hide()
 
 
-def _rounded(box: Box) -> dict[str, float]:
-    # Not rounded: a rounded width plus a rounded x could poke out of the frame by a hair.
-    return box.as_dict()
-
-
-def _crop_from_clipboard() -> dict[str, float] | None:
-    try:
-        data = json.loads(QGuiApplication.clipboard().text() or "null")
-        box = data["reeldesk_crop"]
-        if all(isinstance(box[k], (int, float)) for k in ("x", "y", "width", "height")):
-            return {k: float(box[k]) for k in ("x", "y", "width", "height")}
-    except (ValueError, KeyError, TypeError):
-        pass
-    return None
-
-
-__all__ = ["FramePanel", "clip_timeline", "crop_box_at", "crop_track", "is_outdated"]
+__all__ = ["FramePanel"]

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QComboBox, QDoub
 from core.editmath import interpolate
 from core.enums import GestureKind, OverlayShape
 from core.gestures.model import Gesture
-from core.gestures.views import DEFAULT_STYLE
+from core.editmath.spotlight import DEFAULT_OVERLAY_STYLE
 from desktop.ui import theme
-from desktop.ui.frame_panel import crop_box_at
+from desktop.ui.clip_doc import crop_box_at
 from desktop.ui.keymap import key_hint
 from desktop.ui.undo import EditorState
 from desktop.ui.window_fit import MIN_ROWS, rows_height
@@ -212,7 +212,7 @@ class SpotlightPanel(QWidget):
             spin.blockSignals(False)
 
     def _fill_style(self, clip: dict[str, Any] | None) -> None:
-        style = clip["edit"]["overlay_style"] if clip else DEFAULT_STYLE
+        style = clip["edit"]["overlay_style"] if clip else DEFAULT_OVERLAY_STYLE
         widgets = (self.stroke, self.fade, self.fill, self.dim, self.shape)
         for w in widgets:
             w.blockSignals(True)

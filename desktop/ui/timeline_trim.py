@@ -13,11 +13,13 @@ from PySide6.QtCore import QPointF
 
 from core.enums import GestureKind
 
+from desktop.ui.timeline_drag import HIT_PX, Drag, DragKind, snap
+from desktop.ui.timeline_model import TimelineMode, lane_at
+
 if TYPE_CHECKING:
-    from desktop.ui.timeline import TimelineView, _Drag
+    from desktop.ui.timeline import TimelineView
 
 TRIM_LANES = ("thumbs", "wave")
-TRIM_START, TRIM_END = "trim-start", "trim-end"
 
 
 def trim_span(view: "TimelineView") -> tuple[float, float]:
@@ -25,11 +27,9 @@ def trim_span(view: "TimelineView") -> tuple[float, float]:
     return view._trim if view._trim is not None else (0.0, view._duration)
 
 
-def trim_edge_at(view: "TimelineView", scene: QPointF) -> str | None:
-    """TRIM_START / TRIM_END when ``scene`` is on a trim edge of a clip timeline, else None."""
-    from desktop.ui.timeline import HIT_PX, TimelineMode
-
-    if view._mode is not TimelineMode.CLIP or view._lane_at(scene.y()) not in TRIM_LANES:
+def trim_edge_at(view: "TimelineView", scene: QPointF) -> DragKind | None:
+    """DragKind.TRIM_START / TRIM_END when ``scene`` is on a trim edge of a clip timeline, else None."""
+    if view._mode is not TimelineMode.CLIP or lane_at(view._lanes, scene.y()) not in TRIM_LANES:
         return None
     start, end = trim_span(view)
     ds, de = abs(scene.x() - view.x_for_time(start)), abs(scene.x() - view.x_for_time(end))
@@ -37,22 +37,22 @@ def trim_edge_at(view: "TimelineView", scene: QPointF) -> str | None:
         return None
     # Both edges close (a very short kept range): take the nearer; on a tie, the one the pointer is inside of.
     if ds < de or (ds == de and scene.x() >= view.x_for_time(start)):
-        return TRIM_START
-    return TRIM_END
+        return DragKind.TRIM_START
+    return DragKind.TRIM_END
 
 
-def dragged_trim(view: "TimelineView", drag: "_Drag", dt: float) -> tuple[tuple[float, float], float | None]:
+def dragged_trim(view: "TimelineView", drag: "Drag", dt: float) -> tuple[tuple[float, float], float | None]:
     """The trim while an edge is dragged ``dt`` seconds: snapped, and at least one frame kept."""
     start, end = drag.origin
     frame = float(1 / view._fps)
-    if drag.kind == TRIM_START:
-        s, target = view._snap(start + dt)
+    if drag.kind is DragKind.TRIM_START:
+        s, target = snap(view, start + dt)
         return (min(max(s, 0.0), end - frame), end), target
-    e, target = view._snap(end + dt)
+    e, target = snap(view, end + dt)
     return (start, max(min(e, view._duration), start + frame)), target
 
 
-def finish_trim(view: "TimelineView", drag: "_Drag") -> None:
+def finish_trim(view: "TimelineView", drag: "Drag") -> None:
     """Emit the trim once, on release, if the drag changed it."""
     if drag.value == drag.origin:
         return
@@ -66,9 +66,9 @@ def finish_trim(view: "TimelineView", drag: "_Drag") -> None:
 def shown_trim(view: "TimelineView") -> tuple[float, float] | None:
     """The trim to paint: the dragged one while an edge is held."""
     drag = view._drag
-    if drag is not None and drag.kind in (TRIM_START, TRIM_END) and drag.moved:
+    if drag is not None and drag.kind.is_trim and drag.moved:
         return drag.value
     return view._trim
 
 
-__all__ = ["TRIM_END", "TRIM_START", "dragged_trim", "finish_trim", "shown_trim", "trim_edge_at", "trim_span"]
+__all__ = ["dragged_trim", "finish_trim", "shown_trim", "trim_edge_at", "trim_span"]

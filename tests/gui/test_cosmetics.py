@@ -14,6 +14,7 @@ from core.library import Library
 from desktop.ui import theme
 from desktop.ui.library_panel import CARD, DATA_ROLE, ClipCardDelegate
 from desktop.ui.timeline import TimelineView
+from desktop.ui.timeline_paint import lane_label_right
 from desktop.ui.undo import EditorState
 from resources import icon
 
@@ -101,7 +102,7 @@ def test_clip_names_are_not_under_the_lane_captions(qtbot) -> None:
     image = QImage(view.viewport().size(), QImage.Format.Format_ARGB32)
     view.viewport().render(image)
     clip = view._media_clip_rect(view._clips[0]).translated(-view._scroll_x(), 0)
-    caption_right = round(view._lane_label_right(view._lanes["clips"]))
+    caption_right = round(lane_label_right(view, view._lanes["clips"]))
     rows = range(int(clip.top()) + 3, int(clip.bottom()) - 1)
     dark = [(x, y) for x in range(int(clip.left()) + 4, caption_right - 8) for y in rows
             if QColor(image.pixel(x, y)).lightness() < 25]

@@ -16,9 +16,11 @@ from core.db import models as m
 from core.enums import AspectRatio, GestureKind, JobState
 from core.gestures.model import Gesture
 from core.library import Library
-from desktop.ui.annotate_panel import create_reel, parse_tags
+from desktop.ui.annotate_panel import create_reel
+from desktop.ui.annotate_widgets import parse_tags
 from desktop.ui.export_panel import ExportPanel, ExportService
-from desktop.ui.frame_panel import FramePanel, crop_box_at
+from desktop.ui.clip_doc import crop_box_at
+from desktop.ui.frame_panel import FramePanel
 from desktop.ui.history_panel import HistoryPanel, restore_mine
 from desktop.ui.keymap import BINDINGS, KeymapDialog
 from desktop.ui.library_panel import CLIPS_MIME, UID_ROLE, LibraryPanel, ThumbnailCache

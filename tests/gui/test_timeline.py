@@ -22,7 +22,11 @@ from core.enums import GestureKind
 from core.gestures.model import Gesture
 from core.library import Library
 from desktop.ui import theme
-from desktop.ui.timeline import PAD, SNAP_PX, ZOOM_STEP, TimelineMode, TimelineView, format_speed, format_timecode
+from desktop.ui.timecode import format_timecode
+from desktop.ui.timeline import TimelineView
+from desktop.ui.timeline_drag import SNAP_PX
+from desktop.ui.timeline_model import TimelineMode, format_speed
+from desktop.ui.timeline_scale import PAD, ZOOM_STEP
 from tests.fixtures.library import seed_clip
 
 NTSC = Fraction(30000, 1001)
