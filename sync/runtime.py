@@ -24,6 +24,7 @@ from typing import Any
 
 from core.enums import GestureKind
 from core.library import ChangeEvent
+from core.redact import redact
 from sync.advice import Problem, classify
 from sync.engine import SyncEngine, SyncError
 from sync.store import StoreError, StoreUnavailable
@@ -90,11 +91,7 @@ class SyncStatus:
 def sanitize_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     """One line, bounded, with any known secret blanked out (defence in depth: store errors are
     already formatted without server text)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    for secret in secrets:
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "***")
-    return text[:MAX_ERROR_CHARS]
+    return redact(" ".join(str(exc).split()) or type(exc).__name__, secrets)[:MAX_ERROR_CHARS]
 
 
 def backoff_delay(failures: int, *, base_s: float, cap_s: float, rng: random.Random) -> float:

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Qt, Signal, Slot
 from core.gestures.model import GestureError
 from core.library import ChangeEvent, Library
 from core.media.errors import MediaError, OperationCancelled
+from core.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,11 @@ TaskFn = Callable[[Callable[[Any], None], Callable[[], bool]], Any]
 
 
 def user_message(exc: BaseException) -> str:
-    """One human line for an exception; never a traceback, never a secret-bearing repr."""
+    """One human line for an exception; never a traceback, never a secret (redacted)."""
+    return redact(_message(exc))
+
+
+def _message(exc: BaseException) -> str:
     if isinstance(exc, MediaError):
         return exc.message
     if isinstance(exc, GestureError):
