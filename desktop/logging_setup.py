@@ -29,7 +29,7 @@ class _SharedRotatingFileHandler(RotatingFileHandler):
     with PermissionError. Keep appending to the current file instead of reporting a logging error.
     """
 
-    def doRollover(self) -> None:  # noqa: N802 (logging's name)
+    def doRollover(self) -> None:
         try:
             super().doRollover()
         except OSError:

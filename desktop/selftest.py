@@ -290,7 +290,7 @@ def run_self_test(keep: Path | None = None) -> int:
             t0 = time.monotonic()
             try:
                 detail = step(ctx)
-            except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
+            except Exception as exc:  # every failure becomes one clear line
                 return _fail(name, exc)
             _out(f"{PREFIX}: ok   {name:<10} {time.monotonic() - t0:6.2f} s  {detail}")
     finally:

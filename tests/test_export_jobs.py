@@ -301,7 +301,7 @@ def test_restart_recovery_reruns_a_job_whose_processes_were_killed(library, sour
                  timeout=60, what="the render to be under way")
     except AssertionError:
         app.kill()
-        raise AssertionError(app.communicate()[1].decode(errors="replace"))
+        raise AssertionError(app.communicate()[1].decode(errors="replace")) from None
     (job,) = jobs.list()
     child = job.worker_pid
     assert child not in (None, app.pid) and pid_alive(child)

@@ -254,7 +254,7 @@ def _full_range_video(path: Path, level: int) -> Path:
         stream.options = {"preset": "ultrafast", "crf": "10"}
         for i in range(5):
             frame = av.VideoFrame(SRC_W, SRC_H, "yuvj420p")
-            for plane, value in zip(frame.planes, (level, 128, 128)):
+            for plane, value in zip(frame.planes, (level, 128, 128), strict=True):
                 np.frombuffer(plane, np.uint8)[...] = value
             frame.pts = i
             for packet in stream.encode(frame):
@@ -488,7 +488,7 @@ def test_sound_stays_with_the_picture_through_trim_and_slow_motion(media, tmp_pa
     numbers = [read_frame_number(f) for f in frames]
     clicks = _clicks(samples, first)
     assert len(clicks) == 2
-    for source_frame, click in zip((30, 60), clicks):
+    for source_frame, click in zip((30, 60), clicks, strict=True):
         shown_at = numbers.index(source_frame) / 30  # when the picture of that second appears
         assert abs(click - shown_at) <= 1 / 30, (source_frame, click, shown_at)
     assert clicks == pytest.approx([0.5, 2.0], abs=1 / 30)

@@ -160,7 +160,7 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
         return EXIT_FAILED
     try:
         info = probe(out)
-    except Exception as exc:  # noqa: BLE001 - a render we cannot read back is a failed one
+    except Exception as exc:  # a render we cannot read back is a failed one
         out.unlink(missing_ok=True)
         _try_emit(emit, "error", message=f"the rendered file cannot be read back: {exc}")
         return EXIT_FAILED

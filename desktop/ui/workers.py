@@ -1,9 +1,10 @@
 """Background work for the UI: QRunnable tasks on a QThreadPool reporting through queued signals.
 
-The UI thread only paints and dispatches (docs/ARCHITECTURE.md, "The desktop application"): imports, thumbnails, renders and sync calls
-run here. A task function receives ``report(value)`` and ``cancelled()``; its return value, its
-progress reports and a human error message come back on the UI thread as signals. No traceback
-ever reaches the user: the log file keeps it, the signal carries one readable line.
+The UI thread only paints and dispatches (docs/ARCHITECTURE.md, "The desktop application"): imports,
+thumbnails, renders and sync calls run here. A task function receives ``report(value)`` and
+``cancelled()``; its return value, its progress reports and a human error message come back on the
+UI thread as signals. No traceback ever reaches the user: the log file keeps it, the signal carries
+one readable line.
 """
 from __future__ import annotations
 
