@@ -236,7 +236,8 @@ class SpotlightPanel(QWidget):
         items = self.regions.selectedItems()
         if not items:
             return None, None
-        return tuple(items[0].data(0, Qt.ItemDataRole.UserRole))  # type: ignore[return-value]
+        region, keyframe = items[0].data(0, Qt.ItemDataRole.UserRole)
+        return region, keyframe
 
     def selected_region(self) -> dict[str, Any] | None:
         uid, _k = self.selected()

@@ -170,7 +170,8 @@ class TextPanel(QWidget):
         items = self.tree.selectedItems()
         if not items:
             return None, None
-        return tuple(items[0].data(0, Qt.ItemDataRole.UserRole))  # type: ignore[return-value]
+        region, element = items[0].data(0, Qt.ItemDataRole.UserRole)
+        return region, element
 
     def selected_region(self) -> dict[str, Any] | None:
         uid, _el = self.selected()
