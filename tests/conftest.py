@@ -7,12 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-# The source videos of the render tests, shared by the other export test modules: offered to every
-# module from here, since a module that imported the fixture by name would shadow it with its parameter.
-from tests.test_export_render import media
-
-__all__ = ["media"]
-
 # Before anything imports Qt: no display in CI.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

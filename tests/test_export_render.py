@@ -43,21 +43,6 @@ LANDSCAPE_FULL = (CropKeyframe(0.0, 0.0, 0.0, 320.0, 180.0),)  # keeps the frame
 FPS30 = Fraction(30)
 
 
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("render-src")
-    text = folder / "text.mp4"
-    text.write_text("not a video\n", encoding="utf-8")
-    return {
-        "h30": make_video(folder / "h30.mp4", seconds=3.0),
-        "ntsc": make_video(folder / "ntsc.mp4", fps=Fraction(30000, 1001), seconds=1.2),
-        "pal": make_video(folder / "pal.mp4", fps=Fraction(25), seconds=1.2),
-        "noaudio": make_video(folder / "noaudio.mp4", seconds=1.0, audio=False),
-        "rotated": make_video(folder / "rotated.mp4", seconds=0.5, rotation=90, audio=False),
-        "text": text,
-    }
-
-
 def clip(
     media_hash: str = "h30",
     *,
