@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.export.destination import write_error
+from core.redact import RedactingFilter
 
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 4
 DB_NAME = "library.sqlite"  # core.library.DB_NAME (not imported: it pulls in the database layer)
@@ -184,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     # stdout carries the protocol only: every log line goes to stderr.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # stderr lines end up in the job's message
+        handler.addFilter(RedactingFilter())
     cancel = threading.Event()
     try:
         if hasattr(signal, "SIGTERM"):

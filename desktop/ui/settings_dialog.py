@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QVBoxLayout, QWidget)
 
 from core.library import Library
+from core.redact import redact
 from desktop.ui import theme
 from desktop.ui.workers import TaskHub
 from resources import icon
@@ -201,7 +202,7 @@ class SettingsDialog(QDialog):
         try:
             self._save_local()
         except (keyring.errors.KeyringError, OSError, ValueError) as exc:
-            reason = "the system keyring refused" if isinstance(exc, keyring.errors.KeyringError) else str(exc)
+            reason = "the system keyring refused" if isinstance(exc, keyring.errors.KeyringError) else redact(str(exc))
             QMessageBox.warning(self, "Settings", f"Could not save the settings: {type(exc).__name__}: {reason}")
             return
         config = self._remote_config()
