@@ -31,7 +31,8 @@ def edit_gesture(wc: str, i: int) -> Gesture:
     t = (i % 1000) * 0.05
     kind = i % 4
     if kind == 0:
-        return Gesture(K.ADD_CROP_KEYFRAME, wc, {"time": t, "x": float(i % 1000), "y": 0.0, "width": 607.5, "height": 1080.0})
+        return Gesture(K.ADD_CROP_KEYFRAME, wc,
+                       {"time": t, "x": float(i % 1000), "y": 0.0, "width": 607.5, "height": 1080.0})
     if kind == 1:
         return Gesture(K.SET_ROTATION, wc, {"degrees": float(i % 20)})
     if kind == 2:

@@ -20,7 +20,6 @@ each run rendered, and whether one_change decodes to exactly the frames of cold_
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import resource
 import shutil
@@ -102,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         one = _timed(after, source, work / "one_change.mp4", work / "cache")
         cold = _timed(after, source, work / "cold_check.mp4", work / "cache-empty")
         a, b = _frames(work / "one_change.mp4"), _frames(work / "cold_check.mp4")
-        identical = len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+        identical = len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
         changed = not np.array_equal(a[int((CHANGED + 0.5) * args.clip_seconds * 30)],
                                      _frames(work / "full.mp4")[int((CHANGED + 0.5) * args.clip_seconds * 30)])
     finally:

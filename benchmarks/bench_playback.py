@@ -26,23 +26,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import imageio_ffmpeg  # noqa: E402
-from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import imageio_ffmpeg
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
-from core.enums import GestureKind as K  # noqa: E402
-from core.export.build import build_spec  # noqa: E402
-from core.export.program import ProgramPreview  # noqa: E402
-from core.gestures.model import Gesture  # noqa: E402
-from core.library import Library  # noqa: E402
-from core.media.importer import ImportService  # noqa: E402
-from desktop.ui.heap import freeze_startup_heap  # noqa: E402
-from desktop.ui.keymap import Mode  # noqa: E402
-from desktop.ui.main_window import MainWindow  # noqa: E402
+from core.enums import GestureKind as K
+from core.export.build import build_spec
+from core.export.program import ProgramPreview
+from core.gestures.model import Gesture
+from core.library import Library
+from core.media.importer import ImportService
+from desktop.ui.heap import freeze_startup_heap
+from desktop.ui.keymap import Mode
+from desktop.ui.main_window import MainWindow
 
 
 def make_footage(path: Path, width: int, height: int, seconds: float) -> Path:
@@ -72,7 +73,7 @@ class GapProbe:
             during()
         spin(seconds)
         self.timer.stop()
-        return [1000 * (b - a) for a, b in zip(self.stamps, self.stamps[1:])]
+        return [1000 * (b - a) for a, b in pairwise(self.stamps)]
 
 
 def spin(seconds: float) -> None:
@@ -141,7 +142,8 @@ def bench_source(window: MainWindow, library: Library, path: Path, seconds: floa
     pb.frameReady.disconnect()
     pb.frameReady.connect(window.viewer.set_frame)
     return {"ui_ms": 1000 * ui_cpu / max(1, n_shown), "work_ms": 1000 * (cpu_play - ui_cpu) / max(1, decoded),
-            "cores": cpu_play / play_s, "play": gaps_play, "pause": gaps_pause, "seek": gaps_seek, "shown": n_shown, "due": due,
+            "cores": cpu_play / play_s, "play": gaps_play, "pause": gaps_pause, "seek": gaps_seek,
+            "shown": n_shown, "due": due,
             "dropped": engine.dropped - before_dropped, "scrub_fps": scrub_fps, "media": result.media}
 
 

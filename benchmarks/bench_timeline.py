@@ -24,12 +24,12 @@ from fractions import Fraction
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PySide6.QtGui import QImage, QPainter  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import numpy as np
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QApplication
 
-from desktop.ui import theme  # noqa: E402
-from desktop.ui.timeline import TimelineView  # noqa: E402
+from desktop.ui import theme
+from desktop.ui.timeline import TimelineView
 
 GAME_S = 2 * 3600.0
 FPS = Fraction(30000, 1001)

@@ -76,7 +76,7 @@ class _CrashGuard:
 
     def _thread_hook(self, args: threading.ExceptHookArgs) -> None:
         log.error("unexpected error in thread %s", getattr(args.thread, "name", "?"),
-                  exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+                  exc_info=args.exc_value if args.exc_value is not None else True)
 
 
 def run_gui(library: Library, *, screenshot: Path | None = None, quit_after: float | None = None,

@@ -17,6 +17,7 @@ from core.enums import GestureKind
 from core.gestures.model import Gesture, GestureError
 from core.library import Library, default_library_dir
 from core.media.errors import MediaError
+from core.redact import error_text
 from desktop import cli_export, cli_import, cli_preview, cli_sync, cli_track
 from desktop.cli_common import (
     EXIT_FAILED,
@@ -323,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         log.error("unexpected error", exc_info=True, extra={FILE_ONLY: True})
         where = f" (details in {session.log_file})" if session.log_file else ""
-        sys.stderr.write(f"{PROG}: unexpected error: {type(exc).__name__}: {' '.join(str(exc).split())}{where}\n")
+        sys.stderr.write(f"{PROG}: unexpected error: {error_text(exc)}{where}\n")
         return EXIT_FAILED
     finally:
         if lib is not None:

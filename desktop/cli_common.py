@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from core.library import Library
+from core.redact import redact
 
 PROG = "reeldesk"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -91,7 +92,7 @@ def emit(outcome: Outcome, as_json: bool) -> None:
 
 def error_line(message: str) -> None:
     """Report an error as one ``reeldesk: error:`` line on stderr."""
-    one_line = " ".join(str(message).split())
+    one_line = redact(" ".join(str(message).split()))
     sys.stderr.write(f"{PROG}: error: {one_line}\n")
     sys.stderr.flush()
 

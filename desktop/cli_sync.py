@@ -165,11 +165,11 @@ def _secret_info(config: RemoteConfig | None) -> dict[str, Any]:
 
 def _remote_show(lib: Library) -> Outcome:
     config = RemoteConfig.load(lib)
-    data = {"remote": config.to_public_dict() if config else None, "secret": _secret_info(config),
+    secret = _secret_info(config)
+    data = {"remote": config.to_public_dict() if config else None, "secret": secret,
             "library_uid": lib.get_setting("library_uid"), "device_id": lib.device_id}
     if config is None:
         return Outcome(data, "no remote set (use 'reeldesk remote set')")
-    secret = data["secret"]
     lines = [f"remote: {config.describe()}", f"library: {data['library_uid']}", f"device: {lib.device_id}"]
     if config.kind is RemoteKind.S3:
         lines.append(f"key id: {config.key_id}")

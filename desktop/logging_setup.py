@@ -11,6 +11,8 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from types import TracebackType
 
+from core.redact import RedactingFilter
+
 LOG_NAME = "reeldesk.log"
 MAX_BYTES = 2 * 1024 * 1024
 BACKUP_COUNT = 5
@@ -27,7 +29,7 @@ class _SharedRotatingFileHandler(RotatingFileHandler):
     with PermissionError. Keep appending to the current file instead of reporting a logging error.
     """
 
-    def doRollover(self) -> None:  # noqa: N802 (logging's name)
+    def doRollover(self) -> None:
         try:
             super().doRollover()
         except OSError:
@@ -122,6 +124,7 @@ def setup_logging(library_root: Path | None, *, verbose: bool = False) -> Loggin
     # Alembic announces its SQLite context on every start; core.db.engine logs real migrations itself.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     for handler in handlers:
+        handler.addFilter(RedactingFilter())  # no secret reaches the console or the log file
         setattr(handler, _MARK, True)
         root.addHandler(handler)
     return LoggingSession(handlers, log_file, previous_level)

@@ -25,6 +25,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from core.redact import error_text
+
 log = logging.getLogger(__name__)
 
 PREFIX = "reeldesk self-test"
@@ -264,7 +266,7 @@ def _fail(stage: str, exc: BaseException) -> int:
     log.debug("self-test step %s failed", stage, exc_info=exc)
     tb = traceback.extract_tb(exc.__traceback__)
     where = f" [{Path(tb[-1].filename).name}:{tb[-1].lineno}]" if tb and not isinstance(exc, SelfTestError) else ""
-    _err(f"{PREFIX}: FAILED at {stage}: {type(exc).__name__}: {' '.join(str(exc).split())}{where}")
+    _err(f"{PREFIX}: FAILED at {stage}: {error_text(exc)}{where}")
     if os.environ.get("REELDESK_SELFTEST_TRACEBACK"):
         _err("".join(traceback.format_exception(exc)))
     return 1
@@ -290,7 +292,7 @@ def run_self_test(keep: Path | None = None) -> int:
             t0 = time.monotonic()
             try:
                 detail = step(ctx)
-            except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
+            except Exception as exc:  # every failure becomes one clear line
                 return _fail(name, exc)
             _out(f"{PREFIX}: ok   {name:<10} {time.monotonic() - t0:6.2f} s  {detail}")
     finally:

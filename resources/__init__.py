@@ -52,7 +52,7 @@ def icon(name: str, size: int = 24, *, checked_dark: bool = True) -> "QIcon":
     except (FileNotFoundError, OSError):
         return QIcon()
     app = QGuiApplication.instance()
-    dpr = max(1.0, app.devicePixelRatio()) if app is not None else 1.0
+    dpr = max(1.0, app.devicePixelRatio()) if isinstance(app, QGuiApplication) else 1.0
     result = QIcon()
 
     def pixmap(colour: str, scale: float) -> QPixmap:

@@ -19,6 +19,7 @@ import keyring
 import keyring.errors
 
 from core.library import Library
+from core.redact import remember
 from sync.folderstore import FolderStore
 from sync.s3store import S3Store
 from sync.store import RemoteStore
@@ -122,6 +123,7 @@ def keyring_backend_name() -> str:
 def store_secret(key_id: str, secret: str) -> None:
     if not secret:
         raise CredentialsError("the secret is empty")
+    remember(secret)
     try:
         keyring.set_password(KEYRING_SERVICE, key_id, secret)
     except keyring.errors.KeyringError as exc:
@@ -151,6 +153,7 @@ def secret_source(key_id: str) -> SecretSource:
 def get_secret(key_id: str) -> str:
     env = os.environ.get(ENV_SECRET)
     if env:
+        remember(env)
         return env
     try:
         secret = keyring.get_password(KEYRING_SERVICE, key_id)
@@ -160,6 +163,7 @@ def get_secret(key_id: str) -> str:
     if not secret:
         raise CredentialsError(f"no secret stored for key id {key_id!r}: run 'reeldesk remote set' again "
                                f"or set {ENV_SECRET}")
+    remember(secret)
     return secret
 
 

@@ -23,7 +23,9 @@ from enum import Enum
 from typing import Any
 
 from core.enums import GestureKind
+from core.clock import REAL, Clock
 from core.library import ChangeEvent
+from core.redact import redact
 from sync.advice import Problem, classify
 from sync.engine import SyncEngine, SyncError
 from sync.store import StoreError, StoreUnavailable
@@ -90,11 +92,7 @@ class SyncStatus:
 def sanitize_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     """One line, bounded, with any known secret blanked out (defence in depth: store errors are
     already formatted without server text)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    for secret in secrets:
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "***")
-    return text[:MAX_ERROR_CHARS]
+    return redact(" ".join(str(exc).split()) or type(exc).__name__, secrets)[:MAX_ERROR_CHARS]
 
 
 def backoff_delay(failures: int, *, base_s: float, cap_s: float, rng: random.Random) -> float:
@@ -111,7 +109,7 @@ class SyncThread(threading.Thread):
                  in_use_s: float = 600.0, debounce_s: float = 0.3,
                  backoff_base_s: float = 1.0, backoff_cap_s: float = 300.0, on_status: StatusCallback | None = None,
                  secrets: Iterable[str] = (), media: bool = True, media_interval_s: float = 60.0,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, clock: Clock = REAL) -> None:
         super().__init__(name="reeldesk-sync", daemon=True)
         self.engine = engine
         # Adaptive polling: every `active_interval_s` while the editor uses the window (focused, or
@@ -128,6 +126,7 @@ class SyncThread(threading.Thread):
         self._on_status = on_status
         self._secrets = tuple(secrets)
         self._rng = rng or random.Random()
+        self._clock = clock  # poll intervals, debounce and back-off run on it (tests move a fake one)
         self._wake = threading.Event()
         self._force = threading.Event()
         self._media_wake = threading.Event()
@@ -162,7 +161,7 @@ class SyncThread(threading.Thread):
     def note_activity(self) -> None:
         """The editor is using the window (focus, an edit): poll fast for the next `in_use_s`."""
         idle = not self.in_use
-        self._active_until = time.monotonic() + self.in_use_s
+        self._active_until = self._clock.monotonic() + self.in_use_s
         if idle:
             self._wake.set()  # shorten a long idle wait now
 
@@ -173,7 +172,7 @@ class SyncThread(threading.Thread):
 
     @property
     def in_use(self) -> bool:
-        return time.monotonic() < self._active_until
+        return self._clock.monotonic() < self._active_until
 
     def stop(self, flush_timeout_s: float = 5.0) -> bool:
         """Stop, pushing what is pending within `flush_timeout_s`. True when nothing is left pending."""
@@ -200,9 +199,9 @@ class SyncThread(threading.Thread):
         try:
             next_at = 0.0  # the first cycle runs at once
             while not self._stopping.is_set():
-                remaining = next_at - time.monotonic()
+                remaining = next_at - self._clock.monotonic()
                 if remaining > 0:
-                    woke = self._wake.wait(remaining)
+                    woke = self._clock.wait(self._wake, remaining)
                     self._wake.clear()
                     if self._stopping.is_set():
                         break
@@ -210,9 +209,9 @@ class SyncThread(threading.Thread):
                         self._publish()  # the pending count still moves while offline
                         continue  # backing off: a new edit waits too instead of hammering a dead endpoint
                     if woke and self.debounce_s:
-                        self._stopping.wait(self.debounce_s)  # gather a burst of gestures into one batch
+                        self._clock.wait(self._stopping, self.debounce_s)  # gather a burst of gestures into one batch
                 self._force.clear()
-                next_at = time.monotonic() + self._cycle()
+                next_at = self._clock.monotonic() + self._cycle()
             self._flush()
         finally:
             unsubscribe()
@@ -220,7 +219,7 @@ class SyncThread(threading.Thread):
     def _on_change(self, event: ChangeEvent) -> None:
         # Called on the writer's (UI) thread right after a commit: only signal, never do work here.
         if not event.remote:
-            self._active_until = time.monotonic() + self.in_use_s
+            self._active_until = self._clock.monotonic() + self.in_use_s
             self._wake.set()
         if GestureKind.IMPORT_MEDIA in event.kinds:
             self._media_wake.set()
@@ -290,11 +289,11 @@ class SyncThread(threading.Thread):
             self._publish()
             wait = self.media_interval_s if not failures else backoff_delay(
                 failures, base_s=self.backoff_base_s, cap_s=self.backoff_cap_s, rng=self._rng)
-            self._media_wake.wait(wait)
+            self._clock.wait(self._media_wake, wait)
             self._media_wake.clear()
 
     def _media_progress(self, done: int, total: int) -> None:
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if now - self._progress_at >= 0.5 or done >= total:  # the status bar follows a download
             self._progress_at = now
             self._publish()

@@ -14,7 +14,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError, IncompleteReadError
 
+from core.redact import redact, remember
 from sync.store import (
     DEFAULT_PART_SIZE,
     S3_MIN_PART_SIZE,
@@ -97,7 +98,7 @@ class S3Store(RemoteStore):
         self._key_id_hint = access_key_id[:4] + "…" if access_key_id else ""
         # Scrubbing is defence in depth for text we format; the closure keeps the secret off
         # the instance dict (no attribute a repr/vars/debugger dump would print).
-        self._scrub: Callable[[str], str] = _make_scrubber(secret_access_key)
+        remember(secret_access_key)
         config = Config(
             region_name=region,
             signature_version="s3v4",
@@ -156,7 +157,7 @@ class S3Store(RemoteStore):
             raw_code = str(error.get("Code", ""))
             code = raw_code if _CODE_RE.fullmatch(raw_code) else "?"
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            text = self._scrub(f"{where}: {code} (HTTP {status})")
+            text = redact(f"{where}: {code} (HTTP {status})")
             if code == "NoSuchUpload":
                 return UploadNotFound(key or "", text)
             if code in _NOT_FOUND_CODES:
@@ -168,7 +169,7 @@ class S3Store(RemoteStore):
             if code in _TRANSIENT_CODES or (isinstance(status, int) and status >= 500):
                 return StoreUnavailable(text, key=key)
             if code == "NoSuchBucket":
-                return BucketMissing(self._scrub(f"{where}: bucket {self.bucket!r} does not exist"), key=key)
+                return BucketMissing(redact(f"{where}: bucket {self.bucket!r} does not exist"), key=key)
             return StoreError(text, key=key)
         # Builtin ConnectionError/TimeoutError: a body stream dropped after the headers came.
         if isinstance(exc, (BotoConnectionError, HTTPClientError, IncompleteReadError, ConnectionError, TimeoutError)):
@@ -406,18 +407,6 @@ def _strip_userinfo(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def _make_scrubber(*secrets: str) -> Callable[[str], str]:
-    # Short values are skipped so a one-character "secret" cannot mangle every message.
-    values = tuple(s for s in secrets if s and len(s) >= 6)
-
-    def scrub(text: str) -> str:
-        for value in values:
-            text = text.replace(value, "***")
-        return text
-
-    return scrub
 
 
 def _is_stream_error(exc: OSError) -> bool:

@@ -54,7 +54,7 @@ def test_import_copies_hashes_and_marks_whole_file_clips(capsys, library, video_
     paths = [video_set["h30"], video_set["ntsc"]]
     results = run_json(capsys, library, "import", *map(str, paths))
     assert [r["path"] for r in results] == [str(p) for p in paths]
-    for r, path in zip(results, paths):
+    for r, path in zip(results, paths, strict=True):
         assert set(r) == {"path", "media", "clip"}
         assert (library.media_dir / r["media"]).read_bytes() == path.read_bytes()
         media = library.media(r["media"])
@@ -141,7 +141,9 @@ def test_apply_from_argument_and_stdin(capsys, seeded, monkeypatch):
 def test_undo_redo(capsys, seeded):
     library, _raw, project, wc = seeded
     run_json(capsys, library, "apply", json.dumps({"kind": "set_rotation", "target": wc, "payload": {"degrees": 5}}))
-    rotation = lambda: library.show_project(project)["clips"][0]["edit"]["rotation"]  # noqa: E731
+    def rotation() -> float:
+        return library.show_project(project)["clips"][0]["edit"]["rotation"]
+
     assert rotation() == 5
 
     undone = run_json(capsys, library, "undo", project)
@@ -226,7 +228,8 @@ BAD_INPUT: dict[str, Callable[[str, str, str], list[str]]] = {
     "unknown target uid": lambda r, p, w: _apply("set_rotation", UNKNOWN_UID, {"degrees": 1}),
     "NaN": lambda r, p, w: ["apply", '{"kind": "set_rotation", "target": "%s", "payload": {"degrees": NaN}}' % w],
     "Infinity": lambda r, p, w: ["apply", '{"kind": "split", "target": "%s", "payload": {"time": Infinity}}' % w],
-    "overflowing number": lambda r, p, w: ["apply", '{"kind": "split", "target": "%s", "payload": {"time": 1e999}}' % w],
+    "overflowing number": lambda r, p, w: ["apply",
+                                           '{"kind": "split", "target": "%s", "payload": {"time": 1e999}}' % w],
     "negative time": lambda r, p, w: _apply("split", w, {"time": -1}),
     "rotation out of range": lambda r, p, w: _apply("set_rotation", w, {"degrees": 45}),
     "time beyond clip": lambda r, p, w: _apply("split", w, {"time": 60}),

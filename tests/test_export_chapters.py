@@ -10,7 +10,7 @@ from core.export.build import build_spec
 from core.export.spec import Transition
 from core.gestures.model import Gesture
 from tests.fixtures.library import seed_clip
-from tests.test_export_render import clip, media, reel, run  # noqa: F401 - the fixture
+from tests.test_export_render import clip, reel, run
 
 FRAME = 1 / 30
 
@@ -28,7 +28,7 @@ def test_one_chapter_per_clip_with_titles_and_start_times(media, tmp_path):
     assert [c["metadata"]["title"] for c in found] == ["Kick-off", "Slow-mo save", "Tor – 決勝"]
     starts = [float(c["start"] * c["time_base"]) for c in found]
     ends = [float(c["end"] * c["time_base"]) for c in found]
-    for got, want in zip(starts, [0.0, 1.0, 2.5]):  # the dissolve pulls the last clip 0.5 s earlier
+    for got, want in zip(starts, [0.0, 1.0, 2.5], strict=True):  # the dissolve pulls the last clip 0.5 s earlier
         assert got == pytest.approx(want, abs=FRAME)
     assert ends[:2] == pytest.approx(starts[1:], abs=FRAME)
     assert ends[-1] == pytest.approx(4.0, abs=FRAME) and duration == pytest.approx(4.0, abs=2 * FRAME)

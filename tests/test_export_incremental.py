@@ -14,7 +14,7 @@ from core.export.incremental import render_incremental
 from core.export.part_cache import PartCache
 from core.export.render import render
 from core.export.spec import CropKeyframe, TextElement, TextRegion, Transition
-from tests.test_export_render import clip, media, reel  # noqa: F401 - the fixture
+from tests.test_export_render import clip, reel
 
 
 def edit(dissolve_into_2: bool = False):
@@ -42,9 +42,9 @@ def test_a_second_export_reuses_every_part_even_after_a_restart(media, tmp_path)
     a, b = frames(tmp_path / "a.mp4"), frames(tmp_path / "b.mp4")
     one_pass = frames(render(spec, media.__getitem__, tmp_path / "one.mp4"))
     assert len(a) == len(b) == len(one_pass) == 72
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     # The same pictures as the one-pass renderer, up to the encoder's rounding.
-    assert max(float(np.abs(x.astype(np.int16) - y).mean()) for x, y in zip(a, one_pass)) < 1.5
+    assert max(float(np.abs(x.astype(np.int16) - y).mean()) for x, y in zip(a, one_pass, strict=True)) < 1.5
     with av.open(str(tmp_path / "b.mp4")) as container:
         assert container.streams.audio[0].frames > 0
         assert [c["metadata"]["title"] for c in container.chapters()] == [f"Clip {i}" for i in range(4)]
@@ -63,7 +63,7 @@ def test_changing_one_clip_rerenders_it_and_the_dissolve_after_it(media, tmp_pat
     cold = export(changed, media, tmp_path / "cold.mp4", tmp_path / "empty-cache")
     assert not any(r.reused for r in cold)
     b, c = frames(tmp_path / "b.mp4"), frames(tmp_path / "cold.mp4")
-    assert len(b) == len(c) and all(np.array_equal(x, y) for x, y in zip(b, c))
+    assert len(b) == len(c) and all(np.array_equal(x, y) for x, y in zip(b, c, strict=True))
     assert not np.array_equal(b[20], frames(tmp_path / "a.mp4")[20])  # clip 1 did change
 
 
@@ -80,7 +80,7 @@ def test_a_damaged_part_is_detected_and_rendered_again(media, tmp_path):
     result = export(spec, media, tmp_path / "b.mp4", tmp_path / "cache")
     assert sum(not r.reused for r in result) == 2
     a, b = frames(tmp_path / "a.mp4"), frames(tmp_path / "b.mp4")
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 def test_the_cache_is_bounded_least_recently_used_first(tmp_path):

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from itertools import product
 from pathlib import Path
@@ -34,6 +33,7 @@ from core.gestures.model import Gesture
 from core.library import Library
 from core.media.importer import ImportService
 from tests.fixtures.media import make_video, read_frame_number
+from tests.waiting import wait_until as wait_for  # the name the export tests import from here
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = (320, 180)  # 16:9 output of the 320x240 source, cropped at the top: frame numbers visible
@@ -64,14 +64,6 @@ def frame_numbers(path: Path) -> tuple[list[int], tuple[int, int]]:
     with av.open(str(path)) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     return [read_frame_number(f) for f in frames], (frames[0].shape[1], frames[0].shape[0])
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def leftovers(lib: Library) -> list[str]:
@@ -309,7 +301,7 @@ def test_restart_recovery_reruns_a_job_whose_processes_were_killed(library, sour
                  timeout=60, what="the render to be under way")
     except AssertionError:
         app.kill()
-        raise AssertionError(app.communicate()[1].decode(errors="replace"))
+        raise AssertionError(app.communicate()[1].decode(errors="replace")) from None
     (job,) = jobs.list()
     child = job.worker_pid
     assert child not in (None, app.pid) and pid_alive(child)

@@ -159,7 +159,7 @@ def test_orchestrator_joins_parallel_chunks_without_reencoding(source: Path, tmp
         parts.append(decode(part))
     assert [len(p) for p in parts] == [c.frames for c in chunks]
     # Lossless: the joined picture is the chunks' picture, bit for bit.
-    assert all(np.array_equal(a, b) for a, b in zip(joined, [f for p in parts for f in p]))
+    assert all(np.array_equal(a, b) for a, b in zip(joined, [f for p in parts for f in p], strict=True))
     with av.open(str(out)) as container:
         keys = [i for i, p in enumerate(container.demux(container.streams.video[0]))
                 if p.size and p.is_keyframe]
@@ -195,7 +195,7 @@ class FakeCall:
     def _run(self, run: Callable[[], Any]) -> None:
         try:
             self.finish(run())
-        except Exception as exc:  # noqa: BLE001 - surfaced by get(), like a remote error
+        except Exception as exc:  # surfaced by get(), like a remote error
             self.finish(error=exc)
 
     def finish(self, result: Any = None, error: BaseException | None = None) -> None:

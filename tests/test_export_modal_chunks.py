@@ -57,7 +57,7 @@ class _RangeHandler(BaseHTTPRequestHandler):
 
     server: _RangeServer
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         data = (self.server.folder / self.path.lstrip("/")).read_bytes()
         size = len(data)
         m = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))

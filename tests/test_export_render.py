@@ -43,21 +43,6 @@ LANDSCAPE_FULL = (CropKeyframe(0.0, 0.0, 0.0, 320.0, 180.0),)  # keeps the frame
 FPS30 = Fraction(30)
 
 
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("render-src")
-    text = folder / "text.mp4"
-    text.write_text("not a video\n", encoding="utf-8")
-    return {
-        "h30": make_video(folder / "h30.mp4", seconds=3.0),
-        "ntsc": make_video(folder / "ntsc.mp4", fps=Fraction(30000, 1001), seconds=1.2),
-        "pal": make_video(folder / "pal.mp4", fps=Fraction(25), seconds=1.2),
-        "noaudio": make_video(folder / "noaudio.mp4", seconds=1.0, audio=False),
-        "rotated": make_video(folder / "rotated.mp4", seconds=0.5, rotation=90, audio=False),
-        "text": text,
-    }
-
-
 def clip(
     media_hash: str = "h30",
     *,
@@ -254,7 +239,7 @@ def _full_range_video(path: Path, level: int) -> Path:
         stream.options = {"preset": "ultrafast", "crf": "10"}
         for i in range(5):
             frame = av.VideoFrame(SRC_W, SRC_H, "yuvj420p")
-            for plane, value in zip(frame.planes, (level, 128, 128)):
+            for plane, value in zip(frame.planes, (level, 128, 128), strict=True):
                 np.frombuffer(plane, np.uint8)[...] = value
             frame.pts = i
             for packet in stream.encode(frame):
@@ -488,7 +473,7 @@ def test_sound_stays_with_the_picture_through_trim_and_slow_motion(media, tmp_pa
     numbers = [read_frame_number(f) for f in frames]
     clicks = _clicks(samples, first)
     assert len(clicks) == 2
-    for source_frame, click in zip((30, 60), clicks):
+    for source_frame, click in zip((30, 60), clicks, strict=True):
         shown_at = numbers.index(source_frame) / 30  # when the picture of that second appears
         assert abs(click - shown_at) <= 1 / 30, (source_frame, click, shown_at)
     assert clicks == pytest.approx([0.5, 2.0], abs=1 / 30)

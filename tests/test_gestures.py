@@ -169,7 +169,8 @@ def test_undo_redo_stack(library):
     assert library.project_json(project) == states[1]
     # undo is a logged gesture that names what it undid
     with library.read() as conn:
-        undoes = conn.execute(select(func.count()).select_from(m.GestureRow).where(m.GestureRow.undoes.isnot(None))).scalar()
+        undoes = conn.execute(select(func.count()).select_from(m.GestureRow)
+                              .where(m.GestureRow.undoes.isnot(None))).scalar()
     assert undoes == 5
 
 
@@ -206,7 +207,8 @@ def test_regions_and_style(library):
     _raw, project, wc = seed_clip(library)
     r = library.apply(Gesture(K.ADD_REGION, wc, {"start": 1.0, "end": 3.0, "x": 900, "y": 500, "rx": 40, "ry": 80}))
     region = r.created["region"]
-    library.apply(Gesture(K.ADD_REGION_KEYFRAME, wc, {"region": region, "time": 2.0, "x": 950, "y": 510, "rx": 40, "ry": 80}))
+    library.apply(Gesture(K.ADD_REGION_KEYFRAME, wc,
+                          {"region": region, "time": 2.0, "x": 950, "y": 510, "rx": 40, "ry": 80}))
     library.apply(Gesture(K.TOGGLE_REGION, wc, {"region": region}))
     library.apply(Gesture(K.SET_OVERLAY_STYLE, wc, {"color": "#FF0000", "dim": 0.7, "shape": "ground"}))
     e = edit(library, project)
@@ -222,7 +224,9 @@ def test_clip_order_moves(library):
     raw, project, wc1 = seed_clip(library)
     wc2 = library.apply(Gesture(K.ADD_CLIP, project, {"raw_clip": raw})).created["working_clip"]
     wc3 = library.apply(Gesture(K.ADD_CLIP, project, {"raw_clip": raw, "position": 0})).created["working_clip"]
-    order = lambda: [c["uid"] for c in library.show_project(project)["clips"]]  # noqa: E731
+    def order() -> list[str]:
+        return [c["uid"] for c in library.show_project(project)["clips"]]
+
     assert order() == [wc3, wc1, wc2]
     library.apply(Gesture(K.MOVE_CLIP, project, {"working_clip": wc3, "position": 2}))
     assert order() == [wc1, wc2, wc3]

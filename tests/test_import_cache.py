@@ -16,6 +16,7 @@ from core.media.importer import ImportService, ImportStatus
 from core.media.thumbnails import load_strip, thumbnail_strip_path
 from core.media.waveform import load_peaks, peaks_path
 from tests.fixtures.media import make_video
+from tests.waiting import wait_until
 
 WAIT = 30.0
 
@@ -125,17 +126,20 @@ def test_cancel_and_stop_leave_no_partial_strip(library: Library, events: Events
     long_video = make_video(tmp_path / "long.mp4", seconds=8.0, width=160, height=120, audio=False)
     (r,) = ImportService(library).import_paths([long_video])
     started = threading.Event()
+    hold = threading.Event()  # while set, the strip stays half made until the test cancels or stops
+    hold.set()
     real = cache_module.ensure_thumbnails
 
     def watched(*args: Any, **kwargs: Any) -> Any:
         cancelled = kwargs["cancelled"]
 
-        def slow_cancelled() -> bool:
+        def held_cancelled() -> bool:
             started.set()
-            time.sleep(0.02)
+            if hold.is_set():
+                wait_until(cancelled, what="the cancel to reach the thumbnailer")
             return cancelled()
 
-        return real(*args, **{**kwargs, "cancelled": slow_cancelled})
+        return real(*args, **{**kwargs, "cancelled": held_cancelled})
 
     monkeypatch.setattr(cache_module, "ensure_thumbnails", watched)
     worker = CacheWorker.for_library(library, on_event=events, thumb_every_s=0.5)
@@ -155,6 +159,7 @@ def test_cancel_and_stop_leave_no_partial_strip(library: Library, events: Events
     assert events.stages(r.media)[-1] is CacheStage.CANCELLED
     assert list(thumbnail_strip_path(library.cache_dir, r.media).glob("*")) == []
 
+    hold.clear()
     worker.enqueue(r.media)  # after stop(): a fresh worker thread picks it up
     assert worker.wait_idle(WAIT) and worker.is_cached(r.media)
     worker.stop()

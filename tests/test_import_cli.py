@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from core.media.importer import ImportProgress, ImportService, orphan_media_file
 from desktop import cli_import
 from desktop.cli import main
 from tests.fixtures.media import truncate_file
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 posix_only = pytest.mark.skipif(os.name == "nt", reason="sends SIGINT, which Windows cannot target")
@@ -211,25 +211,27 @@ def test_watch_runs_headless_until_ctrl_c(video_set: dict[str, Path], tmp_path: 
          "--settle", "0.3", "--save"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO)
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(line.decode("utf-8") for line in proc.stdout))
-    reader.start()
+    err_lines: list[str] = []
+    readers = [threading.Thread(target=lambda: lines.extend(line.decode("utf-8") for line in proc.stdout)),
+               threading.Thread(target=lambda: err_lines.extend(line.decode("utf-8") for line in proc.stderr))]
+    for reader in readers:
+        reader.start()
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not (tmp_path / "lib" / "library.sqlite").exists():
-            time.sleep(0.05)
-        time.sleep(0.5)  # let the watcher start
+        # It says "watching" once the watcher runs: a file copied before that is found by its scan anyway.
+        wait_until(lambda: any("watching" in line for line in err_lines) or proc.poll() is not None,
+                   what="the watcher to start")
         shutil.copyfile(video_set["pal"], folder / "Tor.mp4")
-        while time.monotonic() < deadline and not lines:
-            time.sleep(0.05)
+        wait_until(lambda: bool(lines) or proc.poll() is not None, what="the first import line")
         proc.send_signal(signal.SIGINT)
         code = proc.wait(30)
     finally:
         if proc.poll() is None:
             proc.kill()
-        reader.join(10)
+        for reader in readers:
+            reader.join(10)
         proc.stdout.close()
-    err = proc.stderr.read().decode("utf-8")
-    proc.stderr.close()
+        proc.stderr.close()
+    err = "".join(err_lines)
     assert code == 0, err
     assert "watching" in err
     first = json.loads(lines[0])

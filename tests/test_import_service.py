@@ -70,7 +70,7 @@ def test_imports_each_kind_of_video_with_its_facts_and_a_whole_file_clip(
     names = ["h30", "ntsc", "p60", "pal", "portrait", "rotated", "noaudio", "vfr"]
     results = service.import_paths([video_set[n] for n in names])
     assert [r.status for r in results] == [ImportStatus.IMPORTED] * len(names)
-    facts = {n: library.media(r.media) for n, r in zip(names, results)}
+    facts = {n: library.media(r.media) for n, r in zip(names, results, strict=True)}
     assert Fraction(facts["ntsc"]["fps_num"], facts["ntsc"]["fps_den"]) == Fraction(30000, 1001)
     assert Fraction(facts["p60"]["fps_num"], facts["p60"]["fps_den"]) == Fraction(60000, 1001)
     assert Fraction(facts["pal"]["fps_num"], facts["pal"]["fps_den"]) == 25
@@ -78,7 +78,7 @@ def test_imports_each_kind_of_video_with_its_facts_and_a_whole_file_clip(
     assert facts["rotated"]["rotation"] == 90
     assert facts["noaudio"]["has_audio"] is False and facts["h30"]["has_audio"] is True
     assert facts["vfr"]["vfr"] is True and facts["h30"]["vfr"] is False
-    for name, r in zip(names, results):
+    for name, r in zip(names, results, strict=True):
         assert r.media == blake3.blake3(video_set[name].read_bytes()).hexdigest()
         assert facts[name]["name"] == video_set[name].name
         (clip,) = library.raw_clips(r.media)
@@ -98,7 +98,7 @@ def test_progress_reports_bytes_per_file_and_overall(service: ImportService, vid
     assert {e.overall_total for e in events} == {sum(sizes)}
     overall = [e.overall_done for e in events]
     assert overall == sorted(overall) and overall[-1] == sum(sizes)
-    for index, (path, size) in enumerate(zip(paths, sizes)):
+    for index, (path, size) in enumerate(zip(paths, sizes, strict=True)):
         mine = [e for e in events if e.file_index == index]
         assert {e.path for e in mine} == {path} and {e.bytes_total for e in mine} == {size}
         assert mine[0].bytes_done == 0 and mine[-1].bytes_done == size
@@ -218,7 +218,7 @@ def test_each_bad_input_gets_a_clear_message_and_the_batch_continues(
     }
     paths = [video_set[k] for k in bad] + [tmp_path / "missing.mp4", tmp_path, video_set["noaudio"]]
     results = service.import_paths(paths[:-2] + [paths[-1]])
-    for (name, (kind, message)), r in zip(bad.items(), results):
+    for (name, (kind, message)), r in zip(bad.items(), results, strict=False):
         assert (r.status, r.kind, r.error) == (ImportStatus.ERROR, kind, message), name
         assert r.to_json() == {"path": str(video_set[name]), "error": message}
     assert (results[5].kind, results[5].error) == (MediaErrorKind.NOT_FOUND, "file not found")

@@ -1,30 +1,36 @@
-"""Watch folder: a file growing slowly is reported once, after it is complete, and never after a restart."""
+"""Watch folder: a file growing slowly is reported once, after it is complete, and never after a restart.
+
+The watcher runs on a FakeClock: the tests move time, so the settle rule is checked exactly and
+"no second report" means the poll thread went round for three settle times without one.
+"""
 from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from core.clock import FakeClock
 from core.media.watch import FolderWatcher, JsonSeenStore, MemorySeenStore, seen_key
+from tests.waiting import pass_time, run_clock_until
 
 SETTLE = 0.5
 POLL = 0.05
 
 
 class Recorder:
-    """Collects on_ready calls with the time they happened."""
+    """Collects on_ready calls with the (fake) time they happened."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
         self.calls: list[tuple[Path, float]] = []
         self.thread_names: list[str] = []
         self.sizes: list[int] = []
 
     def __call__(self, path: Path) -> None:
-        self.calls.append((path, time.monotonic()))
+        self.calls.append((path, self.clock.monotonic()))
         self.sizes.append(path.stat().st_size)
         self.thread_names.append(threading.current_thread().name)
 
@@ -32,10 +38,13 @@ class Recorder:
     def paths(self) -> list[Path]:
         return [p for p, _ in self.calls]
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.calls) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
+    def wait_for(self, count: int) -> None:
+        run_clock_until(self.clock, lambda: len(self.calls) >= count, POLL, what=f"{count} report(s)")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
@@ -46,11 +55,12 @@ def watch_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_watcher() -> Iterator[Callable[..., FolderWatcher]]:
+def make_watcher(clock: FakeClock) -> Iterator[Callable[..., FolderWatcher]]:
     started: list[FolderWatcher] = []
 
     def make(folder: Path, on_ready: Callable[[Path], None], seen: object, **kwargs: object) -> FolderWatcher:
-        watcher = FolderWatcher(folder, on_ready, seen=seen, settle_s=SETTLE, poll_s=POLL, **kwargs)
+        watcher = FolderWatcher(folder, on_ready, seen=seen, settle_s=SETTLE, poll_s=POLL, clock=clock,
+                                **kwargs)
         watcher.start()
         started.append(watcher)
         return watcher
@@ -60,93 +70,95 @@ def make_watcher() -> Iterator[Callable[..., FolderWatcher]]:
         watcher.stop()
 
 
-def write_slowly(path: Path, chunks: int = 8, pause: float = 0.12) -> threading.Thread:
-    """Write a file chunk by chunk from a thread, like a recorder; returns the started thread."""
-    def run() -> None:
-        with open(path, "wb") as fh:
-            for i in range(chunks):
-                time.sleep(pause)
-                fh.write(bytes([i % 256]) * 64_000)
-                fh.flush()
-        writer.finished_at = time.monotonic()  # type: ignore[attr-defined]
-
-    writer = threading.Thread(target=run)
-    writer.start()
-    return writer
+def quiet_for(clock: FakeClock, seconds: float) -> None:
+    """Let ``seconds`` pass with the poll thread going round at every poll (room for a wrong report)."""
+    pass_time(clock, seconds, POLL)
 
 
 def test_slow_write_reported_once_after_completion_and_not_after_restart(
-    watch_dir: Path, tmp_path: Path, make_watcher: Callable[..., FolderWatcher]
+    watch_dir: Path, tmp_path: Path, clock: FakeClock, make_watcher: Callable[..., FolderWatcher]
 ) -> None:
     store_path = tmp_path / "state" / "watch-seen.json"
-    first = Recorder()
+    first = Recorder(clock)
     watcher = make_watcher(watch_dir, first, JsonSeenStore(store_path))
     target = watch_dir / "Spiel 3 – Höhepunkt.mp4"
-    writer = write_slowly(target)
-    writer.join()
+    # A recorder growing the file: a chunk, then less than the settle time; the watcher sees each size.
+    with open(target, "wb") as fh:
+        for i in range(8):
+            fh.write(bytes([i % 256]) * 64_000)
+            fh.flush()
+            finished_at = clock.monotonic()
+            watcher.track(target)  # what its file-system event does (events arrive in their own time)
+            quiet_for(clock, SETTLE * 0.6)
+            assert first.calls == []
     first.wait_for(1)
-    time.sleep(SETTLE * 3)  # time for a wrong second report
+    quiet_for(clock, SETTLE * 3)  # time for a wrong second report
     assert first.paths == [target]
-    assert first.calls[0][1] >= writer.finished_at + SETTLE * 0.9  # type: ignore[attr-defined]
+    assert first.calls[0][1] >= finished_at + SETTLE
     assert first.sizes == [8 * 64_000]
     assert first.thread_names[0] != threading.main_thread().name  # runs on the watcher's thread
     watcher.stop()
 
     # "Restart": a new watcher with a store re-read from disk, scanning what is already there.
-    second = Recorder()
+    second = Recorder(clock)
     restarted = make_watcher(watch_dir, second, JsonSeenStore(store_path))
     restarted.scan_existing()
     fresh = watch_dir / "Spiel 4.mp4"
     fresh.write_bytes(b"\x00" * 1000)
     second.wait_for(1)
-    time.sleep(SETTLE * 2)
+    quiet_for(clock, SETTLE * 2)
     assert second.paths == [fresh]
 
 
 def test_files_that_arrived_while_closed_are_found_by_scan(
-    watch_dir: Path, make_watcher: Callable[..., FolderWatcher]
+    watch_dir: Path, clock: FakeClock, make_watcher: Callable[..., FolderWatcher]
 ) -> None:
     (watch_dir / "sub").mkdir()
     existing = watch_dir / "sub" / "old game.mkv"
     existing.write_bytes(b"x" * 100)
-    recorder = Recorder()
+    recorder = Recorder(clock)
     make_watcher(watch_dir, recorder, MemorySeenStore()).scan_existing()
     recorder.wait_for(1)
-    time.sleep(SETTLE)
+    quiet_for(clock, SETTLE)
     assert recorder.paths == [existing]
 
 
 def test_ignores_empty_hidden_and_in_progress_files_until_renamed(
-    watch_dir: Path, make_watcher: Callable[..., FolderWatcher]
+    watch_dir: Path, clock: FakeClock, make_watcher: Callable[..., FolderWatcher]
 ) -> None:
-    recorder = Recorder()
-    make_watcher(watch_dir, recorder, MemorySeenStore())
+    recorder = Recorder(clock)
+    watcher = make_watcher(watch_dir, recorder, MemorySeenStore())
     (watch_dir / "empty.mp4").write_bytes(b"")
     (watch_dir / ".hidden.mp4").write_bytes(b"x" * 10)
     download = watch_dir / "clip.mp4.crdownload"
     download.write_bytes(b"x" * 10)
-    time.sleep(SETTLE * 2.5)
+    watcher.scan_existing()  # every file offered now, not whenever its event arrives
+    quiet_for(clock, SETTLE * 2.5)
     assert recorder.paths == []
     done = download.with_name("clip.mp4")
     download.rename(done)  # the browser finishes the download
     recorder.wait_for(1)
-    time.sleep(SETTLE)
+    quiet_for(clock, SETTLE)
     assert recorder.paths == [done]
 
 
-def test_rewritten_file_is_a_new_version(watch_dir: Path, make_watcher: Callable[..., FolderWatcher]) -> None:
-    recorder = Recorder()
+def test_rewritten_file_is_a_new_version(
+    watch_dir: Path, clock: FakeClock, make_watcher: Callable[..., FolderWatcher]
+) -> None:
+    recorder = Recorder(clock)
     make_watcher(watch_dir, recorder, MemorySeenStore())
     clip = watch_dir / "replay.mp4"
     clip.write_bytes(b"a" * 10)
     recorder.wait_for(1)
     clip.write_bytes(b"b" * 20)  # the recorder overwrote it with a new take
     recorder.wait_for(2)
-    time.sleep(SETTLE)
+    quiet_for(clock, SETTLE)
     assert recorder.paths == [clip, clip]
 
 
-def test_handler_errors_do_not_cause_repeats(watch_dir: Path, make_watcher: Callable[..., FolderWatcher]) -> None:
+def test_handler_errors_do_not_cause_repeats(
+    watch_dir: Path, clock: FakeClock, make_watcher: Callable[..., FolderWatcher]
+) -> None:
     calls: list[Path] = []
 
     def failing(path: Path) -> None:
@@ -155,20 +167,19 @@ def test_handler_errors_do_not_cause_repeats(watch_dir: Path, make_watcher: Call
 
     make_watcher(watch_dir, failing, MemorySeenStore())
     (watch_dir / "bad.mp4").write_bytes(b"x" * 10)
-    deadline = time.monotonic() + 10
-    while not calls and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(SETTLE * 2)
+    run_clock_until(clock, lambda: bool(calls), POLL, what="the handler call")
+    quiet_for(clock, SETTLE * 2)
     assert calls == [watch_dir / "bad.mp4"]
 
 
-def test_accept_filter(watch_dir: Path, make_watcher: Callable[..., FolderWatcher]) -> None:
-    recorder = Recorder()
-    make_watcher(watch_dir, recorder, MemorySeenStore(), accept=lambda p: p.suffix == ".mp4")
+def test_accept_filter(watch_dir: Path, clock: FakeClock, make_watcher: Callable[..., FolderWatcher]) -> None:
+    recorder = Recorder(clock)
+    watcher = make_watcher(watch_dir, recorder, MemorySeenStore(), accept=lambda p: p.suffix == ".mp4")
     (watch_dir / "notes.txt").write_text("hi", encoding="utf-8")
     (watch_dir / "goal.mp4").write_bytes(b"x")
+    watcher.scan_existing()
     recorder.wait_for(1)
-    time.sleep(SETTLE)
+    quiet_for(clock, SETTLE)
     assert recorder.paths == [watch_dir / "goal.mp4"]
 
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from core.clock import FakeClock
 from core.enums import GestureKind as K
 from core.gestures.model import Gesture
 from core.library import Library
@@ -25,17 +26,14 @@ from tests.fixtures.library import seed_clip
 from tests.fixtures.s3 import FlakyProxy
 from tests.test_sync_engine import engine_for, join
 from tests.test_sync_media import add_media
+from tests.waiting import run_clock_until, wait_until, went_round
 
 Bucket = dict[str, Any]
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
+    wait_until(predicate, timeout)  # fails with a message on timeout
+    return True
 
 
 class Recorder:
@@ -88,8 +86,10 @@ def test_offline_backs_off_then_recovers(make_library: Callable[[str], Library],
                                          flaky_s3_store: S3Store, flaky_proxy: FlakyProxy) -> None:
     a = make_library("a")
     rec = Recorder()
+    clock = FakeClock()  # time moves only when the test says: the back-off is checked exactly
     thread = SyncThread(SyncEngine(a, flaky_s3_store), interval_s=3600, debounce_s=0.0, backoff_base_s=0.5,
-                        backoff_cap_s=1.0, on_status=rec, media=False, secrets=[s3_bucket["secret"]])
+                        backoff_cap_s=1.0, on_status=rec, media=False, secrets=[s3_bucket["secret"]],
+                        clock=clock)
     flaky_proxy.set_down("refuse")
     thread.start()
     try:
@@ -99,16 +99,21 @@ def test_offline_backs_off_then_recovers(make_library: Callable[[str], Library],
         status = thread.status
         assert status.retry_in_s is not None and 0.25 <= status.retry_in_s <= 1.0
         assert status.last_error and s3_bucket["secret"] not in status.last_error
-        cycles, t0 = thread.cycles, time.monotonic()
+        cycles = thread.cycles
         for i in range(20):  # edits while offline do not make it hammer the endpoint
             a.apply(Gesture(K.CREATE_PROJECT, None, {"name": f"offline {i}"}))
         assert wait_for(lambda: thread.status.pending == 24)  # the count moves while offline
-        elapsed = time.monotonic() - t0
-        # retries stay >= 0.25 s apart: not one attempt per edit
-        assert thread.cycles - cycles <= min(elapsed / 0.25 + 1, 10)
+        went_round(clock)  # every edit's wake-up handled: none of them retried before the back-off ran out
+        assert thread.cycles == cycles
+        clock.advance(status.retry_in_s * 0.9)
+        went_round(clock)
+        assert thread.cycles == cycles and thread.status.state is SyncState.OFFLINE
+        clock.advance(status.retry_in_s * 0.2)  # the back-off has run out: one more attempt, still offline
+        wait_until(lambda: thread.cycles == cycles + 1, what="the retry")
+        went_round(clock)
         assert thread.status.state is SyncState.OFFLINE
         flaky_proxy.set_up()
-        assert wait_for(lambda: thread.status.state is SyncState.SYNCED)
+        run_clock_until(clock, lambda: thread.status.state is SyncState.SYNCED, 1.0, what="the recovery")
         assert a.pending_count() == 0 and thread.status.last_error is None
         states = rec.states()
         assert states.index(SyncState.OFFLINE) < len(states) - 1 - states[::-1].index(SyncState.SYNCED)

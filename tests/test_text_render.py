@@ -12,7 +12,7 @@ from core.enums import TextAlign, TextAnchor, TextFont
 from core.export.spec import CropKeyframe, SpecError, TextElement, TextRegion
 from core.text import TextOverlay, blend, opacity, rasterise
 from core.text import fonts
-from tests.test_export_render import clip, frames_of, media, reel, run  # noqa: F401 - the fixture
+from tests.test_export_render import clip, frames_of, reel, run
 
 W, H = 320, 180
 
@@ -192,7 +192,7 @@ def test_preview_blend_equals_the_export(media, tmp_path):
         with av.open(str(path)) as container:
             return [f.to_ndarray(format="yuv420p") for f in container.decode(video=0)]
 
-    for k, (lit, plain) in enumerate(zip(yuv(text_path), yuv(plain_path))):
+    for k, (lit, plain) in enumerate(zip(yuv(text_path), yuv(plain_path), strict=True)):
         if k % 10:
             continue
         planes = (plain[:H].copy(), plain[H:H + H // 4].reshape(H // 2, W // 2).copy(),

@@ -16,7 +16,7 @@ from core.export.spec import TextElement, TitleCard
 from core.gestures.model import Gesture, GestureError
 from tests.fixtures.library import seed_clip
 from tests.fixtures.media import read_frame_number
-from tests.test_export_render import clip, media, reel  # noqa: F401 - the fixture
+from tests.test_export_render import clip, reel
 
 
 def card_of(lib, project):
@@ -94,5 +94,7 @@ def test_a_frame_card_shows_the_clip_blurred_and_dimmed(media, tmp_path):
     assert np.abs(pictures[0].astype(np.int16) - pictures[14]).mean() < 1.0  # a still (up to the encoder)
     assert still.mean() == pytest.approx(16 + (shown.mean() - 16) * 0.5, rel=0.15)  # dimmed by half
     # Blurred beyond the dimming: the sharpest steps (marker and stripe edges) are far softer.
-    edges = lambda a: np.abs(np.diff(a.mean(axis=2), axis=1)).max()  # noqa: E731
+    def edges(a: np.ndarray) -> float:
+        return float(np.abs(np.diff(a.mean(axis=2), axis=1)).max())
+
     assert edges(still) < 0.5 * edges(shown) * 0.5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import av
@@ -120,7 +121,7 @@ def test_simplification_keeps_the_curve_near_the_path_with_few_snapped_keyframes
     path = np.array([[400 + 200 * np.sin(t), 300 + 80 * np.cos(1.7 * t)] for t in times])
     keep = simplify(times, path, ("x", "y"), SPOT_TOL_PX, fps)
     assert 3 <= len(keep) <= 20
-    assert all(b - a > SNAP_FRAMES for a, b in zip(keep, keep[1:]))
+    assert all(b - a > SNAP_FRAMES for a, b in pairwise(keep))
     kfs = [{"time": times[i], "x": path[i, 0], "y": path[i, 1]} for i in keep]
     err = np.abs(_curve(kfs, times, ("x", "y")) - path).max(axis=1)
     # Within tolerance between the first and last spans; in those the curve eases in and out
@@ -206,7 +207,7 @@ def test_reframed_player_stays_in_the_middle_of_the_crop(library, crossing):
     apply_track(library, wc, run, payload)
     kfs = [(k["time"], k) for k in _edit(library, project)["crop_keyframes"]]
     inside = []
-    for i, (x, y) in enumerate(scene.truth):
+    for i, (x, _y) in enumerate(scene.truth):
         box = crop_at(kfs, i / FPS, W, H, AspectRatio.PORTRAIT)
         inside.append(abs(x - (box.x + box.width / 2)) <= 0.3 * box.width)
     assert np.mean(inside) >= 0.95
@@ -220,7 +221,7 @@ def test_exported_spotlight_stays_on_the_player(library, crossing, tmp_path):
     spec = build_spec(library, project, size=(W, H), preset="ultrafast", crf=18, audio=False)
     out = render(spec, library.media_path, tmp_path / "out.mp4")
     with av.open(str(out)) as got, av.open(str(path)) as src:
-        pairs = list(zip(got.decode(video=0), src.decode(video=0)))
+        pairs = list(zip(got.decode(video=0), src.decode(video=0), strict=False))
     near, far = [], []
     yy, xx = np.ogrid[:H, :W]
     for i, (a, b) in enumerate(pairs[:-10]):  # the ring fades out over the region's last 0.3 s

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from core.db.checkpoint import BACKSTOP_PAGES
 
@@ -19,7 +20,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
 
 
-def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 (DB-API objects)
+def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     # Autocommit mode in the driver: SQLAlchemy's "BEGIN IMMEDIATE" below then owns transactions.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
@@ -34,7 +35,7 @@ def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 (DB-API objects)
     cur.close()
 
 
-def _on_begin(conn) -> None:  # noqa: ANN001
+def _on_begin(conn: Connection) -> None:
     # Writers take the write lock up front (execution option write=True) so two writers queue
     # on busy_timeout instead of failing with SQLITE_BUSY when a read transaction upgrades.
     if conn.get_execution_options().get("write"):

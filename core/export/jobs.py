@@ -44,6 +44,7 @@ from core.export.spec import RenderSpec
 from core.export.worker import STAGED_PREFIX, probe, staging_path
 from core.ids import new_uid
 from core.library import Library
+from core.redact import redact
 
 if TYPE_CHECKING:
     from core.export.local_backend import LocalBackend
@@ -99,7 +100,6 @@ STAGE_TEXT = {
     JobState.CANCELLED: "cancelled",
 }
 _MAX_ERROR = 2000
-_URL = re.compile(r"\b(?:https?|s3)://\S+")
 
 
 class JobStateError(ValueError):
@@ -116,8 +116,8 @@ def check_transition(current: JobState, target: JobState) -> None:
 
 
 def clean_error(message: str) -> str:
-    """One line for the job row: no presigned URLs (they carry signatures), bounded length."""
-    text = _URL.sub("<url>", " ".join(str(message).split()))
+    """One line for the job row: no secrets (presigned URL signatures, keys, tokens), bounded length."""
+    text = redact(" ".join(str(message).split()))
     return text[:_MAX_ERROR] or "unknown error"
 
 

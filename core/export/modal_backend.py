@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.enums import JobState
+from core.redact import redact, remember
 
 if TYPE_CHECKING:
     from core.export.jobs import ExportJobs
@@ -139,9 +140,11 @@ def modal_credentials(library: Library) -> tuple[str, str] | None:
             log.warning("cannot read the Modal token from the OS keyring: %s", type(exc).__name__)
             secret = None
         if secret:
+            remember(secret)
             return token_id, secret
     env_id, env_secret = os.environ.get("MODAL_TOKEN_ID"), os.environ.get("MODAL_TOKEN_SECRET")
     if env_id and env_secret:
+        remember(env_secret)
         return env_id, env_secret
     if _config_file().is_file():
         try:
@@ -152,6 +155,7 @@ def modal_credentials(library: Library) -> tuple[str, str] | None:
             log.warning("cannot read Modal's config file: %s", type(exc).__name__)
             return None
         if cid and csecret:
+            remember(str(csecret))
             return str(cid), str(csecret)
     return None
 
@@ -196,20 +200,13 @@ def connect_modal(library: Library) -> ModalClient:
 
         client = modal.Client.from_credentials(*creds)
     except Exception as exc:  # noqa: BLE001 - reported as one clean line
-        raise ModalUnreachable(f"cannot reach Modal: {_scrub(_one_line(exc), (creds[1],))}") from None
+        raise ModalUnreachable(f"cannot reach Modal: {redact(_one_line(exc), (creds[1],))}") from None
     return ModalClient(client, secrets=(creds[1],))
 
 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 def _modal_errors() -> dict[str, type[BaseException]]:
@@ -239,7 +236,7 @@ def _is_transient(exc: BaseException) -> bool:
 
 def _start_message(exc: BaseException, secrets: tuple[str, ...]) -> str:
     errors = _modal_errors()
-    text = _scrub(_one_line(exc), secrets)
+    text = redact(_one_line(exc), secrets)
     if "AuthError" in errors and isinstance(exc, errors["AuthError"]):
         return f"Modal is not configured: the token was rejected ({text})"
     if "NotFoundError" in errors and isinstance(exc, errors["NotFoundError"]):
@@ -519,7 +516,7 @@ class ModalBackend:
         if cancelled and isinstance(exc, cancelled):
             self.jobs.fail(uid, "the Modal render was cancelled on Modal")
             return
-        self.jobs.fail(uid, f"the Modal render failed: {_scrub(_one_line(exc), secrets)}")
+        self.jobs.fail(uid, f"the Modal render failed: {redact(_one_line(exc), secrets)}")
 
     def _finish(self, poll: _Poll, key: str, presigner: Presigner, result: Any) -> None:
         from core.export.jobs import remove_quietly

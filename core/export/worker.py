@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.export.destination import write_error
+from core.redact import RedactingFilter
 
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 4
 DB_NAME = "library.sqlite"  # core.library.DB_NAME (not imported: it pulls in the database layer)
@@ -160,7 +161,7 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
         return EXIT_FAILED
     try:
         info = probe(out)
-    except Exception as exc:  # noqa: BLE001 - a render we cannot read back is a failed one
+    except Exception as exc:  # a render we cannot read back is a failed one
         out.unlink(missing_ok=True)
         _try_emit(emit, "error", message=f"the rendered file cannot be read back: {exc}")
         return EXIT_FAILED
@@ -184,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     # stdout carries the protocol only: every log line goes to stderr.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # stderr lines end up in the job's message
+        handler.addFilter(RedactingFilter())
     cancel = threading.Event()
     try:
         if hasattr(signal, "SIGTERM"):

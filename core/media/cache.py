@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.media.errors import MediaError, OperationCancelled
 from core.media.thumbnails import ensure_thumbnails, load_strip, thumbnail_strip_path
@@ -90,8 +90,9 @@ class CacheWorker:
         self._total = 0
 
     @classmethod
-    def for_library(cls, library: Library, **kwargs: object) -> CacheWorker:
-        return cls(library.media_dir, library.cache_dir, **kwargs)  # type: ignore[arg-type]
+    def for_library(cls, library: Library, **kwargs: Any) -> CacheWorker:
+        """A worker for ``library``'s folders; ``kwargs`` as for the constructor."""
+        return cls(library.media_dir, library.cache_dir, **kwargs)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:

@@ -298,8 +298,8 @@ class ImportService:
     def _record_game(self, name: str, results: list[ImportResult], *, cancelled: bool) -> list[ImportResult]:
         hashes: list[str] = []
         for r in results:
-            if r.ok and r.media not in hashes:
-                hashes.append(r.media)  # type: ignore[arg-type]
+            if r.ok and r.media is not None and r.media not in hashes:
+                hashes.append(r.media)
         if not hashes:
             log.info("game %r not created: no file was imported", name)
             return results

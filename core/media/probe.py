@@ -5,6 +5,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ class MediaInfo:
             # bool is an int subclass: do not let True pass as a width, nor 1 as a flag.
             if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
                 raise ValueError(f"media info field {name!r} has the wrong type")
-            fields[name] = float(value) if name == "duration" else value
+            fields[name] = float(value) if name == "duration" and isinstance(value, (int, float)) else value
         return cls(**fields)
 
 
@@ -246,7 +247,7 @@ def _sample_packets(
 def _is_vfr(pts: list[int]) -> bool:
     """True when frame intervals vary by more than timestamp rounding (2 ticks or 2 %)."""
     ordered = sorted(set(pts))
-    deltas = [b - a for a, b in zip(ordered, ordered[1:])]
+    deltas = [b - a for a, b in pairwise(ordered)]
     if len(deltas) < 3:
         return False
     deltas.sort()

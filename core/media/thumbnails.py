@@ -235,7 +235,7 @@ class _JpegEncoder:
         if self.rotation:
             # Scale first (cheap, small), then turn the pixels upright; np.rot90 turns counter-clockwise.
             w, h = (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
-            rgb = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+            rgb: np.ndarray = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
             rgb = np.ascontiguousarray(np.rot90(rgb, k=-self.rotation // 90))
             small = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuvj420p")
         else:

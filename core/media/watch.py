@@ -21,7 +21,9 @@ from typing import Protocol
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
+from core.clock import REAL, Clock
 from core.media.detect import is_hidden_or_system, iter_candidate_files
 from core.media.errors import MediaError, MediaErrorKind, from_os_error
 
@@ -146,8 +148,10 @@ class FolderWatcher:
         settle_s: float = 2.0,
         poll_s: float = 0.5,
         accept: Callable[[Path], bool] | None = None,
+        clock: Clock = REAL,
     ) -> None:
         self.folder = Path(os.path.abspath(folder))
+        self.clock = clock
         self.on_ready = on_ready
         self.seen = seen
         self.settle_s = settle_s
@@ -156,7 +160,7 @@ class FolderWatcher:
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._observer: Observer | None = None
+        self._observer: BaseObserver | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -216,7 +220,7 @@ class FolderWatcher:
         except OSError:
             return
         key = seen_key(path, 0, 0)[0]
-        now = time.monotonic()
+        now = self.clock.monotonic()
         with self._lock:
             entry = self._pending.get(key)
             if entry is None:
@@ -246,7 +250,7 @@ class FolderWatcher:
     # -- poll thread -------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        while not self._stop.wait(self.poll_s):
+        while not self.clock.wait(self._stop, self.poll_s):
             try:
                 self.poll()
             except Exception:  # the watcher must outlive any surprise
@@ -254,7 +258,7 @@ class FolderWatcher:
 
     def poll(self) -> None:
         """Report every pending file that has settled (normally called by the poll thread)."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         with self._lock:
             entries = list(self._pending.items())
         for key, entry in entries:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.clock import REAL, Clock
 from core.media.errors import MediaError, MediaErrorKind
 from core.media.importer import ImportResult, ImportService, ImportStatus
 from core.media.watch import FolderWatcher, JsonSeenStore, SeenKey
@@ -97,6 +98,7 @@ class WatchService:
         settle_s: float = DEFAULT_SETTLE_S,
         poll_s: float = DEFAULT_POLL_S,
         link: bool = False,
+        clock: Clock = REAL,
     ) -> None:
         folder = folder if folder is not None else watch_folder(library)
         if folder is None:
@@ -110,7 +112,7 @@ class WatchService:
         self._stopping = threading.Event()
         self._library_root = os.path.normcase(os.path.abspath(library.root))
         self._watcher = FolderWatcher(self.folder, self._on_ready, seen=self.seen, settle_s=settle_s,
-                                      poll_s=poll_s, accept=self._accept)
+                                      poll_s=poll_s, accept=self._accept, clock=clock)
         self._lock = threading.Lock()
         self.results: deque[ImportResult] = deque(maxlen=RECENT_RESULTS)  # for status displays
 
@@ -136,6 +138,10 @@ class WatchService:
     def poll(self) -> None:
         """Check pending files now (tests; normally the watcher's thread does this)."""
         self._watcher.poll()
+
+    def track(self, path: Path) -> None:
+        """Consider ``path`` now (tests; normally its file-system event does this)."""
+        self._watcher.track(path)
 
     # -- callbacks ---------------------------------------------------------------------------------
     def _accept(self, path: Path) -> bool:

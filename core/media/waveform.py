@@ -51,7 +51,8 @@ def compute_peaks(
                 buckets.feed(samples)
         except av.error.FFmpegError as exc:  # demuxing a damaged file
             raise MediaError(video, "damaged audio: reading it failed", MediaErrorKind.UNDECODABLE) from exc
-        return np.clip(buckets.finish(), 0.0, 1.0).astype(np.float32)
+        peaks: np.ndarray = np.clip(buckets.finish(), 0.0, 1.0).astype(np.float32)
+        return peaks
 
 
 def _origin_seconds(container: av.container.InputContainer) -> float:
@@ -155,7 +156,7 @@ def save_peaks(path: Path, peaks: np.ndarray) -> None:
 def load_peaks(path: Path) -> np.ndarray | None:
     """Cached peaks, or None when missing or unreadable (the caller recomputes)."""
     try:
-        peaks = np.load(Path(path), allow_pickle=False)
+        peaks: np.ndarray = np.load(Path(path), allow_pickle=False)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, EOFError) as exc:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from core.enums import TextFont
 from core.export.spec import TextElement
 from core.text import fonts
 
@@ -50,11 +51,11 @@ def _rgb(color: str) -> np.ndarray:
     return np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)], np.float32) / 255.0
 
 
-def _width(font: fonts.TextFont, px: int, text: str) -> float:
+def _width(font: TextFont, px: int, text: str) -> float:
     return sum(fonts.load(face, px).getlength(part) for face, part in fonts.runs(font, text))
 
 
-def wrap(text: str, font: fonts.TextFont, px: int, max_px: float) -> list[str]:
+def wrap(text: str, font: TextFont, px: int, max_px: float) -> list[str]:
     """Lines of ``text`` no wider than ``max_px`` (a word longer than that is cut by letters)."""
     lines: list[str] = []
     for para in text.splitlines() or [""]:
@@ -109,7 +110,7 @@ def rasterise(el: TextElement, out_w: int, out_h: int) -> Sprite:
     edge = Image.new("L", (w, h), 0)
     d_fill, d_edge = ImageDraw.Draw(fill), ImageDraw.Draw(edge)
     offset = {"left": 0.0, "center": 0.5, "right": 1.0}[el.align.value]
-    for i, (line, lw) in enumerate(zip(lines, widths)):
+    for i, (line, lw) in enumerate(zip(lines, widths, strict=True)):
         x = pad + offset * (block_w - lw)
         baseline = pad + i * line_h + ascent
         for face, part in fonts.runs(el.font, line):
@@ -148,7 +149,8 @@ def _to_sprite(left: int, top: int, rgb: np.ndarray, alpha: np.ndarray) -> Sprit
     v = 128 * alpha + 224 * (r - luma) / 1.5748
 
     def half(a: np.ndarray) -> np.ndarray:
-        return a.reshape(a.shape[0] // 2, 2, a.shape[1] // 2, 2).mean(axis=(1, 3))
+        halved: np.ndarray = a.reshape(a.shape[0] // 2, 2, a.shape[1] // 2, 2).mean(axis=(1, 3))
+        return halved
 
     straight = np.where(alpha[..., None] > 0, rgb / np.maximum(alpha, 1e-6)[..., None], 0)
     rgba = np.dstack([straight, alpha[..., None]])

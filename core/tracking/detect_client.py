@@ -44,7 +44,7 @@ class DetectionCache:
 
     def get(self, media_hash: str, frames: Iterable[int]) -> dict[int, list[Box]]:
         data = self._load(media_hash)
-        return {f: [tuple(b) for b in data[str(f)]] for f in frames if str(f) in data}
+        return {f: [(b[0], b[1], b[2], b[3], b[4]) for b in data[str(f)]] for f in frames if str(f) in data}
 
     def put(self, media_hash: str, results: dict[int, list[Box]]) -> None:
         data = self._load(media_hash)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from itertools import pairwise
 
 import numpy as np
 
@@ -36,9 +37,17 @@ LOOK_AHEAD_S = 0.25
 
 def _max_error(times: Sequence[float], values: np.ndarray, props: Sequence[str], keep: list[int]) -> np.ndarray:
     """Per sample, the largest distance (over props) of the interpolated curve from the path."""
-    kfs = [(times[i], dict(zip(props, values[i]))) for i in keep]
-    curve = np.array([[v[p] for p in props] for v in (interpolate(kfs, x, props) for x in times)])
-    return np.abs(curve - values).max(axis=1)
+    kfs = [(times[i], dict(zip(props, values[i], strict=True))) for i in keep]
+    curve = np.array([[_at(kfs, x, props)[p] for p in props] for x in times])
+    error: np.ndarray = np.abs(curve - values).max(axis=1)
+    return error
+
+
+def _at(kfs: Sequence[tuple[float, dict[str, float]]], t: float, props: Sequence[str]) -> dict[str, float]:
+    values = interpolate(kfs, t, props)
+    if values is None:  # only without keyframes, and the simplified path always keeps its ends
+        raise ValueError("no keyframes to interpolate")
+    return values
 
 
 def simplify(times: Sequence[float], values: np.ndarray, props: Sequence[str], tol: float,
@@ -61,7 +70,7 @@ def simplify(times: Sequence[float], values: np.ndarray, props: Sequence[str], t
     keep = [0, n - 1]
     while True:
         err = _max_error(times, values, props, keep)
-        split = [(a + b) // 2 for a, b in zip(keep, keep[1:])
+        split = [(a + b) // 2 for a, b in pairwise(keep)
                  if err[a:b + 1].max() > tol and t[(a + b) // 2] - t[a] > gap and t[b] - t[(a + b) // 2] > gap]
         if not split:
             break

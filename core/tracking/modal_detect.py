@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, MutableMapping, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import modal
 import numpy as np
@@ -91,7 +91,7 @@ def _torchvision_detector(path: Path) -> Detector:
             out = model([x])[0]
         keep = (out["labels"] == COCO_PERSON) & (out["scores"] >= MIN_SCORE)
         return [(float(a), float(b), float(c - a), float(d - b), float(s)) for (a, b, c, d), s in
-                zip(out["boxes"][keep].tolist(), out["scores"][keep].tolist())]
+                zip(out["boxes"][keep].tolist(), out["scores"][keep].tolist(), strict=True)]
 
     return detect
 
@@ -119,7 +119,8 @@ def progress_store() -> MutableMapping[str, Any]:
     """The progress Dict inside Modal; a plain dict when run locally (``.local()``)."""
     if modal.is_local():
         return LOCAL_PROGRESS
-    return modal.Dict.from_name(PROGRESS_DICT, create_if_missing=True)
+    # A modal.Dict takes item reads and writes like a dict; its stubs do not say MutableMapping.
+    return cast(MutableMapping[str, Any], modal.Dict.from_name(PROGRESS_DICT, create_if_missing=True))
 
 
 def run_detect(job: str, media_url: str, frames: Sequence[int], fps_num: int, fps_den: int,

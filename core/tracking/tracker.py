@@ -96,9 +96,11 @@ class _Kalman:
 def _kcf() -> cv2.Tracker:
     # KCF rather than CSRT: CSRT costs 20-100 ms a frame here, KCF about 2 ms, and the
     # re-association below supplies the robustness CSRT's richer model would.
-    params = cv2.TrackerKCF_Params()
+    # TrackerKCF is an opencv-contrib class: the opencv stubs do not declare it.
+    params = cv2.TrackerKCF_Params()  # type: ignore[attr-defined]  # contrib, absent from the stubs
     params.desc_pca = cv2.TrackerKCF_CN | cv2.TrackerKCF_GRAY  # kit colour matters
-    return cv2.TrackerKCF_create(params)
+    tracker: cv2.Tracker = cv2.TrackerKCF_create(params)  # type: ignore[attr-defined]  # contrib, as above
+    return tracker
 
 
 def working_scale(box_height: float) -> float:
@@ -121,10 +123,11 @@ class PlayerTracker:
         cx, cy = (box.x + box.width / 2) * s, (box.y + box.height / 2) * s
         self._kcf = _kcf()
         self._kcf.init(frame, self._rect(cx, cy))
-        self._template = self._patch(frame, cx, cy)
-        if self._template is None:
+        template = self._patch(frame, cx, cy)
+        if template is None:
             raise ValueError("the player's box must lie inside the frame")
-        self._reference = self._template.copy()
+        self._template: np.ndarray = template
+        self._reference = template.copy()
         self._kf = _Kalman(cx, cy, self._h)
         self._max_coast = max(3, round(MAX_COAST_S * fps))
         self._contest_frames = max(3, round(CONTEST_S * fps))

@@ -44,6 +44,8 @@ def _frames_between(container: av.container.InputContainer, stream: av.video.str
     """Frames with index first..last (inclusive), in order, converted."""
     t = origin + float(first * fps.denominator / fps.numerator)
     # Always seek: going backwards, the container sits after the previous (later) chunk.
+    if stream.time_base is None:
+        raise ValueError("the video stream has no time base")
     container.seek(math.floor(t / stream.time_base), stream=stream, backward=True)
     try:
         for frame in container.decode(stream):

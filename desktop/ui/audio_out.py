@@ -14,12 +14,16 @@ import time
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QIODevice, QObject, QTimer
 
 from desktop.ui.player_engine import Clock
+
+if TYPE_CHECKING:  # QtMultimedia loads only when sound plays (it may be missing)
+    from PySide6.QtMultimedia import QAudioSink
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +94,7 @@ def _decode(path: Path, t: float) -> Iterator[np.ndarray]:
             return
         stream = container.streams.audio[0]
         start = container.start_time / av.time_base if container.start_time is not None else 0.0
-        if t > 0.001:
+        if t > 0.001 and stream.time_base is not None:
             container.seek(math.floor((start + t) / stream.time_base), stream=stream, backward=True)
         resampler = av.AudioResampler(format="fltp", layout="stereo", rate=RATE)
         for frame in container.decode(stream):
@@ -120,8 +124,8 @@ class AudioOut(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._sink = None
-        self._io = None
+        self._sink: QAudioSink | None = None
+        self._io: QIODevice | None = None
         self._pcm = bytearray()
         self._cond = threading.Condition()
         self._gen = 0

@@ -88,4 +88,6 @@ def ask_close_during_export(parent: QWidget, running: int) -> CloseChoice:
     box.setEscapeButton(stay)
     box.exec()
     clicked = box.clickedButton()
-    return {keep: CloseChoice.KEEP, cancel: CloseChoice.CANCEL}.get(clicked, CloseChoice.STAY)
+    if clicked is keep:
+        return CloseChoice.KEEP
+    return CloseChoice.CANCEL if clicked is cancel else CloseChoice.STAY

@@ -56,7 +56,7 @@ def frame_to_qimage(frame: av.VideoFrame, max_height: int | None = None,
         scale = min(box[0] / up_w, box[1] / up_h)
         up_w, up_h = max(2, round(up_w * scale)), max(2, round(up_h * scale))
     w, h = (up_h, up_w) if quarter else (up_w, up_h)  # size before turning upright
-    pixels = frame.to_ndarray(format=RGB32_LAYOUT, width=w, height=h)
+    pixels: np.ndarray = frame.to_ndarray(format=RGB32_LAYOUT, width=w, height=h)
     if cw:
         # np.rot90 turns counter-clockwise; the display matrix asks for ``cw`` clockwise.
         pixels = np.ascontiguousarray(np.rot90(pixels, k=-cw // 90))

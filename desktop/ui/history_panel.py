@@ -64,7 +64,7 @@ class _List(QTreeWidget):
         super().__init__()
         self.empty = empty
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if self.topLevelItemCount() == 0:
             paint_empty_state(self, self.empty)

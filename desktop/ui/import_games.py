@@ -23,7 +23,7 @@ VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.m4v *.mts *.m2ts *.ts *.webm);
 
 def game_threshold(state: EditorState) -> float:
     try:
-        return float(state.library.get_setting(GAME_MIN_SETTING, str(GAME_MIN_S)))
+        return float(state.library.get_setting(GAME_MIN_SETTING) or GAME_MIN_S)
     except ValueError:
         return GAME_MIN_S
 

@@ -25,7 +25,7 @@ class Mode(str, Enum):
     EXPORT = "export"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # the mode's display name; str.title() is never wanted
         return self.value.capitalize()
 
 

@@ -176,7 +176,7 @@ class _Worker(QThread):
     def run(self) -> None:
         try:
             source = self._open()
-        except Exception as exc:  # noqa: BLE001 - any failure to open is reported, in words
+        except Exception as exc:  # any failure to open is reported, in words
             log.warning("cannot open for playback: %s", exc)
             self._engine._failed.emit(str(getattr(exc, "message", None) or exc))
             return
@@ -200,7 +200,7 @@ class _Worker(QThread):
                         self._play(source, cmd)
                     elif cmd.kind is Kind.REVERSE:
                         self._reverse(source, cmd)
-                except Exception as exc:  # noqa: BLE001 - a damaged file must not end the worker
+                except Exception as exc:  # a damaged file must not end the worker
                     log.warning("playback at %.3f s failed: %s", cmd.t, exc)
                     self._engine._failed.emit(f"the picture at {cmd.t:.2f} s could not be decoded")
         finally:

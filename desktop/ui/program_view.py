@@ -78,7 +78,7 @@ class ProgramView(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(720, 420)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._report_size()
 
@@ -87,7 +87,7 @@ class ProgramView(QWidget):
         if not r.isEmpty():
             self.displaySizeChanged.emit(math.ceil(r.width() * dpr), math.ceil(r.height() * dpr))
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         try:
             p.fillRect(self.rect(), theme.BG)

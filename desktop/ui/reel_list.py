@@ -3,6 +3,7 @@ and drop Library clips onto to add them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from PySide6.QtCore import QMimeData, QPoint, QSize, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon
@@ -22,7 +23,7 @@ class ReelClipList(QListWidget):
 
     def __init__(self, state: EditorState, thumbs: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.state = state
+        self.editor_state = state
         self.thumbs = thumbs
         self.setIconSize(QSize(64, 36))
         self.setSpacing(2)
@@ -39,10 +40,10 @@ class ReelClipList(QListWidget):
         thumbs.ready.connect(lambda _h: self.refresh())
 
     def refresh(self) -> None:
-        doc = self.state.project_doc()
+        doc = self.editor_state.project_doc()
         self.blockSignals(True)
         self.clear()
-        names = {c["uid"]: c["name"] for c in self.state.library.raw_clips(include_deleted=True)} if doc else {}
+        names = {c["uid"]: c["name"] for c in self.editor_state.library.raw_clips(include_deleted=True)} if doc else {}
         metrics = self.fontMetrics()
         room = max(40, self.viewport().width() - self.iconSize().width() - 28)
         for i, c in enumerate(doc["clips"] if doc else [], 1):
@@ -55,49 +56,49 @@ class ReelClipList(QListWidget):
             pm = self.thumbs.pixmap(c["media"], c["source"]["start"] + 0.5)
             item.setIcon(icon("film") if pm is None else _icon_from(pm))
             self.addItem(item)
-            if c["uid"] == self.state.wc_uid:
+            if c["uid"] == self.editor_state.wc_uid:
                 self.setCurrentItem(item)
         self.blockSignals(False)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.refresh()  # names are elided to the width
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if self.count() == 0:
             paint_empty_state(self, "No clips in this reel.\nDrag clips here from the Library.")
 
     def _picked(self, item: QListWidgetItem | None, _prev: QListWidgetItem | None) -> None:
         if item is not None:
-            self.state.set_clip(item.data(Qt.ItemDataRole.UserRole))
+            self.editor_state.set_clip(item.data(Qt.ItemDataRole.UserRole))
 
-    def mimeTypes(self) -> list[str]:  # noqa: N802
+    def mimeTypes(self) -> list[str]:
         return [CLIPS_MIME, WORKING_CLIP_MIME]
 
-    def mimeData(self, items: list[QListWidgetItem]):  # noqa: N802
+    def mimeData(self, items: Sequence[QListWidgetItem]) -> QMimeData:
         data = QMimeData()
         data.setData(WORKING_CLIP_MIME,
                      json.dumps([i.data(Qt.ItemDataRole.UserRole) for i in items]).encode("utf-8"))
         return data
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if self.state.project_uid and (event.mimeData().hasFormat(CLIPS_MIME)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self.editor_state.project_uid and (event.mimeData().hasFormat(CLIPS_MIME)
                                        or event.mimeData().hasFormat(WORKING_CLIP_MIME)):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
-        if self.state.project_uid and (event.mimeData().hasFormat(CLIPS_MIME)
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self.editor_state.project_uid and (event.mimeData().hasFormat(CLIPS_MIME)
                                        or event.mimeData().hasFormat(WORKING_CLIP_MIME)):
             super().dragMoveEvent(event)
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        project = self.state.project_uid
+    def dropEvent(self, event: QDropEvent) -> None:
+        project = self.editor_state.project_uid
         if project is None:
             event.ignore()
             return
@@ -106,20 +107,20 @@ class ReelClipList(QListWidget):
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()  # the list is redrawn from the library, Qt must not move items itself
         if data.hasFormat(WORKING_CLIP_MIME):
-            wcs = json.loads(bytes(data.data(WORKING_CLIP_MIME)).decode("utf-8"))
+            wcs = json.loads(bytes(data.data(WORKING_CLIP_MIME).data()).decode("utf-8"))
             current = [self.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]
             for wc in wcs:
                 old = current.index(wc) if wc in current else None
                 target = row - 1 if old is not None and old < row else row
                 if old is not None and target != old:
-                    self.state.apply(Gesture(GestureKind.MOVE_CLIP, project,
+                    self.editor_state.apply(Gesture(GestureKind.MOVE_CLIP, project,
                                              {"working_clip": wc, "position": max(0, target)}))
             return
         uids = clip_uids_from_mime(data)
         gestures = [Gesture(GestureKind.ADD_CLIP, project, {"raw_clip": uid, "position": row + i})
                     for i, uid in enumerate(uids)]
         if gestures:
-            self.state.apply_many(gestures, f"Add {len(gestures)} clip(s) to reel")
+            self.editor_state.apply_many(gestures, f"Add {len(gestures)} clip(s) to reel")
 
     def _drop_row(self, pos: QPoint) -> int:
         item = self.itemAt(pos)
@@ -131,12 +132,12 @@ class ReelClipList(QListWidget):
 
     def _menu(self, pos: QPoint) -> None:
         item = self.itemAt(pos)
-        if item is None or self.state.project_uid is None:
+        if item is None or self.editor_state.project_uid is None:
             return
         wc = item.data(Qt.ItemDataRole.UserRole)
         menu = QMenu(self)
-        menu.addAction(icon("trash"), "Remove from reel", lambda: self.state.apply(
-            Gesture(GestureKind.REMOVE_CLIP, self.state.project_uid, {"working_clip": wc})))
+        menu.addAction(icon("trash"), "Remove from reel", lambda: self.editor_state.apply(
+            Gesture(GestureKind.REMOVE_CLIP, self.editor_state.project_uid, {"working_clip": wc})))
         menu.exec(self.viewport().mapToGlobal(pos))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from PySide6.QtCore import QLineF, Qt, Signal
+from PySide6.QtCore import QLineF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QDoubleSpinBox, QGroupBox, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
@@ -51,7 +51,7 @@ class FineSlider(QSlider):
         super().__init__(Qt.Orientation.Horizontal, parent)
         self._press: tuple[float, int] | None = None
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton or not self.isEnabled():
             super().mousePressEvent(event)
             return
@@ -59,7 +59,7 @@ class FineSlider(QSlider):
         self.setSliderDown(True)
         event.accept()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._press is None:
             super().mouseMoveEvent(event)
             return
@@ -67,7 +67,7 @@ class FineSlider(QSlider):
         self.setValue(v0 + round(event.position().x() - x0))
         event.accept()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._press is None:
             super().mouseReleaseEvent(event)
             return
@@ -76,7 +76,7 @@ class FineSlider(QSlider):
         self.setSliderDown(False)
         event.accept()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         notches = event.angleDelta().y() / 120.0
         if not notches or not self.isEnabled():
             event.ignore()
@@ -102,22 +102,23 @@ class StraightenOverlay(QWidget):
         self.setGeometry(parent.rect())
         parent.installEventFilter(self)
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802
-        if obj is self.parent() and event.type() == event.Type.Resize:
-            self.setGeometry(self.parent().rect())
+    def eventFilter(self, obj, event) -> bool:
+        parent = self.parentWidget()
+        if parent is not None and obj is parent and event.type() == event.Type.Resize:
+            self.setGeometry(parent.rect())
         return False
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         p = event.position()
         self.line = QLineF(p, p)
         self.update()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self.line is not None:
             self.line.setP2(event.position())
             self.update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self.line is None:
             return
         self.line.setP2(event.position())
@@ -133,13 +134,13 @@ class StraightenOverlay(QWidget):
             angle = angle - 90 if angle > 0 else angle + 90
         self.measured.emit(angle)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape:
             self.cancelled.emit()
         else:
             super().keyPressEvent(event)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(theme.TEXT)
@@ -218,10 +219,9 @@ class RotationControl(QGroupBox):
         self._update_warning(float(clip["edit"]["rotation"]) if clip is not None else 0.0)
 
     def _show(self, degrees: float) -> None:
-        for w, v in ((self.slider, round(degrees * ROT_STEPS)), (self.spin, degrees)):
-            w.blockSignals(True)
-            w.setValue(v)
-            w.blockSignals(False)
+        with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
+            self.slider.setValue(round(degrees * ROT_STEPS))
+            self.spin.setValue(degrees)
 
     def _slider_moved(self, value: int) -> None:
         degrees = value / ROT_STEPS
@@ -240,8 +240,8 @@ class RotationControl(QGroupBox):
             return
         factor, (cw, ch), (ow, oh) = upscale_factor(self._clip, self._aspect, degrees)
         self.warning.setVisible(factor > UPSCALE_WARN)
-        self.warning.setText(f"⚠ The crop ({fmt_px(cw)}×{fmt_px(ch)}) is enlarged {factor:.2f}× to {ow}×{oh}: expect a soft "
-                             "picture. Rotate less or choose a larger crop.")
+        self.warning.setText(f"⚠ The crop ({fmt_px(cw)}×{fmt_px(ch)}) is enlarged {factor:.2f}× to {ow}×{oh}: "
+                             "expect a soft picture. Rotate less or choose a larger crop.")
 
 
 __all__ = ["FineSlider", "ROT_STEPS", "RotationControl", "StraightenOverlay", "smallest_crop", "upscale_factor"]

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QVBoxLayout, QWidget)
 
 from core.library import Library
+from core.redact import redact
 from desktop.ui import theme
 from desktop.ui.workers import TaskHub
 from resources import icon
@@ -165,11 +166,12 @@ class SettingsDialog(QDialog):
         gf.addRow("Watch folder", wrow)
         self.before = QDoubleSpinBox()
         self.after = QDoubleSpinBox()
-        for spin, key, default in ((self.before, "ui.quick_mark_before", 9.0), (self.after, "ui.quick_mark_after", 3.0)):
+        for spin, key, default in ((self.before, "ui.quick_mark_before", 9.0),
+                                   (self.after, "ui.quick_mark_after", 3.0)):
             spin.setRange(0.5, 120.0)
             spin.setDecimals(1)
             spin.setSuffix(" s")
-            spin.setValue(float(library.get_setting(key, str(default))))
+            spin.setValue(float(library.get_setting(key) or default))
         gf.addRow("Quick mark: before", self.before)
         gf.addRow("Quick mark: after", self.after)
         lib_label = QLabel(str(library.root))
@@ -200,8 +202,8 @@ class SettingsDialog(QDialog):
         try:
             self._save_local()
         except (keyring.errors.KeyringError, OSError, ValueError) as exc:
-            QMessageBox.warning(self, "Settings", f"Could not save the settings: {type(exc).__name__}: "
-                                f"{'the system keyring refused' if isinstance(exc, keyring.errors.KeyringError) else exc}")
+            reason = "the system keyring refused" if isinstance(exc, keyring.errors.KeyringError) else redact(str(exc))
+            QMessageBox.warning(self, "Settings", f"Could not save the settings: {type(exc).__name__}: {reason}")
             return
         config = self._remote_config()
         if config is False:

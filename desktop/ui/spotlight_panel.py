@@ -187,8 +187,9 @@ class SpotlightPanel(QWidget):
             item.setSelected(r["uid"] == sel_region and sel_key is None)
             if r["uid"] == sel_region:
                 item.setExpanded(True)
-        if sel_region is None and self.regions.topLevelItemCount():
-            self.regions.topLevelItem(0).setSelected(True)  # so the time fields show something real
+        first = self.regions.topLevelItem(0)
+        if sel_region is None and first is not None:
+            first.setSelected(True)  # so the time fields show something real
         self.regions.blockSignals(False)
         self._fill_times()
         self._fill_style(clip)
@@ -235,7 +236,8 @@ class SpotlightPanel(QWidget):
         items = self.regions.selectedItems()
         if not items:
             return None, None
-        return tuple(items[0].data(0, Qt.ItemDataRole.UserRole))  # type: ignore[return-value]
+        region, keyframe = items[0].data(0, Qt.ItemDataRole.UserRole)
+        return region, keyframe
 
     def selected_region(self) -> dict[str, Any] | None:
         uid, _k = self.selected()
@@ -247,7 +249,8 @@ class SpotlightPanel(QWidget):
     def select_region(self, uid: str) -> None:
         for i in range(self.regions.topLevelItemCount()):
             item = self.regions.topLevelItem(i)
-            item.setSelected(item.data(0, Qt.ItemDataRole.UserRole)[0] == uid)
+            if item is not None:
+                item.setSelected(item.data(0, Qt.ItemDataRole.UserRole)[0] == uid)
 
     def _selection_changed(self) -> None:
         self._fill_times()

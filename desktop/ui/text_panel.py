@@ -92,16 +92,16 @@ class TextPanel(QWidget):
         self.presets.addItem("Apply a preset…", None)
         for name in PRESETS:
             self.presets.addItem(name, name)
-        self.font = QComboBox()
+        self.font_box = QComboBox()
         for f in TextFont:
-            self.font.addItem(_FONT_NAMES[f], f.value)
+            self.font_box.addItem(_FONT_NAMES[f], f.value)
         self.position = QComboBox()
         for a in TextAnchor:
             self.position.addItem(a.value.replace("-", " ").capitalize(), a.value)
         self.align = QComboBox()
-        for a in TextAlign:
-            self.align.addItem(a.value.capitalize(), a.value)
-        self.size = self._spin(0.5, 50.0, " % of height", 0.5)
+        for al in TextAlign:
+            self.align.addItem(al.value.capitalize(), al.value)
+        self.size_spin = self._spin(0.5, 50.0, " % of height", 0.5)
         self.outline = self._spin(0.0, 25.0, " % of size", 1.0)
         self.shadow = self._spin(0.0, 25.0, " % of size", 1.0)
         self.fade_in = self._spin(0.0, 10.0, " s", 0.1)
@@ -110,8 +110,8 @@ class TextPanel(QWidget):
         self.colour.setToolTip("Text colour")
         form.addRow("Text", self.text)
         form.addRow("Preset", self.presets)
-        form.addRow("Font", self.font)
-        form.addRow("Size", self.size)
+        form.addRow("Font", self.font_box)
+        form.addRow("Size", self.size_spin)
         form.addRow("Colour", self.colour)
         form.addRow("Position", self.position)
         form.addRow("Align", self.align)
@@ -127,7 +127,7 @@ class TextPanel(QWidget):
         self.title_card = TitleCardPanel(state)
         root.addWidget(self.title_card)
         root.addStretch(1)
-        self._fields = (self.text, self.presets, self.font, self.position, self.align, self.size, self.outline,
+        self._fields = (self.text, self.presets, self.font_box, self.position, self.align, self.size_spin, self.outline,
                         self.shadow, self.fade_in, self.fade_out, self.colour)
 
         self.add.clicked.connect(self.add_at_playhead)
@@ -138,10 +138,10 @@ class TextPanel(QWidget):
         self.end.valueChanged.connect(lambda v: self._update_region(end=v))
         self.text.editingFinished.connect(lambda: self._update(text=self.text.text()))
         self.presets.activated.connect(self._apply_preset)
-        for combo, key in ((self.font, "font"), (self.position, "preset"), (self.align, "align")):
+        for combo, key in ((self.font_box, "font"), (self.position, "preset"), (self.align, "align")):
             combo.activated.connect(lambda _i, c=combo, k=key: self._update(**{k: c.currentData(), **(
                 {"x": None, "y": None} if k == "preset" else {})}))
-        self.size.valueChanged.connect(lambda v: self._update(size=round(v / 100, 4)))
+        self.size_spin.valueChanged.connect(lambda v: self._update(size=round(v / 100, 4)))
         self.outline.valueChanged.connect(lambda v: self._update(outline=round(v / 100, 4)))
         self.shadow.valueChanged.connect(lambda v: self._update(shadow=round(v / 100, 4)))
         self.fade_in.valueChanged.connect(lambda v: self._update(fade_in=round(v, 3)))
@@ -170,7 +170,8 @@ class TextPanel(QWidget):
         items = self.tree.selectedItems()
         if not items:
             return None, None
-        return tuple(items[0].data(0, Qt.ItemDataRole.UserRole))  # type: ignore[return-value]
+        region, element = items[0].data(0, Qt.ItemDataRole.UserRole)
+        return region, element
 
     def selected_region(self) -> dict[str, Any] | None:
         uid, _el = self.selected()
@@ -200,8 +201,9 @@ class TextPanel(QWidget):
             self.tree.addTopLevelItem(item)
             item.setExpanded(True)
             item.setSelected((r["uid"], None) == sel)
-        if not self.tree.selectedItems() and self.tree.topLevelItemCount():
-            self.tree.topLevelItem(0).setSelected(True)
+        first = self.tree.topLevelItem(0)
+        if not self.tree.selectedItems() and first is not None:
+            first.setSelected(True)
         self.tree.blockSignals(False)
         self._fill_element()
 
@@ -220,10 +222,10 @@ class TextPanel(QWidget):
                 self.end.setValue(region["end"])
             e = el or TEXT_DEFAULTS
             self.text.setText(e.get("text", ""))
-            self.font.setCurrentIndex(max(0, self.font.findData(e["font"])))
+            self.font_box.setCurrentIndex(max(0, self.font_box.findData(e["font"])))
             self.position.setCurrentIndex(max(0, self.position.findData(e["preset"])))
             self.align.setCurrentIndex(max(0, self.align.findData(e["align"])))
-            self.size.setValue(e["size"] * 100)
+            self.size_spin.setValue(e["size"] * 100)
             self.outline.setValue(e["outline"] * 100)
             self.shadow.setValue(e["shadow"] * 100)
             self.fade_in.setValue(e["fade_in"])
@@ -288,7 +290,8 @@ class TextPanel(QWidget):
     def select(self, region: str, element: str | None = None) -> None:
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
-            item.setSelected(item.data(0, Qt.ItemDataRole.UserRole) == (region, element))
+            if item is not None:
+                item.setSelected(item.data(0, Qt.ItemDataRole.UserRole) == (region, element))
 
     def delete_selected(self) -> None:
         region, element = self.selected()

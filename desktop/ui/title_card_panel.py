@@ -22,8 +22,8 @@ class TitleCardPanel(QGroupBox):
         self.setCheckable(True)
         self.setToolTip("A still with a title before the reel's first clip")
         form = QFormLayout(self)
-        self.title = QLineEdit()
-        self.title.setPlaceholderText("Saturday final")
+        self.title_edit = QLineEdit()
+        self.title_edit.setPlaceholderText("Saturday final")
         self.duration = QDoubleSpinBox()
         self.duration.setRange(0.5, 10.0)
         self.duration.setSingleStep(0.5)
@@ -33,12 +33,12 @@ class TitleCardPanel(QGroupBox):
         self.background.addItem("Colour", TitleBackground.COLOR.value)
         self.background.addItem("This clip's frame at the playhead", TitleBackground.FRAME.value)
         self.colour = QPushButton()
-        form.addRow("Title", self.title)
+        form.addRow("Title", self.title_edit)
         form.addRow("Length", self.duration)
         form.addRow("Background", self.background)
         form.addRow("Colour", self.colour)
         self.toggled.connect(self._toggled)
-        self.title.editingFinished.connect(self._set_title)
+        self.title_edit.editingFinished.connect(self._set_title)
         self.duration.valueChanged.connect(lambda v: self._set(duration=round(v, 3)))
         self.background.activated.connect(lambda _i: self._set_background())
         self.colour.clicked.connect(self._pick_colour)
@@ -52,11 +52,11 @@ class TitleCardPanel(QGroupBox):
 
     def refresh(self) -> None:
         card = self.card()
-        widgets = (self, self.title, self.duration, self.background)
+        widgets = (self, self.title_edit, self.duration, self.background)
         for w in widgets:
             w.blockSignals(True)
         self.setChecked(card is not None)
-        self.title.setText(card["elements"][0]["text"] if card and card["elements"] else "")
+        self.title_edit.setText(card["elements"][0]["text"] if card and card["elements"] else "")
         self.duration.setValue(card["duration"] if card else 3.0)
         self.background.setCurrentIndex(max(0, self.background.findData(card["background"] if card else "color")))
         colour = QColor(card["color"] if card else "#101010")
@@ -79,7 +79,7 @@ class TitleCardPanel(QGroupBox):
             self.state.apply(Gesture(GestureKind.CLEAR_TITLE_CARD, self.state.project_uid, {}))
 
     def _set_title(self) -> None:
-        text = self.title.text().strip()
+        text = self.title_edit.text().strip()
         card = self.card() or {}
         current = card.get("elements") or []
         if text == (current[0]["text"] if current else ""):

@@ -56,7 +56,7 @@ class TrackOverlay(QWidget):
         viewer.installEventFilter(self)
         self.setGeometry(viewer.rect())
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.viewer and event.type() == QEvent.Type.Resize:
             self.setGeometry(self.viewer.rect())
         return False
@@ -86,7 +86,7 @@ class TrackOverlay(QWidget):
             self.update()
 
     # -- painting --------------------------------------------------------------------------------
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+    def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pen = QPen(DETECTION_COLOUR, 1.5, Qt.PenStyle.DashLine)
@@ -110,16 +110,16 @@ class TrackOverlay(QWidget):
         p.end()
 
     # -- interaction -----------------------------------------------------------------------------
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if self._armed and event.button() == Qt.MouseButton.LeftButton:
             self._press = self._now = event.position()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._press is not None:
             self._now = event.position()
             self.update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._press is None:
             return
         a, b = self._press, event.position()
@@ -134,7 +134,7 @@ class TrackOverlay(QWidget):
             self.arm(False)
             self.boxChosen.emit(box)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if self._armed and event.key() == Qt.Key.Key_Escape:
             self.arm(False)
             self.disarmed.emit()
@@ -313,11 +313,11 @@ class TrackControls(QGroupBox):
         self.track = QPushButton("Track player…")
         self.track.setToolTip("Draw a box around a player on the picture (or click a detected one): the "
                               "spotlight follows them through the clip. One undo step.")
-        self.find = QToolButton()
-        self.find.setText("Find players")
-        self.find.setToolTip("Detect the players in this frame on Modal (needs Modal and the R2 remote)")
+        self.find_button = QToolButton()
+        self.find_button.setText("Find players")
+        self.find_button.setToolTip("Detect the players in this frame on Modal (needs Modal and the R2 remote)")
         row.addWidget(self.track, 1)
-        row.addWidget(self.find)
+        row.addWidget(self.find_button)
         lay.addLayout(row)
         self.reframe = QCheckBox("Auto-reframe: crop follows the player")
         self.reframe.setToolTip("Also place crop keyframes that keep the player in the middle, moving like a camera")
@@ -337,7 +337,7 @@ class TrackControls(QGroupBox):
         lay.addWidget(self.go_lost)
 
         self.track.clicked.connect(controller.arm)
-        self.find.clicked.connect(controller.find_players)
+        self.find_button.clicked.connect(controller.find_players)
         self.cancel.clicked.connect(controller.cancel)
         self.go_lost.clicked.connect(controller.go_to_lost)
         self.reframe.toggled.connect(controller.set_reframe)

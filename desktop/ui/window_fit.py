@@ -21,11 +21,11 @@ class CurrentPageStack(QStackedWidget):
         super().__init__(parent)
         self.currentChanged.connect(lambda _i: self.updateGeometry())
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         page = self.currentWidget()
         return page.sizeHint() if page is not None else super().sizeHint()
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QSize:
         page = self.currentWidget()
         return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
 
@@ -34,7 +34,7 @@ class _VerticalScroll(QScrollArea):
     """Scrolls vertically only: as wide as its page needs (asked each time, since style sheets and
     contents change it), as short as a few rows."""
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QSize:
         page = self.widget()
         bar = self.verticalScrollBar().sizeHint().width()
         width = (page.minimumSizeHint().width() if page is not None else 0) + bar + 2 * self.frameWidth()
@@ -73,14 +73,14 @@ class _HorizontalStrip(QScrollArea):
         bar = self.horizontalScrollBar().sizeHint().height() if short else 0
         return (row.sizeHint().height() if row is not None else 0) + bar
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         row = self.widget()
         return QSize(row.sizeHint().width() if row is not None else 0, self._height())
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QSize:
         return QSize(0, self._height())
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self.height() != self._height():  # the scroll bar came or went
             self.setFixedHeight(self._height())
@@ -137,5 +137,6 @@ def fit_window(window: QMainWindow, *, first_launch: bool) -> None:
         window.setGeometry(rect)
 
 
-__all__ = ["CurrentPageStack", "MIN_ROWS", "PREFERRED_SIZE", "first_launch_rect", "fit_rect", "fit_window", "rows_height",
+__all__ = ["CurrentPageStack", "MIN_ROWS", "PREFERRED_SIZE", "first_launch_rect", "fit_rect", "fit_window",
+           "rows_height",
            "scrolling"]

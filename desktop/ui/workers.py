@@ -1,9 +1,10 @@
 """Background work for the UI: QRunnable tasks on a QThreadPool reporting through queued signals.
 
-The UI thread only paints and dispatches (docs/ARCHITECTURE.md, "The desktop application"): imports, thumbnails, renders and sync calls
-run here. A task function receives ``report(value)`` and ``cancelled()``; its return value, its
-progress reports and a human error message come back on the UI thread as signals. No traceback
-ever reaches the user: the log file keeps it, the signal carries one readable line.
+The UI thread only paints and dispatches (docs/ARCHITECTURE.md, "The desktop application"): imports,
+thumbnails, renders and sync calls run here. A task function receives ``report(value)`` and
+``cancelled()``; its return value, its progress reports and a human error message come back on the
+UI thread as signals. No traceback ever reaches the user: the log file keeps it, the signal carries
+one readable line.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Qt, Signal, Slot
 from core.gestures.model import GestureError
 from core.library import ChangeEvent, Library
 from core.media.errors import MediaError, OperationCancelled
+from core.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,11 @@ TaskFn = Callable[[Callable[[Any], None], Callable[[], bool]], Any]
 
 
 def user_message(exc: BaseException) -> str:
-    """One human line for an exception; never a traceback, never a secret-bearing repr."""
+    """One human line for an exception; never a traceback, never a secret (redacted)."""
+    return redact(_message(exc))
+
+
+def _message(exc: BaseException) -> str:
     if isinstance(exc, MediaError):
         return exc.message
     if isinstance(exc, GestureError):

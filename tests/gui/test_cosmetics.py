@@ -80,8 +80,10 @@ def test_underscores_show_in_card_captions(qtbot, which: str) -> None:
     if which == "name":
         plain, underscored = card(qtbot, "corner kick", False), card(qtbot, "corner_kick", False)
     else:
-        plain, underscored = card(qtbot, "Goal", False, "derby first.mp4"), card(qtbot, "Goal", False, "derby_first.mp4")
-    rows = {y for y in range(CARD.height()) for x in range(CARD.width()) if plain.pixel(x, y) != underscored.pixel(x, y)}
+        plain = card(qtbot, "Goal", False, "derby first.mp4")
+        underscored = card(qtbot, "Goal", False, "derby_first.mp4")
+    rows = {y for y in range(CARD.height()) for x in range(CARD.width())
+            if plain.pixel(x, y) != underscored.pixel(x, y)}
     assert rows, "the underscore was not drawn at all"
 
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from core.library import Library
 from desktop.ui.keymap import BY_NAME, KeymapDialog
 from desktop.ui.main_window import MainWindow
-from tests.gui.test_main_window import framed_project, game_video, import_game, key, open_window, seek  # noqa: F401
+from tests.gui.test_main_window import framed_project, import_game, key, open_window, seek
 
 FPS = Fraction(30)
 ALT = Qt.KeyboardModifier.AltModifier
@@ -24,7 +24,7 @@ SHIFT = Qt.KeyboardModifier.ShiftModifier
 
 
 @pytest.fixture
-def framing(qtbot, library: Library, game_video: Path):  # noqa: F811 (the fixture imported above)
+def framing(qtbot, library: Library, game_video: Path):
     media = import_game(library, game_video)
     project, wc = framed_project(library, media)
     window = open_window(qtbot, library)
@@ -92,7 +92,7 @@ def test_k_only_stops_and_p_adds_the_keyframe(qtbot, framing, library: Library) 
     assert "keyframe" not in BY_NAME["shuttle_stop"].label.lower()
 
 
-def test_frame_mode_without_a_reel_clears_the_transport(qtbot, library: Library, game_video: Path) -> None:  # noqa: F811
+def test_frame_mode_without_a_reel_clears_the_transport(qtbot, library: Library, game_video: Path) -> None:
     media = import_game(library, game_video)
     window = open_window(qtbot, library)
     try:
@@ -182,7 +182,7 @@ def drop(window: MainWindow, paths: list[Path]) -> None:
     window.dropEvent(event)
 
 
-def test_a_dropped_full_match_becomes_a_game_with_an_undo(qtbot, library: Library, game_video: Path,  # noqa: F811
+def test_a_dropped_full_match_becomes_a_game_with_an_undo(qtbot, library: Library, game_video: Path,
                                                           tmp_path: Path) -> None:
     from desktop.ui.import_games import GAME_MIN_SETTING
     from desktop.ui.library_panel import read_games

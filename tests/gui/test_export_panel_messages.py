@@ -12,7 +12,7 @@ from core.library import Library
 from desktop.ui.export_panel import ExportPanel, ExportService
 from desktop.ui.undo import EditorState
 from desktop.ui.workers import TaskHub
-from tests.gui.test_panels import _job, hub, open_clip, state  # noqa: F401 - fixtures
+from tests.gui.test_panels import _job, open_clip
 from tests.test_export_jobs import FAST, seed_reel
 from tests.fixtures.media import make_video
 
@@ -99,7 +99,7 @@ class Window(QWidget):
         self.panel = panel
         self.closed = False
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - what MainWindow does
+    def closeEvent(self, event) -> None:  # what MainWindow does
         if not self.panel.confirm_close(self):
             event.ignore()
             return

@@ -12,7 +12,7 @@ from core.library import Library
 from desktop.ui.annotate_panel import AnnotatePanel
 from desktop.ui.history_panel import HistoryPanel
 from desktop.ui.undo import EditorState
-from tests.gui.test_main_window import framed_project, game_video, import_game  # noqa: F401
+from tests.gui.test_main_window import framed_project, import_game
 
 BOX = {"x": 100.0, "y": 0.0, "width": 202.5, "height": 360.0}
 
@@ -29,7 +29,7 @@ def labels(panel: HistoryPanel) -> list[str]:
 
 
 def test_crop_drag_onto_a_keyframe_reads_move_and_redo_reads_redo(qtbot, state: EditorState, library: Library,
-                                                                   game_video: Path) -> None:  # noqa: F811
+                                                                   game_video: Path) -> None:
     media = import_game(library, game_video)
     project, wc = framed_project(library, media)
     state.set_project(project)
@@ -51,7 +51,7 @@ def test_crop_drag_onto_a_keyframe_reads_move_and_redo_reads_redo(qtbot, state: 
 
 
 def test_notes_save_as_you_type_in_one_undo_step(qtbot, state: EditorState, library: Library,
-                                                 game_video: Path) -> None:  # noqa: F811
+                                                 game_video: Path) -> None:
     media = import_game(library, game_video)
     clip = library.apply(Gesture(GestureKind.MARK_CLIP, None, {"media": media, "start": 1.0, "end": 3.0})).entity
     state.set_media(media)
@@ -75,7 +75,7 @@ def test_notes_save_as_you_type_in_one_undo_step(qtbot, state: EditorState, libr
     assert "\t" not in panel.notes_edit.toPlainText()
 
 
-def test_tags_keep_what_was_typed(qtbot, state: EditorState, library: Library, game_video: Path) -> None:  # noqa: F811
+def test_tags_keep_what_was_typed(qtbot, state: EditorState, library: Library, game_video: Path) -> None:
     media = import_game(library, game_video)
     clip = library.apply(Gesture(GestureKind.MARK_CLIP, None, {"media": media, "start": 1.0, "end": 3.0})).entity
     state.set_media(media)

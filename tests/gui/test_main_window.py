@@ -192,7 +192,7 @@ def test_mode_switching_pages_docks_and_shortcuts(qtbot, window: MainWindow, lib
     expected = {Mode.LIBRARY: window.library_panel, Mode.ANNOTATE: window.editor_page, Mode.FRAME: window.editor_page,
                 Mode.SPOTLIGHT: window.editor_page, Mode.EXPORT: window.export_page}
     keys = [Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5]
-    for mode, k in zip(Mode, keys):
+    for mode, k in zip(Mode, keys, strict=True):
         key(qtbot, window, k, Qt.KeyboardModifier.ControlModifier)
         assert window.mode is mode
         assert window.pages.currentWidget() is expected[mode]

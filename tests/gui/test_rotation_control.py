@@ -9,11 +9,11 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from core.enums import AspectRatio, GestureKind
+from core.enums import AspectRatio
 from core.library import Library
 from desktop.ui.rotation_control import RotationControl, smallest_crop
 from desktop.ui.undo import fmt_px
-from tests.gui.test_main_window import framed_project, game_video, import_game, open_window  # noqa: F401
+from tests.gui.test_main_window import framed_project, import_game, open_window
 
 HD_CLIP = {"source": {"width": 1920, "height": 1080}, "edit": {"crop_keyframes": [], "rotation": 0.0}}
 
@@ -73,7 +73,7 @@ def test_a_crop_enlarged_more_than_twice_is_warned(qtbot) -> None:
     qtbot.mouseRelease(control.slider, Qt.MouseButton.LeftButton, pos=start - QPoint(140, 0))
 
 
-def test_the_viewer_previews_the_rotation_while_dragging(qtbot, library: Library, game_video: Path) -> None:  # noqa: F811
+def test_the_viewer_previews_the_rotation_while_dragging(qtbot, library: Library, game_video: Path) -> None:
     media = import_game(library, game_video)
     project, wc = framed_project(library, media)
     window = open_window(qtbot, library)

@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from desktop.ui.text_panel import PRESETS, TextPanel
-from tests.gui.test_panels import open_clip, settle, state  # noqa: F401 - the fixture
+from tests.gui.test_panels import open_clip, settle
 
 
 def texts(library, project):
@@ -19,7 +19,7 @@ def preview_pixels(panel: TextPanel) -> np.ndarray:
     return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()  # before image goes
 
 
-def test_add_edit_preset_and_delete_text(qtbot, state, library) -> None:  # noqa: F811
+def test_add_edit_preset_and_delete_text(qtbot, state, library) -> None:
     _raw, project, _wc = open_clip(state, library)
     panel = TextPanel(state)
     qtbot.addWidget(panel)
@@ -36,7 +36,7 @@ def test_add_edit_preset_and_delete_text(qtbot, state, library) -> None:  # noqa
     panel.text.editingFinished.emit()
     panel.presets.setCurrentIndex(panel.presets.findData("Score"))
     panel._apply_preset(0)
-    panel.size.setValue(8.0)
+    panel.size_spin.setValue(8.0)
     settle(qtbot)
     el = texts(library, project)[0]["elements"][0]
     assert el["text"] == "Да! 決勝" and el["preset"] == "top-right" and el["color"] == PRESETS["Score"]["color"]
@@ -60,7 +60,7 @@ def test_add_edit_preset_and_delete_text(qtbot, state, library) -> None:  # noqa
     assert texts(library, project) == []
 
 
-def test_title_card_section(qtbot, state, library) -> None:  # noqa: F811
+def test_title_card_section(qtbot, state, library) -> None:
     _raw, project, wc = open_clip(state, library)
     panel = TextPanel(state)
     qtbot.addWidget(panel)
@@ -68,8 +68,8 @@ def test_title_card_section(qtbot, state, library) -> None:  # noqa: F811
     card.setChecked(True)
     settle(qtbot)
     assert library.show_project(project)["title_card"]["duration"] == 3.0
-    card.title.setText("Saturday final")
-    card.title.editingFinished.emit()
+    card.title_edit.setText("Saturday final")
+    card.title_edit.editingFinished.emit()
     card.duration.setValue(2.0)
     state.set_media_time(10.0 + 2.0)
     card.background.setCurrentIndex(card.background.findData("frame"))

@@ -10,7 +10,7 @@ from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture
 from desktop.ui.timeline import TimelineView
 from desktop.ui.viewer import VideoViewer, ViewerMode
-from tests.gui.test_viewer import collect, drag, framed, frame_image, pt, widget_rect  # noqa: F401
+from tests.gui.test_viewer import collect, drag, frame_image, pt, widget_rect
 
 
 def grabbed(v: VideoViewer) -> np.ndarray:
@@ -79,7 +79,7 @@ def test_dragging_text_moves_it_as_one_gesture(text_viewer, qtbot) -> None:
 
 def test_the_timeline_has_a_text_lane_with_the_region(text_viewer, qtbot) -> None:
     from desktop.ui import theme
-    from tests.gui.test_timeline import lane_y, render, timeline, vx  # noqa: F401
+    from tests.gui.test_timeline import lane_y, render, vx
 
     _v, _library, _wc, doc, _region, _element = text_viewer
     view = TimelineView()

@@ -13,12 +13,12 @@ from core.gestures.model import Gesture
 from core.library import Library
 from desktop.ui.keymap import Mode
 from desktop.ui.window_fit import MIN_ROWS, PREFERRED_SIZE, first_launch_rect, fit_rect
-from tests.gui.test_main_window import framed_project, game_video, import_game, open_window  # noqa: F401
+from tests.gui.test_main_window import framed_project, import_game, open_window
 
 LAPTOP = QRect(0, 0, 1366, 768 - 40)  # 1366x768 less a taskbar
 
 
-def test_minimum_size_fits_1280x700_in_every_mode(qtbot, library: Library, game_video: Path) -> None:  # noqa: F811
+def test_minimum_size_fits_1280x700_in_every_mode(qtbot, library: Library, game_video: Path) -> None:
     media = import_game(library, game_video)
     project, wc = framed_project(library, media)
     library.apply(Gesture(GestureKind.ADD_REGION, wc, {"start": 1.0, "end": 2.0, "x": 300.0, "y": 180.0,
@@ -49,7 +49,7 @@ def test_first_launch_and_restore_fit_the_available_screen() -> None:
     assert LAPTOP.contains(restored) and restored.size() == QSize(1200, 700)
 
 
-def test_lists_show_five_rows_at_1366x768(qtbot, library: Library, game_video: Path) -> None:  # noqa: F811
+def test_lists_show_five_rows_at_1366x768(qtbot, library: Library, game_video: Path) -> None:
     media = import_game(library, game_video)
     project, wc = framed_project(library, media, start=0.5, end=11.0)
     for i in range(7):
@@ -87,7 +87,7 @@ def test_each_mode_is_usable_at_1366x768(qtbot, library: Library, mode: Mode) ->
 
 
 def test_wide_transport_and_inspector_rows_never_force_the_window_wider(
-        qtbot, library: Library, game_video: Path) -> None:  # noqa: F811
+        qtbot, library: Library, game_video: Path) -> None:
     """Real fonts are wider than the offscreen ones: under X11 the transport row alone asked for
     881 px and the Text dock for 356, so the window could not shrink below 1449 px. However wide
     those rows get, they scroll sideways instead of widening the window."""
@@ -113,7 +113,7 @@ def test_wide_transport_and_inspector_rows_never_force_the_window_wider(
         window.close()
 
 
-def test_the_text_dock_belongs_to_the_clip_editing_modes(qtbot, library: Library, game_video: Path) -> None:  # noqa: F811
+def test_the_text_dock_belongs_to_the_clip_editing_modes(qtbot, library: Library, game_video: Path) -> None:
     media = import_game(library, game_video)
     project, _wc = framed_project(library, media)
     window = open_window(qtbot, library)

@@ -18,7 +18,10 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     # Command-line use (alembic -c core/db/alembic.ini ...): a URL from the ini file.
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("alembic: set sqlalchemy.url in the ini file (or -x) to migrate from the command line")
+    engine = create_engine(url)
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
