@@ -27,6 +27,7 @@ from core.db import models as m
 from core.db.checkpoint import WalCheckpointer
 from core.db.engine import open_engine
 from core.db.latest import latest_versions
+from core.db.write_guard import bookkeeping_only
 from core.enums import GestureKind
 from core.gestures.fold import ScopeState, StepResult, clip_of_path, step
 from core.gestures.model import ClockAhead, Gesture, GestureError, ScopeKind, canonical_json
@@ -217,9 +218,9 @@ class Library:
     def transaction(self) -> Iterator[Connection]:
         """A write transaction for local bookkeeping tables (sync cursors, export jobs).
 
-        Domain tables are written by apply/merge_remote only.
+        Domain tables are written by apply/merge_remote only: SQLite refuses them here.
         """
-        with self._write() as conn:
+        with self._write() as conn, bookkeeping_only(conn):
             yield conn
 
     @contextmanager
