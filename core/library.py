@@ -172,7 +172,7 @@ class Library:
 
     def remint_device(self, reason: str) -> str:
         """Become a new device (this library is a copy or a restored backup); see core.identity."""
-        with self._write() as conn:
+        with self.transaction() as conn:  # bookkeeping: marks unpushed gestures for relay, nothing more
             self.device_id = identity.remint(conn, self.device_id, reason)
         return self.device_id
 
@@ -199,7 +199,7 @@ class Library:
 
     def set_setting(self, key: str, value: str) -> None:
         """Local, non-domain settings (remote endpoint, watch folder…). Never secrets."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             self._put_setting(conn, key, value)
 
     # -- transactions --------------------------------------------------------------------------
