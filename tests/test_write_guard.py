@@ -48,10 +48,10 @@ def test_a_bookkeeping_transaction_cannot_write_a_domain_table(library: Library,
     assert library.show_project(project)["project"]["name"] == "After"
 
 
-def test_a_statement_compiled_before_the_guard_is_checked_again(library: Library) -> None:
+def test_a_statement_the_apply_path_ran_is_still_refused_to_bookkeeping(library: Library) -> None:
     _raw, project, _wc = seed_clip(library)
     sql = "UPDATE projects SET name = ? WHERE uid = ?"
-    with library._write() as conn:  # the apply path's connection: allowed, and now cached by sqlite3
+    with library._write() as conn:  # the apply path: allowed there
         conn.exec_driver_sql(sql, ("cached", project))
     with pytest.raises(DatabaseError, match="not authorized"):
         with library.transaction() as conn:

@@ -1,18 +1,19 @@
 """SQLite's authorizer as the guard of the single write path.
 
 Domain tables are written by ``Library.apply`` / ``merge_remote`` only. Bookkeeping writers (export
-jobs, the sync ledger, settings) get their connection from ``Library.transaction()``, which installs
-:func:`refuse_domain_writes` for as long as the transaction lasts: an INSERT, UPDATE or DELETE of a
-domain table there fails as SQLite's "not authorized" before it runs. The check costs one Python
-call per statement compiled, so it is always on.
+jobs, the sync ledger, settings) get their connection from ``Library.transaction()``, drawn from
+:func:`guarded_engine`, whose connections carry :func:`refuse_domain_writes`: an INSERT, UPDATE or
+DELETE of a domain table there fails as SQLite's "not authorized" before it runs. Cheap enough to
+be always on (benchmarks/bench_write_guard.py).
 """
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from pathlib import Path
 
-from sqlalchemy import Connection
+from sqlalchemy import Engine, event
+
+from core.db.engine import open_engine
 
 # Every table is one or the other (tests/test_write_guard.py checks the models against both).
 DOMAIN_TABLES = frozenset({
@@ -50,16 +51,17 @@ def refuse_domain_writes(action: int, arg1: str | None, arg2: str | None, _db: s
     return sqlite3.SQLITE_OK
 
 
-@contextmanager
-def bookkeeping_only(conn: Connection) -> Iterator[Connection]:
-    """Refuse domain writes on ``conn`` until the block ends (the pooled connection is then
-    handed back without the authorizer, so ``apply`` can reuse it)."""
-    raw = conn.connection.driver_connection
-    assert isinstance(raw, sqlite3.Connection), "the library runs on sqlite3"
-    # Installing (and removing) an authorizer expires the connection's prepared statements, so
-    # cached statements are compiled again under it.
-    raw.set_authorizer(refuse_domain_writes)
-    try:
-        yield conn
-    finally:
-        raw.set_authorizer(None)
+def guarded_engine(db_path: Path) -> Engine:
+    """A second engine on the library file whose every connection refuses domain writes.
+
+    The authorizer is installed once per connection (pool ``connect`` event), so statements are
+    compiled under it and stay cached: the guard costs a few microseconds per statement. (Toggling
+    it on a shared connection would make SQLite recompile every cached statement, twice.)
+    """
+    engine = open_engine(db_path, migrate=False)  # the main engine migrated the file already
+    event.listen(engine, "connect", _install)
+    return engine
+
+
+def _install(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    dbapi_conn.set_authorizer(refuse_domain_writes)
