@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import platformdirs
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core import identity
@@ -27,6 +27,7 @@ from core.db import models as m
 from core.db.checkpoint import WalCheckpointer
 from core.db.engine import open_engine
 from core.db.latest import latest_versions
+from core.db.write_guard import guarded_engine
 from core.enums import GestureKind
 from core.gestures.fold import ScopeState, StepResult, clip_of_path, step
 from core.gestures.model import ClockAhead, Gesture, GestureError, ScopeKind, canonical_json
@@ -127,6 +128,8 @@ class Library:
         for sub in ("media", "cache", "exports"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.engine = open_engine(self.root / DB_NAME)
+        # Bookkeeping writers' own pool: its connections refuse domain writes (core.db.write_guard).
+        self._bookkeeping = guarded_engine(self.root / DB_NAME)
         self._checkpointer = WalCheckpointer(self.engine)
         self._lock = threading.RLock()
         self._states: dict[str, tuple[int, ScopeState]] = {}  # scope -> (seq, parsed state)
@@ -148,6 +151,7 @@ class Library:
     def close(self) -> None:
         self._checkpointer.stop()
         self.engine.dispose()
+        self._bookkeeping.dispose()
 
     # -- folders -------------------------------------------------------------------------------
     @property
@@ -171,7 +175,7 @@ class Library:
 
     def remint_device(self, reason: str) -> str:
         """Become a new device (this library is a copy or a restored backup); see core.identity."""
-        with self._write() as conn:
+        with self.transaction() as conn:  # bookkeeping: marks unpushed gestures for relay, nothing more
             self.device_id = identity.remint(conn, self.device_id, reason)
         return self.device_id
 
@@ -198,13 +202,13 @@ class Library:
 
     def set_setting(self, key: str, value: str) -> None:
         """Local, non-domain settings (remote endpoint, watch folder…). Never secrets."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             self._put_setting(conn, key, value)
 
     # -- transactions --------------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._lock, self.engine.connect().execution_options(write=True) as conn:
+    def _write(self, engine: Engine | None = None) -> Iterator[Connection]:
+        with self._lock, (engine or self.engine).connect().execution_options(write=True) as conn:
             try:
                 with conn.begin():
                     yield conn
@@ -217,9 +221,9 @@ class Library:
     def transaction(self) -> Iterator[Connection]:
         """A write transaction for local bookkeeping tables (sync cursors, export jobs).
 
-        Domain tables are written by apply/merge_remote only.
+        Domain tables are written by apply/merge_remote only: SQLite refuses them here.
         """
-        with self._write() as conn:
+        with self._write(self._bookkeeping) as conn:
             yield conn
 
     @contextmanager

@@ -19,7 +19,7 @@ _EXPORTS = {
     "ExportJobs": "core.export.jobs",
     "JobRunner": "core.export.jobs",
     "Job": "core.export.jobs",
-    "FinalVideoInfo": "core.export.jobs",
+    "FinalVideoInfo": "core.reads.jobs",
     "JobStateError": "core.export.jobs",
     "JobNotFound": "core.export.jobs",
     "LocalBackend": "core.export.local_backend",

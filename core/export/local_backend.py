@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from core.enums import JobState
 
 if TYPE_CHECKING:
-    from core.export.jobs import ExportJobs
+    from core.export.backend import JobStore
 
 __all__ = ["WORKER_FLAG", "LocalBackend", "worker_command"]
 
@@ -85,7 +85,7 @@ class _Run:
 
 class LocalBackend:
     def __init__(self, *, max_parallel: int = 1, poll_s: float = 0.25) -> None:
-        self._jobs: ExportJobs | None = None
+        self._jobs: JobStore | None = None
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._runs: dict[str, _Run] = {}
         self._queued: set[str] = set()
@@ -95,15 +95,15 @@ class LocalBackend:
         self._poll_s = poll_s
         self._closing = threading.Event()
 
-    def bind(self, jobs: ExportJobs) -> None:
+    def bind(self, jobs: JobStore) -> None:
         self._jobs = jobs
 
     @property
-    def jobs(self) -> ExportJobs:
-        assert self._jobs is not None, "LocalBackend is not bound to an ExportJobs"
+    def jobs(self) -> JobStore:
+        assert self._jobs is not None, "LocalBackend is not bound to a job store"
         return self._jobs
 
-    # -- API used by ExportJobs ---------------------------------------------------------------
+    # -- API used by the job store (ExportJobs) -----------------------------------------------
     def start(self, uid: str) -> None:
         if self._closing.is_set():
             raise RuntimeError("the export runner is shut down")

@@ -32,7 +32,7 @@ from core.enums import JobState
 from core.redact import redact, remember
 
 if TYPE_CHECKING:
-    from core.export.jobs import ExportJobs
+    from core.export.backend import JobStore
     from core.library import Library
 
 __all__ = [
@@ -266,7 +266,7 @@ class ModalBackend:
                  presigner: Presigner | None = None, poll_s: float = 1.0,
                  chunk_s: float = MAX_CHUNK_S, max_containers: int = MAX_CONTAINERS,
                  reconnect_s: float = 15.0) -> None:
-        self._jobs: ExportJobs | None = None
+        self._jobs: JobStore | None = None
         self._client = client
         self._connect = connect or connect_modal
         self._presigner = presigner
@@ -278,15 +278,15 @@ class ModalBackend:
         self._lock = threading.Lock()
         self._closing = threading.Event()
 
-    def bind(self, jobs: ExportJobs) -> None:
+    def bind(self, jobs: JobStore) -> None:
         self._jobs = jobs
 
     @property
-    def jobs(self) -> ExportJobs:
-        assert self._jobs is not None, "ModalBackend is not bound to an ExportJobs"
+    def jobs(self) -> JobStore:
+        assert self._jobs is not None, "ModalBackend is not bound to a job store"
         return self._jobs
 
-    # -- API used by ExportJobs ---------------------------------------------------------------
+    # -- API used by the job store (ExportJobs) -----------------------------------------------
     def start(self, uid: str) -> None:
         self._thread(uid, self._run_new)
 
@@ -519,7 +519,7 @@ class ModalBackend:
         self.jobs.fail(uid, f"the Modal render failed: {redact(_one_line(exc), secrets)}")
 
     def _finish(self, poll: _Poll, key: str, presigner: Presigner, result: Any) -> None:
-        from core.export.jobs import remove_quietly
+        from core.export.job_files import remove_quietly
         from core.export.worker import probe
 
         jobs, uid = self.jobs, poll.uid

@@ -17,9 +17,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QDialog
 
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture
+from core.reads import read_games
 from desktop.ui import theme
 from desktop.ui.annotate_widgets import ClipList, NotesEdit, StarRating, parse_tags
-from desktop.ui.library_panel import UID_ROLE, read_games
+from desktop.ui.library_panel import UID_ROLE
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
@@ -208,10 +209,10 @@ class AnnotatePanel(QWidget):
         self.footage.blockSignals(True)
         self.footage.clear()
         listed: set[str] = set()
-        for game in read_games(self.state):
-            parts = [h for h in game["media"] if h in media]
+        for game in read_games(lib):
+            parts = [h for h in game.media if h in media]
             for i, h in enumerate(parts, 1):
-                label = game["name"] + (f" — part {i} of {len(parts)}" if len(parts) > 1 else "")
+                label = game.name + (f" — part {i} of {len(parts)}" if len(parts) > 1 else "")
                 self.footage.addItem(icon("library"), label, h)
                 listed.add(h)
         for h, mm in media.items():

@@ -1,33 +1,33 @@
 """Export mode: pick backend, upscaling and quality; follow jobs (progress, stage, ETA); cancel,
 retry, open the output folder; a notification when a job finishes.
 
-Jobs are durable rows (``export_jobs``) run by the export package's job runner; the panel only
-reads the rows (polled while something runs) and dispatches submit/cancel/retry to the runner
-through :class:`ExportService`, a small adapter: when the runner or the Modal backend is not
-available in this build, its controls are disabled with a tooltip saying why, nothing crashes.
+Jobs are durable rows run by the export package's job runner; the panel only reads them
+(``core.reads.read_jobs``, polled while something runs) and dispatches submit/cancel/retry to the
+runner through :class:`ExportService`. When Modal is not set up its choice is disabled with a
+tooltip saying why.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QImage, QPainter, QPixmap
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QRadioButton,
                                QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from core.editmath import size_presets
 from core.enums import AspectRatio, ExportBackend, JobState, Upscaler, VideoEncoder
-from core.export.jobs import safe_file_stem
+from core.export.job_files import safe_file_stem
 from core.export.spec import SpecError
-from core.gestures.model import canonical_json
+from core.reads import Job, read_jobs
 from desktop.ui import theme
-from desktop.ui.library_panel import paint_empty_state
+from desktop.ui.empty_views import paint_empty_state
 from desktop.ui.export_options import CloseChoice, OutputFileChooser, ask_close_during_export
-from desktop.ui.export_service import ExportService, Quality, read_jobs
+from desktop.ui.export_service import ExportService, Quality
+from desktop.ui.reel_poster import ReelPoster
 from desktop.ui.spotlight_warning import hidden_spans, spans_text
 from desktop.ui.undo import EditorState, fmt_time
 from resources import icon
@@ -35,7 +35,7 @@ from resources import icon
 log = logging.getLogger(__name__)
 
 POLL_MS = 400
-POSTER_W = 140
+JOB_ROWS = 200  # the newest jobs listed; older ones stay in the database
 
 
 QUALITIES = (Quality("Draft (fast)", 26, "veryfast"), Quality("Standard", 20, "medium"),
@@ -59,10 +59,7 @@ class ExportPanel(QWidget):
         super().closeEvent(event)
 
     def close_poster(self) -> None:
-        if self._poster_source is not None:
-            self._poster_source.close()
-            self._poster_source = None
-            self._poster_key = ""
+        self.poster.close_source()
 
     def __init__(self, state: EditorState, service: ExportService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -129,18 +126,9 @@ class ExportPanel(QWidget):
         form.addRow(self.spot_warning)
         form.addRow(self.export_button)
         left.addWidget(box)
-        self.unavailable = QLabel(service.reason)
-        self.unavailable.setWordWrap(True)
-        self.unavailable.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
-        self.unavailable.setVisible(not service.available)
-        left.addWidget(self.unavailable)
         preview = QGroupBox("Reel")
         pl = QHBoxLayout(preview)
-        self.poster = QLabel()
-        self.poster.setFixedSize(POSTER_W, POSTER_W * 16 // 9)
-        self.poster.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.poster.setStyleSheet(f"background: {theme.BG.name()}; border: 1px solid {theme.BORDER.name()};"
-                                  f" border-radius: 4px; color: {theme.TEXT_DISABLED.name()};")
+        self.poster = ReelPoster()
         self.contents = QLabel()
         self.contents.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.contents.setWordWrap(True)
@@ -149,8 +137,6 @@ class ExportPanel(QWidget):
         pl.addWidget(self.contents, 1)
         left.addWidget(preview)
         left.addStretch(1)
-        self._poster_source = None
-        self._poster_key = ""
         holder = QWidget()
         holder.setLayout(left)
         holder.setFixedWidth(380)
@@ -253,8 +239,8 @@ class ExportPanel(QWidget):
             problem = problem or "AI upscaling runs on the Modal GPU backend; choose it or another upscaler."
         self.problem.setText(problem)
         self.problem.setVisible(bool(problem))
-        self.export_button.setEnabled(self.service.available and not problem)
-        self.export_button.setToolTip(self.service.reason if not self.service.available else problem)
+        self.export_button.setEnabled(not problem)
+        self.export_button.setToolTip(problem)
 
     def _fill_sizes(self, uid: str) -> None:
         """The output-size presets of the reel's aspect, keeping the choice when it still fits."""
@@ -284,8 +270,7 @@ class ExportPanel(QWidget):
         if not doc or not doc["clips"]:
             self.spot_warning.hide()
             self.contents.setText("No clips yet." if doc else "")
-            self.poster.setPixmap(QPixmap())
-            self.poster.setText("no preview")
+            self.poster.show_text("no preview")
             return
         names = {c["uid"]: c["name"] for c in self.state.library.raw_clips(include_deleted=True)}
         lines = [f"<b>{doc['project']['name']}</b> · {doc['project']['aspect']}"]
@@ -306,58 +291,12 @@ class ExportPanel(QWidget):
                                   "be visible there. Fix it in Frame or Spotlight mode, or export anyway.")
         self.spot_warning.setVisible(bool(hidden))
         aspect = AspectRatio(doc["project"]["aspect"])
-        self.poster.setFixedSize(POSTER_W, round(POSTER_W / float(aspect.ratio)))
-        self._request_poster(doc["clips"][0], aspect)
-
-    def _request_poster(self, clip: dict[str, Any], aspect: AspectRatio) -> None:
-        path = self.state.library.media_path(clip["media"])
-        if not path.is_file():
-            self.poster.setText("media not\non this machine")
-            return
-        from desktop.ui.frame_source import FrameSource
-        from desktop.ui.frame_panel import crop_box_at
-
-        # The summary refreshes on every option change; decode again only when the picture changes.
-        key = canonical_json([clip["source"], clip["edit"]["crop_keyframes"], clip["edit"]["rotation"],
-                              aspect.value])
-        if key == self._poster_key and self._poster_source is not None:
-            return
-        self._poster_key = key
-        if self._poster_source is not None:
-            self._poster_source.close()
-            self._poster_source.deleteLater()
-        source = self._poster_source = FrameSource(path, parent=self)
-        t = 0.5 if clip["source"]["duration"] > 1.0 else 0.0
-        box = crop_box_at(clip, aspect, t)
-        rotation = float(clip["edit"]["rotation"])
-
-        def ready(_t: float, image: QImage) -> None:
-            if source is not self._poster_source:
-                return
-            # Rotate about the centre first (as the renderer does), then cut the crop box out.
-            if rotation:
-                cx, cy = image.width() / 2, image.height() / 2
-                rotated = QImage(image.size(), QImage.Format.Format_RGB32)
-                rotated.fill(0)
-                painter = QPainter(rotated)
-                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-                painter.translate(cx, cy)
-                painter.rotate(rotation)
-                painter.translate(-cx, -cy)
-                painter.drawImage(0, 0, image)
-                painter.end()
-                image = rotated
-            sx = image.width() / clip["source"]["width"]
-            cut = image.copy(round(box.x * sx), round(box.y * sx), round(box.width * sx), round(box.height * sx))
-            self.poster.setPixmap(QPixmap.fromImage(cut).scaled(
-                self.poster.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
-
-        source.frameReady.connect(ready)
-        source.request(clip["source"]["start"] + t)
+        first = doc["clips"][0]
+        self.poster.show_clip(self.state.library.media_path(first["media"]), first, aspect)
 
     def start_export(self) -> None:
         uid = self.project.currentData()
-        if uid is None or not self.service.available:
+        if uid is None:
             return
         backend, upscaler, quality = self._choice()
         self.export_button.setEnabled(False)
@@ -377,18 +316,14 @@ class ExportPanel(QWidget):
 
     # -- jobs ------------------------------------------------------------------------------------
     def refresh_jobs(self) -> None:
-        try:
-            jobs = read_jobs(self.state.library)
-        except Exception:
-            log.exception("reading export jobs failed")
-            return
+        jobs = read_jobs(self.state.library, limit=JOB_ROWS)
         names = {p["uid"]: p["name"] for p in self.state.library.projects(include_deleted=True)}
         seen = set()
         active = False
         for i, job in enumerate(jobs):
-            uid = job["uid"]
+            uid = job.uid
             seen.add(uid)
-            state = JobState(job["state"]) if job["state"] in {s.value for s in JobState} else JobState.FAILED
+            state = job.state
             active |= not state.finished
             item = self._rows.get(uid)
             if item is None:
@@ -401,10 +336,10 @@ class ExportPanel(QWidget):
                 bar.setFixedHeight(16)
                 self.jobs.setItemWidget(item, 3, bar)
                 self.jobs.setItemWidget(item, 5, self._actions(job))
-            self._fill(item, job, state, names.get(job["project_uid"], "?"))
+            self._fill(item, job, names.get(job.project_uid, "?"))
             previous = self._states.get(uid)
             if previous is not None and previous != state.value and state.finished:
-                self._notify(job, state, names.get(job["project_uid"], "reel"))
+                self._notify(job, names.get(job.project_uid, "reel"))
             self._states[uid] = state.value
         for uid in list(self._rows):
             if uid not in seen:
@@ -417,12 +352,12 @@ class ExportPanel(QWidget):
             window, self._quit_when_done = self._quit_when_done, None
             window.close()  # the exports kept in the background are done
 
-    def _actions(self, job: dict[str, Any]) -> QWidget:
+    def _actions(self, job: Job) -> QWidget:
         w = QWidget()
         lay = QHBoxLayout(w)
         lay.setContentsMargins(2, 0, 2, 0)
         lay.setSpacing(2)
-        uid = job["uid"]
+        uid = job.uid
         for name, tip, fn in (("cancel", "Cancel", lambda: self.service.cancel(uid)),
                               ("retry", "Retry", lambda: self.service.retry(uid)),
                               ("copy", "Copy the error message", lambda: self._copy_error(uid)),
@@ -437,14 +372,14 @@ class ExportPanel(QWidget):
         lay.addStretch(1)
         return w
 
-    def _fill(self, item: QTreeWidgetItem, job: dict[str, Any], state: JobState, name: str) -> None:
-        created: datetime | None = job.get("created_at")
+    def _fill(self, item: QTreeWidgetItem, job: Job, name: str) -> None:
+        state, created = job.state, job.created_at
         item.setText(0, name)
         item.setToolTip(0, f"Started {created.astimezone():%Y-%m-%d %H:%M}" if created else "")
-        item.setText(1, "Modal GPU" if job["backend"] == ExportBackend.MODAL.value else "This computer")
-        stage = job.get("stage") or state.value
-        if state is JobState.FAILED and job.get("error"):
-            stage = f"Failed: {job['error']}"
+        item.setText(1, "Modal GPU" if job.backend is ExportBackend.MODAL else "This computer")
+        stage = job.stage or state.value
+        if state is JobState.FAILED and job.error:
+            stage = f"Failed: {job.error}"
             item.setForeground(2, theme.ERROR)
         elif state is JobState.DONE:
             stage = "Done"
@@ -453,39 +388,38 @@ class ExportPanel(QWidget):
             stage = "Cancelled"
             item.setForeground(2, theme.TEXT_DIM)
         item.setText(2, stage[:1].upper() + stage[1:])
-        item.setToolTip(2, job.get("error") or "")
-        eta = job.get("eta_s")
+        item.setToolTip(2, job.error or "")
+        eta = job.eta_s
         item.setText(4, fmt_time(eta, precise=False) if eta is not None and not state.finished else "")
         bar = self.jobs.itemWidget(item, 3)
         if isinstance(bar, QProgressBar):
-            bar.setValue(int(round(1000 * float(job.get("progress") or 0.0))))
+            bar.setValue(int(round(1000 * job.progress)))
             # A stopped job must not look like one still running at its last percentage.
             stopped = state in (JobState.CANCELLED, JobState.FAILED)
             bar.setEnabled(not stopped)
             bar.setFormat("Cancelled" if state is JobState.CANCELLED else "Failed" if stopped
-                          else f"{100 * float(job.get('progress') or 0):.0f}%")
+                          else f"{100 * job.progress:.0f}%")
         actions = self.jobs.itemWidget(item, 5)
         if actions is not None:
             actions.findChild(QToolButton, "cancel").setVisible(not state.finished)
             actions.findChild(QToolButton, "retry").setVisible(state in (JobState.FAILED, JobState.CANCELLED))
-            actions.findChild(QToolButton, "copy").setVisible(bool(job.get("error")))
-            out = job.get("output_path")
-            actions.findChild(QToolButton, "folder").setEnabled(bool(out) or state is JobState.DONE)
+            actions.findChild(QToolButton, "copy").setVisible(bool(job.error))
+            actions.findChild(QToolButton, "folder").setEnabled(bool(job.output_path) or state is JobState.DONE)
 
     def _copy_error(self, uid: str) -> None:
-        job = next((j for j in read_jobs(self.state.library) if j["uid"] == uid), None)
-        if job and job.get("error"):
-            QApplication.clipboard().setText(job["error"])
+        job = self._job(uid)
+        if job is not None and job.error:
+            QApplication.clipboard().setText(job.error)
+
+    def _job(self, uid: str) -> Job | None:
+        return next((j for j in read_jobs(self.state.library, limit=JOB_ROWS) if j.uid == uid), None)
 
     # -- closing the window while exports run --------------------------------------------------
     def _running_here(self) -> list[str]:
         """Active jobs rendered by this window's process (Modal jobs carry on in the cloud)."""
         runner = self.service.runner
-        if runner is None:
-            return []
-        return [j["uid"] for j in read_jobs(self.state.library)
-                if j["state"] in {s.value for s in JobState if not s.finished}
-                and j["backend"] == ExportBackend.LOCAL.value and runner.local.owns(j["uid"])]
+        return [j.uid for j in read_jobs(self.state.library, limit=JOB_ROWS)
+                if not j.state.finished and j.backend is ExportBackend.LOCAL and runner.local.owns(j.uid)]
 
     def confirm_close(self, window: QWidget) -> bool:
         """Whether the window may close now; asks keep rendering in background / cancel / stay
@@ -505,15 +439,15 @@ class ExportPanel(QWidget):
         return False
 
     def _open_folder(self, uid: str) -> None:
-        job = next((j for j in read_jobs(self.state.library) if j["uid"] == uid), None)
-        path = Path(job["output_path"]).parent if job and job.get("output_path") else self.state.library.exports_dir
+        job = self._job(uid)
+        path = Path(job.output_path).parent if job and job.output_path else self.state.library.exports_dir
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
-    def _notify(self, job: dict[str, Any], state: JobState, name: str) -> None:
-        if state is JobState.DONE:
+    def _notify(self, job: Job, name: str) -> None:
+        if job.state is JobState.DONE:
             self.jobFinished.emit(f"“{name}” is exported — it is in the Gallery", True)
-        elif state is JobState.FAILED:
-            self.jobFinished.emit(f"Export of “{name}” failed: {job.get('error') or 'see the log'}", False)
+        elif job.state is JobState.FAILED:
+            self.jobFinished.emit(f"Export of “{name}” failed: {job.error or 'see the log'}", False)
 
 
-__all__ = ["ExportPanel", "ExportService", "QUALITIES", "Quality", "read_jobs"]
+__all__ = ["ExportPanel", "ExportService", "QUALITIES", "Quality"]

@@ -1,15 +1,14 @@
-"""The export panel's adapter over the export job runner (``core.export.jobs``): probed at start,
-every call that can block (keyring, GPU encoder test, submit) runs on the task hub."""
+"""The export panel's adapter over the export job runner (``core.export.jobs``): every call that
+can block (keyring, GPU encoder test, submit, cancel) runs on the task hub."""
 from __future__ import annotations
 
-import dataclasses
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from core.enums import ExportBackend, Upscaler, VideoEncoder
+from core.export.jobs import JobRunner
 from core.library import Library
 from desktop.ui.workers import TaskHub
 
@@ -23,18 +22,8 @@ class Quality:
     preset: str
 
 
-def read_jobs(library: Library, limit: int = 200) -> list[dict[str, Any]]:
-    """Export job rows, newest first, as plain dicts (no spec)."""
-    from core.export.jobs import ExportJobs
-
-    rows = [dataclasses.asdict(job) for job in ExportJobs(library).list(limit=limit)]
-    for row in rows:
-        del row["spec_json"]
-    return rows
-
-
 class ExportService(QObject):
-    """Adapter over the export job runner (``core.export.jobs``), probed at start."""
+    """Adapter over the export job runner: every call that can block runs on the task hub."""
 
     changed = Signal()
     modalChecked = Signal()
@@ -44,25 +33,9 @@ class ExportService(QObject):
         super().__init__(parent)
         self.library = library
         self.hub = hub
-        self.runner: Any = None
-        self.reason = ""
+        self.runner = JobRunner(library)
         self._modal: tuple[bool, str] = (False, "Checking the Modal set-up…")
         self.gpu_encoders: tuple[VideoEncoder, ...] = ()
-        try:
-            jobs = importlib.import_module("core.export.jobs")
-        except ImportError:
-            self.reason = "Export jobs are not part of this build yet"
-            return
-        factory = getattr(jobs, "JobRunner", None) or getattr(jobs, "ExportJobs", None)
-        if factory is None:
-            self.reason = "This build's export module has no job runner"
-            return
-        try:
-            self.runner = factory(library)
-        except Exception as exc:
-            log.exception("cannot start the export job runner")
-            self.reason = f"Export is unavailable: {type(exc).__name__}"
-            return
         self.refresh_modal_status()
         self._detect_encoders()
 
@@ -76,13 +49,9 @@ class ExportService(QObject):
 
         self.hub.submit(lambda report, cancelled: available_hardware(), name="detect encoders", on_result=done)
 
-    @property
-    def available(self) -> bool:
-        return self.runner is not None
-
     def modal_status(self) -> tuple[bool, str]:
         """The last Modal set-up check (cheap: the panel asks on every refresh)."""
-        return (False, self.reason) if not self.available else self._modal
+        return self._modal
 
     def refresh_modal_status(self) -> None:
         """Check the Modal set-up on a worker: it reads the OS keyring, which can block or prompt."""
@@ -93,17 +62,11 @@ class ExportService(QObject):
         self.hub.submit(lambda report, cancelled: self._check_modal(), name="check modal", on_result=done)
 
     def _check_modal(self) -> tuple[bool, str]:
-        check = getattr(self.runner, "modal_available", None)
-        if callable(check):
-            try:
-                ok = check()
-                return (bool(ok[0]), ok[1]) if isinstance(ok, tuple) else (bool(ok), "")
-            except Exception as exc:
-                return False, f"Modal is unavailable: {type(exc).__name__}"
-        from desktop.ui.settings_dialog import modal_secret_stored
-        if not modal_secret_stored(self.library):
-            return False, "Add a Modal token in Settings → Export to render on cloud GPUs"
-        return True, ""
+        try:
+            return self.runner.modal_available()
+        except Exception as exc:  # the keyring can fail in many ways: say so, keep local export
+            log.exception("checking the Modal set-up failed")
+            return False, f"Modal is unavailable: {type(exc).__name__}"
 
     def submit(self, project_uid: str, backend: ExportBackend, upscaler: Upscaler, quality: Quality,
                on_done, on_error, **options: Any) -> None:
@@ -118,25 +81,15 @@ class ExportService(QObject):
                         on_finished=self.changed.emit)
 
     def cancel(self, job_uid: str) -> None:
-        self._call("cancel", job_uid)
+        self.hub.submit(lambda report, cancelled: self.runner.cancel(job_uid), name="cancel export",
+                        on_finished=self.changed.emit)
 
     def retry(self, job_uid: str) -> None:
-        self._call("retry", job_uid)
-
-    def _call(self, name: str, job_uid: str) -> None:
-        fn = getattr(self.runner, name, None)
-        if fn is None:
-            return
-        self.hub.submit(lambda report, cancelled: fn(job_uid), name=f"{name} export",
+        self.hub.submit(lambda report, cancelled: self.runner.retry(job_uid), name="retry export",
                         on_finished=self.changed.emit)
 
     def close(self) -> None:
-        close = getattr(self.runner, "close", None) or getattr(self.runner, "stop", None)
-        if callable(close):
-            try:
-                close()
-            except Exception:
-                log.exception("stopping the export runner failed")
+        self.runner.close()
 
 
-__all__ = ["ExportService", "Quality", "read_jobs"]
+__all__ = ["ExportService", "Quality"]

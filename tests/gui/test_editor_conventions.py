@@ -185,7 +185,7 @@ def drop(window: MainWindow, paths: list[Path]) -> None:
 def test_a_dropped_full_match_becomes_a_game_with_an_undo(qtbot, library: Library, game_video: Path,
                                                           tmp_path: Path) -> None:
     from desktop.ui.import_games import GAME_MIN_SETTING
-    from desktop.ui.library_panel import read_games
+    from core.reads import read_games
     from tests.fixtures.media import make_video
 
     short = make_video(tmp_path / "corner kick.mp4", seconds=2.0)
@@ -194,15 +194,15 @@ def test_a_dropped_full_match_becomes_a_game_with_an_undo(qtbot, library: Librar
     try:
         with qtbot.waitSignal(window.importFinished, timeout=30_000):
             drop(window, [game_video, short])
-        games = read_games(window.state)
-        assert [g["name"] for g in games] == ["derby game"]
-        assert len(games[0]["media"]) == 1
+        games = read_games(library)
+        assert [g.name for g in games] == ["derby game"]
+        assert len(games[0].media) == 1
         names = sorted(c["name"] for c in library.raw_clips())
         assert names == ["corner kick"]  # the short one stays a clip, the match is not one
         assert "game" in window.statusBar().currentMessage()
-        assert window.state.media_hash == games[0]["media"][0]  # opened to be marked
+        assert window.state.media_hash == games[0].media[0]  # opened to be marked
         window.state.undo.undo()  # "no, it is a clip"
-        assert read_games(window.state) == []
+        assert read_games(library) == []
         assert sorted(c["name"] for c in library.raw_clips()) == ["corner kick", "derby game"]
         assert any("game" in a.text().lower() for a in window.menuBar().actions()[0].menu().actions())
     finally:
