@@ -28,10 +28,11 @@ from core.db.checkpoint import WalCheckpointer
 from core.db.engine import open_engine
 from core.db.latest import latest_versions
 from core.enums import GestureKind
+from core.gestures import keys
 from core.gestures.fold import ScopeState, StepResult, clip_of_path, step
 from core.gestures.model import ClockAhead, Gesture, GestureError, ScopeKind, canonical_json
-from core.gestures.normalize import Lookups, normalize
-from core.gestures.schema import entity_rule, scope_kind_of, validate_payload
+from core.gestures.normalize import Lookups
+from core.gestures.registry import EntityRule, entity_rule, normalize, scope_kind_of, validate_payload
 from core.gestures.views import clip_doc, clip_order, project_doc
 from core.ids import is_media_hash, is_uid, new_uid
 
@@ -281,12 +282,12 @@ class Library:
     def _local_entity(self, conn: Connection, g: Gesture) -> str:
         rule = entity_rule(g.kind)
         entity = g.entity_uid
-        if rule == "new":
+        if rule is EntityRule.NEW:
             entity = entity or new_uid()
             if not is_uid(entity):
                 raise GestureError("target must be a uuid")
             return entity
-        if rule == "hash":
+        if rule is EntityRule.HASH:
             if not is_media_hash(entity):
                 raise GestureError("import_media target must be the media's BLAKE3 hash")
             return entity
@@ -300,11 +301,11 @@ class Library:
     def _check_target(kind: GestureKind, entity: str, state: ScopeState) -> None:
         rule = entity_rule(kind)
         e = state.entries
-        if rule == "new" and e:
+        if rule is EntityRule.NEW and e:
             raise GestureError(f"{entity} already exists")
-        if rule == "project" and "name" not in e:
+        if rule is EntityRule.PROJECT and "name" not in e:
             raise GestureError(f"unknown project {entity}")
-        if rule == "raw_clip" and "media" not in e:
+        if rule is EntityRule.RAW_CLIP and "media" not in e:
             raise GestureError(f"unknown clip {entity}")
 
     def _lamport(self, conn: Connection) -> int:
@@ -333,9 +334,11 @@ class Library:
     def _resolve_scope(self, conn: Connection, kind: GestureKind, entity: str,
                        undoes: str | None = None) -> tuple[ScopeKind, str | None]:
         rule = entity_rule(kind)
-        if rule == "wc":
+        if rule is EntityRule.WORKING_CLIP:
             return ScopeKind.PROJECT, self._project_of_clip(conn, entity)
-        if rule != "any":
+        if rule is EntityRule.SCOPE:
+            return self._scope_of_entity(conn, entity)
+        if rule is not EntityRule.ANY:
             return scope_kind_of(kind), entity
         # A revert lives in the scope of the gesture it undoes.
         if undoes:
@@ -431,15 +434,15 @@ class Library:
         versions: dict[str, int] = {}
         members = set(clip_order(e))
         for wc in sorted(touched):
-            src = e.get(f"clip/{wc}")
+            src = e.get(keys.clip(wc))
             if src is None:  # its add_clip was undone: no longer in the reel
                 conn.execute(update(_WC).where(_WC.c.uid == wc).values(removed=True))
                 continue
             conn.execute(_UPSERT_WC, {"uid": wc, "project_uid": uid, "raw_clip_uid": src["raw_clip"],
-                                      "sort_key": e.get(f"order/{wc}", ""),
+                                      "sort_key": e.get(keys.order(wc), ""),
                                       "removed": wc not in members,
                                       "raw_clip_rev": src["rev"],
-                                      "transition_json": canonical_json(e.get(f"trans/{wc}"))})
+                                      "transition_json": canonical_json(e.get(keys.transition(wc)))})
             doc = canonical_json(clip_doc(e, wc))
             latest = conn.execute(_SEL_LATEST, {"wc": wc}).first()
             if latest is not None and latest.edit_json == doc:
@@ -546,8 +549,10 @@ class Library:
             if g.kind is GestureKind.ADD_CLIP:
                 kind, scope = ScopeKind.PROJECT, g.entity_uid
                 batch_clips[g.payload["working_clip"]] = g.entity_uid
-            elif entity_rule(g.kind) == "wc" and g.entity_uid in batch_clips:
+            elif entity_rule(g.kind) is EntityRule.WORKING_CLIP and g.entity_uid in batch_clips:
                 kind, scope = ScopeKind.PROJECT, batch_clips[g.entity_uid]
+            elif entity_rule(g.kind) is EntityRule.SCOPE:  # its scope may be created in this same batch
+                kind, scope = ScopeKind(g.payload["scope_kind"]), g.entity_uid
             elif g.undoes is not None and g.undoes in batch_scopes:
                 kind, scope = batch_scopes[g.undoes]
             else:
@@ -849,7 +854,7 @@ def validate_remote(g: Gesture) -> Gesture:
         raise GestureError("gesture undoes must be a uuid or null")
     if not (is_uid(g.entity_uid) or is_media_hash(g.entity_uid)):
         raise GestureError("gesture entity must be a uuid or media hash")
-    if entity_rule(g.kind) == "hash" and not is_media_hash(g.entity_uid):
+    if entity_rule(g.kind) is EntityRule.HASH and not is_media_hash(g.entity_uid):
         raise GestureError("import_media entity must be a media hash")
     validate_payload(g.kind, g.payload, normalized=True)
     return g

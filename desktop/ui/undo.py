@@ -26,7 +26,7 @@ from sqlalchemy import select
 from core.db import models as m
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture, GestureError
-from core.gestures.schema import entity_rule
+from core.gestures.registry import EntityRule, entity_rule
 from core.library import ApplyResult, Library
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def project_of_working_clip(library: Library, wc: str) -> str | None:
 def scope_of(library: Library, gesture: Gesture, result: ApplyResult) -> str | None:
     """The fold scope the library keeps this gesture's undo stack in."""
     rule = entity_rule(gesture.kind)
-    if rule == "wc":
+    if rule is EntityRule.WORKING_CLIP:
         return project_of_working_clip(library, result.entity)
     return result.entity
 
