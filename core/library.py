@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import platformdirs
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, text, update
@@ -35,6 +35,7 @@ from core.gestures.normalize import Lookups
 from core.gestures.registry import EntityRule, entity_rule, normalize, scope_kind_of, validate_payload
 from core.gestures.views import clip_doc, clip_order, project_doc
 from core.ids import is_media_hash, is_uid, new_uid
+from core.undo import check_not_stale
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +276,8 @@ class Library:
         res = step(state, full)
         conn.execute(_INSERT_LOG, self._log_row(full, scope_uid, res))
         self._put_setting(conn, "lamport", str(lamport))
-        versions = self._persist(conn, scope_uid, state, res.touched_clips, full.op_id, res.conflicts)
+        versions = self._persist(conn, scope_uid, state, res.touched_clips, full.op_id, res.conflicts,
+                                 resolutions=_resolution_keys(res))
         return ApplyResult(op_id, entity, g.kind, self._latest_version_no(conn, entity), versions,
                            res.created), scope_uid
 
@@ -408,11 +410,16 @@ class Library:
 
     # -- projections ---------------------------------------------------------------------------
     def _persist(self, conn: Connection, scope_uid: str, state: ScopeState, touched: set[str], op_id: str,
-                 conflicts: Iterable[Any], *, refold: bool = False) -> dict[str, int]:
+                 conflicts: Iterable[Any], *, refold: bool = False, resolutions: Iterable[str] = ()) -> dict[str, int]:
         self._save_state(conn, scope_uid, state)
         if refold:
-            resolved = set(conn.execute(select(m.Conflict.loser_op_id, m.Conflict.winner_op_id, m.Conflict.path)
-                                        .where(m.Conflict.scope_uid == scope_uid, m.Conflict.resolved)).all())
+            # Resolutions are resolve_conflict gestures folded into the state; a flag set before
+            # conflicts were resolved by gesture is kept unless a gesture says otherwise.
+            kept = set(conn.execute(select(m.Conflict.loser_op_id, m.Conflict.winner_op_id, m.Conflict.path)
+                                    .where(m.Conflict.scope_uid == scope_uid, m.Conflict.resolved)).all())
+            now = {t for k in state.entries if (t := keys.parse_resolution(k))}
+            ruled = now | {t for k in state.tombs if (t := keys.parse_resolution(k))}
+            resolved = now | (kept - ruled)
             conn.execute(delete(m.Conflict).where(m.Conflict.scope_uid == scope_uid))
         else:
             resolved = set()
@@ -421,6 +428,11 @@ class Library:
                 "scope_uid": scope_uid, "entity_uid": c.entity, "path": c.path, "loser_op_id": c.loser,
                 "winner_op_id": c.winner, "resolved": (c.loser, c.winner, c.path) in resolved,
                 "created_at": m.utcnow()})
+        for key in resolutions:
+            loser, winner, path = keys.parse_resolution(key) or ("", "", "")
+            conn.execute(update(_C).where(_C.c.scope_uid == scope_uid, _C.c.loser_op_id == loser,
+                                          _C.c.winner_op_id == winner, _C.c.path == path)
+                         .values(resolved=key in state.entries))
         project = _PROJECTORS[state.kind]
         return project(self, conn, scope_uid, state, touched, op_id)
 
@@ -579,13 +591,15 @@ class Library:
                 touched: set[str] = set()
                 conflicts = []
                 rows = []
+                resolutions: set[str] = set()
                 for g in items:
                     res = step(state, g)
                     touched |= res.touched_clips
                     conflicts += res.conflicts
+                    resolutions.update(_resolution_keys(res))
                     rows.append(self._log_row(g, scope, res))
                 conn.execute(_INSERT_LOG, rows)
-                self._persist(conn, scope, state, touched, items[-1].op_id, conflicts)
+                self._persist(conn, scope, state, touched, items[-1].op_id, conflicts, resolutions=resolutions)
             else:
                 conn.execute(_INSERT_LOG, [self._log_row(g, scope, None) for g in items])
                 refold.add(scope)
@@ -660,6 +674,13 @@ class Library:
                 undo.append(row.op_id)
                 redo.clear()
         return undo, redo
+
+    def undo_ops(self, op_ids: Sequence[str]) -> list[ApplyResult]:
+        """Revert exactly these gestures (an undo step's own), newest first; refused with a
+        GestureError, changing nothing, when a later gesture changed what they changed."""
+        with self.read() as conn:
+            check_not_stale(conn, op_ids)
+        return [self._invert(op) for op in reversed(op_ids)]
 
     def undo(self, scope_uid: str) -> ApplyResult | None:
         undo, _redo = self.undo_stacks(scope_uid)
@@ -771,11 +792,17 @@ class Library:
             return [{k: r[k] for k in ("scope_uid", "entity_uid", "path", "loser_op_id", "winner_op_id", "resolved")}
                     for r in conn.execute(q).mappings()]
 
-    def resolve_conflict(self, loser_op_id: str, winner_op_id: str, path: str) -> None:
-        """Mark a conflict as dealt with ("keep theirs", or after "restore mine" re-applied it)."""
-        with self._write() as conn:
-            conn.execute(update(_C).where(_C.c.loser_op_id == loser_op_id, _C.c.winner_op_id == winner_op_id,
-                                          _C.c.path == path).values(resolved=True))
+    def resolve_conflict(self, loser_op_id: str, winner_op_id: str, path: str) -> ApplyResult:
+        """Mark a conflict as dealt with ("keep theirs", or after "restore mine" re-applied it): a
+        gesture, so every device sees it dealt with and it undoes like any edit."""
+        with self.read() as conn:
+            row = conn.execute(select(_C.c.scope_uid, _FS.c.scope_kind).join(_FS, _FS.c.scope_uid == _C.c.scope_uid)
+                               .where(_C.c.loser_op_id == loser_op_id, _C.c.winner_op_id == winner_op_id,
+                                      _C.c.path == path)).first()
+        if row is None:
+            raise GestureError(f"no such conflict ({loser_op_id} lost to {winner_op_id} at {path[:80]})")
+        return self.apply(Gesture(GestureKind.RESOLVE_CONFLICT, row.scope_uid, {
+            "loser": loser_op_id, "winner": winner_op_id, "path": path, "scope_kind": row.scope_kind}))
 
     def gesture(self, op_id: str) -> Gesture | None:
         with self.read() as conn:
@@ -840,6 +867,10 @@ _PROJECTORS = {
     ScopeKind.MEDIA: Library._project_media,
     ScopeKind.GAME: Library._project_game,
 }
+
+
+def _resolution_keys(res: StepResult) -> list[str]:
+    return [k for k in res.effect if keys.parse_resolution(k)]
 
 
 def validate_remote(g: Gesture) -> Gesture:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from core.enums import AspectRatio, OverlayShape, TitleBackground, TransitionType
+from core.gestures import keys
 from core.ids import is_uid
 
 Check = Callable[[Any], str | None]
@@ -81,6 +82,12 @@ def check_entry(path: Any, value: Any) -> str | None:
     if not _CACHE:
         _CACHE.append(_rules())
     plain, clip = _CACHE[0]
+    resolution = keys.parse_resolution(path) if isinstance(path, str) else None
+    if resolution is not None:  # a dismissed conflict: two op_ids and the entry they fought over
+        loser, winner, inner = resolution
+        if not (is_uid(loser) and is_uid(winner)) or keys.parse_resolution(inner) or check_entry(inner, None):
+            return f"names an unknown entry {path[:80]!r}"
+        return None if value in (None, True) else f"entry {path[:80]!r} must be true"
     if not isinstance(path, str) or len(path) > 200:
         return "has an invalid entry path"
     parts = path.split("/")
