@@ -795,14 +795,18 @@ class Library:
     def resolve_conflict(self, loser_op_id: str, winner_op_id: str, path: str) -> ApplyResult:
         """Mark a conflict as dealt with ("keep theirs", or after "restore mine" re-applied it): a
         gesture, so every device sees it dealt with and it undoes like any edit."""
+        return self.apply(self.conflict_gesture(loser_op_id, winner_op_id, path))
+
+    def conflict_gesture(self, loser_op_id: str, winner_op_id: str, path: str) -> Gesture:
+        """The resolve_conflict gesture for one listed conflict (GestureError when it is not listed)."""
         with self.read() as conn:
             row = conn.execute(select(_C.c.scope_uid, _FS.c.scope_kind).join(_FS, _FS.c.scope_uid == _C.c.scope_uid)
                                .where(_C.c.loser_op_id == loser_op_id, _C.c.winner_op_id == winner_op_id,
                                       _C.c.path == path)).first()
         if row is None:
             raise GestureError(f"no such conflict ({loser_op_id} lost to {winner_op_id} at {path[:80]})")
-        return self.apply(Gesture(GestureKind.RESOLVE_CONFLICT, row.scope_uid, {
-            "loser": loser_op_id, "winner": winner_op_id, "path": path, "scope_kind": row.scope_kind}))
+        return Gesture(GestureKind.RESOLVE_CONFLICT, row.scope_uid, {
+            "loser": loser_op_id, "winner": winner_op_id, "path": path, "scope_kind": row.scope_kind})
 
     def gesture(self, op_id: str) -> Gesture | None:
         with self.read() as conn:
