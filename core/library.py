@@ -563,8 +563,10 @@ class Library:
                 batch_clips[g.payload["working_clip"]] = g.entity_uid
             elif entity_rule(g.kind) is EntityRule.WORKING_CLIP and g.entity_uid in batch_clips:
                 kind, scope = ScopeKind.PROJECT, batch_clips[g.entity_uid]
-            elif entity_rule(g.kind) is EntityRule.SCOPE:  # its scope may be created in this same batch
-                kind, scope = ScopeKind(g.payload["scope_kind"]), g.entity_uid
+            elif entity_rule(g.kind) is EntityRule.SCOPE:
+                kind, scope = self._scope_of_entity(conn, g.entity_uid)
+                if scope is None and g.entity_uid in plan:  # a scope created earlier in this same batch
+                    kind, scope = plan[g.entity_uid][0], g.entity_uid
             elif g.undoes is not None and g.undoes in batch_scopes:
                 kind, scope = batch_scopes[g.undoes]
             else:
@@ -800,13 +802,12 @@ class Library:
     def conflict_gesture(self, loser_op_id: str, winner_op_id: str, path: str) -> Gesture:
         """The resolve_conflict gesture for one listed conflict (GestureError when it is not listed)."""
         with self.read() as conn:
-            row = conn.execute(select(_C.c.scope_uid, _FS.c.scope_kind).join(_FS, _FS.c.scope_uid == _C.c.scope_uid)
-                               .where(_C.c.loser_op_id == loser_op_id, _C.c.winner_op_id == winner_op_id,
-                                      _C.c.path == path)).first()
-        if row is None:
+            scope = conn.execute(select(_C.c.scope_uid).where(
+                _C.c.loser_op_id == loser_op_id, _C.c.winner_op_id == winner_op_id, _C.c.path == path)).scalar()
+        if scope is None:
             raise GestureError(f"no such conflict ({loser_op_id} lost to {winner_op_id} at {path[:80]})")
-        return Gesture(GestureKind.RESOLVE_CONFLICT, row.scope_uid, {
-            "loser": loser_op_id, "winner": winner_op_id, "path": path, "scope_kind": row.scope_kind})
+        payload = {"loser": loser_op_id, "winner": winner_op_id, "path": path}
+        return Gesture(GestureKind.RESOLVE_CONFLICT, scope, payload)
 
     def gesture(self, op_id: str) -> Gesture | None:
         with self.read() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Mapping
 
+from core.editmath.segments import FIRST_SEGMENT
 from core.gestures import keys
 from core.gestures.model import Gesture
 from core.gestures.state import EntryWriter, Payload, quantise
@@ -78,7 +79,7 @@ def set_speed(w: EntryWriter, g: Gesture, p: Payload) -> None:
     if wc is None:
         return
     seg = p["segment"]
-    if seg != "start" and keys.split(wc, seg) not in w.s.entries:
+    if seg != FIRST_SEGMENT and keys.split(wc, seg) not in w.s.entries:
         w.edit_of_deleted(keys.split(wc, seg))
         return
     w.set(keys.speed(wc, seg), quantise(p["speed"]))

@@ -43,7 +43,7 @@ class EntityRule(str, Enum):
     PROJECT = "project"
     WORKING_CLIP = "wc"  # folds in the scope of the project holding the working clip
     ANY = "any"  # a revert: the scope of the gesture it undoes
-    SCOPE = "scope"  # any scope; the payload names its kind (conflict resolution)
+    SCOPE = "scope"  # the target is a scope uid of any kind (conflict resolution)
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ REGISTRY: dict[GestureKind, GestureSpec] = {s.kind: s for s in (
           fold=F.revert, normalize=None, label="Revert", large=True),
     _spec(K.RESOLVE_CONFLICT, S.PROJECT, R.SCOPE, {
         "loser": Field(_uid, required=True), "winner": Field(_uid, required=True),
-        "path": Field(_entry_path, required=True), "scope_kind": Field(_enum(ScopeKind), required=True)},
+        "path": Field(_entry_path, required=True)},
           fold=E.resolve_conflict, normalize=None, label="Dismiss conflict"),
 )}
 

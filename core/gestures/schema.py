@@ -11,6 +11,7 @@ from enum import Enum
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from core.editmath.segments import FIRST_SEGMENT
 from core.enums import (
     TextAlign, TextAnchor, TextFont, TitleBackground,
 )
@@ -104,7 +105,7 @@ def _tags(v: Any) -> str | None:
 
 
 def _segment(v: Any) -> str | None:
-    return None if v == "start" or is_uid(v) else "must be 'start' or a split uid"
+    return None if v == FIRST_SEGMENT or is_uid(v) else f"must be '{FIRST_SEGMENT}' or a split uid"
 
 
 def _sort_key(v: Any) -> str | None:
