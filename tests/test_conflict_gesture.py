@@ -68,3 +68,14 @@ def test_an_unknown_conflict_is_refused_and_nothing_is_logged(make_library) -> N
     with pytest.raises(GestureError, match="no such conflict"):
         a.resolve_conflict(c["winner_op_id"], c["loser_op_id"], c["path"])
     assert a.gesture_count() == count and len(a.conflicts()) == 1
+
+
+def test_a_remote_resolution_naming_no_real_entry_is_refused(make_library) -> None:
+    a, b, project = _conflicted(make_library)
+    (c,) = a.conflicts()
+    done = a.resolve_conflict(c["loser_op_id"], c["winner_op_id"], c["path"])
+    wire = a.gesture(done.op_id).to_wire()
+    wire["payload"]["path"] = "../../etc/passwd"
+    with pytest.raises(GestureError, match="path"):
+        b.merge_remote([wire])
+    assert len(b.conflicts()) == 1
