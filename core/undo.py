@@ -57,8 +57,7 @@ def check_not_stale(conn: Connection, op_ids: Sequence[str]) -> None:
                     standing[path].add(g.op_id)
         blocked = sorted(p for p, ops in standing.items() if ops)
         if blocked:
-            raise StaleUndo(f"cannot undo: {_what(blocked[0])} was changed since by a later edit "
-                            "(undo that first, or edit it again)")
+            raise StaleUndo(f"{_what(blocked[0])} was changed since by a later edit (undo that first)")
 
 
 def _what(path: str) -> str:
