@@ -69,6 +69,8 @@ class GestureKind(str, Enum):
     CLEAR_TITLE_CARD = "clear_title_card"
     # undo / redo: restores the sub-objects a gesture changed (payload holds the old values)
     REVERT = "revert"
+    # marks a conflict dealt with ("keep theirs", or after "restore mine"), on every device
+    RESOLVE_CONFLICT = "resolve_conflict"
 
 
 class TransitionType(str, Enum):

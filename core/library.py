@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import platformdirs
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, or_, select, text, update
@@ -29,12 +29,14 @@ from core.db.engine import open_engine
 from core.db.latest import latest_versions
 from core.db.write_guard import guarded_engine
 from core.enums import GestureKind
+from core.gestures import keys
 from core.gestures.fold import ScopeState, StepResult, clip_of_path, step
 from core.gestures.model import ClockAhead, Gesture, GestureError, ScopeKind, canonical_json
-from core.gestures.normalize import Lookups, normalize
-from core.gestures.schema import entity_rule, scope_kind_of, validate_payload
+from core.gestures.normalize import Lookups
+from core.gestures.registry import EntityRule, entity_rule, normalize, scope_kind_of, validate_payload
 from core.gestures.views import clip_doc, clip_order, project_doc
 from core.ids import is_media_hash, is_uid, new_uid
+from core.undo import check_not_stale
 
 log = logging.getLogger(__name__)
 
@@ -278,19 +280,20 @@ class Library:
         res = step(state, full)
         conn.execute(_INSERT_LOG, self._log_row(full, scope_uid, res))
         self._put_setting(conn, "lamport", str(lamport))
-        versions = self._persist(conn, scope_uid, state, res.touched_clips, full.op_id, res.conflicts)
+        versions = self._persist(conn, scope_uid, state, res.touched_clips, full.op_id, res.conflicts,
+                                 resolutions=_resolution_keys(res))
         return ApplyResult(op_id, entity, g.kind, self._latest_version_no(conn, entity), versions,
                            res.created), scope_uid
 
     def _local_entity(self, conn: Connection, g: Gesture) -> str:
         rule = entity_rule(g.kind)
         entity = g.entity_uid
-        if rule == "new":
+        if rule is EntityRule.NEW:
             entity = entity or new_uid()
             if not is_uid(entity):
                 raise GestureError("target must be a uuid")
             return entity
-        if rule == "hash":
+        if rule is EntityRule.HASH:
             if not is_media_hash(entity):
                 raise GestureError("import_media target must be the media's BLAKE3 hash")
             return entity
@@ -304,11 +307,11 @@ class Library:
     def _check_target(kind: GestureKind, entity: str, state: ScopeState) -> None:
         rule = entity_rule(kind)
         e = state.entries
-        if rule == "new" and e:
+        if rule is EntityRule.NEW and e:
             raise GestureError(f"{entity} already exists")
-        if rule == "project" and "name" not in e:
+        if rule is EntityRule.PROJECT and "name" not in e:
             raise GestureError(f"unknown project {entity}")
-        if rule == "raw_clip" and "media" not in e:
+        if rule is EntityRule.RAW_CLIP and "media" not in e:
             raise GestureError(f"unknown clip {entity}")
 
     def _lamport(self, conn: Connection) -> int:
@@ -337,9 +340,11 @@ class Library:
     def _resolve_scope(self, conn: Connection, kind: GestureKind, entity: str,
                        undoes: str | None = None) -> tuple[ScopeKind, str | None]:
         rule = entity_rule(kind)
-        if rule == "wc":
+        if rule is EntityRule.WORKING_CLIP:
             return ScopeKind.PROJECT, self._project_of_clip(conn, entity)
-        if rule != "any":
+        if rule is EntityRule.SCOPE:
+            return self._scope_of_entity(conn, entity)
+        if rule is not EntityRule.ANY:
             return scope_kind_of(kind), entity
         # A revert lives in the scope of the gesture it undoes.
         if undoes:
@@ -409,11 +414,16 @@ class Library:
 
     # -- projections ---------------------------------------------------------------------------
     def _persist(self, conn: Connection, scope_uid: str, state: ScopeState, touched: set[str], op_id: str,
-                 conflicts: Iterable[Any], *, refold: bool = False) -> dict[str, int]:
+                 conflicts: Iterable[Any], *, refold: bool = False, resolutions: Iterable[str] = ()) -> dict[str, int]:
         self._save_state(conn, scope_uid, state)
         if refold:
-            resolved = set(conn.execute(select(m.Conflict.loser_op_id, m.Conflict.winner_op_id, m.Conflict.path)
-                                        .where(m.Conflict.scope_uid == scope_uid, m.Conflict.resolved)).all())
+            # Resolutions are resolve_conflict gestures folded into the state; a flag set before
+            # conflicts were resolved by gesture is kept unless a gesture says otherwise.
+            kept = set(conn.execute(select(m.Conflict.loser_op_id, m.Conflict.winner_op_id, m.Conflict.path)
+                                    .where(m.Conflict.scope_uid == scope_uid, m.Conflict.resolved)).all())
+            now = {t for k in state.entries if (t := keys.parse_resolution(k))}
+            ruled = now | {t for k in state.tombs if (t := keys.parse_resolution(k))}
+            resolved = now | (kept - ruled)
             conn.execute(delete(m.Conflict).where(m.Conflict.scope_uid == scope_uid))
         else:
             resolved = set()
@@ -422,6 +432,11 @@ class Library:
                 "scope_uid": scope_uid, "entity_uid": c.entity, "path": c.path, "loser_op_id": c.loser,
                 "winner_op_id": c.winner, "resolved": (c.loser, c.winner, c.path) in resolved,
                 "created_at": m.utcnow()})
+        for key in resolutions:
+            loser, winner, path = keys.parse_resolution(key) or ("", "", "")
+            conn.execute(update(_C).where(_C.c.scope_uid == scope_uid, _C.c.loser_op_id == loser,
+                                          _C.c.winner_op_id == winner, _C.c.path == path)
+                         .values(resolved=key in state.entries))
         project = _PROJECTORS[state.kind]
         return project(self, conn, scope_uid, state, touched, op_id)
 
@@ -435,15 +450,15 @@ class Library:
         versions: dict[str, int] = {}
         members = set(clip_order(e))
         for wc in sorted(touched):
-            src = e.get(f"clip/{wc}")
+            src = e.get(keys.clip(wc))
             if src is None:  # its add_clip was undone: no longer in the reel
                 conn.execute(update(_WC).where(_WC.c.uid == wc).values(removed=True))
                 continue
             conn.execute(_UPSERT_WC, {"uid": wc, "project_uid": uid, "raw_clip_uid": src["raw_clip"],
-                                      "sort_key": e.get(f"order/{wc}", ""),
+                                      "sort_key": e.get(keys.order(wc), ""),
                                       "removed": wc not in members,
                                       "raw_clip_rev": src["rev"],
-                                      "transition_json": canonical_json(e.get(f"trans/{wc}"))})
+                                      "transition_json": canonical_json(e.get(keys.transition(wc)))})
             doc = canonical_json(clip_doc(e, wc))
             latest = conn.execute(_SEL_LATEST, {"wc": wc}).first()
             if latest is not None and latest.edit_json == doc:
@@ -550,8 +565,12 @@ class Library:
             if g.kind is GestureKind.ADD_CLIP:
                 kind, scope = ScopeKind.PROJECT, g.entity_uid
                 batch_clips[g.payload["working_clip"]] = g.entity_uid
-            elif entity_rule(g.kind) == "wc" and g.entity_uid in batch_clips:
+            elif entity_rule(g.kind) is EntityRule.WORKING_CLIP and g.entity_uid in batch_clips:
                 kind, scope = ScopeKind.PROJECT, batch_clips[g.entity_uid]
+            elif entity_rule(g.kind) is EntityRule.SCOPE:
+                kind, scope = self._scope_of_entity(conn, g.entity_uid)
+                if scope is None and g.entity_uid in plan:  # a scope created earlier in this same batch
+                    kind, scope = plan[g.entity_uid][0], g.entity_uid
             elif g.undoes is not None and g.undoes in batch_scopes:
                 kind, scope = batch_scopes[g.undoes]
             else:
@@ -578,13 +597,15 @@ class Library:
                 touched: set[str] = set()
                 conflicts = []
                 rows = []
+                resolutions: set[str] = set()
                 for g in items:
                     res = step(state, g)
                     touched |= res.touched_clips
                     conflicts += res.conflicts
+                    resolutions.update(_resolution_keys(res))
                     rows.append(self._log_row(g, scope, res))
                 conn.execute(_INSERT_LOG, rows)
-                self._persist(conn, scope, state, touched, items[-1].op_id, conflicts)
+                self._persist(conn, scope, state, touched, items[-1].op_id, conflicts, resolutions=resolutions)
             else:
                 conn.execute(_INSERT_LOG, [self._log_row(g, scope, None) for g in items])
                 refold.add(scope)
@@ -659,6 +680,13 @@ class Library:
                 undo.append(row.op_id)
                 redo.clear()
         return undo, redo
+
+    def undo_ops(self, op_ids: Sequence[str]) -> list[ApplyResult]:
+        """Revert exactly these gestures (an undo step's own), newest first; refused with a
+        GestureError, changing nothing, when a later gesture changed what they changed."""
+        with self.read() as conn:
+            check_not_stale(conn, op_ids)
+        return [self._invert(op) for op in reversed(op_ids)]
 
     def undo(self, scope_uid: str) -> ApplyResult | None:
         undo, _redo = self.undo_stacks(scope_uid)
@@ -770,11 +798,20 @@ class Library:
             return [{k: r[k] for k in ("scope_uid", "entity_uid", "path", "loser_op_id", "winner_op_id", "resolved")}
                     for r in conn.execute(q).mappings()]
 
-    def resolve_conflict(self, loser_op_id: str, winner_op_id: str, path: str) -> None:
-        """Mark a conflict as dealt with ("keep theirs", or after "restore mine" re-applied it)."""
-        with self._write() as conn:
-            conn.execute(update(_C).where(_C.c.loser_op_id == loser_op_id, _C.c.winner_op_id == winner_op_id,
-                                          _C.c.path == path).values(resolved=True))
+    def resolve_conflict(self, loser_op_id: str, winner_op_id: str, path: str) -> ApplyResult:
+        """Mark a conflict as dealt with ("keep theirs", or after "restore mine" re-applied it): a
+        gesture, so every device sees it dealt with and it undoes like any edit."""
+        return self.apply(self.conflict_gesture(loser_op_id, winner_op_id, path))
+
+    def conflict_gesture(self, loser_op_id: str, winner_op_id: str, path: str) -> Gesture:
+        """The resolve_conflict gesture for one listed conflict (GestureError when it is not listed)."""
+        with self.read() as conn:
+            scope = conn.execute(select(_C.c.scope_uid).where(
+                _C.c.loser_op_id == loser_op_id, _C.c.winner_op_id == winner_op_id, _C.c.path == path)).scalar()
+        if scope is None:
+            raise GestureError(f"no such conflict ({loser_op_id} lost to {winner_op_id} at {path[:80]})")
+        payload = {"loser": loser_op_id, "winner": winner_op_id, "path": path}
+        return Gesture(GestureKind.RESOLVE_CONFLICT, scope, payload)
 
     def gesture(self, op_id: str) -> Gesture | None:
         with self.read() as conn:
@@ -841,6 +878,10 @@ _PROJECTORS = {
 }
 
 
+def _resolution_keys(res: StepResult) -> list[str]:
+    return [k for k in res.effect if keys.parse_resolution(k)]
+
+
 def validate_remote(g: Gesture) -> Gesture:
     """Strict checks for a gesture from another device (before anything is written)."""
     if not is_uid(g.op_id) or not is_uid(g.device_id):
@@ -853,7 +894,7 @@ def validate_remote(g: Gesture) -> Gesture:
         raise GestureError("gesture undoes must be a uuid or null")
     if not (is_uid(g.entity_uid) or is_media_hash(g.entity_uid)):
         raise GestureError("gesture entity must be a uuid or media hash")
-    if entity_rule(g.kind) == "hash" and not is_media_hash(g.entity_uid):
+    if entity_rule(g.kind) is EntityRule.HASH and not is_media_hash(g.entity_uid):
         raise GestureError("import_media entity must be a media hash")
     validate_payload(g.kind, g.payload, normalized=True)
     return g

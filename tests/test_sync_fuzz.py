@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from core.enums import GestureKind
 from core.gestures.model import GestureError
-from core.gestures.schema import SCHEMAS
+from core.gestures.registry import REGISTRY
 from core.ids import new_uid
 from core.library import Library
 from sync.codec import FormatError, decode_batch, encode_batch, gzip_json
@@ -77,7 +77,7 @@ _KINDS = sorted(GestureKind, key=lambda k: k.value)
 @st.composite
 def wire_gestures(draw: st.DrawFn, targets: list[str]) -> dict[str, Any]:
     kind = draw(st.sampled_from(_KINDS))
-    fields = sorted(SCHEMAS[kind][2])
+    fields = sorted(REGISTRY[kind].fields)
     if kind in (GestureKind.REVERT, GestureKind.RESTORE_VERSION):
         heads = ["name", "media", "rating", "info", "deleted", "start", "aspect", "tags", "clip", "order", "kf",
                  "rkf", "speed", "region", "style", "trans", "bogus"]

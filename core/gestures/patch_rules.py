@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from core.enums import AspectRatio, OverlayShape, TitleBackground, TransitionType
+from core.gestures import keys
+from core.editmath.segments import FIRST_SEGMENT
 from core.ids import is_uid
 
 Check = Callable[[Any], str | None]
@@ -58,19 +60,20 @@ def _rules() -> tuple[dict[str, Check], dict[str, tuple[int, Check]]]:
     }
     text_element = _record({"text": s._TEXT.check, **{k: f.check for k, f in s.TEXT_STYLE_FIELDS.items()}})
     # Entries of a working clip: head -> (number of uid segments after the clip, rule).
-    clip: dict[str, tuple[int, Check]] = {
-        "clip": (0, s._source), "order": (0, s._sort_key),
-        "trans": (0, _record({"type": s._enum(TransitionType), "duration": s._num(0.0, s.MAX_TRANSITION)})),
-        "trim": (0, _record({"start": s.T, "end": s.T})), "rot": (0, s._num(-s.MAX_ROTATION, s.MAX_ROTATION)),
-        "style": (0, style), "kf": (1, kf), "split": (1, s._num(0.0, s.MAX_TIME, lo_open=True)),
-        "speed": (1, s._num(s.MIN_SPEED, s.MAX_SPEED)),
-        "region": (1, _record({"start": s.T, "end": s.T, "enabled": s._bool})),
-        "rkf": (2, _record({"time": s.T, "x": s.PX, "y": s.PX, "rx": s.SIZE, "ry": s.SIZE})),
-        "rkfalias": (2, s._uid),  # a keyframe folded into another (the snap) -> the survivor
-        "text": (1, _record({"start": s.T, "end": s.T})),
-        "tel": (2, text_element),
+    H = keys.Head
+    by_head: dict[keys.Head, tuple[int, Check]] = {
+        H.CLIP: (0, s._source), H.ORDER: (0, s._sort_key),
+        H.TRANS: (0, _record({"type": s._enum(TransitionType), "duration": s._num(0.0, s.MAX_TRANSITION)})),
+        H.TRIM: (0, _record({"start": s.T, "end": s.T})), H.ROT: (0, s._num(-s.MAX_ROTATION, s.MAX_ROTATION)),
+        H.STYLE: (0, style), H.KF: (1, kf), H.SPLIT: (1, s._num(0.0, s.MAX_TIME, lo_open=True)),
+        H.SPEED: (1, s._num(s.MIN_SPEED, s.MAX_SPEED)),
+        H.REGION: (1, _record({"start": s.T, "end": s.T, "enabled": s._bool})),
+        H.RKF: (2, _record({"time": s.T, "x": s.PX, "y": s.PX, "rx": s.SIZE, "ry": s.SIZE})),
+        H.RKF_ALIAS: (2, s._uid),  # a keyframe folded into another (the snap) -> the survivor
+        H.TEXT: (1, _record({"start": s.T, "end": s.T})),
+        H.TEL: (2, text_element),
     }
-    return plain, clip
+    return plain, {h.value: rule for h, rule in by_head.items()}
 
 
 _CACHE: list[tuple[dict[str, Check], dict[str, tuple[int, Check]]]] = []
@@ -81,6 +84,12 @@ def check_entry(path: Any, value: Any) -> str | None:
     if not _CACHE:
         _CACHE.append(_rules())
     plain, clip = _CACHE[0]
+    resolution = keys.parse_resolution(path) if isinstance(path, str) else None
+    if resolution is not None:  # a dismissed conflict: two op_ids and the entry they fought over
+        loser, winner, inner = resolution
+        if not (is_uid(loser) and is_uid(winner)) or keys.parse_resolution(inner) or check_entry(inner, None):
+            return f"names an unknown entry {path[:80]!r}"
+        return None if value in (None, True) else f"entry {path[:80]!r} must be true"
     if not isinstance(path, str) or len(path) > 200:
         return "has an invalid entry path"
     parts = path.split("/")
@@ -90,7 +99,7 @@ def check_entry(path: Any, value: Any) -> str | None:
         head, wc, *rest = parts
         extra, rule = clip.get(head, (-1, None))
         ok_segments = len(rest) == extra and is_uid(wc) and all(
-            is_uid(seg) or (head == "speed" and seg == "start") for seg in rest)
+            is_uid(seg) or (head == keys.Head.SPEED.value and seg == FIRST_SEGMENT) for seg in rest)
         if not ok_segments:
             rule = None
     if rule is None:

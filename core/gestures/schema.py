@@ -7,13 +7,15 @@ carry the fields the originating device resolved (minted uids, sort keys, source
 from __future__ import annotations
 
 import re
+from enum import Enum
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from core.editmath.segments import FIRST_SEGMENT
 from core.enums import (
-    AspectRatio, GestureKind, OverlayShape, TextAlign, TextAnchor, TextFont, TitleBackground, TransitionType,
+    TextAlign, TextAnchor, TextFont, TitleBackground,
 )
-from core.gestures.model import GestureError, ScopeKind, canonical_json, finite
+from core.gestures.model import finite
 from core.gestures.patch_rules import check_entry
 from core.ids import is_media_hash, is_uid
 
@@ -85,8 +87,8 @@ def _bool(v: Any) -> str | None:
     return None if isinstance(v, bool) else "must be true or false"
 
 
-def _enum(enum: type) -> Callable[[Any], str | None]:
-    values = [e.value for e in enum]
+def _enum(enum: type[Enum]) -> Callable[[Any], str | None]:
+    values = [str(e.value) for e in enum]
 
     def check(v: Any) -> str | None:
         return None if v in values else f"must be one of {', '.join(values)}"
@@ -103,7 +105,7 @@ def _tags(v: Any) -> str | None:
 
 
 def _segment(v: Any) -> str | None:
-    return None if v == "start" or is_uid(v) else "must be 'start' or a split uid"
+    return None if v == FIRST_SEGMENT or is_uid(v) else f"must be '{FIRST_SEGMENT}' or a split uid"
 
 
 def _sort_key(v: Any) -> str | None:
@@ -253,160 +255,3 @@ def _elements(v: Any) -> str | None:
             if err:
                 return f"[{i}] {name} {err}"
     return None
-
-# kind -> (scope kind, entity rule, fields). Entity rule "new": the gesture creates its entity
-# (the library mints the uid when no target is given); "wc": the target is a working clip.
-SCHEMAS: dict[GestureKind, tuple[ScopeKind, str, dict[str, Field]]] = {
-    GestureKind.IMPORT_MEDIA: (ScopeKind.MEDIA, "hash", {
-        "info": Field(_media_info, required=True), "name": Field(_text(512))}),
-    GestureKind.CREATE_GAME: (ScopeKind.GAME, "new", {
-        "name": Field(_text(200, min_len=1), required=True), "media": Field(_media_list, required=True)}),
-    GestureKind.MARK_CLIP: (ScopeKind.RAW_CLIP, "new", {
-        "media": Field(_hash, required=True), "start": Field(T, required=True), "end": Field(T, required=True),
-        "rating": Field(_int(0, 5)), "tags": Field(_tags), "notes": Field(_text(10_000)),
-        "name": Field(_text(200)), "game": Field(_uid_or_none)}),
-    GestureKind.UPDATE_CLIP: (ScopeKind.RAW_CLIP, "raw_clip", {
-        "start": Field(T), "end": Field(T), "rating": Field(_int(0, 5)), "tags": Field(_tags),
-        "notes": Field(_text(10_000)), "name": Field(_text(200))}),
-    GestureKind.DELETE_CLIP: (ScopeKind.RAW_CLIP, "raw_clip", {}),
-    GestureKind.CREATE_PROJECT: (ScopeKind.PROJECT, "new", {
-        "name": Field(_text(200, min_len=1), required=True), "aspect": Field(_enum(AspectRatio), normalized=True)}),
-    GestureKind.RENAME_PROJECT: (ScopeKind.PROJECT, "project", {"name": Field(_text(200, min_len=1), required=True)}),
-    GestureKind.SET_ASPECT_RATIO: (ScopeKind.PROJECT, "project", {"aspect": Field(_enum(AspectRatio), required=True)}),
-    GestureKind.DELETE_PROJECT: (ScopeKind.PROJECT, "project", {}),
-    GestureKind.ADD_CLIP: (ScopeKind.PROJECT, "project", {
-        "raw_clip": Field(_uid, required=True), "working_clip": Field(_uid, normalized=True),
-        "position": Field(_int(0, 100_000)), "sort_key": Field(_sort_key, normalized=True),
-        "source": Field(_source, normalized=True)}),
-    GestureKind.REMOVE_CLIP: (ScopeKind.PROJECT, "project", {"working_clip": Field(_uid, required=True)}),
-    GestureKind.MOVE_CLIP: (ScopeKind.PROJECT, "project", {
-        "working_clip": Field(_uid, required=True), "position": Field(_int(0, 100_000)),
-        "sort_key": Field(_sort_key, normalized=True)}),
-    GestureKind.SET_TRANSITION: (ScopeKind.PROJECT, "project", {
-        "working_clip": Field(_uid, required=True), "type": Field(_enum(TransitionType), required=True),
-        "duration": Field(_num(0.0, MAX_TRANSITION))}),
-    GestureKind.ADD_CROP_KEYFRAME: (ScopeKind.PROJECT, "wc", {
-        "time": Field(T, required=True), "x": Field(PX, required=True), "y": Field(PX, required=True),
-        "width": Field(SIZE, required=True), "height": Field(SIZE, required=True),
-        "keyframe": Field(_uid, normalized=True), "snap": Field(_uid_or_none)}),
-    GestureKind.MOVE_CROP_KEYFRAME: (ScopeKind.PROJECT, "wc", {
-        "keyframe": Field(_uid, required=True), "time": Field(T, required=True)}),
-    GestureKind.UPDATE_CROP_KEYFRAME: (ScopeKind.PROJECT, "wc", {
-        "keyframe": Field(_uid, required=True), "time": Field(T), "x": Field(PX), "y": Field(PX),
-        "width": Field(SIZE), "height": Field(SIZE)}),
-    GestureKind.DELETE_CROP_KEYFRAME: (ScopeKind.PROJECT, "wc", {"keyframe": Field(_uid, required=True)}),
-    GestureKind.SPLIT: (ScopeKind.PROJECT, "wc", {
-        "time": Field(_num(0.0, MAX_TIME, lo_open=True), required=True), "split": Field(_uid, normalized=True),
-        "inherit": Field(_segment)}),
-    GestureKind.REMOVE_SPLIT: (ScopeKind.PROJECT, "wc", {"time": Field(T), "split": Field(_uid_or_none, normalized=True)}),
-    GestureKind.SET_SEGMENT_SPEED: (ScopeKind.PROJECT, "wc", {
-        "time": Field(T), "speed": Field(_num(MIN_SPEED, MAX_SPEED), required=True),
-        "segment": Field(_segment, normalized=True)}),
-    GestureKind.SET_TRIM: (ScopeKind.PROJECT, "wc", {"start": Field(T, required=True), "end": Field(T, required=True)}),
-    GestureKind.CLEAR_TRIM: (ScopeKind.PROJECT, "wc", {}),
-    GestureKind.SET_ROTATION: (ScopeKind.PROJECT, "wc", {"degrees": Field(_num(-MAX_ROTATION, MAX_ROTATION), required=True)}),
-    GestureKind.RESTORE_VERSION: (ScopeKind.PROJECT, "wc", {
-        "version": Field(_int(1, 10**9), required=True), "patch": Field(_patch, normalized=True)}),
-    GestureKind.USE_NEW_RANGE: (ScopeKind.PROJECT, "wc", {
-        "rescale": Field(_bool), "source": Field(_source, normalized=True)}),
-    GestureKind.ADD_REGION: (ScopeKind.PROJECT, "wc", {
-        "start": Field(T, required=True), "end": Field(T, required=True), "region": Field(_uid, normalized=True),
-        "x": Field(PX), "y": Field(PX), "rx": Field(SIZE), "ry": Field(SIZE), "keyframe": Field(_uid)}),
-    GestureKind.UPDATE_REGION: (ScopeKind.PROJECT, "wc", {
-        "region": Field(_uid, required=True), "start": Field(T), "end": Field(T)}),
-    GestureKind.DELETE_REGION: (ScopeKind.PROJECT, "wc", {"region": Field(_uid, required=True)}),
-    GestureKind.TOGGLE_REGION: (ScopeKind.PROJECT, "wc", {
-        "region": Field(_uid, required=True), "enabled": Field(_bool, normalized=True)}),
-    GestureKind.ADD_REGION_KEYFRAME: (ScopeKind.PROJECT, "wc", {
-        "region": Field(_uid, required=True), "time": Field(T, required=True), "x": Field(PX, required=True),
-        "y": Field(PX, required=True), "rx": Field(SIZE, required=True), "ry": Field(SIZE, required=True),
-        "keyframe": Field(_uid, normalized=True), "snap": Field(_uid_or_none)}),
-    GestureKind.UPDATE_REGION_KEYFRAME: (ScopeKind.PROJECT, "wc", {
-        "region": Field(_uid, required=True), "keyframe": Field(_uid, required=True), "time": Field(T),
-        "x": Field(PX), "y": Field(PX), "rx": Field(SIZE), "ry": Field(SIZE)}),
-    GestureKind.DELETE_REGION_KEYFRAME: (ScopeKind.PROJECT, "wc", {
-        "region": Field(_uid, required=True), "keyframe": Field(_uid, required=True)}),
-    GestureKind.SET_OVERLAY_STYLE: (ScopeKind.PROJECT, "wc", {
-        "color": Field(_color), "stroke": Field(_num(0.0, 50.0)), "fill_opacity": Field(_num(0.0, 1.0)),
-        "dim": Field(_num(0.0, 1.0)), "shape": Field(_enum(OverlayShape)), "fade_out": Field(_num(0.0, 5.0))}),
-    GestureKind.APPLY_TRACK: (ScopeKind.PROJECT, "wc", {
-        "region": Field(_uid, normalized=True), "start": Field(T, required=True), "end": Field(T, required=True),
-        "keyframes": Field(_track_keyframes(("x", "y", "rx", "ry")), required=True),
-        "crop_keyframes": Field(_track_keyframes(("x", "y", "width", "height"))),
-        "replace_crop": Field(_uid_list)}),
-    GestureKind.ADD_TEXT_REGION: (ScopeKind.PROJECT, "wc", {
-        "start": Field(T, required=True), "end": Field(T, required=True),
-        "text_region": Field(_uid, normalized=True)}),
-    GestureKind.UPDATE_TEXT_REGION: (ScopeKind.PROJECT, "wc", {
-        "text_region": Field(_uid, required=True), "start": Field(T), "end": Field(T)}),
-    GestureKind.DELETE_TEXT_REGION: (ScopeKind.PROJECT, "wc", {"text_region": Field(_uid, required=True)}),
-    GestureKind.ADD_TEXT_ELEMENT: (ScopeKind.PROJECT, "wc", {
-        "text_region": Field(_uid, required=True), "text_element": Field(_uid, normalized=True),
-        "text": Field(_TEXT.check, required=True), **TEXT_STYLE_FIELDS}),
-    GestureKind.UPDATE_TEXT_ELEMENT: (ScopeKind.PROJECT, "wc", {
-        "text_region": Field(_uid, required=True), "text_element": Field(_uid, required=True),
-        "text": _TEXT, **TEXT_STYLE_FIELDS}),
-    GestureKind.DELETE_TEXT_ELEMENT: (ScopeKind.PROJECT, "wc", {
-        "text_region": Field(_uid, required=True), "text_element": Field(_uid, required=True)}),
-    GestureKind.SET_TITLE_CARD: (ScopeKind.PROJECT, "project", {
-        "duration": Field(_num(0.5, 10.0)), "background": Field(_enum(TitleBackground)), "color": Field(_color),
-        "working_clip": Field(_uid_or_none), "time": Field(T), "blur": Field(_num(0.0, 0.1)),
-        "dim": Field(_num(0.0, 1.0)), "elements": Field(_elements)}),
-    GestureKind.CLEAR_TITLE_CARD: (ScopeKind.PROJECT, "project", {}),
-    GestureKind.REVERT: (ScopeKind.PROJECT, "any", {"patch": Field(_patch, required=True)}),
-}
-
-# Kinds whose payload must name at least one of these fields.
-AT_LEAST_ONE = {
-    GestureKind.UPDATE_CLIP: ("start", "end", "rating", "tags", "notes", "name"),
-    GestureKind.UPDATE_CROP_KEYFRAME: ("time", "x", "y", "width", "height"),
-    GestureKind.UPDATE_REGION: ("start", "end"),
-    GestureKind.UPDATE_REGION_KEYFRAME: ("time", "x", "y", "rx", "ry"),
-    GestureKind.SET_OVERLAY_STYLE: ("color", "stroke", "fill_opacity", "dim", "shape", "fade_out"),
-    GestureKind.REMOVE_SPLIT: ("time", "split"),
-    GestureKind.SET_SEGMENT_SPEED: ("time", "segment"),
-    GestureKind.UPDATE_TEXT_REGION: ("start", "end"),
-    GestureKind.UPDATE_TEXT_ELEMENT: TEXT_FIELDS,
-    GestureKind.SET_TITLE_CARD: ("duration", "background", "color", "working_clip", "time", "blur", "dim", "elements"),
-}
-
-
-def validate_payload(kind: GestureKind, payload: Mapping[str, Any], *, normalized: bool) -> None:
-    """Raise GestureError with a one-line reason when the payload is malformed."""
-    _scope, _entity, fields = SCHEMAS[kind]
-    try:
-        size = len(canonical_json(payload).encode())
-    except (TypeError, ValueError):
-        raise GestureError(f"{kind.value}: payload must be plain JSON without NaN or Infinity") from None
-    big = (GestureKind.REVERT, GestureKind.RESTORE_VERSION, GestureKind.APPLY_TRACK)
-    limit = MAX_PATCH_PAYLOAD_BYTES if kind in big else MAX_PAYLOAD_BYTES
-    if size > limit:
-        raise GestureError(f"{kind.value}: payload is too large ({size} bytes, limit {limit})")
-    unknown = set(payload) - set(fields)
-    if unknown:
-        raise GestureError(f"{kind.value}: unknown payload field(s): {', '.join(sorted(unknown))}")
-    for name, spec in fields.items():
-        if name not in payload:
-            if spec.required or (normalized and spec.normalized):
-                raise GestureError(f"{kind.value}: payload lacks {name!r}")
-            continue
-        err = spec.check(payload[name])
-        if err:
-            raise GestureError(f"{kind.value}: {name} {err}")
-    if kind in AT_LEAST_ONE and not any(k in payload for k in AT_LEAST_ONE[kind]):
-        raise GestureError(f"{kind.value}: payload needs one of {', '.join(AT_LEAST_ONE[kind])}")
-    pairs = {GestureKind.MARK_CLIP: ("start", "end"), GestureKind.SET_TRIM: ("start", "end"),
-             GestureKind.ADD_REGION: ("start", "end"), GestureKind.APPLY_TRACK: ("start", "end"),
-             GestureKind.ADD_TEXT_REGION: ("start", "end")}
-    if kind in pairs:
-        a, b = pairs[kind]
-        if payload[b] <= payload[a]:
-            raise GestureError(f"{kind.value}: {b} must be after {a}")
-
-
-def scope_kind_of(kind: GestureKind) -> ScopeKind:
-    return SCHEMAS[kind][0]
-
-
-def entity_rule(kind: GestureKind) -> str:
-    return SCHEMAS[kind][1]

@@ -11,37 +11,24 @@ from typing import Any, Mapping
 from core.editmath.segments import FIRST_SEGMENT, Timeline, reel_starts, transition_overlap
 from core.editmath.spotlight import DEFAULT_OVERLAY_STYLE
 from core.enums import AspectRatio, TransitionType
+from core.gestures import keys
+
+H = keys.Head
 
 DEFAULT_TRANSITION = {"type": TransitionType.CUT.value, "duration": 0.0}
 
 
-def _children(entries: Mapping[str, Any], prefix: str) -> list[tuple[str, Any]]:
-    n = len(prefix)
-    return [(k[n:], v) for k, v in entries.items() if k.startswith(prefix) and "/" not in k[n:]]
-
-
-def _clip_entries(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
-    """Only this clip's entries, found in one pass (a project holds many clips)."""
-    marker = f"/{wc}"
-    n = len(marker)
-    out = {}
-    for k, v in entries.items():
-        i = k.find("/")
-        if k[i:i + n] == marker and (len(k) == i + n or k[i + n] == "/"):
-            out[k] = v
-    return out
-
-
 def clip_doc(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
     """The full versioned state of one working clip: what a version row stores."""
-    entries = _clip_entries(entries, wc)
-    src = dict(entries[f"clip/{wc}"])
+    entries = keys.clip_entries(entries, wc)
+    src = dict(entries[keys.clip(wc)])
     duration = round(src["end"] - src["start"], 6)
-    kfs = sorted(({"uid": u, **v} for u, v in _children(entries, f"kf/{wc}/")), key=lambda k: (k["time"], k["uid"]))
-    splits = sorted(({"uid": u, "time": t} for u, t in _children(entries, f"split/{wc}/")),
+    kfs = sorted(({"uid": u, **v} for u, v in keys.children(entries, keys.prefix(H.KF, wc))),
+                 key=lambda k: (k["time"], k["uid"]))
+    splits = sorted(({"uid": u, "time": t} for u, t in keys.children(entries, keys.prefix(H.SPLIT, wc))),
                     key=lambda s: (s["time"], s["uid"]))
-    speeds = dict(_children(entries, f"speed/{wc}/"))
-    trim = entries.get(f"trim/{wc}")
+    speeds = dict(keys.children(entries, keys.prefix(H.SPEED, wc)))
+    trim = entries.get(keys.trim(wc))
     timeline = Timeline(duration, [(s["uid"], s["time"]) for s in splits], speeds,
                         None if trim is None else (trim["start"], trim["end"]))
     # One entry per segment of the untrimmed clip, in order, so a reader sees every speed.
@@ -49,18 +36,19 @@ def clip_doc(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
     seg_speeds = [{"segment": s.key, "start": round(s.src_start, 6), "end": round(s.src_end, 6),
                    "speed": s.speed} for s in full.segments]
     regions = []
-    for uid, reg in _children(entries, f"region/{wc}/"):
-        rkfs = sorted(({"uid": k, **v} for k, v in _children(entries, f"rkf/{wc}/{uid}/")),
+    for uid, reg in keys.children(entries, keys.prefix(H.REGION, wc)):
+        rkfs = sorted(({"uid": k, **v} for k, v in keys.children(entries, keys.prefix(H.RKF, wc, uid))),
                       key=lambda k: (k["time"], k["uid"]))
         regions.append({"uid": uid, **reg, "keyframes": rkfs})
     regions.sort(key=lambda r: (r["start"], r["uid"]))
     text_regions = []
-    for uid, reg in _children(entries, f"text/{wc}/"):
+    for uid, reg in keys.children(entries, keys.prefix(H.TEXT, wc)):
         # uuid7 uids sort by creation: later elements are drawn on top
-        elements = sorted(({"uid": k, **v} for k, v in _children(entries, f"tel/{wc}/{uid}/")), key=lambda x: x["uid"])
+        elements = sorted(({"uid": k, **v} for k, v in keys.children(entries, keys.prefix(H.TEL, wc, uid))),
+                          key=lambda x: x["uid"])
         text_regions.append({"uid": uid, **reg, "elements": elements})
     text_regions.sort(key=lambda r: (r["start"], r["uid"]))
-    style = {**DEFAULT_OVERLAY_STYLE, **entries.get(f"style/{wc}", {})}
+    style = {**DEFAULT_OVERLAY_STYLE, **entries.get(keys.style(wc), {})}
     return {
         "source": {**src, "duration": duration},
         "edit": {
@@ -68,7 +56,7 @@ def clip_doc(entries: Mapping[str, Any], wc: str) -> dict[str, Any]:
             "splits": splits,
             "speeds": seg_speeds,
             "trim": trim,
-            "rotation": entries.get(f"rot/{wc}", 0.0),
+            "rotation": entries.get(keys.rotation(wc), 0.0),
             "regions": regions,
             "overlay_style": style,
             "text_regions": text_regions,
@@ -83,11 +71,12 @@ def clip_order(entries: Mapping[str, Any]) -> list[str]:
     A clip needs both its place (order/) and its source (clip/): concurrent undos can leave one
     without the other, and every device must then agree that the clip is not in the reel.
     """
-    return [wc for wc, key in sorted(_children(entries, "order/"), key=lambda x: (x[1], x[0]))
-            if f"clip/{wc}" in entries]
+    return [wc for wc, key in sorted(keys.children(entries, keys.prefix(H.ORDER)), key=lambda x: (x[1], x[0]))
+            if keys.clip(wc) in entries]
 
 
-def project_doc(project_uid: str, entries: Mapping[str, Any], clip_docs: Mapping[str, dict]) -> dict[str, Any]:
+def project_doc(project_uid: str, entries: Mapping[str, Any],
+                clip_docs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     """``reeldesk show``: the project's latest state, clips in project order."""
     aspect = entries.get("aspect", AspectRatio.PORTRAIT.value)
     clips = []
@@ -101,7 +90,7 @@ def project_doc(project_uid: str, entries: Mapping[str, Any], clip_docs: Mapping
             "media": doc["source"]["media"],
             "source": doc["source"],
             "edit": doc["edit"],
-            "transition": entries.get(f"trans/{wc}", DEFAULT_TRANSITION),
+            "transition": entries.get(keys.transition(wc), DEFAULT_TRANSITION),
             "output_duration": doc["output_duration"],
         })
     return {

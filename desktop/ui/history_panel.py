@@ -47,15 +47,25 @@ def restore_mine(state: EditorState, conflict: dict[str, Any]) -> bool:
     if lost is None:
         state.message.emit("The lost change is no longer in the log", True)
         return False
-    # A new local gesture with the same payload sorts after the winner, so it wins now.
-    if state.apply(Gesture(lost.kind, lost.entity_uid, dict(lost.payload)), text="Restore my change") is None:
+    # A new local gesture with the same payload sorts after the winner, so it wins now; with the
+    # conflict marked dealt with, one undo step.
+    try:
+        dismiss = state.library.conflict_gesture(conflict["loser_op_id"], conflict["winner_op_id"], conflict["path"])
+    except GestureError as exc:
+        state.message.emit(str(exc), True)
         return False
-    dismiss_conflict(state, conflict)
-    return True
+    done = state.apply_many([Gesture(lost.kind, lost.entity_uid, dict(lost.payload)), dismiss], "Restore my change")
+    state.libraryChanged.emit(None)
+    return len(done) == 2
 
 
 def dismiss_conflict(state: EditorState, conflict: dict[str, Any]) -> None:
-    state.library.resolve_conflict(conflict["loser_op_id"], conflict["winner_op_id"], conflict["path"])
+    try:
+        dismiss = state.library.conflict_gesture(conflict["loser_op_id"], conflict["winner_op_id"], conflict["path"])
+    except GestureError as exc:
+        state.message.emit(str(exc), True)
+        return
+    state.apply(dismiss)
     state.libraryChanged.emit(None)
 
 

@@ -1,72 +1,39 @@
 """Undo/redo: a QUndoStack whose commands map to library gestures (docs/ARCHITECTURE.md, "The path of one gesture").
 
 Every edit the UI makes goes through :meth:`UndoController.apply`: the gesture is applied first
-(so a rejected gesture never lands on the stack), then a command is pushed whose undo/redo call
-``library.undo(scope)`` / ``library.redo(scope)``, i.e. inverse gestures that sync like any other.
-The QUndoStack only decides *which scope* to undo next and gives the menus their text; the
-library's per-scope stacks are the truth, so undo also works for work done before a restart.
+(so a rejected gesture never lands on the stack), then a command is pushed that holds its op_id.
+Undo and redo revert exactly the command's own gestures (``library.undo_ops``: inverse gestures
+that sync like any other), refused with a status line when a later edit changed the same thing.
+With an empty stack (after a restart) Ctrl+Z falls back to the library's per-scope stack.
 
 Repeated nudges (arrow-key crop moves, rotation steps, style sliders) merge into one command
-through ``mergeWith`` when they hit the same target within a short window; a drag is one gesture
-(committed on release) and therefore one step anyway.
+through ``mergeWith`` when they name the same target and key (by identity, not by time); a drag
+is one gesture (committed on release) and therefore one step anyway.
 """
 from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
-from sqlalchemy import select
 
-from core.db import models as m
 from core.enums import AspectRatio, GestureKind
+from core.gestures import registry
 from core.gestures.model import Gesture, GestureError
-from core.gestures.schema import entity_rule
 from core.library import ApplyResult, Library
 
 log = logging.getLogger(__name__)
 
-MERGE_WINDOW_S = 1.5
 _MERGE_ID = 0x52440001  # any constant != -1: QUndoStack only offers merges between equal ids
-
-_LABELS: dict[GestureKind, str] = {
-    GestureKind.MARK_CLIP: "Mark clip", GestureKind.UPDATE_CLIP: "Edit clip", GestureKind.DELETE_CLIP: "Delete clip",
-    GestureKind.CREATE_PROJECT: "Create project", GestureKind.RENAME_PROJECT: "Rename project",
-    GestureKind.SET_ASPECT_RATIO: "Change aspect ratio", GestureKind.DELETE_PROJECT: "Delete project",
-    GestureKind.ADD_CLIP: "Add clip to project", GestureKind.REMOVE_CLIP: "Remove clip from project",
-    GestureKind.MOVE_CLIP: "Reorder clips", GestureKind.SET_TRANSITION: "Set transition",
-    GestureKind.ADD_CROP_KEYFRAME: "Add crop keyframe", GestureKind.MOVE_CROP_KEYFRAME: "Retime crop keyframe",
-    GestureKind.UPDATE_CROP_KEYFRAME: "Move crop keyframe", GestureKind.DELETE_CROP_KEYFRAME: "Delete crop keyframe",
-    GestureKind.SPLIT: "Split", GestureKind.REMOVE_SPLIT: "Remove split", GestureKind.SET_SEGMENT_SPEED: "Set speed",
-    GestureKind.SET_TRIM: "Trim", GestureKind.CLEAR_TRIM: "Clear trim", GestureKind.SET_ROTATION: "Rotate",
-    GestureKind.RESTORE_VERSION: "Restore version", GestureKind.USE_NEW_RANGE: "Use new range",
-    GestureKind.ADD_REGION: "Add spotlight", GestureKind.UPDATE_REGION: "Adjust spotlight",
-    GestureKind.DELETE_REGION: "Delete spotlight", GestureKind.TOGGLE_REGION: "Toggle spotlight",
-    GestureKind.ADD_REGION_KEYFRAME: "Add spotlight keyframe",
-    GestureKind.UPDATE_REGION_KEYFRAME: "Move spotlight", GestureKind.DELETE_REGION_KEYFRAME: "Delete spotlight keyframe",
-    GestureKind.SET_OVERLAY_STYLE: "Spotlight style",
-    GestureKind.APPLY_TRACK: "Track player",
-    GestureKind.ADD_TEXT_REGION: "Add text", GestureKind.UPDATE_TEXT_REGION: "Adjust text timing",
-    GestureKind.DELETE_TEXT_REGION: "Delete text", GestureKind.ADD_TEXT_ELEMENT: "Add text element",
-    GestureKind.UPDATE_TEXT_ELEMENT: "Edit text", GestureKind.DELETE_TEXT_ELEMENT: "Delete text element",
-    GestureKind.SET_TITLE_CARD: "Title card", GestureKind.CLEAR_TITLE_CARD: "Remove title card",
-}
-
-
 _MAX_UNDO_CHAIN = 64
 
 
 def gesture_label(kind: GestureKind, payload: Mapping[str, Any] | None = None) -> str:
-    """What the user did, in words. An add that landed within a few frames of a keyframe changed
-    that keyframe (the library snaps it): that reads as a move, as the user saw it."""
-    if kind is GestureKind.ADD_CROP_KEYFRAME and payload and payload.get("snap"):
-        return _LABELS[GestureKind.UPDATE_CROP_KEYFRAME]
-    return _LABELS.get(kind, kind.value.replace("_", " ").capitalize())
+    """What the user did, in words (the registry's label; a snapped add reads as a move)."""
+    return registry.label(kind, payload)
 
 
 def history_label(library: Library, kind: str | None, payload: Mapping[str, Any] | None, undoes: str | None) -> str:
@@ -84,58 +51,44 @@ def history_label(library: Library, kind: str | None, payload: Mapping[str, Any]
     return f"{'Undo' if depth % 2 else 'Redo'} {what}"
 
 
-def project_of_working_clip(library: Library, wc: str) -> str | None:
-    with library.read() as conn:
-        return conn.execute(select(m.WorkingClip.project_uid).where(m.WorkingClip.uid == wc)).scalar()
-
-
-def scope_of(library: Library, gesture: Gesture, result: ApplyResult) -> str | None:
-    """The fold scope the library keeps this gesture's undo stack in."""
-    rule = entity_rule(gesture.kind)
-    if rule == "wc":
-        return project_of_working_clip(library, result.entity)
-    return result.entity
-
-
-@dataclass
-class _Op:
-    scope: str
-    op_id: str
-
-
 class GestureCommand(QUndoCommand):
-    """One undo step: one or more already-applied gestures (several after merges or a macro)."""
+    """One undo step: the op_ids of one or more already-applied gestures (several after merges or
+    a macro). Undo and redo revert exactly these gestures (then the inverses they made), so what
+    Ctrl+Z reverts never depends on what a script or the CLI did meanwhile."""
 
-    def __init__(self, controller: "UndoController", text: str, ops: list[_Op], merge_key: str | None) -> None:
+    def __init__(self, controller: "UndoController", text: str, ops: list[str], merge_key: str | None) -> None:
         super().__init__(text)
         self.controller = controller
         self.ops = ops
         self.merge_key = merge_key
-        self.stamp = time.monotonic()
         self._first = True  # push() calls redo(): the gestures are already applied
 
     def id(self) -> int:  # noqa: A003 (Qt's name)
         return _MERGE_ID if self.merge_key else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt's name)
+        # By identity: the same kind on the same target with the same key (one keyframe, one
+        # slider), and only with the step right below it (QUndoStack offers nothing else).
         if not isinstance(other, GestureCommand) or other.merge_key != self.merge_key:
             return False
-        if other.stamp - self.stamp > MERGE_WINDOW_S:
-            return False
         self.ops.extend(other.ops)
-        self.stamp = other.stamp
         return True
 
     def undo(self) -> None:
-        for op in reversed(self.ops):
-            self.controller._library_step(op.scope, undo=True)
+        self._revert("undo")
 
     def redo(self) -> None:
         if self._first:
             self._first = False
             return
-        for op in self.ops:
-            self.controller._library_step(op.scope, undo=False)
+        self._revert("redo")
+
+    def _revert(self, verb: str) -> None:
+        inverses = self.controller._revert(self.ops, verb, self.text())
+        if inverses is None:
+            self.setObsolete(True)  # QUndoStack drops it: it can never be replayed
+        else:
+            self.ops = inverses
 
 
 class UndoController(QObject):
@@ -153,17 +106,14 @@ class UndoController(QObject):
         self.stack.setUndoLimit(500)
 
     # -- applying --------------------------------------------------------------------------------
-    def apply(self, gesture: Gesture, *, merge_key: str | None = None, text: str | None = None,
-              scope: str | None = None) -> ApplyResult:
+    def apply(self, gesture: Gesture, *, merge_key: str | None = None, text: str | None = None) -> ApplyResult:
         """Apply one gesture and push it as an undo step. Raises GestureError (caller shows it)."""
         result = self.library.apply(gesture)
         if result.duplicate:
             return result
-        op_scope = scope or scope_of(self.library, gesture, result)
-        if op_scope is not None:
-            label = text or self._label(gesture, result)
-            key = f"{gesture.kind.value}:{gesture.entity_uid}:{merge_key}" if merge_key else None
-            self.stack.push(GestureCommand(self, label, [_Op(op_scope, result.op_id)], key))
+        label = text or self._label(gesture, result)
+        key = f"{gesture.kind.value}:{gesture.entity_uid}:{merge_key}" if merge_key else None
+        self.stack.push(GestureCommand(self, label, [result.op_id], key))
         self.applied.emit(result)
         return result
 
@@ -180,15 +130,14 @@ class UndoController(QObject):
         Gestures are built lazily when callables are given, so later ones can use earlier results.
         """
         results: list[ApplyResult] = []
-        ops: list[_Op] = []
+        ops: list[str] = []
         try:
             for g in gestures:
                 gesture = g(results) if callable(g) else g
                 result = self.library.apply(gesture)
                 results.append(result)
-                scope = scope_of(self.library, gesture, result)
-                if scope is not None:
-                    ops.append(_Op(scope, result.op_id))
+                if not result.duplicate:
+                    ops.append(result.op_id)
         finally:
             if ops:  # what was applied stays undoable even when a later gesture failed
                 self.stack.push(GestureCommand(self, text, ops, None))
@@ -219,15 +168,16 @@ class UndoController(QObject):
         self.message.emit("Nothing to redo")
         return False
 
-    def _library_step(self, scope: str, *, undo: bool) -> None:
+    def _revert(self, ops: list[str], verb: str, what: str) -> list[str] | None:
+        """Revert ``ops`` (a step's own gestures); the op_ids of the inverses, or None when refused."""
         try:
-            result = self.library.undo(scope) if undo else self.library.redo(scope)
+            return [r.op_id for r in self.library.undo_ops(ops)]
+        except GestureError as exc:  # stale: a later edit changed the same thing
+            self.message.emit(f"Could not {verb} {what}: {exc}")
         except Exception:
-            log.exception("%s in scope %s failed", "undo" if undo else "redo", scope)
-            self.message.emit("Could not " + ("undo" if undo else "redo") + "; details are in the log")
-            return
-        if result is None:
-            self.message.emit("Nothing to " + ("undo" if undo else "redo") + " here any more")
+            log.exception("%s of %s failed", verb, ops)
+            self.message.emit(f"Could not {verb}; details are in the log")
+        return None
 
 
 def fmt_time(seconds: float | None, *, precise: bool = True) -> str:
@@ -399,6 +349,4 @@ class EditorState(QObject):
         return self.library.media(h) if h else None
 
 
-__all__ = ["EditorState", "GestureCommand", "fmt_px", "fmt_time", "UndoController", "gesture_label", "history_label",
-           "project_of_working_clip",
-           "scope_of"]
+__all__ = ["EditorState", "GestureCommand", "fmt_px", "fmt_time", "UndoController", "gesture_label", "history_label"]
