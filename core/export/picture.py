@@ -25,6 +25,7 @@ from core.export.planes import (
     even_up,
     fit_i420,
     frame_planes,
+    rgb_to_yuv as _rgb_to_yuv,  # the Spotlight below keeps its name for it
     to_limited_range,
     warp_planes,
     yuv_views,
@@ -228,6 +229,12 @@ class ClipPictures:
     def close(self) -> None:
         self._source.close()
 
+    def framed(self, s: float) -> np.ndarray:
+        """The clip's picture at clip time ``s`` (rotation, crop, scale) without its overlays: a
+        title card's background."""
+        self._warp(self._source.frame_at(self._clip.src_start + s), self._box(s), self._views)
+        return self.buf
+
     def render(self, t_out: float) -> np.ndarray:
         p, clip = self.placement, self._clip
         s = p.timeline.output_to_source(t_out - p.start)  # clip time of this output frame
@@ -364,13 +371,6 @@ class ClipPictures:
 
 def _full_range(frame: av.VideoFrame) -> bool:
     return frame.color_range == FULL_RANGE or frame.format.name.startswith("yuvj")
-
-
-def _rgb_to_yuv(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
-    """BT.709 limited range, what players assume for HD output."""
-    r, g, b = (c / 255.0 for c in rgb)
-    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return 16 + 219 * y, 128 + 224 * (b - y) / 1.8556, 128 + 224 * (r - y) / 1.5748
 
 
 class Spotlight:

@@ -17,7 +17,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
@@ -253,9 +253,13 @@ class TitleCard:
     blur: float = 0.02
     dim: float = 0.5
     elements: tuple[TextElement, ...] = ()
+    # The working clip itself, for a render whose clips leave it out (a Modal chunk of the reel).
+    clip: ClipSpec | None = None
 
     def __post_init__(self) -> None:
         _between("duration", self.duration, 0.5, 10.0)
+        if self.clip is not None and self.clip.uid != self.working_clip:
+            raise SpecError(f"title card clip {self.clip.uid!r} is not its working_clip {self.working_clip!r}")
         if not _COLOR.fullmatch(self.color):
             raise SpecError(f"color must look like #RRGGBB, got {self.color!r}")
         _between("time", self.time, 0.0, math.inf)
@@ -406,7 +410,7 @@ class RenderSpec:
     aspect: AspectRatio
     clips: tuple[ClipSpec, ...]
     output: OutputSettings
-    title_card: TitleCard | None = None  # drawn by the incremental (local) export
+    title_card: TitleCard | None = None  # drawn before the first clip by every render path
 
     def __post_init__(self) -> None:
         if self.version != SPEC_VERSION:
@@ -470,7 +474,9 @@ class RenderSpec:
                 f"unsupported RenderSpec version {data.get('version')!r} "
                 f"(this build reads {SPEC_VERSION})"
             )
-        return _build(cls, data, "spec")
+        spec = _build(cls, data, "spec")
+        assert isinstance(spec, cls)
+        return spec
 
 
 # -- generic JSON <-> dataclass ---------------------------------------------------------------
@@ -493,7 +499,7 @@ def _plain(value: Any, tp: Any = None) -> Any:
         if args and args[-1] is Ellipsis:
             return [_plain(v, args[0]) for v in value]
         if len(args) == len(value):
-            return [_plain(v, a) for v, a in zip(value, args)]
+            return [_plain(v, a) for v, a in zip(value, args, strict=True)]
         return [_plain(v) for v in value]
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -517,7 +523,7 @@ def _build(tp: Any, data: Any, where: str) -> Any:
             return tuple(_build(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
         if len(data) != len(args):
             raise SpecError(f"{where}: expected {len(args)} items, got {len(data)}")
-        return tuple(_build(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data)))
+        return tuple(_build(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data, strict=True)))
     if dataclasses.is_dataclass(tp):
         if not isinstance(data, dict):
             raise SpecError(f"{where}: expected an object, got {type(data).__name__}")
@@ -535,8 +541,9 @@ def _build(tp: Any, data: Any, where: str) -> Any:
         if missing:
             raise SpecError(f"{where}: missing field(s) {', '.join(missing)}")
         kwargs = {name: _build(hints[name], v, f"{where}.{name}") for name, v in data.items()}
+        make = typing.cast(Callable[..., Any], tp)  # a dataclass type; is_dataclass narrowed it to instances too
         try:
-            return tp(**kwargs)
+            return make(**kwargs)
         except SpecError as e:
             raise SpecError(f"{where}: {e}") from None
     if isinstance(tp, type) and issubclass(tp, Enum):
