@@ -11,16 +11,16 @@ import numpy as np
 
 from core.enums import VideoEncoder
 from core.export.encoders import CODECS, stream_options
-from core.export.planes import yuv_views
 from core.export.spec import OutputSettings
 
-__all__ = ["FrameSource", "PictureQueue", "add_video_stream", "fill_frame"]
+__all__ = ["FrameSource", "PictureQueue", "add_video_stream"]
 
 
 class FrameSource(Protocol):
-    """Output pictures by output frame number (flat yuv420p, valid until the next call)."""
+    """Output pictures by output frame number: flat yuv420p, drawn in ``into`` (or in a buffer
+    of the source's own, valid until the next call)."""
 
-    def at(self, k: int) -> np.ndarray: ...
+    def at(self, k: int, into: np.ndarray | None = None) -> np.ndarray: ...
 
     def close(self) -> None: ...
 
@@ -39,22 +39,15 @@ def add_video_stream(container: av.container.OutputContainer, out: OutputSetting
     return video
 
 
-def fill_frame(frame: av.VideoFrame, buf: np.ndarray, w: int, h: int) -> None:
-    """Copy ``buf`` into the encoder frame's planes (plain numpy copies: from_ndarray is 3x
-    slower)."""
-    for plane, view in zip(frame.planes, yuv_views(buf, w, h), strict=True):
-        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
-        rows[:, : plane.width] = view
-
-
 class PictureQueue:
     """Output frames [first, end) of ``source``, made ahead on a thread into a small ring of
     reused encoder frames: on two cores the encoder no longer waits for our per-frame work.
 
-    libx264 copies each picture into its own frame pool during encode(), so a ring slot can be
-    refilled once the frame handed out before it has been encoded; the bounded queue keeps the
-    producer at most ``_AHEAD`` frames ahead, which is what makes the reuse safe. The queue
-    owns ``source`` and closes it."""
+    Each encoder frame wraps a flat buffer (no copy) that the source draws in: the warp writes
+    the encoder's picture directly. libx264 copies each picture into its own frame pool during
+    encode(), so a ring slot can be refilled once the frame handed out before it has been
+    encoded; the bounded queue keeps the producer at most ``_AHEAD`` frames ahead, which is what
+    makes the reuse safe. The queue owns ``source`` and closes it."""
 
     _AHEAD = 4
 
@@ -62,9 +55,11 @@ class PictureQueue:
         self._queue: queue.Queue[av.VideoFrame | BaseException] = queue.Queue(self._AHEAD)
         self._stop = threading.Event()
         # queue + the one being filled + the one the encoder holds
-        self._ring = [av.VideoFrame(out.width, out.height, "yuv420p") for _ in range(self._AHEAD + 2)]
+        self._bufs = [np.empty(out.width * out.height * 3 // 2, np.uint8) for _ in range(self._AHEAD + 2)]
+        self._ring = [av.VideoFrame.from_numpy_buffer(b.reshape(out.height * 3 // 2, out.width), "yuv420p")
+                      for b in self._bufs]
         self._thread = threading.Thread(
-            target=self._run, args=(source, out.width, out.height, first, end),
+            target=self._run, args=(source, first, end),
             name="render-pictures", daemon=True,
         )
         self._thread.start()
@@ -93,12 +88,14 @@ class PictureQueue:
                 pass
         return False
 
-    def _run(self, source: FrameSource, w: int, h: int, first: int, end: int) -> None:
+    def _run(self, source: FrameSource, first: int, end: int) -> None:
         try:
             for k in range(first, end):
-                vf = self._ring[k % len(self._ring)]
-                fill_frame(vf, source.at(k), w, h)
-                if not self._put(vf):
+                buf = self._bufs[k % len(self._bufs)]
+                picture = source.at(k, buf)
+                if picture is not buf:  # a source that draws in a buffer of its own
+                    np.copyto(buf, picture)
+                if not self._put(self._ring[k % len(self._ring)]):
                     return
         except BaseException as e:  # noqa: BLE001 - handed to the encoding thread, raised there
             self._put(e)

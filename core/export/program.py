@@ -148,19 +148,19 @@ class ProgramFrames:
         last = started[-1]
         return [i for i in started if i == last or self._placements[i].end > t + EPS]
 
-    def at(self, t: float) -> np.ndarray:
-        """The flat yuv420p picture at output time ``t``; valid until the next call."""
+    def at(self, t: float, into: np.ndarray | None = None) -> np.ndarray:
+        """The flat yuv420p picture at output time ``t``, in ``into`` when given (one clip at
+        full level is drawn straight there), else in a buffer valid until the next call."""
         wanted = self.showing(t)
         for i in [i for i in self._active if i not in wanted]:
             self._active.pop(i).close()
         for i in wanted:
             if i not in self._active:
                 self._active[i] = ClipPictures(self._placements[i], self._out, self._realesrgan)
-        layers = []
-        for i in wanted:
-            p = self._placements[i]
-            layers.append((self._active[i].render(t), float(p.gain(t - p.start))))
-        return compose(layers, self._blend, self._out.width * self._out.height)
+        gains = [float(self._placements[i].gain(t - self._placements[i].start)) for i in wanted]
+        alone = len(wanted) == 1 and gains[0] >= 1.0
+        layers = [(self._active[i].render(t, into if alone else None), g) for i, g in zip(wanted, gains, strict=True)]
+        return compose(layers, self._blend if into is None else into, self._out.width * self._out.height)
 
     def close(self) -> None:
         for c in self._active.values():

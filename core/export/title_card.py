@@ -61,10 +61,12 @@ class TitlePictures:
         self._text = TextOverlay([TextRegion("title", 0.0, card.duration, card.elements)] if card.elements else [],
                                  self._w, self._h)
 
-    def picture(self, t: float) -> np.ndarray:
-        self._buf[:] = self._background
-        self._text.draw(self._views, self._text.state(t))
-        return self._buf
+    def picture(self, t: float, into: np.ndarray | None = None) -> np.ndarray:
+        """The card at card time ``t``, in ``into`` when given, else in a buffer of its own."""
+        buf = self._buf if into is None else into
+        buf[:] = self._background
+        self._text.draw(self._views if into is None else yuv_views(into, self._w, self._h), self._text.state(t))
+        return buf
 
     def _make_background(self, card: TitleCard, spec: RenderSpec, placements: Sequence[Placement],
                          out: OutputSettings, resolve_media: Callable[[str], Source]) -> np.ndarray:
@@ -111,11 +113,11 @@ class ReelPictures:
         self._card = TitlePictures(spec, placements, out, resolve_media) if card is not None else None
         self._program = ProgramFrames(placements, out, realesrgan)
 
-    def at(self, k: int) -> np.ndarray:
+    def at(self, k: int, into: np.ndarray | None = None) -> np.ndarray:
         if k < self.lead:
             assert self._card is not None  # lead > 0 only with a card
-            return self._card.picture(k * self._tick)
-        return self._program.at((k - self.lead) * self._tick)
+            return self._card.picture(k * self._tick, into)
+        return self._program.at((k - self.lead) * self._tick, into)
 
     def close(self) -> None:
         self._program.close()
