@@ -23,7 +23,7 @@ from torch import nn
 
 from core.editmath import default_crop
 from core.enums import AspectRatio
-from core.export import modal_app
+from core.export.chunks import plan_chunks
 from core.export.modal_backend import MAX_CONTAINERS
 from core.export.spec import SPEC_VERSION, ClipSpec, OutputSettings, OverlayStyle, RenderSpec, Transition
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                     style=OverlayStyle(), transition_in=Transition())
     spec = RenderSpec(SPEC_VERSION, "bench", AspectRatio.PORTRAIT, (clip,),
                       OutputSettings(OUT_W, OUT_H, FPS, 1))
-    chunks = modal_app.plan_chunks(spec)
+    chunks = plan_chunks(spec)
     containers = min(len(chunks), MAX_CONTAINERS)
     crop = default_crop(SRC_W, SRC_H, AspectRatio.PORTRAIT)
     in_w, in_h = 2 * math.ceil(crop.width / 2), 2 * math.ceil(crop.height / 2)  # native, even

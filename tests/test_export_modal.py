@@ -3,6 +3,7 @@
 desktop client is driven through a fake of Modal's Function / FunctionCall / Dict."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import socket
 import threading
@@ -15,8 +16,9 @@ import av
 import numpy as np
 import pytest
 
-from core.enums import ExportBackend, JobState, TransitionType, Upscaler
+from core.enums import ExportBackend, JobState, TitleBackground, TransitionType, Upscaler
 from core.export import modal_app
+from core.export.chunks import chunk_media, plan_chunks
 from core.export.jobs import ExportJobs, Job
 from core.export.modal_backend import (
     APP_NAME,
@@ -28,7 +30,7 @@ from core.export.modal_backend import (
     ModalBackend,
 )
 from core.export.render import render
-from core.export.spec import CropKeyframe, OutputSettings, RenderSpec, Transition
+from core.export.spec import CropKeyframe, OutputSettings, RenderSpec, TextElement, TitleCard, Transition
 from core.library import Library
 from tests.fixtures.media import make_video, read_frame_number
 from tests.test_export_jobs import FAST, leftovers, seed_reel, wait_for
@@ -104,8 +106,8 @@ def test_chunks_cover_every_frame_once_and_never_cut_a_transition() -> None:
     fps = 30
     total = round(spec.output_duration * fps)  # 1 + 1.5 + 1.2 - 0.4 + 1.0 = 4.3 s
     assert total == 129
-    assert [c.frames for c in modal_app.plan_chunks(spec, 60.0)] == [total]
-    chunks = modal_app.plan_chunks(spec, 0.9)
+    assert [c.frames for c in plan_chunks(spec, 60.0)] == [total]
+    chunks = plan_chunks(spec, 0.9)
     assert len(chunks) == 5
     assert [c.first_frame for c in chunks] == [0, *np.cumsum([c.frames for c in chunks])[:-1]]
     assert sum(c.frames for c in chunks) == total
@@ -131,7 +133,7 @@ def test_orchestrator_joins_parallel_chunks_without_reencoding(source: Path, tmp
         out=OutputSettings(320, 180, 30, 1, crf=12, preset="veryfast"),
     )
     urls = {"h": source.as_uri()}
-    chunks = modal_app.plan_chunks(spec, 0.9)
+    chunks = plan_chunks(spec, 0.9)
     assert len(chunks) == 5
     rendered: list[bytes] = []
 
@@ -176,6 +178,49 @@ def test_orchestrator_joins_parallel_chunks_without_reencoding(source: Path, tmp
     again = tmp_path / "r2" / "job2.mp4"
     assert modal_app.orchestrate.local("job-o2", spec.to_json(), urls, again.as_uri(), 0.9)["chunks"] == 5
     assert len(decode(again)) == 124
+
+
+def _with_card(spec: RenderSpec, working_clip: str) -> RenderSpec:
+    """The reel behind a 0.5 s card whose background is a frame of ``working_clip``."""
+    card = TitleCard(0.5, background=TitleBackground.FRAME, working_clip=working_clip, time=0.3, blur=0.01,
+                     dim=0.3, elements=(TextElement("FINAL", size=0.2),))
+    return dataclasses.replace(spec, title_card=card)
+
+
+def test_the_chunk_plan_puts_the_title_card_in_chunk_0() -> None:
+    base = _reel_with_everything()
+    last = dataclasses.replace(base.clips[-1], uid="last")
+    spec = _with_card(dataclasses.replace(base, clips=(*base.clips[:-1], last)), "last")
+    total = 15 + 129  # the card's frames, then the clips'
+    chunks = plan_chunks(spec, 0.9)
+    assert len(chunks) >= 3
+    assert sum(c.frames for c in chunks) == total
+    assert [c.first_frame for c in chunks] == [0, *np.cumsum([c.frames for c in chunks])[:-1]]
+    first, rest = chunks[0], chunks[1:]
+    assert first.spec.title_card is not None and all(c.spec.title_card is None for c in rest)
+    # Chunk 0 renders the card's 15 frames and its clips' frames.
+    assert int(np.floor(first.spec.output_duration * 30 + 0.5)) + 15 == first.frames
+    # Its clips end before the card's background clip starts: the card carries that clip, and
+    # the chunk is given its media.
+    assert "last" not in {c.uid for c in first.spec.clips}
+    assert first.spec.title_card.clip == last
+    assert chunk_media(first.spec) == {"h"}
+    assert RenderSpec.from_json(first.spec.to_json()) == first.spec  # it travels to the GPU as JSON
+
+
+def test_a_chunked_render_has_the_title_card_of_a_one_pass_render(source: Path, tmp_path: Path) -> None:
+    spec = _with_card(reel(clip("h", end=0.8), dataclasses.replace(clip("h", start=1.0, end=1.8), uid="b")), "b")
+    chunks = plan_chunks(spec, 0.5)
+    assert len(chunks) >= 3 and "b" not in {c.uid for c in chunks[0].spec.clips}
+    out = tmp_path / "r2" / "job.mp4"
+    modal_app.run_orchestration("job-card", spec.to_json(), {"h": source.as_uri()}, out.as_uri(), 0.5,
+                                store={}, poll_s=0.01)
+    joined, whole = decode(out), decode(render(spec, lambda h: source, tmp_path / "full.mp4"))
+    assert len(joined) == len(whole) == 15 + 48
+    for k in (0, 7, 14):  # the card: the same blurred frame of clip b and the same text
+        assert np.abs(joined[k].astype(np.int16) - whole[k]).mean() < 1.5
+    assert np.abs(joined[7].astype(np.int16) - joined[20]).mean() > 5  # not the first clip's picture
+    assert [read_frame_number(f) for f in joined[15:]] == [read_frame_number(f) for f in whole[15:]]
 
 
 # -- the desktop client with a fake Modal -----------------------------------------------------

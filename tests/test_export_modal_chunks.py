@@ -14,6 +14,7 @@ import pytest
 
 from core.enums import AspectRatio, AudioCodec
 from core.export import modal_app
+from core.export.chunks import chunk_count, plan_chunks
 from core.export.modal_backend import MAX_CHUNK_S
 from tests.fixtures.media import make_video, read_frame_number, remux_with_ffmpeg
 from tests.test_export_render import clip, output, reel
@@ -23,16 +24,16 @@ def test_a_15_s_reel_is_rendered_by_at_least_3_containers() -> None:
     # One 15 s clip at 30 fps: 60 s chunks used to give one GPU for any reel under 90 s.
     spec = reel(clip("h", start=0.0, end=15.0, aspect=AspectRatio.LANDSCAPE),
                 out=output(1920, 1080))
-    chunks = modal_app.plan_chunks(spec)
+    chunks = plan_chunks(spec)
     assert len(chunks) >= 3
     assert sum(c.frames for c in chunks) == 450
     assert all(c.frames <= MAX_CHUNK_S * 30 for c in chunks)
     assert all(c.spec.output.audio_codec is AudioCodec.PCM for c in chunks)  # AAC once, at the join
     # A long reel: chunks never exceed 10 s, and N containers is a setting.
     long = reel(clip("h", start=0.0, end=600.0), out=output(1920, 1080))
-    assert modal_app.chunk_count(18_000, Fraction(30)) == 60
-    assert len(modal_app.plan_chunks(long, max_containers=4)) == 60
-    assert modal_app.chunk_count(450, Fraction(30), max_containers=2) == 2
+    assert chunk_count(18_000, Fraction(30)) == 60
+    assert len(plan_chunks(long, max_containers=4)) == 60
+    assert chunk_count(450, Fraction(30), max_containers=2) == 2
 
 
 _PIECE = 64 * 1024

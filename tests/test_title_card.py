@@ -12,6 +12,7 @@ from core.enums import GestureKind as K
 from core.enums import TextAnchor, TitleBackground
 from core.export.incremental import render_incremental
 from core.export.part_cache import PartCache
+from core.export.render import render
 from core.export.spec import TextElement, TitleCard
 from core.gestures.model import Gesture, GestureError
 from tests.fixtures.library import seed_clip
@@ -67,10 +68,24 @@ def _decoded(path):
     return pictures, sound, marks
 
 
-def test_a_colour_card_comes_first_and_shifts_picture_sound_and_chapters(media, tmp_path):
+def _incremental(spec, sources, out):
+    render_incremental(spec, sources.__getitem__, out, PartCache(out.parent / "cache"))
+
+
+def _one_pass(spec, sources, out):
+    render(spec, sources.__getitem__, out)
+
+
+# Every render path draws the card: local exports (incremental parts) and one-pass renders (what
+# each Modal chunk runs).
+RENDERERS = pytest.mark.parametrize("export", [_incremental, _one_pass], ids=["incremental", "one-pass"])
+
+
+@RENDERERS
+def test_a_colour_card_comes_first_and_shifts_picture_sound_and_chapters(media, tmp_path, export):
     card = TitleCard(1.0, color="#C00000", elements=(TextElement("FINAL", size=0.2, preset=TextAnchor.MIDDLE_CENTER),))
     spec = dataclasses.replace(reel(clip(end=1.0, uid="a"), clip(start=1.0, end=2.0, uid="b")), title_card=card)
-    render_incremental(spec, media.__getitem__, tmp_path / "out.mp4", PartCache(tmp_path / "cache"))
+    export(spec, media, tmp_path / "out.mp4")
     pictures, sound, marks = _decoded(tmp_path / "out.mp4")
     assert len(pictures) == 90
     corner = pictures[10][5:20, 5:20].reshape(-1, 3).mean(axis=0)
@@ -84,11 +99,11 @@ def test_a_colour_card_comes_first_and_shifts_picture_sound_and_chapters(media, 
     assert starts == pytest.approx([0.0, 2.0], abs=1 / 30)
 
 
-def test_a_frame_card_shows_the_clip_blurred_and_dimmed(media, tmp_path):
+@RENDERERS
+def test_a_frame_card_shows_the_clip_blurred_and_dimmed(media, tmp_path, export):
     base = reel(clip(end=1.0, uid="a"))
     card = TitleCard(0.5, background=TitleBackground.FRAME, working_clip="a", time=0.5, blur=0.03, dim=0.5)
-    render_incremental(dataclasses.replace(base, title_card=card), media.__getitem__, tmp_path / "card.mp4",
-                       PartCache(tmp_path / "cache"))
+    export(dataclasses.replace(base, title_card=card), media, tmp_path / "card.mp4")
     pictures, _sound, _marks = _decoded(tmp_path / "card.mp4")
     still, shown = pictures[3].astype(np.float32), pictures[15 + 15].astype(np.float32)  # clip time 0.5 s
     assert np.abs(pictures[0].astype(np.int16) - pictures[14]).mean() < 1.0  # a still (up to the encoder)

@@ -4,14 +4,17 @@ next clip begins to show)."""
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.export.spec import RenderSpec
+
+if TYPE_CHECKING:
+    from av.container.core import Chapter  # a TypedDict of PyAV's type stubs only
 
 TIME_BASE = Fraction(1, 1000)  # what MP4 chapter tracks store
 
 
-def chapters(spec: RenderSpec, lead: float = 0.0) -> list[dict[str, Any]]:
+def chapters(spec: RenderSpec, lead: float = 0.0) -> list[Chapter]:
     """Chapter dicts in the form PyAV's ``Container.set_chapters`` takes; with a title card of
     ``lead`` seconds the clips start that much later and the first chapter includes the card."""
     starts = [0.0, *(lead + t for t in spec.clip_starts()[1:]), lead + spec.output_duration]

@@ -1,10 +1,13 @@
 """Where an export is written: checked before a job exists, named in every write error."""
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
-__all__ = ["DestinationError", "check_writable", "write_error"]
+__all__ = ["DestinationError", "check_writable", "remove_partial", "write_error"]
+
+log = logging.getLogger(__name__)
 
 
 class DestinationError(ValueError):
@@ -30,3 +33,12 @@ def write_error(destination: Path, exc: BaseException) -> str:
 
 def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def remove_partial(path: Path) -> None:
+    """Remove an unfinished output; a failure is logged, never raised (the render's own result
+    or error stands)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as e:  # e.g. still locked on Windows
+        log.warning("could not remove temporary file %s: %s", path, e)

@@ -45,6 +45,8 @@ def _test_encode(encoder: VideoEncoder) -> bool:
     """Open the encoder and encode a few frames; any failure means "not on this machine"."""
     try:
         ctx = av.CodecContext.create(CODECS[encoder], "w")
+        if not isinstance(ctx, av.VideoCodecContext):
+            return False
         ctx.width = ctx.height = _PROBE_SIZE
         ctx.pix_fmt = "yuv420p"
         ctx.time_base = Fraction(1, 30)

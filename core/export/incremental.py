@@ -14,6 +14,7 @@ mixed and encoded afresh over the whole reel while the parts' packets are copied
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import logging
@@ -30,28 +31,16 @@ from blake3 import blake3
 
 from core.enums import Upscaler, VideoEncoder
 from core.export.chapters import chapters
-from core.export.destination import write_error
+from core.export.destination import remove_partial, write_error
+from core.export.encode import PictureQueue, add_video_stream
 from core.export.encoders import CODECS, codec_chain
 from core.export.part_cache import PartCache
-from core.export.program import Placement as _Placement
-from core.export.program import layout as _layout
-from core.export.program import resolve_source as _resolve
-from core.export.render import (
-    _EPS,
-    AUDIO_RATE,
-    Progress,
-    RenderCancelled,
-    RenderError,
-    _AudioTrack,
-    _clip_audio,
-    _fill_frame,
-    _Pictures,
-    _remove,
-    _Reporter,
-    add_video_stream,
-)
+from core.export.picture import EPS, RenderError
+from core.export.program import Placement, layout, resolve_source
+from core.export.progress import Progress, RenderCancelled, Reporter
+from core.export.sound import AUDIO_RATE, AudioTrack, clip_audio
 from core.export.spec import OutputSettings, RenderSpec
-from core.export.title_card import TitlePictures
+from core.export.title_card import ReelPictures, after_card, card_clip, lead_frames
 
 __all__ = ["ClipReuse", "render_incremental"]
 
@@ -76,7 +65,7 @@ class _Part:
     clip: int
     first: int  # output frames [first, end)
     end: int
-    placements: list[_Placement]
+    placements: list[Placement]
     key: str
 
 
@@ -98,7 +87,7 @@ def render_incremental(
     if spec.output.upscaler is Upscaler.REALESRGAN:
         raise RenderError("Real-ESRGAN renders run on the Modal backend, which does not cache parts")
     out_path = Path(out_path)
-    report = _Reporter(on_progress)
+    report = Reporter(on_progress)
     for encoder in codec_chain(spec.output.encoder):
         try:
             path, reuse, frames_total = _render_parts(spec, resolve_media, out_path, cache, report, cancelled,
@@ -117,20 +106,20 @@ def render_incremental(
 
 
 def _render_parts(spec: RenderSpec, resolve_media: Callable[[str], Path], out_path: Path, cache: PartCache,
-                  report: _Reporter, cancelled: Callable[[], bool] | None,
+                  report: Reporter, cancelled: Callable[[], bool] | None,
                   encoder: VideoEncoder) -> tuple[Path, list[ClipReuse], int]:
     """One export with ``encoder``: (path, reuse per clip, output frames)."""
     is_cancelled = cancelled or (lambda: False)
     report("preparing", 0, 0)
     out = spec.output
-    placements = _layout(spec, [_resolve(c, resolve_media) for c in spec.clips])
+    placements = layout(spec, [resolve_source(c, resolve_media) for c in spec.clips])
     frames_total = max(1, math.floor(spec.output_duration * out.fps + 0.5))
     parts = _plan(placements, out, frames_total, encoder)
     lead = _title_part(spec, placements, out, encoder)  # the title card: frames before the first clip
-    lead_frames = lead.end - lead.first if lead else 0
+    card_frames = lead.end - lead.first if lead else 0
     if lead is not None:
         parts.insert(0, lead)
-    frames_total += lead_frames
+    frames_total += card_frames
 
     cached = {part.key: cache.get(part.key) for part in parts}
     work = _Work(report, sum(p.end - p.first for p in parts if cached[p.key] is None), frames_total)
@@ -145,34 +134,32 @@ def _render_parts(spec: RenderSpec, resolve_media: Callable[[str], Path], out_pa
             if entry is None:
                 tmp = cache.new_path(part.key)
                 try:
-                    encode = _encode_title if part.clip < 0 else _encode_part
-                    base = work.rendered
                     try:
-                        encode(part, out, tmp, is_cancelled, lambda k: work.render(base + k), spec=spec,
-                               encoder=encoder)
+                        _encode_part(part, spec, resolve_media, tmp, is_cancelled,
+                                     functools.partial(work.render_more, work.rendered), encoder)
                     except av.FFmpegError as e:
                         if isinstance(e, OSError):
                             raise
                         raise _EncoderFailed(str(e)) from e
                     entry = cache.put(part.key, tmp, part.end - part.first)
                 except BaseException:
-                    _remove(tmp)
+                    remove_partial(tmp)
                     raise
             yield part, entry.path
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.stem}.{uuid.uuid4().hex[:12]}.partial.mp4")
     try:
-        _join(spec, placements, files(), frames_total, lead_frames, tmp, is_cancelled, work.join)
+        _join(spec, placements, files(), frames_total, card_frames, tmp, is_cancelled, work.join)
         report("finishing", frames_total, frames_total)
         os.replace(tmp, out_path)
     except av.FFmpegError as e:
-        _remove(tmp)
+        remove_partial(tmp)
         if isinstance(e, OSError):
             raise
         raise RenderError(f"joining the parts failed: {e}") from e
     except BaseException:
-        _remove(tmp)
+        remove_partial(tmp)
         raise
     result = [ClipReuse(c.uid, reused.get(i, True)) for i, c in enumerate(spec.clips)]  # not the card
     log.info("exported project %s: %d of %d clip parts reused (%s)", spec.project_uid,
@@ -184,14 +171,15 @@ class _Work:
     """Progress in work units: a frame rendered counts 1, a frame joined (packets copied, sound
     mixed and encoded) _JOIN_WEIGHT; both are the "rendering" stage, reported in output frames."""
 
-    def __init__(self, report: _Reporter, to_render: int, frames_total: int) -> None:
+    def __init__(self, report: Reporter, to_render: int, frames_total: int) -> None:
         self._report, self._total = report, frames_total
         self._units = to_render + _JOIN_WEIGHT * frames_total
         self.rendered = 0
         self._joined = 0
 
-    def render(self, frames: int) -> None:
-        self.rendered = frames
+    def render_more(self, before: int, frames: int) -> None:
+        """``frames`` rendered of the part begun when ``before`` frames were done."""
+        self.rendered = before + frames
         self._send()
 
     def join(self, frames: int) -> None:
@@ -205,10 +193,10 @@ class _Work:
 
 def _first_frame(t: float, fps: Fraction) -> int:
     """The first output frame the one-pass renderer shows a clip starting at ``t`` in."""
-    k = max(0, math.ceil((t - _EPS) * fps))
-    while k > 0 and (k - 1) * fps.denominator / fps.numerator + _EPS >= t:
+    k = max(0, math.ceil((t - EPS) * fps))
+    while k > 0 and (k - 1) * fps.denominator / fps.numerator + EPS >= t:
         k -= 1
-    while k * fps.denominator / fps.numerator + _EPS < t:
+    while k * fps.denominator / fps.numerator + EPS < t:
         k += 1
     return k
 
@@ -219,7 +207,7 @@ def _video_doc(out: OutputSettings, encoder: VideoEncoder) -> dict[str, object]:
             "upscaler": out.upscaler.value, "encoder": encoder.value}
 
 
-def _plan(placements: list[_Placement], out: OutputSettings, frames_total: int,
+def _plan(placements: list[Placement], out: OutputSettings, frames_total: int,
           encoder: VideoEncoder) -> list[_Part]:
     firsts = [_first_frame(p.start, out.fps) for p in placements] + [frames_total]
     firsts[0] = 0
@@ -244,14 +232,13 @@ def _plan(placements: list[_Placement], out: OutputSettings, frames_total: int,
     return parts
 
 
-def _title_part(spec: RenderSpec, placements: list[_Placement], out: OutputSettings,
+def _title_part(spec: RenderSpec, placements: list[Placement], out: OutputSettings,
                 encoder: VideoEncoder) -> _Part | None:
     card = spec.title_card
     if card is None:
         return None
-    frames = max(1, round(card.duration * out.fps))
-    uids = [c.uid for c in spec.clips]
-    source = spec.clips[uids.index(card.working_clip)] if card.working_clip in uids else None
+    frames = lead_frames(card, out.fps)
+    source = card_clip(spec)
     doc = {"format": PART_FORMAT, "av": av.__version__, "frames": frames, "video": _video_doc(out, encoder),
            "card": dataclasses.asdict(card),
            "source": None if source is None else {k: v for k, v in dataclasses.asdict(source).items()
@@ -260,60 +247,49 @@ def _title_part(spec: RenderSpec, placements: list[_Placement], out: OutputSetti
     return _Part(-1, -frames, 0, placements, key)
 
 
-def _encode_title(part: _Part, out: OutputSettings, path: Path, cancelled: Callable[[], bool],
-                  progress: Callable[[int], None], *, spec: RenderSpec, encoder: VideoEncoder) -> None:
-    pictures = TitlePictures(spec, part.placements, out)
-    frame = av.VideoFrame(out.width, out.height, "yuv420p")
+def _encode_part(part: _Part, spec: RenderSpec, resolve_media: Callable[[str], Path], path: Path,
+                 cancelled: Callable[[], bool], progress: Callable[[int], None], encoder: VideoEncoder) -> None:
+    """Encode one part: the title card (the reel's first frames) or a clip's output frames."""
+    out = spec.output
+    if part.clip < 0:
+        source = ReelPictures(spec, part.placements, out, resolve_media)
+        first, end = 0, part.end - part.first
+    else:
+        source = ReelPictures(spec, part.placements, out, resolve_media, with_card=False)
+        first, end = part.first, part.end
     with av.open(str(path), "w", format="mp4") as container:
         video = add_video_stream(container, out, encoder)
-        for j in range(part.end - part.first):
-            if cancelled():
-                raise RenderCancelled()
-            _fill_frame(frame, pictures.picture(j * out.fps_den / out.fps_num), out.width, out.height)
-            frame.pts = j
-            for packet in video.encode(frame):
-                container.mux(packet)
-            progress(j + 1)
-        for packet in video.encode(None):
-            container.mux(packet)
-
-
-def _encode_part(part: _Part, out: OutputSettings, path: Path, cancelled: Callable[[], bool],
-                 progress: Callable[[int], None], *, spec: RenderSpec, encoder: VideoEncoder) -> None:
-    with av.open(str(path), "w", format="mp4") as container:
-        video = add_video_stream(container, out, encoder)
-        pictures = _Pictures(part.placements, out, part.end, None, first=part.first)
+        pictures = PictureQueue(source, out, first, end)
         try:
-            for k in range(part.first, part.end):
+            for k in range(first, end):
                 if cancelled():
                     raise RenderCancelled()
                 vf = pictures.get()
-                vf.pts = k - part.first
+                vf.pts = k - first
                 for packet in video.encode(vf):
                     container.mux(packet)
-                progress(k + 1 - part.first)
+                progress(k + 1 - first)
         finally:
             pictures.close()
         for packet in video.encode(None):
             container.mux(packet)
 
 
-def _join(spec: RenderSpec, placements: list[_Placement], files: Iterator[tuple[_Part, Path]],
-          frames_total: int, lead_frames: int, path: Path, cancelled: Callable[[], bool],
+def _join(spec: RenderSpec, placements: list[Placement], files: Iterator[tuple[_Part, Path]],
+          frames_total: int, card_frames: int, path: Path, cancelled: Callable[[], bool],
           progress: Callable[[int], None]) -> None:
     """Copy the parts' packets into one MP4 at their output times (the clips after the title
-    card's ``lead_frames``), mixing the sound alongside."""
+    card's ``card_frames``), mixing the sound alongside."""
     out = spec.output
-    lead_s = lead_frames * out.fps_den / out.fps_num
-    if lead_frames:  # the sound of every clip starts later by the card
-        placements = [dataclasses.replace(p, start=p.start + lead_s) for p in placements]
+    lead_s = card_frames * out.fps_den / out.fps_num
+    placements = after_card(placements, card_frames, out.fps)  # the sound of every clip plays behind the card
     audio_total = (frames_total * AUDIO_RATE * out.fps_den) // out.fps_num
     options = {"movflags": "+faststart"} if out.faststart else {}
     with av.open(str(path), "w", format="mp4", container_options=options) as container:
         first = next(files)
         with av.open(str(first[1])) as template:
             stream = container.add_stream_from_template(template.streams.video[0])
-        audio = _AudioTrack(container, out, audio_total) if out.audio else None
+        audio = AudioTrack(container, out, audio_total) if out.audio else None
         container.set_chapters(chapters(spec, lead_s))
         next_clip = 0
         joined = 0
@@ -321,7 +297,9 @@ def _join(spec: RenderSpec, placements: list[_Placement], files: Iterator[tuple[
             with av.open(str(part_path)) as src:
                 source = src.streams.video[0]
                 tb = source.time_base
-                shift = Fraction((part.first + lead_frames) * out.fps_den, out.fps_num) / tb
+                if tb is None:
+                    raise RenderError(f"part {part_path.name} has no time base")
+                shift = Fraction((part.first + card_frames) * out.fps_den, out.fps_num) / tb
                 if shift.denominator != 1:
                     raise RenderError(f"part time base {tb} cannot place frame {part.first} exactly")
                 for packet in src.demux(source):
@@ -329,7 +307,8 @@ def _join(spec: RenderSpec, placements: list[_Placement], files: Iterator[tuple[
                         continue  # the demuxer's end-of-stream marker
                     if cancelled():
                         raise RenderCancelled()
-                    packet.pts += int(shift)
+                    if packet.pts is not None:
+                        packet.pts += int(shift)
                     packet.dts += int(shift)
                     if audio is not None:
                         next_clip = audio.follow(placements, next_clip, float(packet.dts * tb), cancelled)
@@ -339,6 +318,6 @@ def _join(spec: RenderSpec, placements: list[_Placement], files: Iterator[tuple[
                     progress(joined)
         if audio is not None:
             while next_clip < len(placements):
-                audio.add(placements[next_clip], _clip_audio(placements[next_clip], cancelled))
+                audio.add(placements[next_clip], clip_audio(placements[next_clip], cancelled))
                 next_clip += 1
             audio.flush(audio_total, final=True)

@@ -1,3 +1,6 @@
+# This module is longer than 500 lines because the Modal job's life (spawn, poll, cancel, reattach after a
+# restart, offline cancels) is one state machine on one class; its connection and credential helpers are
+# the part to move out when it grows.
 """The Modal export backend: renders on Modal's GPUs through the deployed ``modal_app``.
 
 The desktop never hands Modal its R2 keys: a ``Presigner`` (supplied by the desktop layer, which

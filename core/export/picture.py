@@ -35,6 +35,7 @@ from core.export.planes import (
     even_up,
     fit_i420,
     frame_planes,
+    rgb_to_yuv as _rgb_to_yuv,  # the Spotlight below keeps its name for it
     to_limited_range,
     warp_planes,
     yuv_views,
@@ -229,6 +230,7 @@ class ClipPictures:
         self._unrotate = _unrotate(clip)
         self.buf = np.empty(self._w * self._h * 3 // 2, np.uint8)
         self._views = yuv_views(self.buf, self._w, self._h)
+        self._own = self.buf  # render() draws here unless given another buffer
         first = clip.src_start + p.timeline.output_to_source(0.0)
         self._source = _FrameSource(p.path, first, clip.fps_den / clip.fps_num, where(clip))
         self._last_key: tuple | None = None
@@ -236,7 +238,15 @@ class ClipPictures:
     def close(self) -> None:
         self._source.close()
 
-    def render(self, t_out: float) -> np.ndarray:
+    def framed(self, s: float) -> np.ndarray:
+        """The clip's picture at clip time ``s`` (rotation, crop, scale) without its overlays: a
+        title card's background."""
+        self._warp(self._source.frame_at(self._clip.src_start + s), self._box(s), self._views)
+        return self.buf
+
+    def render(self, t_out: float, into: np.ndarray | None = None) -> np.ndarray:
+        """The picture at output time ``t_out``, drawn in ``into`` (a flat yuv420p buffer: the
+        encoder's frame, so nothing is copied after) or in the clip's own buffer."""
         p, clip = self.placement, self._clip
         s = p.timeline.output_to_source(t_out - p.start)  # clip time of this output frame
         frame: av.VideoFrame | None = None
@@ -253,7 +263,11 @@ class ClipPictures:
         shapes = self._spotlight_shapes(s, box)
         texts = self._text.state(s)
         key = (index, box, shapes, texts)
+        last = self.buf
+        self._aim(into)
         if key == self._last_key:  # slow motion on a still crop: the same picture again
+            if self.buf is not last:  # drawn in the previous frame's buffer, still intact
+                np.copyto(self.buf, last)
             return self.buf
         self._last_key = key
         if picture is not None:
@@ -266,6 +280,11 @@ class ClipPictures:
             self._spotlight.apply(self._views, shapes)
         self._text.draw(self._views, texts)  # output space: after the crop, unmoved by it
         return self.buf
+
+    def _aim(self, into: np.ndarray | None) -> None:
+        buf = self._own if into is None else into
+        if buf is not self.buf:
+            self.buf, self._views = buf, yuv_views(buf, self._w, self._h)
 
     def _source_map(self, frame: av.VideoFrame, box: Box, out_w: int, out_h: int) -> np.ndarray:
         """Output continuous coords -> stored-frame continuous coords: crop, rotation, the
@@ -364,13 +383,6 @@ class ClipPictures:
 
 def _full_range(frame: av.VideoFrame) -> bool:
     return frame.color_range == FULL_RANGE or frame.format.name.startswith("yuvj")
-
-
-def _rgb_to_yuv(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
-    """BT.709 limited range, what players assume for HD output."""
-    r, g, b = (c / 255.0 for c in rgb)
-    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return 16 + 219 * y, 128 + 224 * (b - y) / 1.8556, 128 + 224 * (r - y) / 1.5748
 
 
 class Spotlight:

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 __all__ = [
-    "FULL_RANGE", "Planes", "cv_maps", "even_up", "fit_i420", "frame_planes", "to_limited_range",
+    "FULL_RANGE", "Planes", "cv_maps", "even_up", "fit_i420", "frame_planes", "rgb_to_yuv", "to_limited_range",
     "warp_planes", "yuv_views",
 ]
 
@@ -22,7 +22,7 @@ def frame_planes(frame: av.VideoFrame) -> Planes:
         frame = frame.reformat(format="yuv420p")  # full-range, 4:2:2, 10-bit... -> 8-bit 4:2:0
     out = []
     for plane in frame.planes:
-        a = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        a = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
         out.append(a[:, : plane.width])
     return out[0], out[1], out[2]
 
@@ -47,6 +47,13 @@ def to_limited_range(planes: Planes) -> None:
         cv2.LUT(plane, _LIMIT_LUMA if i == 0 else _LIMIT_CHROMA, dst=plane)
 
 
+def rgb_to_yuv(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
+    """BT.709 limited range, what players assume for HD output."""
+    r, g, b = (c / 255.0 for c in rgb)
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 16 + 219 * y, 128 + 224 * (b - y) / 1.8556, 128 + 224 * (r - y) / 1.5748
+
+
 def even_up(x: float) -> int:
     return max(2, 2 * math.ceil(x / 2))
 
@@ -64,7 +71,7 @@ def yuv_views(buf: np.ndarray, w: int, h: int) -> Planes:
 def warp_planes(
     src: Planes, dst: Planes, luma: np.ndarray, chroma: np.ndarray, flags: int
 ) -> None:
-    for i, (s, d) in enumerate(zip(src, dst)):
+    for i, (s, d) in enumerate(zip(src, dst, strict=True)):
         m = luma if i == 0 else chroma
         if not _scale_plane(s, d, m, flags):
             cv2.warpAffine(
@@ -110,7 +117,7 @@ def fit_i420(big: np.ndarray, w: int, h: int) -> np.ndarray:
     bh, bw = big.shape[0] * 2 // 3, big.shape[1]
     out = np.empty(w * h * 3 // 2, np.uint8)
     flat = np.ascontiguousarray(big).reshape(-1)
-    for plane, view in zip(yuv_views(flat, bw, bh), yuv_views(out, w, h)):
+    for plane, view in zip(yuv_views(flat, bw, bh), yuv_views(out, w, h), strict=True):
         shrink = plane.shape[1] > view.shape[1]
         view[...] = cv2.resize(plane, (view.shape[1], view.shape[0]),
                                interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LANCZOS4)

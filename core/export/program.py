@@ -113,13 +113,11 @@ def compose(layers: list[tuple[np.ndarray, float]], out: np.ndarray, luma: int) 
     if len(layers) == 1 and layers[0][1] >= 1.0:
         return layers[0][0]
     for lo, hi, black in ((0, luma, BLACK[0]), (luma, out.size, BLACK[1])):
-        acc: np.ndarray | None = None
-        rest = 1.0
-        for buf, g in layers:
-            if acc is None:
-                acc = cv2.addWeighted(buf[lo:hi], g, buf[lo:hi], 0.0, 0.0)
-            else:
-                acc = cv2.addWeighted(acc, 1.0, buf[lo:hi], g, 0.0)
+        first, g0 = layers[0]
+        acc = cv2.addWeighted(first[lo:hi], g0, first[lo:hi], 0.0, 0.0)
+        rest = 1.0 - g0
+        for buf, g in layers[1:]:
+            acc = cv2.addWeighted(acc, 1.0, buf[lo:hi], g, 0.0)
             rest -= g
         # Adding black's share last keeps every partial sum inside 0..255.
         out[lo:hi] = cv2.addWeighted(acc, 1.0, acc, 0.0, black * rest).reshape(-1)
@@ -150,19 +148,19 @@ class ProgramFrames:
         last = started[-1]
         return [i for i in started if i == last or self._placements[i].end > t + EPS]
 
-    def at(self, t: float) -> np.ndarray:
-        """The flat yuv420p picture at output time ``t``; valid until the next call."""
+    def at(self, t: float, into: np.ndarray | None = None) -> np.ndarray:
+        """The flat yuv420p picture at output time ``t``, in ``into`` when given (one clip at
+        full level is drawn straight there), else in a buffer valid until the next call."""
         wanted = self.showing(t)
         for i in [i for i in self._active if i not in wanted]:
             self._active.pop(i).close()
         for i in wanted:
             if i not in self._active:
                 self._active[i] = ClipPictures(self._placements[i], self._out, self._realesrgan)
-        layers = []
-        for i in wanted:
-            p = self._placements[i]
-            layers.append((self._active[i].render(t), float(p.gain(t - p.start))))
-        return compose(layers, self._blend, self._out.width * self._out.height)
+        gains = [float(self._placements[i].gain(t - self._placements[i].start)) for i in wanted]
+        alone = len(wanted) == 1 and gains[0] >= 1.0
+        layers = [(self._active[i].render(t, into if alone else None), g) for i, g in zip(wanted, gains, strict=True)]
+        return compose(layers, self._blend if into is None else into, self._out.width * self._out.height)
 
     def close(self) -> None:
         for c in self._active.values():
@@ -191,12 +189,12 @@ def preview_size(out: OutputSettings, width: int | None) -> tuple[int, int]:
 def reel_audio(spec: RenderSpec, resolve_media: Callable[[str], Path]) -> np.ndarray:
     """The reel's sound as the export makes it (each clip's sound stretched by its segment
     speeds, with its fades and dissolves, mixed at its start): (2, n) float32 at 48 kHz."""
-    from core.export.render import AUDIO_RATE, _clip_audio  # the export's own per-clip sound
+    from core.export.sound import AUDIO_RATE, clip_audio  # the export's own per-clip sound (imports this module)
 
     placements = layout(spec, [resolve_source(c, resolve_media) for c in spec.clips])
     out = np.zeros((2, round(spec.output_duration * AUDIO_RATE)), np.float32)
     for p in placements:
-        samples = _clip_audio(p, lambda: False)
+        samples = clip_audio(p, lambda: False)
         a = round(p.start * AUDIO_RATE)
         b = min(out.shape[1], a + samples.shape[1])
         out[:, a:b] += samples[:, : b - a]

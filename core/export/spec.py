@@ -11,15 +11,11 @@ the media's display size (``MediaInfo.display_size``: rotation metadata applied)
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 from fractions import Fraction
 from typing import Any
 
@@ -37,6 +33,7 @@ from core.enums import (
     Upscaler,
     VideoEncoder,
 )
+from core.export.spec_json import SpecError, build, plain
 
 __all__ = [
     "MAX_OUTPUT_SIDE",
@@ -68,10 +65,6 @@ X264_PRESETS = (
 _COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 # Float slop allowed where a caller computed an end time itself (e.g. trim end = duration).
 _EPS = 1e-9
-
-
-class SpecError(ValueError):
-    """A RenderSpec (or its JSON) is malformed; the message says where and why."""
 
 
 # -- field checks (raise SpecError naming the field) ----------------------------------------
@@ -254,9 +247,13 @@ class TitleCard:
     blur: float = 0.02
     dim: float = 0.5
     elements: tuple[TextElement, ...] = ()
+    # The working clip itself, for a render whose clips leave it out (a Modal chunk of the reel).
+    clip: ClipSpec | None = None
 
     def __post_init__(self) -> None:
         _between("duration", self.duration, 0.5, 10.0)
+        if self.clip is not None and self.clip.uid != self.working_clip:
+            raise SpecError(f"title card clip {self.clip.uid!r} is not its working_clip {self.working_clip!r}")
         if not _COLOR.fullmatch(self.color):
             raise SpecError(f"color must look like #RRGGBB, got {self.color!r}")
         _between("time", self.time, 0.0, math.inf)
@@ -407,7 +404,7 @@ class RenderSpec:
     aspect: AspectRatio
     clips: tuple[ClipSpec, ...]
     output: OutputSettings
-    title_card: TitleCard | None = None  # drawn by the incremental (local) export
+    title_card: TitleCard | None = None  # drawn before the first clip by every render path
 
     def __post_init__(self) -> None:
         if self.version != SPEC_VERSION:
@@ -452,7 +449,7 @@ class RenderSpec:
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, compact, so equal specs give equal bytes."""
-        return json.dumps(_plain(self), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return json.dumps(plain(self), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RenderSpec:
@@ -471,95 +468,6 @@ class RenderSpec:
                 f"unsupported RenderSpec version {data.get('version')!r} "
                 f"(this build reads {SPEC_VERSION})"
             )
-        return _build(cls, data, "spec")
-
-
-# -- generic JSON <-> dataclass ---------------------------------------------------------------
-
-
-def _plain(value: Any, tp: Any = None) -> Any:
-    """JSON-ready value; float fields are written as floats even when built from ints, so a
-    spec and its JSON round trip serialise to the same bytes."""
-    if typing.get_origin(tp) in (types.UnionType, typing.Union):
-        tp = next(a for a in typing.get_args(tp) if a is not type(None))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        hints = typing.get_type_hints(type(value))
-        return {
-            f.name: _plain(getattr(value, f.name), hints[f.name]) for f in dataclasses.fields(value)
-        }
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, tuple):
-        args = typing.get_args(tp)
-        if args and args[-1] is Ellipsis:
-            return [_plain(v, args[0]) for v in value]
-        if len(args) == len(value):
-            return [_plain(v, a) for v, a in zip(value, args, strict=True)]
-        return [_plain(v) for v in value]
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def _build(tp: Any, data: Any, where: str) -> Any:
-    """Turn parsed JSON into ``tp``, checking types strictly (no bool for int, no float for int)."""
-    origin = typing.get_origin(tp)
-    if origin is types.UnionType or origin is typing.Union:
-        args = typing.get_args(tp)
-        if data is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _build(inner, data, where)
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if not isinstance(data, list):
-            raise SpecError(f"{where}: expected a list, got {type(data).__name__}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_build(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
-        if len(data) != len(args):
-            raise SpecError(f"{where}: expected {len(args)} items, got {len(data)}")
-        return tuple(_build(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data, strict=True)))
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(data, dict):
-            raise SpecError(f"{where}: expected an object, got {type(data).__name__}")
-        hints = typing.get_type_hints(tp)
-        fields = {f.name: f for f in dataclasses.fields(tp)}
-        unknown = sorted(set(data) - set(fields))
-        if unknown:
-            raise SpecError(f"{where}: unknown field(s) {', '.join(unknown)}")
-        missing = sorted(
-            name for name, f in fields.items()
-            if name not in data
-            and f.default is dataclasses.MISSING
-            and f.default_factory is dataclasses.MISSING
-        )
-        if missing:
-            raise SpecError(f"{where}: missing field(s) {', '.join(missing)}")
-        kwargs = {name: _build(hints[name], v, f"{where}.{name}") for name, v in data.items()}
-        try:
-            return tp(**kwargs)
-        except SpecError as e:
-            raise SpecError(f"{where}: {e}") from None
-    if isinstance(tp, type) and issubclass(tp, Enum):
-        try:
-            return tp(data)
-        except (ValueError, TypeError):
-            allowed = ", ".join(repr(m.value) for m in tp)
-            raise SpecError(f"{where}: {data!r} is not one of {allowed}") from None
-    if tp is bool:
-        if not isinstance(data, bool):
-            raise SpecError(f"{where}: expected true or false, got {data!r}")
-        return data
-    if tp is int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            raise SpecError(f"{where}: expected an integer, got {data!r}")
-        return data
-    if tp is float:
-        if isinstance(data, bool) or not isinstance(data, (int, float)):
-            raise SpecError(f"{where}: expected a number, got {data!r}")
-        return float(data)
-    if tp is str:
-        if not isinstance(data, str):
-            raise SpecError(f"{where}: expected a string, got {data!r}")
-        return data
-    raise TypeError(f"RenderSpec field type {tp!r} has no JSON mapping")  # a bug, not bad input
+        spec = build(cls, data, "spec")
+        assert isinstance(spec, cls)
+        return spec
