@@ -108,3 +108,18 @@ def test_parts_left_half_written_by_a_killed_render_are_swept(tmp_path):
     os.utime(old, (two_hours_ago, two_hours_ago))
     PartCache(folder)
     assert not old.exists() and fresh.exists()  # one being written now is left alone
+
+
+def test_a_part_being_rendered_is_on_disk_from_its_first_frame(media, tmp_path):
+    """A render killed after its first reported frame leaves its partial part where recovery
+    sweeps it. The encoder holds its first frames back (look-ahead), so the file must not wait
+    for the first packet to be created (the killed-render recovery test relied on timing)."""
+    cache = tmp_path / "cache"
+    seen: list[list[Path]] = []
+
+    def on_progress(p) -> None:
+        if p.stage == "rendering" and not seen:
+            seen.append(sorted((cache).glob(".*.partial.mp4")))
+
+    render_incremental(reel(*edit()), media.__getitem__, tmp_path / "a.mp4", PartCache(cache), on_progress)
+    assert seen and len(seen[0]) == 1

@@ -259,6 +259,9 @@ def _encode_part(part: _Part, spec: RenderSpec, resolve_media: Callable[[str], P
         first, end = part.first, part.end
     with av.open(str(path), "w", format="mp4") as container:
         video = add_video_stream(container, out, encoder)
+        # Create the file now, not at the first packet (the encoder's look-ahead holds dozens of
+        # frames back): a render killed mid-part then leaves its partial where recovery sweeps.
+        container.start_encoding()
         pictures = PictureQueue(source, out, first, end)
         try:
             for k in range(first, end):
