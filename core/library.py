@@ -10,18 +10,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import platformdirs
 from sqlalchemy import Connection, select, update
 
 from core import identity
 from core.db import models as m
+from core.changes import ChangeBuilder, ChangeSet, EntityKind, Initiator
 from core.db.checkpoint import WalCheckpointer
 from core.db.engine import open_engine
 from core.enums import GestureKind
+from core.fair_lock import FairRLock
 from core.gestures.fold import ScopeState, step
 from core.gestures.model import Gesture, GestureError
 from core.gestures.normalize import Lookups, normalize
@@ -29,10 +30,10 @@ from core.gestures.schema import entity_rule, validate_payload
 from core.ids import is_media_hash, is_uid, new_uid
 from core.library_merge import MAX_LAMPORT_JUMP, LibraryMerge, validate_remote
 from core.library_reads import LibraryReads
-from core.library_store import _C, _G, _INSERT_LOG, ApplyResult, ChangeEvent, MergeResult
+from core.library_store import _C, _G, _INSERT_LOG, ApplyResult, MergeResult
 
-__all__ = ["DB_NAME", "ENV_HOME", "MAX_LAMPORT_JUMP", "ApplyResult", "ChangeEvent", "Library", "MergeResult",
-           "default_library_dir", "validate_remote"]
+__all__ = ["DB_NAME", "ENV_HOME", "MAX_LAMPORT_JUMP", "ApplyResult", "ChangeSet", "EntityKind", "Initiator", "Library",
+           "MergeResult", "default_library_dir", "validate_remote"]
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +49,17 @@ def default_library_dir() -> Path:
     return Path(platformdirs.user_data_dir("ReelDesk", "ReelDesk")) / "Library"
 
 
-
 class Library(LibraryMerge, LibraryReads):
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, initiator: Initiator = Initiator.LOCAL_UI):
         self.root = Path(root)
+        self.initiator = initiator  # who this process's applies are published as (see core.changes)
         for sub in ("media", "cache", "exports"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.engine = open_engine(self.root / DB_NAME)
         self._checkpointer = WalCheckpointer(self.engine)
-        self._lock = threading.RLock()
-        self._states: dict[str, tuple[int, ScopeState]] = {}  # scope -> (seq, parsed state)
-        self._listeners: list[Callable[[ChangeEvent], None]] = []
+        self._lock = FairRLock()
+        self._states = {}
+        self._listeners = []
         with self._write() as conn:
             self.device_id = identity.ensure_identity(conn, self.root)
             if self._setting(conn, "library_uid") is None:
@@ -70,8 +71,8 @@ class Library(LibraryMerge, LibraryReads):
         return self.get_setting("library_uid") or ""
 
     @classmethod
-    def open(cls, root: Path | None = None) -> "Library":
-        return cls(root or default_library_dir())
+    def open(cls, root: Path | None = None, initiator: Initiator = Initiator.LOCAL_UI) -> "Library":
+        return cls(root or default_library_dir(), initiator)
 
     def close(self) -> None:
         self._checkpointer.stop()
@@ -104,23 +105,25 @@ class Library(LibraryMerge, LibraryReads):
         return self.device_id
 
     # -- the write path ------------------------------------------------------------------------
-    def apply(self, gesture: Gesture) -> ApplyResult:
-        """Validate, fold and log one local gesture in one transaction."""
+    def apply(self, gesture: Gesture, initiator: Initiator | None = None) -> ApplyResult:
+        """Validate, fold and log one local gesture in one transaction, then publish its ChangeSet
+        (made by ``initiator``, by default this library's)."""
         if not isinstance(gesture.kind, GestureKind):
             raise GestureError("unknown gesture kind")
         validate_payload(gesture.kind, gesture.payload, normalized=False)
         if gesture.op_id is not None and not is_uid(gesture.op_id):
             raise GestureError("op_id must be a uuid")
+        changes = ChangeBuilder(kinds={gesture.kind})
         with self._write() as conn:
             if gesture.op_id is not None:
                 existing = self._result_of(conn, gesture.op_id)
                 if existing is not None:
                     return existing
-            result, scope = self._apply_local(conn, gesture)
-        self._notify(ChangeEvent(frozenset([scope]), frozenset([gesture.kind]), remote=False))
+            result = self._apply_local(conn, gesture, changes)
+        self._notify(changes.build(initiator or self.initiator))
         return result
 
-    def _apply_local(self, conn: Connection, g: Gesture) -> tuple[ApplyResult, str]:
+    def _apply_local(self, conn: Connection, g: Gesture, changes: ChangeBuilder) -> ApplyResult:
         op_id = g.op_id or new_uid()
         entity = self._local_entity(conn, g)
         scope_kind, scope_uid = self._resolve_scope(conn, g.kind, entity, g.undoes)
@@ -138,9 +141,8 @@ class Library(LibraryMerge, LibraryReads):
         res = step(state, full)
         conn.execute(_INSERT_LOG, self._log_row(full, scope_uid, res))
         self._put_setting(conn, "lamport", str(lamport))
-        versions = self._persist(conn, scope_uid, state, res.touched_clips, full.op_id, res.conflicts)
-        return ApplyResult(op_id, entity, g.kind, self._latest_version_no(conn, entity), versions,
-                           res.created), scope_uid
+        versions = self._persist(conn, scope_uid, state, res.touched_clips, op_id, res.conflicts, changes)
+        return ApplyResult(op_id, entity, g.kind, self._latest_version_no(conn, entity), versions, res.created)
 
     def _local_entity(self, conn: Connection, g: Gesture) -> str:
         rule = entity_rule(g.kind)
@@ -151,7 +153,7 @@ class Library(LibraryMerge, LibraryReads):
                 raise GestureError("target must be a uuid")
             return entity
         if rule == "hash":
-            if not is_media_hash(entity):
+            if entity is None or not is_media_hash(entity):
                 raise GestureError("import_media target must be the media's BLAKE3 hash")
             return entity
         if not entity:
@@ -172,18 +174,18 @@ class Library(LibraryMerge, LibraryReads):
             raise GestureError(f"unknown clip {entity}")
 
     def _lookups(self, conn: Connection) -> Lookups:
-        def raw_clip(uid: str) -> dict | None:
+        def raw_clip(uid: str) -> dict[str, Any] | None:
             row = conn.execute(select(m.RawClip).where(m.RawClip.uid == uid)).mappings().first()
             if row is None:
                 return None
             return {"media": row["media_hash"], "start": row["start"], "end": row["end"],
                     "rev": row["boundaries_rev"], "deleted": row["deleted"]}
 
-        def media(h: str) -> dict | None:
+        def media(h: str) -> dict[str, Any] | None:
             row = conn.execute(select(m.Media).where(m.Media.hash == h)).mappings().first()
             return None if row is None else dict(row)
 
-        def version(wc: str, n: int) -> dict | None:
+        def version(wc: str, n: int) -> dict[str, Any] | None:
             doc = conn.execute(select(m.WorkingClipVersion.edit_json).where(
                 m.WorkingClipVersion.clip_uid == wc, m.WorkingClipVersion.version == n)).scalar()
             return None if doc is None else json.loads(doc)
@@ -225,6 +227,8 @@ class Library(LibraryMerge, LibraryReads):
     def _invert(self, op_id: str) -> ApplyResult:
         with self.read() as conn:
             row = conn.execute(select(_G).where(_G.c.op_id == op_id)).first()
+        if row is None:
+            raise GestureError(f"unknown gesture {op_id}")
         effect = json.loads(row.effect)
         kind = GestureKind(row.kind)
         if kind is GestureKind.SET_ASPECT_RATIO and effect.get("aspect"):

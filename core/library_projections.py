@@ -2,13 +2,14 @@
 media, games, conflicts), written from a scope's folded state."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.changes import ChangeBuilder
 from core.db import models as m
-from core.gestures.fold import ScopeState
+from core.gestures.fold import ConflictRecord, ScopeState
 from core.gestures.model import ScopeKind, canonical_json
 from core.gestures.views import clip_doc, clip_order
 from core.library_store import (_INSERT_CONFLICT, _INSERT_VERSION, _SEL_LATEST, _UPSERT_PROJECT, _UPSERT_RAW,
@@ -18,8 +19,12 @@ from core.library_store import (_INSERT_CONFLICT, _INSERT_VERSION, _SEL_LATEST, 
 class LibraryProjections(LibraryStore):
     # -- projections ---------------------------------------------------------------------------
     def _persist(self, conn: Connection, scope_uid: str, state: ScopeState, touched: set[str], op_id: str,
-                 conflicts: Iterable[Any], *, refold: bool = False) -> dict[str, int]:
+                 conflicts: Iterable[ConflictRecord], changes: ChangeBuilder, *, refold: bool = False
+                 ) -> dict[str, int]:
         self._save_state(conn, scope_uid, state)
+        conflicts = list(conflicts)
+        # A refold rewrites the scope's conflict list, so readers of conflicts look again.
+        changes.scope(state.kind, scope_uid, touched, conflicts=refold or bool(conflicts))
         if refold:
             resolved = set(conn.execute(select(m.Conflict.loser_op_id, m.Conflict.winner_op_id, m.Conflict.path)
                                         .where(m.Conflict.scope_uid == scope_uid, m.Conflict.resolved)).all())

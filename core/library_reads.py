@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
-from sqlalchemy import Connection, and_, func, or_, select, text, update
+from sqlalchemy import Connection, RowMapping, and_, func, or_, select, text, update
 
 from core import identity
 from core.db import models as m
@@ -56,7 +56,7 @@ class LibraryReads(LibraryStore):
             return [dict(r._mapping) for r in conn.execute(q)]
 
     @staticmethod
-    def _raw_clip_dict(r: Mapping[str, Any]) -> dict[str, Any]:
+    def _raw_clip_dict(r: RowMapping) -> dict[str, Any]:
         d = {k: r[k] for k in ("uid", "media_hash", "game_uid", "start", "end", "rating", "notes", "name",
                                "boundaries_rev", "deleted")}
         d["tags"] = json.loads(r["tags_json"])
@@ -105,7 +105,7 @@ class LibraryReads(LibraryStore):
 
     def gesture_count(self) -> int:
         with self.read() as conn:
-            return conn.execute(select(func.count()).select_from(_G)).scalar()
+            return int(conn.execute(select(func.count()).select_from(_G)).scalar_one())
 
     def gestures(self, after_id: int = 0, limit: int | None = None) -> list[Gesture]:
         with self.read() as conn:
@@ -131,7 +131,7 @@ class LibraryReads(LibraryStore):
         if older_than_s is not None:
             q = q.where(_G.c.created_at < m.utcnow() - timedelta(seconds=older_than_s))
         with self.read() as conn:
-            return conn.execute(q).scalar()
+            return int(conn.execute(q).scalar_one())
 
     def former_device_ids(self) -> list[dict[str, str]]:
         """Ids this library had before it found it was a copy (each with why it changed)."""
@@ -152,4 +152,4 @@ class LibraryReads(LibraryStore):
 
     def integrity_check(self) -> str:
         with self.engine.connect() as conn:
-            return conn.execute(text("PRAGMA integrity_check")).scalar()
+            return str(conn.execute(text("PRAGMA integrity_check")).scalar_one())

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, cast
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select
+from sqlalchemy import Connection, Engine, Table, bindparam, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import models as m
+from core.changes import ChangeSet
 from core.db.checkpoint import WalCheckpointer
 from core.enums import GestureKind
+from core.fair_lock import FairRLock
 from core.gestures.fold import ScopeState, StepResult
 from core.gestures.model import Gesture, ScopeKind, canonical_json
 from core.gestures.schema import entity_rule, scope_kind_of
@@ -46,25 +47,18 @@ class MergeResult:
     refolded_scopes: int
 
 
-@dataclass(frozen=True)
-class ChangeEvent:
-    scopes: frozenset[str]
-    kinds: frozenset[GestureKind]
-    remote: bool
-
-
 # Core tables and statements built once: the hot path binds parameters into cached SQL.
-_G = m.GestureRow.__table__
-_S = m.Setting.__table__
-_FS = m.FoldState.__table__
-_P = m.Project.__table__
-_WC = m.WorkingClip.__table__
-_V = m.WorkingClipVersion.__table__
-_C = m.Conflict.__table__
-_RC = m.RawClip.__table__
-_M = m.Media.__table__
-_GA = m.Game.__table__
-_GM = m.GameMedia.__table__
+_G = cast(Table, m.GestureRow.__table__)
+_S = cast(Table, m.Setting.__table__)
+_FS = cast(Table, m.FoldState.__table__)
+_P = cast(Table, m.Project.__table__)
+_WC = cast(Table, m.WorkingClip.__table__)
+_V = cast(Table, m.WorkingClipVersion.__table__)
+_C = cast(Table, m.Conflict.__table__)
+_RC = cast(Table, m.RawClip.__table__)
+_M = cast(Table, m.Media.__table__)
+_GA = cast(Table, m.Game.__table__)
+_GM = cast(Table, m.GameMedia.__table__)
 
 
 def _upsert(table: Any, key: str, columns: Iterable[str]) -> Any:
@@ -99,9 +93,9 @@ class LibraryStore:
     engine: Engine
     device_id: str
     _checkpointer: WalCheckpointer
-    _lock: threading.RLock
+    _lock: FairRLock  # in arrival order: a merge between its chunks lets a waiting apply in
     _states: dict[str, tuple[int, ScopeState]]  # scope -> (seq, parsed state)
-    _listeners: list[Callable[[ChangeEvent], None]]
+    _listeners: list[Callable[[ChangeSet], None]]
 
     # -- settings (local, never secrets) -------------------------------------------------------
     @staticmethod
@@ -155,15 +149,15 @@ class LibraryStore:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
-    def subscribe(self, listener: Callable[[ChangeEvent], None]) -> Callable[[], None]:
-        """Call ``listener`` after every committed change (on the writer's thread)."""
+    def subscribe(self, listener: Callable[[ChangeSet], None]) -> Callable[[], None]:
+        """Call ``listener`` with the ChangeSet of every committed change (on the writer's thread)."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def _notify(self, event: ChangeEvent) -> None:
+    def _notify(self, changes: ChangeSet) -> None:
         for listener in list(self._listeners):
             try:
-                listener(event)
+                listener(changes)
             except Exception:  # a broken listener must not undo a committed write
                 log.exception("change listener failed")
 
@@ -193,13 +187,14 @@ class LibraryStore:
         return (ScopeKind.PROJECT, project) if project else (ScopeKind.PROJECT, None)
 
     def _project_of_clip(self, conn: Connection, wc: str) -> str | None:
-        project = conn.execute(_SEL_WC_PROJECT, {"wc": wc}).scalar()
+        project: str | None = conn.execute(_SEL_WC_PROJECT, {"wc": wc}).scalar()
         if project is not None:
             return project
         # Not projected yet (its add_clip is still orphaned in a merge): look in the log.
-        return conn.execute(select(_G.c.entity_uid).where(
+        logged: str | None = conn.execute(select(_G.c.entity_uid).where(
             _G.c.kind == GestureKind.ADD_CLIP.value,
             func.json_extract(_G.c.payload, "$.working_clip") == wc)).scalar()
+        return logged
 
     def _load_state(self, conn: Connection, scope_uid: str, kind: ScopeKind) -> ScopeState:
         """The folded state of a scope; the caller mutates it and saves it in the same transaction."""

@@ -18,7 +18,7 @@ from typing import Any, Callable, NoReturn, Sequence
 
 from core.enums import GestureKind
 from core.gestures.model import Gesture, GestureError
-from core.library import Library, default_library_dir
+from core.library import Initiator, Library, default_library_dir
 from core.media.errors import MediaError
 from desktop import cli_export, cli_import, cli_preview, cli_sync, cli_track
 from desktop.logging_setup import FILE_ONLY, LoggingSession, setup_logging
@@ -403,6 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             raise CliError(f"cannot open library {root}: {exc.strerror or exc}") from exc
         command = args.command or "gui"
+        if command != "gui":
+            lib.initiator = Initiator.CLI  # readers of its change sets tell a script's edits from the window's
         log.debug("command %s in %s", command, root)
         if command == "gui":
             return _run_gui(lib, args)

@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Any
 
 from core.enums import GestureKind
-from core.library import ChangeEvent
+from core.library import ChangeSet
 from sync.advice import Problem, classify
 from sync.engine import SyncEngine, SyncError
 from sync.store import StoreError, StoreUnavailable
@@ -217,7 +217,7 @@ class SyncThread(threading.Thread):
         finally:
             unsubscribe()
 
-    def _on_change(self, event: ChangeEvent) -> None:
+    def _on_change(self, event: ChangeSet) -> None:
         # Called on the writer's (UI) thread right after a commit: only signal, never do work here.
         if not event.remote:
             self._active_until = time.monotonic() + self.in_use_s
