@@ -17,10 +17,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QDialog
                                QLineEdit, QPlainTextEdit, QPushButton, QSizePolicy, QToolButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from core.changes import EntityKind
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture
 from desktop.ui import theme
 from desktop.ui.library_panel import CLIPS_MIME, UID_ROLE, paint_empty_state, read_games
+from desktop.ui.refresh import gate, touching
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
@@ -276,7 +278,8 @@ class AnnotatePanel(QWidget):
         self.reel_button.clicked.connect(self.create_reel_from_selection)
         self.delete_button.clicked.connect(self.delete_selected)
         state.mediaChanged.connect(lambda _h: self.refresh())
-        state.libraryChanged.connect(lambda _e: self.refresh())
+        self.refresh_gate = gate(self, state.libraryChanged, self.refresh,
+                                 touching(EntityKind.MEDIA, EntityKind.RAW_CLIP, EntityKind.GAME))
         state.rawClipChanged.connect(self._select_uid)
         self.refresh()
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox,
                                QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QRadioButton,
                                QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from core.changes import EntityKind
 from core.editmath import size_presets
 from core.enums import AspectRatio, ExportBackend, JobState, Upscaler, VideoEncoder
 from core.export.jobs import safe_file_stem
@@ -26,6 +27,7 @@ from core.export.spec import SpecError
 from core.gestures.model import canonical_json
 from desktop.ui import theme
 from desktop.ui.library_panel import paint_empty_state
+from desktop.ui.refresh import gate, touching
 from desktop.ui.export_options import CloseChoice, OutputFileChooser, ask_close_during_export
 from desktop.ui.export_service import ExportService, Quality, read_jobs
 from desktop.ui.spotlight_warning import hidden_spans, spans_text
@@ -192,7 +194,7 @@ class ExportPanel(QWidget):
         self.export_button.clicked.connect(self.start_export)
         service.changed.connect(self.refresh_jobs)
         service.modalChecked.connect(self.refresh)
-        state.libraryChanged.connect(lambda _e: self.refresh())
+        self.refresh_gate = gate(self, state.libraryChanged, self.refresh, touching(EntityKind.PROJECT))
         state.projectChanged.connect(lambda _p: self._select_current_project())
         self.refresh()
 

@@ -28,7 +28,9 @@ from core.gestures.model import Gesture
 from core.media.cache import THUMB_EVERY_S, THUMB_HEIGHT, CacheEvent, CacheStage, CacheWorker
 from core.media.thumbnails import (ensure_thumbnails, generate_thumbnails, load_strip, thumbnail_name,
                                    thumbnail_strip_path)
+from core.changes import EntityKind
 from desktop.ui import theme
+from desktop.ui.refresh import gate, touching
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.workers import TaskHub
 from resources import icon
@@ -503,7 +505,8 @@ class LibraryPanel(QWidget):
         self.import_button.clicked.connect(self.importRequested)
         self.new_reel.clicked.connect(lambda: self.newProjectRequested.emit(self.selected_clip_uids()))
         thumbs.ready.connect(lambda _h: self.clip_view.viewport().update())
-        state.libraryChanged.connect(lambda _e: self.refresh())
+        self.refresh_gate = gate(self, state.libraryChanged, self.refresh,
+                                 touching(EntityKind.MEDIA, EntityKind.RAW_CLIP, EntityKind.GAME, EntityKind.PROJECT))
         self.refresh()
 
     # -- data ------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from core.media.cache import CacheEvent, CacheStage, CacheWorker
 from core.media.importer import ImportResult, ImportService, ImportStatus
 from desktop.ui import theme
 from desktop.ui.annotate_panel import create_reel
+from desktop.ui.background import GestureWriter, LatestRead
 from desktop.ui.export_panel import ExportService
 from desktop.ui.keymap import BINDINGS, EDIT_MODES, KeymapDialog, Mode
 from desktop.ui.library_panel import ThumbnailCache
@@ -72,6 +73,8 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
         self.hub = TaskHub(self)
         self.state = EditorState(library, self)
         self.bridge = LibraryBridge(library, self)
+        self.writer = GestureWriter(self.state, self)  # widget gestures commit off the UI thread
+        self.reads = LatestRead(self)
         self.bridge.changed.connect(self.state.on_library_changed)
         self.cache = CacheWorker.for_library(library)
         self._cache_unsubscribe = self.cache.subscribe(self._cache_event.emit)
@@ -223,7 +226,7 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
 
     # -- commands --------------------------------------------------------------------------------
     def _gesture_from_widget(self, gesture: Gesture) -> None:
-        self.state.apply(gesture)
+        self.writer.apply(gesture)  # the timeline / viewer already shows where it was dropped
 
     def _add_keyframe(self) -> None:
         if self.playback.playing:
@@ -409,6 +412,8 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
         self._cache_unsubscribe()
         self.thumbs.close()
         self.cache.stop(2.0)
+        self.writer.shutdown()
+        self.reads.shutdown()
         self.hub.shutdown()
         self.bridge.close()
         self.state.close()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, Q
 from core.enums import GestureKind
 from core.gestures.model import Gesture
 from desktop.ui.library_panel import CLIPS_MIME, ThumbnailCache, clip_uids_from_mime, paint_empty_state
+from desktop.ui.refresh import RefreshGate
 from desktop.ui.undo import EditorState, fmt_time
 from resources import icon
 
@@ -36,7 +37,8 @@ class ReelClipList(QListWidget):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self.currentItemChanged.connect(self._picked)
-        thumbs.ready.connect(lambda _h: self.refresh())
+        self.refresh_gate = RefreshGate(self, self.refresh)  # the Reel dock is hidden outside Frame/Spotlight
+        thumbs.ready.connect(lambda _h: self.refresh_gate.request())
 
     def refresh(self) -> None:
         doc = self.state.project_doc()

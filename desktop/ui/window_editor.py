@@ -7,9 +7,11 @@ from typing import Any
 
 from PySide6.QtCore import QSize
 
+from core.changes import ChangeSet, EntityKind
 from core.media.cache import PEAKS_PER_SECOND, THUMB_EVERY_S
 from core.media.waveform import load_peaks, peaks_path
 from desktop.ui.keymap import Mode
+from desktop.ui.refresh import open_clip_changed, project_rows_changed
 from desktop.ui.timecode import FRAMES_SETTING
 from desktop.ui.undo import fmt_time
 from resources import icon
@@ -81,23 +83,40 @@ class EditorView:
         self._refresh_editor()
 
     def _fill_reel_combo(self) -> None:
+        self.reads.request(self.library.projects, self._show_reels)  # off the UI thread, newest wins
+
+    def _show_reels(self, projects: list[dict[str, Any]]) -> None:
         self.reel_combo.blockSignals(True)
         self.reel_combo.clear()
-        for p in self.library.projects():
+        for p in projects:
             self.reel_combo.addItem(icon("project"), f"{p['name']}  ({p['aspect']})", p["uid"])
         self.reel_combo.setCurrentIndex(max(0, self.reel_combo.findData(self.state.project_uid)))
         self.reel_combo.blockSignals(False)
 
-    def _library_changed(self, _event: Any) -> None:
-        if self.state.project_uid is not None and self.state.project_doc() is None:
-            self.state.set_project(None)  # deleted here or on another device
-        doc = self.state.project_doc()
-        if doc is not None and self.state.wc_uid not in {c["uid"] for c in doc["clips"]}:
-            self.state.set_clip(doc["clips"][0]["uid"] if doc["clips"] else None)
+    def _library_changed(self, changes: ChangeSet | None) -> None:
+        """Redraw only what the change set concerns (None: anything may have changed)."""
+        reel = changes is None or self.state.project_uid in changes.of(EntityKind.PROJECT)
+        if reel:
+            if self.state.project_uid is not None and self.state.project_doc() is None:
+                self.state.set_project(None)  # deleted here or on another device
+            doc = self.state.project_doc()
+            if doc is not None and self.state.wc_uid not in {c["uid"] for c in doc["clips"]}:
+                self.state.set_clip(doc["clips"][0]["uid"] if doc["clips"] else None)
         self.thumbs.forget_failures()
-        self._fill_reel_combo()
-        self.reel_list.refresh()
-        self._refresh_editor()
+        if changes is None or project_rows_changed(changes):
+            self._fill_reel_combo()
+        if reel or changes is None or changes.touches(EntityKind.RAW_CLIP):  # clip names in the list
+            self.reel_list.refresh_gate.request()
+        if changes is None or self._editor_shows(changes):
+            self._refresh_editor()
+
+    def _editor_shows(self, changes: ChangeSet) -> bool:
+        if self.mode in (Mode.FRAME, Mode.SPOTLIGHT):
+            return open_clip_changed(self.state)(changes)
+        if self.mode is Mode.ANNOTATE:
+            return (self.state.media_hash in changes.of(EntityKind.MEDIA)
+                    or changes.touches(EntityKind.RAW_CLIP, EntityKind.GAME))
+        return False  # the editor page is hidden: set_mode refreshes it when it comes back
 
     def _refresh_editor(self) -> None:
         """Push the open clip / footage into the viewer, timeline and transport."""
