@@ -77,6 +77,14 @@ class LibraryReads(LibraryStore):
             row = conn.execute(select(m.RawClip).where(m.RawClip.uid == uid)).mappings().first()
         return None if row is None else self._raw_clip_dict(row)
 
+    def raw_clip_names(self, uids: Iterable[str]) -> dict[str, str]:
+        """Names of these raw clips (deleted ones too), in one query."""
+        wanted = list(set(uids))
+        with self.read() as conn:
+            return {r.uid: r.name for i in range(0, len(wanted), 500)
+                    for r in conn.execute(select(m.RawClip.uid, m.RawClip.name)
+                                          .where(m.RawClip.uid.in_(wanted[i:i + 500])))}
+
     def working_clip(self, wc: str) -> dict[str, Any] | None:
         """The latest edit document of a working clip with its project's uid and aspect, or None
         (unknown, or no longer in its project)."""
