@@ -32,7 +32,7 @@ from typing import Any
 from benchmarks.bench_sync import build
 from core.enums import GestureKind as K
 from core.gestures.model import Gesture
-from core.library import ChangeEvent, Library
+from core.library import ChangeSet, Library
 from sync.engine import SyncEngine
 from sync.runtime import SyncThread
 from sync.s3store import S3Store
@@ -122,7 +122,7 @@ def latency(mode: Mode, a_lib: Library, b_lib: Library, wc: str, store: Any, sam
                           active_interval_s=mode.in_use_s, media=False) for lib in (a_lib, b_lib)]
     arrived = threading.Event()
 
-    def on_change(event: ChangeEvent) -> None:
+    def on_change(event: ChangeSet) -> None:
         if event.remote and K.SET_ROTATION in event.kinds:
             arrived.set()
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, NoReturn, Sequence
 
 from core.enums import GestureKind
 from core.gestures.model import Gesture, GestureError
-from core.library import Library, default_library_dir
+from core.library import Initiator, Library, default_library_dir
 from core.media.errors import MediaError
 from core.redact import error_text
 from desktop import cli_export, cli_import, cli_preview, cli_sync, cli_track
@@ -307,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         lib = open_library(root)
         command = args.command or "gui"
+        if command != "gui":
+            lib.initiator = Initiator.CLI  # readers of its change sets tell a script's edits from the window's
         log.debug("command %s in %s", command, root)
         if command == "gui":
             return _run_gui(lib, args)

@@ -24,7 +24,7 @@ from typing import Any
 
 from core.enums import GestureKind
 from core.clock import REAL, Clock
-from core.library import ChangeEvent
+from core.library import ChangeSet
 from core.redact import redact
 from sync.advice import Problem, classify
 from sync.engine import SyncEngine, SyncError
@@ -216,7 +216,7 @@ class SyncThread(threading.Thread):
         finally:
             unsubscribe()
 
-    def _on_change(self, event: ChangeEvent) -> None:
+    def _on_change(self, event: ChangeSet) -> None:
         # Called on the writer's (UI) thread right after a commit: only signal, never do work here.
         if not event.remote:
             self._active_until = self._clock.monotonic() + self.in_use_s

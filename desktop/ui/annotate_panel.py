@@ -15,12 +15,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QDialog
                                QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QPushButton, QSizePolicy, QToolButton, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from core.changes import EntityKind
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture
 from core.reads import read_games
 from desktop.ui import theme
 from desktop.ui.annotate_widgets import ClipList, NotesEdit, StarRating, parse_tags
 from desktop.ui.library_panel import UID_ROLE
+from desktop.ui.refresh import gate, touching
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
@@ -197,7 +199,8 @@ class AnnotatePanel(QWidget):
         self.reel_button.clicked.connect(self.create_reel_from_selection)
         self.delete_button.clicked.connect(self.delete_selected)
         state.mediaChanged.connect(lambda _h: self.refresh())
-        state.libraryChanged.connect(lambda _e: self.refresh())
+        self.refresh_gate = gate(self, state.libraryChanged, self.refresh,
+                                 touching(EntityKind.MEDIA, EntityKind.RAW_CLIP, EntityKind.GAME))
         state.rawClipChanged.connect(self._select_uid)
         self.refresh()
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox,
                                QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QRadioButton,
                                QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from core.changes import EntityKind
 from core.editmath import size_presets
 from core.enums import AspectRatio, ExportBackend, JobState, Upscaler, VideoEncoder
 from core.export.job_files import safe_file_stem
@@ -25,6 +26,7 @@ from core.export.spec import SpecError
 from core.reads import Job, read_jobs
 from desktop.ui import theme
 from desktop.ui.empty_views import paint_empty_state
+from desktop.ui.refresh import gate, touching
 from desktop.ui.export_options import CloseChoice, OutputFileChooser, ask_close_during_export
 from desktop.ui.export_service import ExportService, Quality
 from desktop.ui.reel_poster import ReelPoster
@@ -178,7 +180,7 @@ class ExportPanel(QWidget):
         self.export_button.clicked.connect(self.start_export)
         service.changed.connect(self.refresh_jobs)
         service.modalChecked.connect(self.refresh)
-        state.libraryChanged.connect(lambda _e: self.refresh())
+        self.refresh_gate = gate(self, state.libraryChanged, self.refresh, touching(EntityKind.PROJECT))
         state.projectChanged.connect(lambda _p: self._select_current_project())
         self.refresh()
 

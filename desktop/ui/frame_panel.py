@@ -23,6 +23,7 @@ from desktop.ui import theme
 from desktop.ui.clip_doc import clip_timeline, crop_box_at, crop_from_clipboard, is_outdated, unrounded
 from desktop.ui.keymap import key_hint
 from desktop.ui.rotation_control import RotationControl
+from desktop.ui.refresh import gate, open_clip_changed
 from desktop.ui.undo import EditorState, fmt_px, fmt_time
 from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
@@ -203,8 +204,9 @@ class FramePanel(QWidget):
         self.use_new.clicked.connect(self._use_new_range)
         self.keep_old.clicked.connect(self._keep_range)
         self.segments.itemSelectionChanged.connect(self._preview_speed)
-        for sig in (state.clipChanged, state.projectChanged, state.libraryChanged):
-            sig.connect(lambda *_: self.refresh())
+        self.refresh_gate = gate(self, state.libraryChanged, self.refresh, open_clip_changed(state))
+        for sig in (state.clipChanged, state.projectChanged):
+            sig.connect(lambda *_: self.refresh_gate.request())
         state.timeChanged.connect(lambda _t: self._update_crop_label())
         self.refresh()
 

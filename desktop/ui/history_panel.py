@@ -19,6 +19,7 @@ from core.enums import GestureKind
 from core.gestures.model import Gesture, GestureError
 from desktop.ui import theme
 from desktop.ui.library_panel import paint_empty_state
+from desktop.ui.refresh import gate, open_clip_changed
 from desktop.ui.undo import EditorState, history_label
 from resources import icon
 
@@ -140,8 +141,8 @@ class HistoryPanel(QWidget):
         self.conflicts.itemSelectionChanged.connect(self._conflict_selected)
         self.restore_mine.clicked.connect(self._restore_mine)
         self.keep_theirs.clicked.connect(self._keep_theirs)
-        for sig in (state.clipChanged, state.libraryChanged):
-            sig.connect(lambda *_: self.refresh())
+        self.refresh_gate = gate(self, state.libraryChanged, self.refresh, open_clip_changed(state))
+        state.clipChanged.connect(lambda _wc: self.refresh_gate.request())
         self.refresh()
 
     def refresh(self) -> None:

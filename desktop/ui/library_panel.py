@@ -14,6 +14,7 @@ from PySide6.QtGui import QDesktopServices, QIcon, QPixmap, QStandardItem
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListView,
                                QMenu, QPushButton, QTabWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from core.changes import EntityKind
 from core.enums import GestureKind
 from core.gestures.model import Gesture
 from core.media.thumbnails import generate_thumbnails, thumbnail_name
@@ -23,6 +24,7 @@ from desktop.ui.clip_cards import (CARD, CLIPS_MIME, DATA_ROLE, SEARCH_ROLE, UID
                                    ClipModel, ProjectTree, clip_uids_from_mime)
 from desktop.ui.empty_views import EmptyList, EmptyTree, paint_empty_state
 from desktop.ui.thumbnail_cache import ThumbnailCache
+from desktop.ui.refresh import gate, touching
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.workers import TaskHub
 from resources import icon
@@ -145,7 +147,8 @@ class LibraryPanel(QWidget):
         self.import_button.clicked.connect(self.importRequested)
         self.new_reel.clicked.connect(lambda: self.newProjectRequested.emit(self.selected_clip_uids()))
         thumbs.ready.connect(lambda _h: self.clip_view.viewport().update())
-        state.libraryChanged.connect(lambda _e: self.refresh())
+        self.refresh_gate = gate(self, state.libraryChanged, self.refresh,
+                                 touching(EntityKind.MEDIA, EntityKind.RAW_CLIP, EntityKind.GAME, EntityKind.PROJECT))
         self.refresh()
 
     # -- data ------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from core.export.spec import RenderSpec, SpecError
 from desktop.ui import theme
 from desktop.ui.audio_out import program_sound
 from desktop.ui.keymap import Mode
+from desktop.ui.refresh import open_project_changed
 from desktop.ui.undo import fmt_time
 
 if TYPE_CHECKING:
@@ -173,7 +174,8 @@ class ProgramMonitor(QObject):
         self.view.displaySizeChanged.connect(self._view_size)
         window.viewer.displaySizeChanged.connect(self._viewer_size)
         window.modeChanged.connect(self._mode_changed)
-        window.state.libraryChanged.connect(lambda _e: self.reload())
+        wants = open_project_changed(window.state)
+        window.state.libraryChanged.connect(lambda e: self.reload() if e is None or wants(e) else None)
         window.state.projectChanged.connect(lambda _p: self.reload())
 
     @property

@@ -12,10 +12,12 @@ from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, Q
 from core.enums import GestureKind
 from core.gestures.model import Gesture
 from desktop.ui.library_panel import CLIPS_MIME, ThumbnailCache, clip_uids_from_mime, paint_empty_state
+from desktop.ui.refresh import RefreshGate
 from desktop.ui.undo import EditorState, fmt_time
 from resources import icon
 
 WORKING_CLIP_MIME = "application/x-reeldesk-working-clip"
+_LINES_ROLE = Qt.ItemDataRole.UserRole + 1  # (numbered name, output duration) before eliding
 
 
 class ReelClipList(QListWidget):
@@ -37,32 +39,51 @@ class ReelClipList(QListWidget):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self.currentItemChanged.connect(self._picked)
-        thumbs.ready.connect(lambda _h: self.refresh())
+        self._filling = False
+        self.refresh_gate = RefreshGate(self, self.refresh)  # the Reel dock is hidden outside Frame/Spotlight
+        thumbs.ready.connect(lambda _h: self.refresh_gate.request())
 
     def refresh(self) -> None:
+        if self._filling:  # clearing hides the scroll bar, which resizes the viewport: no re-entry
+            return
+        self._filling = True
+        try:
+            self._fill()
+        finally:
+            self._filling = False
+
+    def _fill(self) -> None:
         doc = self.editor_state.project_doc()
         self.blockSignals(True)
         self.clear()
-        names = {c["uid"]: c["name"] for c in self.editor_state.library.raw_clips(include_deleted=True)} if doc else {}
-        metrics = self.fontMetrics()
-        room = max(40, self.viewport().width() - self.iconSize().width() - 28)
+        # Only this reel's clips: a season library holds thousands.
+        names = self.editor_state.library.raw_clip_names([c["raw_clip"] for c in doc["clips"]]) if doc else {}
         for i, c in enumerate(doc["clips"] if doc else [], 1):
             name = names.get(c["raw_clip"]) or "Clip"
-            # Elided here: a list item wider than the list would scroll sideways instead of ending in "…".
-            shown = metrics.elidedText(f"{i}. {name}", Qt.TextElideMode.ElideRight, room)
-            item = QListWidgetItem(f"{shown}\n{fmt_time(c['output_duration'])}")
+            item = QListWidgetItem()
             item.setToolTip(name)
             item.setData(Qt.ItemDataRole.UserRole, c["uid"])
+            item.setData(_LINES_ROLE, (f"{i}. {name}", fmt_time(c["output_duration"])))
             pm = self.thumbs.pixmap(c["media"], c["source"]["start"] + 0.5)
             item.setIcon(icon("film") if pm is None else _icon_from(pm))
             self.addItem(item)
             if c["uid"] == self.editor_state.wc_uid:
                 self.setCurrentItem(item)
+        self._elide()
         self.blockSignals(False)
+
+    def _elide(self) -> None:
+        """Names end in "…" at the list's width: a wider item would scroll sideways instead."""
+        metrics = self.fontMetrics()
+        room = max(40, self.viewport().width() - self.iconSize().width() - 28)
+        for row in range(self.count()):
+            item = self.item(row)
+            name, duration = item.data(_LINES_ROLE)
+            item.setText(f"{metrics.elidedText(name, Qt.TextElideMode.ElideRight, room)}\n{duration}")
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self.refresh()  # names are elided to the width
+        self._elide()  # not a refill: clearing would toggle the scroll bar and resize again
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)

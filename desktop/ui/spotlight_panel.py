@@ -23,6 +23,7 @@ from core.editmath.spotlight import DEFAULT_OVERLAY_STYLE
 from desktop.ui import theme
 from desktop.ui.clip_doc import crop_box_at
 from desktop.ui.keymap import key_hint
+from desktop.ui.refresh import gate, open_clip_changed
 from desktop.ui.undo import EditorState
 from desktop.ui.window_fit import MIN_ROWS, rows_height
 from resources import icon
@@ -148,8 +149,9 @@ class SpotlightPanel(QWidget):
             slider.sliderReleased.connect(lambda s=slider, k=key: self._style(**{k: s.value() / 100}))
             slider.valueChanged.connect(lambda v, s=slider, k=key: None if s.isSliderDown()
                                         else self._style(merge=True, **{k: v / 100}))
-        for sig in (state.clipChanged, state.projectChanged, state.libraryChanged):
-            sig.connect(lambda *_: self.refresh())
+        self.refresh_gate = gate(self, state.libraryChanged, self.refresh, open_clip_changed(state))
+        for sig in (state.clipChanged, state.projectChanged):
+            sig.connect(lambda *_: self.refresh_gate.request())
         self.refresh()
 
     @staticmethod

@@ -19,6 +19,7 @@ from core.gestures.model import Gesture
 from core.gestures.schema import TEXT_DEFAULTS
 from core.text import blend, element_spec, rasterise
 from desktop.ui.title_card_panel import TitleCardPanel
+from desktop.ui.refresh import gate, open_clip_changed
 from desktop.ui.undo import EditorState
 from resources import icon
 
@@ -147,8 +148,9 @@ class TextPanel(QWidget):
         self.fade_in.valueChanged.connect(lambda v: self._update(fade_in=round(v, 3)))
         self.fade_out.valueChanged.connect(lambda v: self._update(fade_out=round(v, 3)))
         self.colour.clicked.connect(self._pick_colour)
-        for sig in (state.clipChanged, state.projectChanged, state.libraryChanged):
-            sig.connect(lambda *_: self.refresh())
+        self.refresh_gate = gate(self, state.libraryChanged, self.refresh, open_clip_changed(state))
+        for sig in (state.clipChanged, state.projectChanged):
+            sig.connect(lambda *_: self.refresh_gate.request())
         self.refresh()
 
     @staticmethod

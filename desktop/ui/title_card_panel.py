@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QColorDialog, QComboBox, QDoubleSpinBox, QFormLay
 
 from core.enums import GestureKind, TitleBackground
 from core.gestures.model import Gesture
+from desktop.ui.refresh import gate, open_project_changed
 from desktop.ui.undo import EditorState
 
 TITLE_STYLE = {"font": "condensed", "size": 0.09, "preset": "middle-center", "outline": 0.05}
@@ -42,8 +43,8 @@ class TitleCardPanel(QGroupBox):
         self.duration.valueChanged.connect(lambda v: self._set(duration=round(v, 3)))
         self.background.activated.connect(lambda _i: self._set_background())
         self.colour.clicked.connect(self._pick_colour)
-        for sig in (state.projectChanged, state.libraryChanged):
-            sig.connect(lambda *_: self.refresh())
+        self.refresh_gate = gate(self, state.libraryChanged, self.refresh, open_project_changed(state))
+        state.projectChanged.connect(lambda _p: self.refresh_gate.request())
         self.refresh()
 
     def card(self) -> dict[str, Any] | None:

@@ -108,7 +108,11 @@ class UndoController(QObject):
     # -- applying --------------------------------------------------------------------------------
     def apply(self, gesture: Gesture, *, merge_key: str | None = None, text: str | None = None) -> ApplyResult:
         """Apply one gesture and push it as an undo step. Raises GestureError (caller shows it)."""
-        result = self.library.apply(gesture)
+        return self.record(gesture, self.library.apply(gesture), merge_key=merge_key, text=text, scope=scope)
+
+    def record(self, gesture: Gesture, result: ApplyResult, *, merge_key: str | None = None, text: str | None = None,
+               scope: str | None = None) -> ApplyResult:
+        """Push a gesture applied elsewhere (on the write worker) as an undo step."""
         if result.duplicate:
             return result
         label = text or self._label(gesture, result)
@@ -212,7 +216,7 @@ class EditorState(QObject):
     rawClipChanged = Signal(object)  # selected raw clip uid or None (Annotate)
     timeChanged = Signal(float)  # media time of the playhead
     seekRequested = Signal(float)  # media time: a panel asks the player to go there
-    libraryChanged = Signal(object)  # merged ChangeEvent, on the UI thread
+    libraryChanged = Signal(object)  # ChangeSet (union of a turn's commits), on the UI thread
     message = Signal(str, bool)  # text, is_error
 
     def __init__(self, library: Library, parent: QObject | None = None) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Qt, Signal, Slot
 
 from core.gestures.model import GestureError
-from core.library import ChangeEvent, Library
+from core.library import ChangeSet, Library
 from core.media.errors import MediaError, OperationCancelled
 from core.redact import redact
 
@@ -160,18 +160,18 @@ class LibraryBridge(QObject):
     touch widgets from its own thread, so events are queued and merged into one per event-loop turn.
     """
 
-    changed = Signal(object)  # ChangeEvent (merged)
+    changed = Signal(object)  # ChangeSet (the union of the turn's commits)
     _poke = Signal()
 
     def __init__(self, library: Library, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.library = library
         self._lock = threading.Lock()
-        self._pending: list[ChangeEvent] = []
+        self._pending: list[ChangeSet] = []
         self._poke.connect(self._flush, Qt.ConnectionType.QueuedConnection)
         self._unsubscribe: Callable[[], None] | None = library.subscribe(self._on_change)
 
-    def _on_change(self, event: ChangeEvent) -> None:  # any thread
+    def _on_change(self, event: ChangeSet) -> None:  # any thread
         with self._lock:
             first = not self._pending
             self._pending.append(event)
@@ -184,10 +184,7 @@ class LibraryBridge(QObject):
             events, self._pending = self._pending, []
         if not events:
             return
-        merged = ChangeEvent(frozenset().union(*(e.scopes for e in events)),
-                             frozenset().union(*(e.kinds for e in events)),
-                             any(e.remote for e in events))
-        self.changed.emit(merged)
+        self.changed.emit(ChangeSet.union(events))
 
     def close(self) -> None:
         if self._unsubscribe is not None:

@@ -1,0 +1,233 @@
+"""Other devices' gestures: validated as a whole, merged idempotently, re-folded when one sorts
+before gestures already folded in its scope."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable, Mapping
+
+from sqlalchemy import Connection, select, update
+
+from core.changes import ChangeBuilder, Initiator
+from core.enums import GestureKind
+from core.gestures.fold import ScopeState, clip_of_path, step
+from core.gestures.state import ConflictRecord
+from core.gestures.model import ClockAhead, Gesture, GestureError, ScopeKind, canonical_json
+from core.gestures.registry import EntityRule, entity_rule, validate_payload
+from core.ids import is_media_hash, is_uid
+from core.library_projections import LibraryProjections, resolution_keys
+from core.library_store import _FS, _G, _INSERT_LOG, MergeResult
+
+# How far a remote clock may run ahead of ours (plus one per gesture merged): every later local
+# gesture takes max+1, so adopting a forged huge lamport would break every device's sync.
+MAX_LAMPORT_JUMP = 1_000_000
+# A merge holds the write lock for chunks of about this long (a local apply waits one chunk at
+# most); the first chunk is small because the pace of this machine and library is unknown.
+CHUNK_TARGET_S = 0.02
+FIRST_CHUNK = 32
+MIN_CHUNK = 8
+
+
+def _op(g: Gesture) -> str:
+    return g.order_key[2]  # a validated remote gesture has every field of its order key
+
+
+def _lamport(g: Gesture) -> int:
+    return g.order_key[0]
+
+
+def _entity(g: Gesture) -> str:
+    assert g.entity_uid is not None  # validate_remote checked it
+    return g.entity_uid
+
+
+class LibraryMerge(LibraryProjections):
+    # -- remote gestures -----------------------------------------------------------------------
+    def merge_remote(self, gestures: Iterable[Gesture | Mapping[str, Any]],
+                     in_transaction: Callable[[Connection], None] | None = None, *,
+                     chunk_size: int | None = None) -> MergeResult:
+        """Apply other devices' gestures; idempotent by op_id; convergent in any arrival order.
+
+        Every gesture is validated before anything is written; one bad gesture rejects the whole
+        call (the sync quarantines that batch). The gestures are then written in total order in
+        chunks, one transaction each, sized to hold the write lock about ``CHUNK_TARGET_S`` (or
+        ``chunk_size`` gestures), so a local apply waits for one chunk at most; each chunk
+        publishes its ChangeSet. A crash between chunks leaves the earlier chunks merged, which
+        is the state of having received the batch in parts: merging it again skips them by op_id
+        and completes it. ``in_transaction`` runs inside the last chunk's transaction (the sync
+        advances its cursor there, so a cursor never moves past a partly merged batch).
+        """
+        parsed = [validate_remote(g if isinstance(g, Gesture) else Gesture.from_wire(g)) for g in gestures]
+        parsed.sort(key=lambda g: g.order_key)
+        with self.read() as conn:
+            self._check_clock(conn, self._unknown(conn, parsed))
+        total = MergeResult(0, 0, 0)
+        start, size = 0, chunk_size or FIRST_CHUNK
+        while True:
+            chunk = parsed[start:start + size]
+            last = start + size >= len(parsed)
+            changes = ChangeBuilder()
+            with self._write() as conn:
+                began = time.perf_counter()
+                result = self._merge(conn, chunk, changes)
+                if last and in_transaction is not None:
+                    in_transaction(conn)
+            took = time.perf_counter() - began
+            total = MergeResult(total.applied + result.applied, total.duplicates + result.duplicates,
+                                total.refolded_scopes + result.refolded_scopes)
+            if not changes.empty:
+                self._notify(changes.build(Initiator.REMOTE_MERGE))
+            if last:
+                return total
+            start += size
+            if chunk_size is None:  # aim the next chunk at the target from this one's pace
+                size = max(MIN_CHUNK, min(size * 2, int(size * CHUNK_TARGET_S / max(took, 1e-6))))
+
+    def _unknown(self, conn: Connection, gestures: list[Gesture]) -> list[Gesture]:
+        """The gestures not in the log yet, each op_id once, in the given order."""
+        known: set[str] = set()
+        ids = [_op(g) for g in gestures]
+        for i in range(0, len(ids), 500):
+            known.update(conn.execute(select(_G.c.op_id).where(_G.c.op_id.in_(ids[i:i + 500]))).scalars())
+        new = []
+        for g in gestures:
+            if _op(g) not in known:
+                known.add(_op(g))
+                new.append(g)
+        return new
+
+    def _check_clock(self, conn: Connection, new: list[Gesture]) -> None:
+        if not new:
+            return
+        local = self._lamport(conn)
+        highest = max(_lamport(g) for g in new)
+        if highest > local + len(new) + MAX_LAMPORT_JUMP:
+            raise ClockAhead(f"gesture clock {highest} is too far ahead of this library's ({local})")
+
+    def _merge(self, conn: Connection, gestures: list[Gesture], changes: ChangeBuilder) -> MergeResult:
+        new = self._unknown(conn, gestures)
+        if not new:
+            return MergeResult(0, len(gestures), 0)
+        changes.kinds.update(g.kind for g in new)
+        self._put_setting(conn, "lamport", str(max(self._lamport(conn), max(_lamport(g) for g in new))))
+
+        # Resolve every gesture's scope in total order; add_clips and undone gestures in this
+        # same batch count, so a batch never depends on its own rows being written first.
+        batch_clips: dict[str, str] = {}  # working clip -> project, from add_clips in this batch
+        batch_scopes: dict[str, tuple[ScopeKind, str | None]] = {}
+        plan: dict[str, tuple[ScopeKind, list[Gesture]]] = {}
+        orphans: list[Gesture] = []
+        for g in new:
+            entity = _entity(g)
+            scope: str | None
+            if g.kind is GestureKind.ADD_CLIP:
+                kind, scope = ScopeKind.PROJECT, entity
+                batch_clips[g.payload["working_clip"]] = entity
+            elif entity_rule(g.kind) is EntityRule.WORKING_CLIP and entity in batch_clips:
+                kind, scope = ScopeKind.PROJECT, batch_clips[entity]
+            elif entity_rule(g.kind) is EntityRule.SCOPE:
+                kind, scope = self._scope_of_entity(conn, entity)
+                if scope is None and entity in plan:  # a scope created earlier in this same batch
+                    kind, scope = plan[entity][0], entity
+            elif g.undoes is not None and g.undoes in batch_scopes:
+                kind, scope = batch_scopes[g.undoes]
+            else:
+                kind, scope = self._resolve_scope(conn, g.kind, entity, g.undoes)
+                if scope is None and g.kind is GestureKind.REVERT:
+                    kind, scope = self._scope_from_patch(conn, g, batch_clips)
+            batch_scopes[_op(g)] = (kind, scope)
+            if scope is None:
+                orphans.append(g)  # its working clip's add_clip has not arrived yet
+            else:
+                plan.setdefault(scope, (kind, []))[1].append(g)
+        if orphans:
+            conn.execute(_INSERT_LOG, [self._log_row(g, None, None) for g in orphans])
+        # Earlier orphans of the clips added now join their scope, which then re-folds.
+        refold: set[str] = set()
+        for wc, project in batch_clips.items():
+            n = conn.execute(update(_G).where(_G.c.entity_uid == wc, _G.c.scope_uid.is_(None))
+                             .values(scope_uid=project)).rowcount
+            if n:
+                refold.add(project)
+        for scope, (kind, items) in sorted(plan.items()):
+            state = self._load_state(conn, scope, kind)
+            if scope not in refold and (state.last is None or tuple(items[0].order_key) > tuple(state.last)):
+                touched: set[str] = set()
+                conflicts: list[ConflictRecord] = []
+                rows = []
+                resolutions: list[str] = []
+                for g in items:
+                    res = step(state, g)
+                    touched |= res.touched_clips
+                    conflicts += res.conflicts
+                    resolutions += resolution_keys(res)
+                    rows.append(self._log_row(g, scope, res))
+                conn.execute(_INSERT_LOG, rows)
+                self._persist(conn, scope, state, touched, _op(items[-1]), conflicts, changes,
+                              resolutions=resolutions)
+            else:
+                conn.execute(_INSERT_LOG, [self._log_row(g, scope, None) for g in items])
+                refold.add(scope)
+        for scope in sorted(refold):
+            kind = plan[scope][0] if scope in plan else ScopeKind.PROJECT
+            self._refold(conn, scope, kind, _op(plan[scope][1][-1] if scope in plan else new[-1]), changes)
+        return MergeResult(len(new), len(gestures) - len(new), len(refold))
+
+    def _scope_from_patch(self, conn: Connection, g: Gesture,
+                          batch_clips: Mapping[str, str]) -> tuple[ScopeKind, str | None]:
+        for path in g.payload.get("patch", {}):
+            wc = clip_of_path(path)
+            if wc:
+                project = batch_clips.get(wc) or self._project_of_clip(conn, wc)
+                if project:
+                    return ScopeKind.PROJECT, project
+        return ScopeKind.PROJECT, None
+
+    def _refold(self, conn: Connection, scope: str, kind: ScopeKind, op_id: str, changes: ChangeBuilder) -> None:
+        """Rebuild a scope from its whole gesture list (a gesture arrived out of order)."""
+        rows = conn.execute(select(_G).where(_G.c.scope_uid == scope).order_by(
+            _G.c.lamport, _G.c.device_id, _G.c.op_id)).all()
+        state = ScopeState(kind)
+        conflicts: list[ConflictRecord] = []
+        for row in rows:
+            g = self._row_to_gesture(row)
+            res = step(state, g)
+            conflicts += res.conflicts
+            effect = canonical_json(res.effect)
+            if effect != row.effect:
+                conn.execute(update(_G).where(_G.c.id == row.id).values(effect=effect))
+        touched = {wc for wc in map(clip_of_path, state.entries) if wc}
+        self._persist(conn, scope, state, touched, op_id, conflicts, changes, refold=True)
+
+    @classmethod
+    def refold_projects(cls, conn: Connection) -> int:
+        """Re-fold every project from its gesture log inside ``conn``'s transaction (a migration
+        after a fold rule changed): effects are recomputed for undo, and a working clip gets a new
+        version row only where its edit changed. Returns the number of projects re-folded."""
+        projector = cls.__new__(cls)  # projections only: no folder, engine or device needed
+        projector._states = {}
+        scopes = conn.execute(select(_FS.c.scope_uid).where(_FS.c.scope_kind == ScopeKind.PROJECT.value)
+                              .order_by(_FS.c.scope_uid)).scalars().all()
+        for scope in scopes:
+            last = conn.execute(select(_G.c.op_id).where(_G.c.scope_uid == scope).order_by(
+                _G.c.lamport.desc(), _G.c.device_id.desc(), _G.c.op_id.desc()).limit(1)).scalar()
+            if last is not None:
+                projector._refold(conn, scope, ScopeKind.PROJECT, last, ChangeBuilder())
+        return len(scopes)
+
+
+def validate_remote(g: Gesture) -> Gesture:
+    """Strict checks for a gesture from another device (before anything is written)."""
+    if not is_uid(g.op_id) or not is_uid(g.device_id):
+        raise GestureError("gesture op_id and device_id must be uuids")
+    if not isinstance(g.lamport, int) or isinstance(g.lamport, bool) or not 0 < g.lamport < 2**53:
+        raise GestureError("gesture lamport must be a positive integer")
+    if not isinstance(g.base_version, int) or isinstance(g.base_version, bool) or not 0 <= g.base_version < 2**53:
+        raise GestureError("gesture base_version must be a non-negative integer")
+    if g.undoes is not None and not is_uid(g.undoes):
+        raise GestureError("gesture undoes must be a uuid or null")
+    if not (is_uid(g.entity_uid) or is_media_hash(g.entity_uid)):
+        raise GestureError("gesture entity must be a uuid or media hash")
+    if entity_rule(g.kind) is EntityRule.HASH and not is_media_hash(g.entity_uid):
+        raise GestureError("import_media entity must be a media hash")
+    validate_payload(g.kind, g.payload, normalized=True)
+    return g

@@ -1,0 +1,92 @@
+"""Library work off the UI thread: gestures applied on one ordered write worker while the screen
+already shows their result, and list reads whose newest request wins.
+
+A gesture from the UI is shown at once (the dragged keyframe stays where it was dropped, or an
+``optimistic`` callback draws it); the write worker applies it and the undo step is recorded when
+the result comes back. If the library refuses it, every panel reloads what the library holds (the
+change visibly goes back) and the status bar says why.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from core.gestures.model import Gesture
+from core.library import ApplyResult
+from desktop.ui.undo import EditorState, gesture_label
+from desktop.ui.workers import TaskHub
+
+log = logging.getLogger(__name__)
+
+
+class GestureWriter(QObject):
+    """Applies UI gestures in the order given, one at a time, on a worker thread."""
+
+    settled = Signal()  # nothing is pending any more
+
+    def __init__(self, state: EditorState, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.hub = TaskHub(self, max_threads=1)  # one thread: gestures commit in the order made
+        self.pending = 0
+
+    def apply(self, gesture: Gesture, *, optimistic: Callable[[], None] | None = None,
+              merge_key: str | None = None, text: str | None = None,
+              on_applied: Callable[[ApplyResult], None] | None = None) -> None:
+        if optimistic is not None:
+            optimistic()
+        self.pending += 1
+        library = self.state.library
+
+        def work(_report: Callable[[Any], None], _cancelled: Callable[[], bool]) -> ApplyResult:
+            return library.apply(gesture)
+
+        def applied(result: ApplyResult) -> None:
+            self.state.undo.record(gesture, result, merge_key=merge_key, text=text)
+            if on_applied is not None:
+                on_applied(result)
+
+        def failed(reason: str) -> None:
+            what = text or gesture_label(gesture.kind, gesture.payload)
+            self.state.on_library_changed(None)  # every panel shows the library's state again
+            self.state.message.emit(f"“{what}” was not saved and is undone on screen: {reason}", True)
+
+        self.hub.submit(work, name=f"apply {gesture.kind.value}", on_result=applied, on_error=failed,
+                        on_finished=self._finished)
+
+    def _finished(self) -> None:
+        self.pending -= 1
+        if self.pending == 0:
+            self.settled.emit()
+
+    def shutdown(self, timeout_ms: int = 3000) -> None:
+        """Let queued gestures commit (they are the user's edits), then stop."""
+        if not self.hub.pool.waitForDone(timeout_ms):
+            log.warning("gestures still being applied after %d ms at shutdown", timeout_ms)
+        self.hub.shutdown(0)
+
+
+class LatestRead(QObject):
+    """Runs a read on a worker; only the newest request's result is delivered (older ones that finish
+    later are dropped, so a slow read never overwrites a newer list)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.hub = TaskHub(self, max_threads=2)
+        self._generation = 0
+
+    def request(self, read: Callable[[], Any], on_result: Callable[[Any], None]) -> None:
+        self._generation += 1
+        mine = self._generation
+
+        def deliver(value: Any) -> None:
+            if mine == self._generation:
+                on_result(value)
+
+        self.hub.submit(lambda _report, _cancelled: read(), name="list read", on_result=deliver,
+                        on_error=lambda reason: log.warning("list read failed: %s", reason))
+
+    def shutdown(self, timeout_ms: int = 3000) -> None:
+        self.hub.shutdown(timeout_ms)
