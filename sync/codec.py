@@ -285,7 +285,43 @@ def decode_pointer(data: bytes, *, library_uid: str, snapshots_prefix: str) -> P
 
 
 # -- device records --------------------------------------------------------------------------------
-def encode_device(library_uid: str, device_id: str, name: str) -> bytes:
+_DEVICE_FIELDS = frozenset({"format", "v", "library", "device", "name"})
+
+
+def known_kinds() -> frozenset[str]:
+    """The gesture kinds this build reads (what a device record announces)."""
+    return _KINDS
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    """``devices/{id}.json``. `build` and `kinds` are None in records of builds older than the record
+    manifest; those builds also never write the head object, so their pushes show only in listings."""
+    name: str
+    build: str | None
+    kinds: frozenset[str] | None
+
+
+def encode_device(library_uid: str, device_id: str, name: str, build: str) -> bytes:
     doc = {"format": DEVICE_FORMAT, "v": VERSION, "library": library_uid, "device": device_id,
-           "name": name[:200], "first_seen": utc_iso()}
+           "name": name[:200], "first_seen": utc_iso(), "build": build, "kinds": sorted(known_kinds())}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def decode_device(data: bytes, *, library_uid: str, device_id: str) -> DeviceRecord:
+    """A device record; fields beyond the known ones are allowed (a newer build may add some)."""
+    if len(data) > MAX_SMALL_JSON:
+        raise FormatError("device record too large")
+    doc = strict_json(data)
+    if not isinstance(doc, dict) or doc.get("format") != DEVICE_FORMAT or not _DEVICE_FIELDS <= doc.keys():
+        raise FormatError("not a device record")
+    if doc["library"] != library_uid or doc["device"] != device_id:
+        raise FormatError("device record of another library or device")
+    name, build, kinds = doc["name"], doc.get("build"), doc.get("kinds")
+    if not isinstance(name, str) or (build is not None and not isinstance(build, str)):
+        raise FormatError("device name and build must be strings")
+    if kinds is not None and not (isinstance(kinds, list) and all(isinstance(k, str) and len(k) <= 64
+                                                                 for k in kinds)):
+        raise FormatError("device kinds must be a list of short strings")
+    return DeviceRecord(name[:200], None if build is None else build[:200],
+                        None if kinds is None else frozenset(kinds))

@@ -9,18 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, Table, delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import models as m
 from core.library import Library
 
-_CUR = m.SyncCursor.__table__
-_BAT = m.SyncBatch.__table__
-_QUA = m.SyncQuarantine.__table__
-_MT = m.MediaTransfer.__table__
+_CUR = cast(Table, m.SyncCursor.__table__)
+_BAT = cast(Table, m.SyncBatch.__table__)
+_QUA = cast(Table, m.SyncQuarantine.__table__)
+_MT = cast(Table, m.MediaTransfer.__table__)
 
 
 class TransferDirection(str, Enum):

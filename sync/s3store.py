@@ -245,6 +245,12 @@ class S3Store(RemoteStore):
         return ObjectInfo(size=int(resp["ContentLength"]), etag=_etag(resp))
 
     def list_keys(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
+        return (key for key, _etag in self._list(prefix, start_after))
+
+    def list_etags(self, prefix: str) -> Iterator[tuple[str, str]]:
+        return self._list(prefix, None)  # a listing carries each object's etag: no HEADs
+
+    def _list(self, prefix: str, start_after: str | None) -> Iterator[tuple[str, str]]:
         params: dict[str, Any] = {"Prefix": self.prefix + prefix, "MaxKeys": self.list_page_size}
         if start_after is not None:
             params["StartAfter"] = self.prefix + start_after
@@ -252,7 +258,7 @@ class S3Store(RemoteStore):
         while True:
             resp = self._call("list_objects_v2", prefix, **params)
             for item in resp.get("Contents", []):
-                yield item["Key"][cut:]
+                yield item["Key"][cut:], _etag(item)
             token = resp.get("NextContinuationToken")
             if not resp.get("IsTruncated") or not token:
                 return

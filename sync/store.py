@@ -192,6 +192,13 @@ class RemoteStore(ABC):
         """Keys under `prefix` strictly after `start_after`, in lexicographic (code point /
         UTF-8 byte) order. Lazy; errors may surface while iterating."""
 
+    def list_etags(self, prefix: str) -> Iterator[tuple[str, str]]:
+        """Keys under `prefix` with their etags (a HEAD per key unless the store's listing has them)."""
+        for key in self.list_keys(prefix):
+            info = self.head(key)
+            if info is not None:
+                yield key, info.etag
+
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove `key`; absent keys are not an error (S3 semantics)."""
