@@ -18,7 +18,8 @@ from core.enums import GestureKind as K
 from core.gestures.model import Gesture, GestureError
 from core.ids import new_uid
 from core.library import Library
-from sync.codec import FormatError, decode_batch, encode_batch, gzip_json
+from sync import codec
+from sync.codec import FormatError, Pointer, decode_batch, encode_batch, encode_pointer, gzip_json
 from sync.credentials import RemoteConfig, RemoteKind
 from sync.engine import SyncEngine
 from sync.layout import Layout
@@ -377,6 +378,38 @@ def test_new_device_bootstraps_from_snapshot_and_continues_with_the_log(make_lib
     # the snapshot pointer only moves forward; a second writer with fewer gestures does not clobber it
     assert eb.snapshot_once() is None
     assert json.loads(eb.store.get(eb.layout.pointer_key))["key"] == pointer["key"]
+
+
+def test_a_snapshot_in_the_format_of_an_earlier_build_still_bootstraps(make_library: Callable[[str], Library],
+                                                                       s3_bucket: Bucket) -> None:
+    a, fresh = make_library("a"), make_library("fresh")
+    join(fresh, a)
+    _raw, project, _wc = seed_clip(a)
+    ea = engine_for(a, s3_bucket)
+    ea.push_once()
+    wire = [g.to_wire() for g in a.gestures()]
+    doc = {"format": "reeldesk.snapshot", "v": 1, "library": ea.library_uid, "created_by": a.device_id,
+           "created_at": "x", "cursors": {a.device_id: 0}, "gestures": wire}
+    key = ea.layout.snapshot_key(new_uid())
+    ea.store.put(key, gzip_json(doc))
+    ea.store.put(ea.layout.pointer_key, encode_pointer(ea.library_uid, Pointer(key, len(wire), {a.device_id: 0},
+                                                                                a.device_id, "x")))
+    counts = engine_for(fresh, s3_bucket).pull_once()
+    assert counts.bootstrapped == len(wire) and counts.pulled == 0  # batch 0 is covered by the snapshot
+    assert_converged(project, a, fresh)
+
+
+def test_snapshot_chunks_stay_within_the_batch_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec, "MAX_BATCH_GESTURES", 3)
+    uid, dev = new_uid(), new_uid()
+    gestures = [{"op_id": new_uid(), "device_id": dev, "lamport": n, "kind": "create_project", "entity": new_uid(),
+                 "payload": {"name": f"P{n}"}, "base_version": 0, "undoes": None} for n in range(1, 9)]
+    path = tmp_path / "s.json.gz"
+    path.write_bytes(codec.encode_snapshot(uid, dev, {dev: 4}, gestures))
+    with codec.SnapshotReader(path, library_uid=uid) as snap:
+        assert snap.cursors == {dev: 4} and snap.created_by == dev
+        chunks = list(snap.chunks())
+    assert [len(c) for c in chunks] == [3, 3, 2] and [g for c in chunks for g in c] == gestures
 
 
 def test_snapshot_pointer_race_never_clobbers(make_library: Callable[[str], Library], s3_bucket: Bucket) -> None:
