@@ -3,7 +3,8 @@
 Three simulated devices (real SQLite libraries) make random gestures on a shared project, swap
 random subsets of each other's logs in random orders and batches along the way, and finally
 exchange everything. Every library must then hold byte-identical canonical JSON for every
-project, and the same conflict list.
+project, and the same conflict list, as a fresh library that merged the union of all logs in one
+batch (the reference).
 """
 from __future__ import annotations
 
@@ -173,8 +174,16 @@ def test_devices_converge(_template_library: Path, data, n_devices: int, seed: i
                 for b in range(n_devices):
                     if a != b:
                         exchange(libs[a], libs[b], rnd, 1.0)
+        # Reference: a fresh library merging the union of every device's log in ONE batch must end
+        # where the devices ended, whatever order and batching they saw.
+        (tmp / "reference").mkdir()
+        shutil.copyfile(_template_library, tmp / "reference" / DB_NAME)
+        reference = Library(tmp / "reference")
+        libs.append(reference)
+        union = {g.op_id: g for lib in libs[:-1] for g in lib.gestures()}
+        reference.merge_remote(list(union.values()))
         docs = {lib.project_json(project) for lib in libs}
-        assert len(docs) == 1, "libraries diverged"
+        assert len(docs) == 1, "libraries diverged (or differ from the one-batch reference)"
         raws = {str(lib.raw_clips()) for lib in libs}
         assert len(raws) == 1
         conflicts = {str(sorted(map(str, lib.conflicts()))) for lib in libs}
