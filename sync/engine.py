@@ -1,3 +1,6 @@
+# This file is longer than 500 lines because push, pull and quarantine share the cycle lock and the
+# per-device hold state they set for each other; snapshots (sync/snapshots.py) and device records
+# (sync/devices.py) are already split out as mixins.
 """SyncEngine: the push / pull / snapshot / media logic, one cycle at a time, no threads.
 
 Push. This device's pending gestures (apply order) go up as immutable, create-only batch objects

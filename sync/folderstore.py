@@ -1,3 +1,6 @@
+# This file is longer than 500 lines because it is one store: create-only and compare-and-swap writes
+# through lock files, Windows-safe replace/unlink retries and folder multipart parts keep shared
+# invariants (temp, lock and upload dot-folders) that a split would scatter.
 """`RemoteStore` on a local or network folder (USB disk, NAS/SMB share, synced folder).
 
 Layout: key ``a/b/c`` is the file ``root/a/b/c``. Internal state lives in dot-folders that
