@@ -51,7 +51,8 @@ def random_gesture(lib: Library, project: str, raw: str, draw) -> Gesture | str:
     if choice == "add":
         return Gesture(K.ADD_CLIP, project, {"raw_clip": raw, "position": draw(st.integers(0, 3))})
     if choice == "clip_meta":
-        return Gesture(K.UPDATE_CLIP, raw, {"rating": draw(st.integers(0, 5)), "tags": draw(st.sampled_from([[], ["goal"], ["save", "x"]]))})
+        return Gesture(K.UPDATE_CLIP, raw, {"rating": draw(st.integers(0, 5)),
+                                            "tags": draw(st.sampled_from([[], ["goal"], ["save", "x"]]))})
     if not clips:
         return Gesture(K.ADD_CLIP, project, {"raw_clip": raw})
     wc = draw(st.sampled_from(clips))
@@ -78,7 +79,8 @@ def random_gesture(lib: Library, project: str, raw: str, draw) -> Gesture | str:
     if choice == "speed":
         return Gesture(K.SET_SEGMENT_SPEED, wc, {"time": t, "speed": draw(st.sampled_from([0.25, 0.5, 1.0, 2.0]))})
     if choice == "trim":
-        return Gesture(K.SET_TRIM, wc, {"start": draw(st.sampled_from([0.0, 0.5])), "end": draw(st.sampled_from([4.0, 6.0]))})
+        return Gesture(K.SET_TRIM, wc, {"start": draw(st.sampled_from([0.0, 0.5])),
+                                        "end": draw(st.sampled_from([4.0, 6.0]))})
     if choice == "clear_trim":
         return Gesture(K.CLEAR_TRIM, wc, {})
     if choice == "rotation":

@@ -88,8 +88,9 @@ def edit(lib: Library, project: str, wc: str, rnd: random.Random, n: int) -> Non
         elif choice == "style":
             g = Gesture(K.SET_OVERLAY_STYLE, wc, {"dim": rnd.choice([0.2, 0.8])})
         else:
-            g = Gesture(K.ADD_CROP_KEYFRAME, wc, {"time": rnd.choice([0.0, 1.0, 2.0, 4.5]), "x": rnd.choice([0.0, 100.0]),
-                                                 "y": 0.0, "width": 607.5, "height": 1080.0})
+            g = Gesture(K.ADD_CROP_KEYFRAME, wc, {"time": rnd.choice([0.0, 1.0, 2.0, 4.5]),
+                                                 "x": rnd.choice([0.0, 100.0]), "y": 0.0, "width": 607.5,
+                                                 "height": 1080.0})
         lib.apply(g)
 
 
@@ -122,7 +123,7 @@ def test_devices_editing_one_project_concurrently_converge(make_library: Callabl
     _raw, project, wc = seed_clip(libs[0])
     rounds(*engines, n=1)
     rnd = random.Random(n_devices)
-    for step in range(3):
+    for _step in range(3):
         for lib in libs:  # everyone edits the same clip without seeing the others' latest edits
             edit(lib, project, wc, rnd, 12)
         # everybody keyframes the same keyframe: guaranteed overlapping concurrent edits
@@ -248,8 +249,8 @@ def test_forged_and_malformed_batches_are_quarantined_and_others_keep_syncing(
         "truncated gzip": lambda d: gzip_json(batch_doc(d, 0, [wire_like(template, d)]))[:-9],
         "bad json": lambda d: gzip.compress(b'{"format": "reeldesk.batch", '),
         "unknown kind": lambda d: gzip_json(batch_doc(d, 0, [{**wire_like(template, d), "kind": "teleport"}])),
-        "nan": lambda d: gzip.compress(json.dumps(batch_doc(d, 0, [{**wire_like(template, d), "lamport": float("nan")}]))
-                                       .encode()),
+        "nan": lambda d: gzip.compress(json.dumps(batch_doc(d, 0, [{**wire_like(template, d),
+                                                                    "lamport": float("nan")}])).encode()),
         "wrong device id": lambda d: gzip_json(batch_doc(new_uid(), 0, [wire_like(template, d)])),
         "wrong batch number": lambda d: gzip_json(batch_doc(d, 7, [wire_like(template, d)])),
         "invalid payload": lambda d: gzip_json(batch_doc(d, 0, [{**wire_like(template, d), "payload": {"name": 5}}])),
@@ -275,7 +276,7 @@ def test_forged_and_malformed_batches_are_quarantined_and_others_keep_syncing(
     assert b.project_json(project) == a.project_json(project)  # the honest device synced
     quarantined = {q["key"]: q for q in engine_b.ledger.quarantined()}
     assert counts.quarantined == len(bad) + 1 == len(quarantined) and stray in quarantined
-    for reason, device in forged.items():
+    for device in forged.values():
         q = quarantined[layout.batch_key(device, 0)]
         assert q["device_id"] == device and q["batch"] == 0 and q["reason"]
     assert "too large" in quarantined[layout.batch_key(forged["oversized"], 0)]["reason"]
