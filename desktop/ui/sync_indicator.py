@@ -221,7 +221,8 @@ class SyncIndicator(QToolButton):
             text = "Syncing now…"
         self.setIcon(icon(name))
         self.setText(text)
-        self.setStyleSheet(f"QToolButton {{ border: none; padding: 1px 8px; background: transparent; color: {colour}; }}"
+        self.setStyleSheet("QToolButton { border: none; padding: 1px 8px; background: transparent; "
+                           f"color: {colour}; }}"
                            "QToolButton::menu-indicator { image: none; }")
         tip = [getattr(status, "summary", lambda: text)()]
         advice = getattr(status, "advice", None)
