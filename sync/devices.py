@@ -109,6 +109,7 @@ class DevicesMixin:
         for device in list(self._records):
             if device not in devices:
                 del self._records[device]
+                self.holds.pop(f"build:{device}", None)
         for device, (_etag, record) in self._records.items():
             advice = skew_advice(device, record) if record is not None and device != self.device_id else None
             if advice is None:

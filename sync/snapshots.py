@@ -82,11 +82,19 @@ class SnapshotsMixin:
                 break  # else superseded and deleted between reading the pointer and the snapshot
         else:
             return
+        if pointer.key in self.ledger.quarantined_keys():
+            return  # refused before: remembered, not fetched again
         if info.size > MAX_SNAPSHOT_COMPRESSED:
             self._refuse_snapshot(pointer.key, f"object too large ({info.size} bytes)", counts)
             return
         # Streamed to a file and read a chunk at a time: no snapshot, however crafted, fills memory.
-        path = self.library.cache_dir / "sync" / f"snapshot-{new_uid()}.json.gz"
+        folder = self.library.cache_dir / "sync"
+        for left in folder.glob("snapshot-*.json.gz"):  # left by a bootstrap that was killed
+            try:
+                left.unlink()
+            except OSError:
+                log.debug("could not remove %s", left)
+        path = folder / f"snapshot-{new_uid()}.json.gz"
         try:
             self.store.download_file(pointer.key, path)
             self._bootstrap_from(pointer.key, path, counts)

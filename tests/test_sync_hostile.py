@@ -158,6 +158,13 @@ def test_a_small_snapshot_that_inflates_huge_is_refused_within_bounded_memory(
     assert peak < 100 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
     assert not list((fresh.cache_dir / "sync").iterdir())  # the downloaded copy is gone
 
+    def never(*_a: Any, **_kw: Any) -> None:
+        raise AssertionError("a refused snapshot was fetched again")
+
+    again = se.engine_for(fresh, s3_bucket)  # next start: the refusal is remembered
+    again.store.download_file = never  # type: ignore[method-assign]  # the test's tripwire
+    again.pull_once()
+
 
 @pytest.mark.parametrize("body", [b"[" + b"[]," * 300_000 + b"[]]", b"[" + b'"ab",' * 2_000_000 + b'"ab"]',
                                   b"[" * 100_000 + b"]" * 100_000])
