@@ -21,7 +21,7 @@ from importlib import metadata
 from core import identity
 from core.enums import GestureKind
 from core.library import Library
-from sync.codec import VERSION, DeviceRecord, FormatError, decode_device, encode_device, known_kinds
+from sync.codec import MAX_SMALL_JSON, VERSION, DeviceRecord, FormatError, decode_device, encode_device, known_kinds
 from sync.layout import Layout, skip_past
 from sync.store import NotFound, RemoteStore
 
@@ -102,7 +102,8 @@ class DevicesMixin:
                 continue
             record: DeviceRecord | None = None
             try:
-                record = decode_device(self.store.get(key), library_uid=self.library_uid, device_id=device)
+                record = decode_device(self.store.get(key, MAX_SMALL_JSON), library_uid=self.library_uid,
+                                       device_id=device)
             except (NotFound, FormatError) as exc:
                 log.info("device record %s is unreadable: %s", key, exc)
             self._records[device] = (etag, record)

@@ -228,7 +228,7 @@ class SyncEngine(SnapshotsMixin, DevicesMixin):
         """The op_ids to ack for an existing batch object `key`; None after re-minting our id."""
         for _attempt in range(3):
             try:
-                data = self.store.get(key)
+                data = self.store.get(key, MAX_BATCH_COMPRESSED)  # larger: not a valid batch
                 break
             except NotFound:
                 # R2 answers 409 while a racing conditional write is in flight, and the object
@@ -382,7 +382,7 @@ class SyncEngine(SnapshotsMixin, DevicesMixin):
             raise NotFound(key)
         if info.size > limit:
             return f"object too large ({info.size} bytes, limit {limit})"
-        data = self.store.get(key)
+        data = self.store.get(key, limit)  # it may have grown since the HEAD
         if len(data) > limit:
             return f"object too large ({len(data)} bytes, limit {limit})"
         return data

@@ -213,11 +213,12 @@ class S3Store(RemoteStore):
         resp = self._call("put_object", key, Key=self._k(key), Body=data)
         return _etag(resp)
 
-    def get_with_etag(self, key: str) -> tuple[bytes, str]:
+    def get_with_etag(self, key: str, limit: int | None = None) -> tuple[bytes, str]:
         resp = self._call("get_object", key, Key=self._k(key))
         body = resp["Body"]
         try:
-            data = body.read()  # StreamingBody.read verifies Content-Length
+            # A whole read verifies Content-Length; a bounded one stops early (the caller refuses it).
+            data = body.read() if limit is None else body.read(limit + 1)
         except (BotoCoreError, OSError) as exc:
             self._raise(exc, "get_object", key)
         finally:

@@ -17,6 +17,7 @@ from core.db import models as m
 from core.ids import new_uid
 from core.library import Library
 from sync.codec import (
+    MAX_SMALL_JSON,
     MAX_SNAPSHOT_COMPRESSED,
     FormatError,
     Pointer,
@@ -56,7 +57,7 @@ class SnapshotsMixin:
     def _read_pointer(self) -> tuple[Pointer | None, str | None]:
         """The latest-snapshot pointer and its etag ((None, None) when absent; (None, etag) when corrupt)."""
         try:
-            data, etag = self.store.get_with_etag(self.layout.pointer_key)
+            data, etag = self.store.get_with_etag(self.layout.pointer_key, MAX_SMALL_JSON)
         except NotFound:
             return None, None
         try:

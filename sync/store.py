@@ -169,11 +169,13 @@ class RemoteStore(ABC):
         """Unconditional write; returns the new etag."""
 
     @abstractmethod
-    def get_with_etag(self, key: str) -> tuple[bytes, str]:
-        """Content and etag read in one request (consistent pair); `NotFound` if absent."""
+    def get_with_etag(self, key: str, limit: int | None = None) -> tuple[bytes, str]:
+        """Content and etag read in one request (consistent pair); `NotFound` if absent. With `limit`,
+        at most `limit + 1` bytes are read (more than `limit` means the object is too large): bucket
+        content is untrusted, so no read may fill memory."""
 
-    def get(self, key: str) -> bytes:
-        return self.get_with_etag(key)[0]
+    def get(self, key: str, limit: int | None = None) -> bytes:
+        return self.get_with_etag(key, limit)[0]
 
     @abstractmethod
     def put_if_match(self, key: str, data: bytes, etag: str | None) -> str:

@@ -8,6 +8,7 @@ import sqlite3
 import tracemalloc
 from collections.abc import Callable
 from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from core.gestures.model import Gesture, GestureError
 from core.ids import new_uid
 from core.library import DB_NAME, Library
 from desktop.cli import main
+from sync.engine import SyncEngine
+from sync.folderstore import FolderStore
 from sync.codec import MAX_BATCH_COMPRESSED, FormatError, Pointer, decode_batch, encode_batch, encode_pointer
 from tests import test_sync_engine as se
 from tests.fixtures.library import FAKE_HASH, seed_clip
@@ -164,6 +167,25 @@ def test_a_small_snapshot_that_inflates_huge_is_refused_within_bounded_memory(
     again = se.engine_for(fresh, s3_bucket)  # next start: the refusal is remembered
     again.store.download_file = never  # type: ignore[method-assign]  # the test's tripwire
     again.pull_once()
+
+
+def test_a_huge_pointer_or_device_record_is_read_only_up_to_its_limit(library: Library, tmp_path: Path) -> None:
+    """On a folder store (no in-process server to count): 128 MiB where a few KB belong."""
+    store = FolderStore(tmp_path / "bucket")
+    store.ensure_root()
+    engine = SyncEngine(library, store)
+    for key in (engine.layout.pointer_key, engine.layout.device_key(new_uid())):
+        path = store.root.joinpath(*key.split("/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            f.truncate(128 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        engine.pull_once()
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
 
 
 @pytest.mark.parametrize("body", [b"[" + b"[]," * 300_000 + b"[]]", b"[" + b'"ab",' * 2_000_000 + b'"ab"]',
