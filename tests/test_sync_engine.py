@@ -365,9 +365,9 @@ def test_new_device_bootstraps_from_snapshot_and_continues_with_the_log(make_lib
     store_c = store_for(s3_bucket)
     real_get = store_c.get
 
-    def counting_get(key: str) -> bytes:
+    def counting_get(key: str, limit: int | None = None) -> bytes:
         fetched.append(key)
-        return real_get(key)
+        return real_get(key, limit)
 
     store_c.get = counting_get  # type: ignore[method-assign]
     ec = SyncEngine(c, store_c)
