@@ -292,7 +292,7 @@ def test_forged_and_malformed_batches_are_quarantined_and_others_keep_syncing(
                and g.device_id != a.device_id)
     fetched: list[str] = []
     real_get = engine_b.store.get
-    engine_b.store.get = lambda key: fetched.append(key) or real_get(key)  # type: ignore[method-assign]
+    engine_b.store.get = lambda key, *a: fetched.append(key) or real_get(key, *a)  # type: ignore[method-assign]
     again = engine_b.sync_once()  # stable: nothing re-quarantined, nothing re-applied, nothing refetched
     assert again.quarantined == 0 and again.pulled == 0 and fetched == []
 
