@@ -22,8 +22,9 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, Table, delete, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import models as m
@@ -37,10 +38,10 @@ SETTING_BINDING = "device_binding"
 SETTING_FORMER = "former_device_ids"  # JSON list of {"device_id", "reason"}
 SETTING_REGISTERED = "sync.registered_in"
 
-_S = m.Setting.__table__
-_G = m.GestureRow.__table__
-_BAT = m.SyncBatch.__table__
-_CUR = m.SyncCursor.__table__
+_S = cast(Table, m.Setting.__table__)
+_G = cast(Table, m.GestureRow.__table__)
+_BAT = cast(Table, m.SyncBatch.__table__)
+_CUR = cast(Table, m.SyncCursor.__table__)
 
 
 def _machine_id() -> str:

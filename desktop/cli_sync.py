@@ -273,7 +273,7 @@ def cmd_doctor(lib: Library, args: argparse.Namespace) -> Outcome:
         "stuck_pending": lib.pending_count(older_than_s=STUCK_PENDING_S), "conflicts": len(lib.conflicts()),
         "quarantined": quarantined, "keyring_backend": keyring_backend_name(),
         "remote": config.to_public_dict() if config else None, "secret": _secret_info(config),
-        "remote_reachable": None, "remote_error": None, "clash": None,
+        "remote_reachable": None, "remote_error": None, "clash": None, "device_skews": [],
     }
     # Each problem names its fix; any problem makes the exit code non-zero.
     problems = [] if integrity == "ok" else ["database integrity check failed: restore the library folder from a "
@@ -283,8 +283,10 @@ def cmd_doctor(lib: Library, args: argparse.Namespace) -> Outcome:
     if damaged:
         problems.append(f"{len(damaged)} damaged media file(s): re-import them from the original footage")
     if config is not None:
-        reachable, error, clash = _probe(lib)
+        reachable, error, clash, skews = _probe(lib)
         data["remote_reachable"], data["remote_error"], data["clash"] = reachable, error, clash
+        data["device_skews"] = skews
+        problems.extend(skews)  # each names the computer to update
         if not reachable:
             problems.append(f"remote unreachable ({error}): check the network, the endpoint and the key, "
                             "then run 'reeldesk remote set' again if they changed")
@@ -321,17 +323,18 @@ def cmd_doctor(lib: Library, args: argparse.Namespace) -> Outcome:
     return Outcome(data, "\n".join(lines), EXIT_FAILED if problems else EXIT_OK)
 
 
-def _probe(lib: Library) -> tuple[bool, str | None, str | None]:
-    """(reachable, error, clash): a HEAD of the snapshot pointer (cheap, no side effects), then a look
-    for batches of this device id that another copy of the library wrote."""
+def _probe(lib: Library) -> tuple[bool, str | None, str | None, list[str]]:
+    """(reachable, error, clash, skews): a HEAD of the snapshot pointer (cheap, no side effects), a look
+    for batches of this device id that another copy of the library wrote, and the devices whose build
+    reads other kinds of edit than this one."""
     secrets = known_secrets(lib)
     try:
         engine = open_sync(lib, connect_timeout=3, read_timeout=10, retries=0)
         assert engine is not None
         engine.store.head(engine.layout.pointer_key)
-        return True, None, engine.foreign_own_batch()
+        return True, None, engine.foreign_own_batch(), engine.device_skews()
     except (StoreError, CredentialsError) as exc:
-        return False, sanitize_error(exc, secrets), None
+        return False, sanitize_error(exc, secrets), None, []
 
 
 COMMANDS: dict[str, Callable[[Library, argparse.Namespace], Outcome]] = {

@@ -13,9 +13,10 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from core.enums import GestureKind
@@ -25,7 +26,7 @@ from sync.layout import MAX_BATCH_NUMBER
 
 MiB = 1024 * 1024
 MAX_BATCH_COMPRESSED = 8 * MiB
-# A batch is parsed whole, so its size bounds memory: 8 MiB of JSON and at most this many
+# A batch (and each chunk of a snapshot) is parsed whole, so its size bounds memory: 8 MiB of JSON and at most this many
 # containers and items keep any object under ~100 MB of Python objects. Pushes stay well below
 # (`PUSH_BATCH_JSON`), so no honest batch comes near these limits.
 MAX_BATCH_JSON = 8 * MiB
@@ -93,8 +94,9 @@ def gunzip_limited(data: bytes, *, max_compressed: int, max_uncompressed: int) -
 _STRING_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
-def check_shape(raw: bytes, *, max_containers: int, max_items: int) -> None:
-    """Count what parsing `raw` would build (strings blanked out first) and refuse too much."""
+def check_shape(raw: bytes, *, max_containers: int, max_items: int) -> tuple[int, int]:
+    """Count what parsing `raw` would build (strings blanked out first) and refuse too much.
+    Returns (containers, items)."""
     bare = _STRING_RE.sub(b'""', raw)
     containers = bare.count(b"[") + bare.count(b"{")
     if containers > max_containers:
@@ -102,6 +104,7 @@ def check_shape(raw: bytes, *, max_containers: int, max_items: int) -> None:
     items = containers + bare.count(b",")
     if items > max_items:
         raise FormatError(f"too many values ({items}, limit {max_items})")
+    return containers, items
 
 
 def _reject_constant(name: str) -> Any:
@@ -139,7 +142,8 @@ def strict_json(raw: bytes) -> Any:
         raise FormatError("not valid JSON (nested too deeply or a number out of range)") from None
 
 
-def _check_header(doc: Any, fmt: str, fields: frozenset[str], library_uid: str) -> dict[str, Any]:
+def _check_header(doc: Any, fmt: str, fields: frozenset[str], library_uid: str,
+                  version: int = VERSION) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise FormatError("top level is not a JSON object")
     if doc.get("format") != fmt:
@@ -147,8 +151,8 @@ def _check_header(doc: Any, fmt: str, fields: frozenset[str], library_uid: str) 
     v = doc.get("v")
     if not isinstance(v, int) or isinstance(v, bool) or v < 1:
         raise FormatError("format version missing or invalid")
-    if v > VERSION:
-        raise UnsupportedVersion(f"format version {v} is newer than this ReelDesk understands ({VERSION})")
+    if v > version:
+        raise UnsupportedVersion(f"format version {v} is newer than this ReelDesk understands ({version})")
     missing, extra = fields - doc.keys(), doc.keys() - fields
     if missing or extra:
         raise FormatError(f"fields missing {sorted(missing)} / unexpected {sorted(extra)[:5]}")
@@ -230,12 +234,11 @@ def decode_batch(data: bytes, *, library_uid: str, device_id: str, batch: int) -
 
 
 # -- snapshots -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Snapshot:
-    created_by: str
-    created_at: str
-    cursors: dict[str, int]  # device id -> last batch the snapshot covers
-    gestures: list[dict[str, Any]]
+# A snapshot is gzip'd JSON lines: a header (version 2: no gestures in it), then one gesture per line,
+# so a reader holds one bounded chunk of gestures at a time whatever the object holds. A version-1
+# snapshot (one JSON document) is read only when it is no bigger than a batch.
+SNAPSHOT_VERSION = 2
+_SNAPSHOT_HEADER_FIELDS = _SNAPSHOT_FIELDS - {"gestures"}
 
 
 @dataclass(frozen=True)
@@ -248,19 +251,92 @@ class Pointer:
 
 
 def encode_snapshot(library_uid: str, created_by: str, cursors: Mapping[str, int],
-                    gestures: list[dict[str, Any]]) -> bytes:
-    return gzip_json({"format": SNAPSHOT_FORMAT, "v": VERSION, "library": library_uid, "created_by": created_by,
-                      "created_at": utc_iso(), "cursors": dict(cursors), "gestures": gestures})
+                    gestures: Iterable[dict[str, Any]]) -> bytes:
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=_GZIP_LEVEL, mtime=0) as f:
+        f.write(canonical_json({"format": SNAPSHOT_FORMAT, "v": SNAPSHOT_VERSION, "library": library_uid,
+                                "created_by": created_by, "created_at": utc_iso(),
+                                "cursors": dict(cursors)}).encode("utf-8") + b"\n")
+        for g in gestures:
+            f.write(canonical_json(g).encode("utf-8") + b"\n")
+    return out.getvalue()
 
 
-def decode_snapshot(data: bytes, *, library_uid: str) -> Snapshot:
-    raw = gunzip_limited(data, max_compressed=MAX_SNAPSHOT_COMPRESSED, max_uncompressed=MAX_SNAPSHOT_JSON)
-    doc = _check_header(strict_json(raw), SNAPSHOT_FORMAT, _SNAPSHOT_FIELDS, library_uid)
-    if not is_uid(doc["created_by"]):
-        raise FormatError("created_by must be a device uuid")
-    cursors = _check_cursors(doc["cursors"])
-    gestures = _check_gestures(doc["gestures"], maximum=50_000_000)
-    return Snapshot(doc["created_by"], doc["created_at"], cursors, gestures)
+class SnapshotReader:
+    """Reads a snapshot file in bounded steps: `open` checks the header, `chunks` yields the gestures
+    in lists of at most a batch's worth (JSON bytes, values and count), so memory stays bounded by
+    the batch limits whatever the object holds. Raises FormatError at the first bad line."""
+
+    def __init__(self, path: Path, *, library_uid: str) -> None:
+        self._file = gzip.open(path, "rb")
+        self._read = 0
+        self._first: list[dict[str, Any]] = []
+        try:
+            line = self._line()
+            if line is None:
+                raise FormatError("snapshot is empty")
+            self._count_shape(line)
+            doc = strict_json(line)
+            version1 = isinstance(doc, dict) and doc.get("v") == 1
+            fields = _SNAPSHOT_FIELDS if version1 else _SNAPSHOT_HEADER_FIELDS
+            doc = _check_header(doc, SNAPSHOT_FORMAT, fields, library_uid, SNAPSHOT_VERSION)
+            if not is_uid(doc["created_by"]):
+                raise FormatError("created_by must be a device uuid")
+            self.created_by: str = doc["created_by"]
+            self.created_at: str = doc["created_at"]
+            self.cursors = _check_cursors(doc["cursors"])
+            if version1:
+                self._first = _check_gestures(doc["gestures"], maximum=MAX_BATCH_GESTURES)
+                if self._line() is not None:
+                    raise FormatError("a version-1 snapshot is one JSON document")
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> SnapshotReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _line(self) -> bytes | None:
+        try:
+            line = self._file.readline(MAX_BATCH_JSON + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FormatError(f"not valid gzip ({type(exc).__name__})") from None
+        if not line:
+            return None
+        if len(line) > MAX_BATCH_JSON:
+            raise FormatError(f"a snapshot line is over {MAX_BATCH_JSON} bytes (an old-format snapshot that "
+                              "large is not read whole)")
+        self._read += len(line)
+        if self._read > MAX_SNAPSHOT_JSON:
+            raise FormatError(f"snapshot too large uncompressed (limit {MAX_SNAPSHOT_JSON} bytes)")
+        return line
+
+    @staticmethod
+    def _count_shape(line: bytes) -> tuple[int, int]:
+        return check_shape(line, max_containers=MAX_BATCH_CONTAINERS, max_items=MAX_BATCH_ITEMS)
+
+    def chunks(self) -> Iterator[list[dict[str, Any]]]:
+        if self._first:
+            yield self._first
+            return
+        chunk: list[dict[str, Any]] = []
+        size = containers = items = 0
+        while (line := self._line()) is not None:
+            c, i = self._count_shape(line)
+            if chunk and (size + len(line) > MAX_BATCH_JSON or containers + c > MAX_BATCH_CONTAINERS
+                          or items + i > MAX_BATCH_ITEMS or len(chunk) >= MAX_BATCH_GESTURES):
+                yield chunk
+                chunk, size, containers, items = [], 0, 0, 0
+            chunk.extend(_check_gestures([strict_json(line)], maximum=1))
+            size, containers, items = size + len(line), containers + c, items + i
+        if chunk:
+            yield chunk
 
 
 def encode_pointer(library_uid: str, pointer: Pointer) -> bytes:
@@ -285,7 +361,43 @@ def decode_pointer(data: bytes, *, library_uid: str, snapshots_prefix: str) -> P
 
 
 # -- device records --------------------------------------------------------------------------------
-def encode_device(library_uid: str, device_id: str, name: str) -> bytes:
+_DEVICE_FIELDS = frozenset({"format", "v", "library", "device", "name"})
+
+
+def known_kinds() -> frozenset[str]:
+    """The gesture kinds this build reads (what a device record announces)."""
+    return _KINDS
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    """``devices/{id}.json``. `build` and `kinds` are None in records of builds older than the record
+    manifest; those builds also never write the head object, so their pushes show only in listings."""
+    name: str
+    build: str | None
+    kinds: frozenset[str] | None
+
+
+def encode_device(library_uid: str, device_id: str, name: str, build: str) -> bytes:
     doc = {"format": DEVICE_FORMAT, "v": VERSION, "library": library_uid, "device": device_id,
-           "name": name[:200], "first_seen": utc_iso()}
+           "name": name[:200], "first_seen": utc_iso(), "build": build, "kinds": sorted(known_kinds())}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def decode_device(data: bytes, *, library_uid: str, device_id: str) -> DeviceRecord:
+    """A device record; fields beyond the known ones are allowed (a newer build may add some)."""
+    if len(data) > MAX_SMALL_JSON:
+        raise FormatError("device record too large")
+    doc = strict_json(data)
+    if not isinstance(doc, dict) or doc.get("format") != DEVICE_FORMAT or not _DEVICE_FIELDS <= doc.keys():
+        raise FormatError("not a device record")
+    if doc["library"] != library_uid or doc["device"] != device_id:
+        raise FormatError("device record of another library or device")
+    name, build, kinds = doc["name"], doc.get("build"), doc.get("kinds")
+    if not isinstance(name, str) or (build is not None and not isinstance(build, str)):
+        raise FormatError("device name and build must be strings")
+    if kinds is not None and not (isinstance(kinds, list) and all(isinstance(k, str) and len(k) <= 64
+                                                                 for k in kinds)):
+        raise FormatError("device kinds must be a list of short strings")
+    return DeviceRecord(name[:200], None if build is None else build[:200],
+                        None if kinds is None else frozenset(kinds))

@@ -1,3 +1,6 @@
+# This file is longer than 500 lines because push, pull and quarantine share the cycle lock and the
+# per-device hold state they set for each other; snapshots (sync/snapshots.py) and device records
+# (sync/devices.py) are already split out as mixins.
 """SyncEngine: the push / pull / snapshot / media logic, one cycle at a time, no threads.
 
 Push. This device's pending gestures (apply order) go up as immutable, create-only batch objects
@@ -33,8 +36,9 @@ and then pulls each device after the snapshot's cursors.
 
 Polling cost. After each push a device rewrites ``head.json`` (a few bytes). A pull first reads its
 etag with one HEAD (R2 class B, 12x cheaper than a LIST) and lists devices and logs only when it
-changed since the last listing, or every `FULL_LIST_EVERY_S` as a safety net (e.g. for devices of
-an older build, which never write the head object). An idle library thus costs one HEAD per poll.
+changed since the last listing, or every `FULL_LIST_EVERY_S` as a safety net. Devices of builds that
+never write the head object are known by their records (`sync.devices`): their logs alone are
+listed at every poll. An idle library of current builds thus costs one HEAD per poll.
 
 Device ids. A library restored from R2 alone is a new, empty library and so mints a NEW device id. It
 must not reuse the old one: the old id's log already holds batches 0..n (the restored library
@@ -44,39 +48,34 @@ and the old machine may still be alive. Under a new id the old log is simply ano
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from core import identity
 from core.db import models as m
-from core.enums import GestureKind
 from core.gestures.model import ClockAhead, canonical_json
 from core.ids import new_uid
 from core.library import Library
 from sync.codec import (
     MAX_BATCH_COMPRESSED,
-    VERSION,
+    DeviceRecord,
     FormatError,
     decode_batch,
     encode_batch,
-    encode_device,
     fit_batch,
     utc_iso,
 )
 from sync.layout import LIBRARIES, Layout, library_uid_after, skip_past
 from sync.ledger import Ledger
 from sync.media import MediaCounts, MediaStatus, MediaSync
+from sync.devices import RESCAN_LOG_EVERY, DevicesMixin, build_id, first_key
 from sync.snapshots import SnapshotsMixin
 from sync.store import (
     AlreadyExists,
@@ -93,23 +92,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_SNAPSHOT_EVERY = 5_000
-RESCAN_LOG_EVERY = 20  # listing pulls between full scans of log/ (and of our own id's log, for clones)
 FULL_LIST_EVERY_S = 600.0  # list even when the head object did not change, at most this often
 _SETTING_QUARANTINE_BUILD = "sync.quarantine_build"
 
 
 class SyncError(Exception):
     """A sync problem that needs the user (not a transient outage)."""
-
-
-def build_id() -> str:
-    """What this build can read: a quarantined batch is retried only when it changes (an upgrade)."""
-    try:
-        version = metadata.version("reeldesk")
-    except metadata.PackageNotFoundError:
-        version = "dev"
-    kinds = ",".join(sorted(k.value for k in GestureKind))
-    return f"{version}/{VERSION}/" + hashlib.sha256(kinds.encode()).hexdigest()[:12]
 
 
 @dataclass
@@ -145,7 +133,7 @@ class SyncCounts:
         return asdict(self)
 
 
-class SyncEngine(SnapshotsMixin):
+class SyncEngine(SnapshotsMixin, DevicesMixin):
     def __init__(self, library: Library, store: RemoteStore, *, library_uid: str | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
                  device_name: str | None = None, cancelled: CancelledFn | None = None,
@@ -172,6 +160,7 @@ class SyncEngine(SnapshotsMixin):
         self.holds: dict[str, str] = {}  # device -> why its pull is held
         self._gaps: set[str] = set()  # held devices waiting for an object already written: list each poll
         self._pulls = 0
+        self._records: dict[str, tuple[str, DeviceRecord | None]] = {}
         self._bootstrap_checked = False
         self._quarantine_retried = False
         self._snapshot_base: int | None = None
@@ -186,7 +175,7 @@ class SyncEngine(SnapshotsMixin):
         with self._lock:
             if not self.library.pending_count():
                 return counts
-            self._ensure_registered()
+            self._publish_record()
             batch = self.ledger.next_batch()
             while not self._cancelled():
                 pending = self.library.pending_gestures(self.batch_size)
@@ -203,7 +192,7 @@ class SyncEngine(SnapshotsMixin):
                     acked = self._reconcile(key, batch, op_ids, body)
                     if acked is None:  # another copy wrote it: we are a new device now, start over
                         counts.reminted += 1
-                        self._ensure_registered()
+                        self._publish_record()
                         batch = self.ledger.next_batch()
                         continue
                     op_ids = acked
@@ -239,7 +228,7 @@ class SyncEngine(SnapshotsMixin):
         """The op_ids to ack for an existing batch object `key`; None after re-minting our id."""
         for _attempt in range(3):
             try:
-                data = self.store.get(key)
+                data = self.store.get(key, MAX_BATCH_COMPRESSED)  # larger: not a valid batch
                 break
             except NotFound:
                 # R2 answers 409 while a racing conditional write is in flight, and the object
@@ -299,42 +288,33 @@ class SyncEngine(SnapshotsMixin):
                                     "this library never had (a restored backup or a copied folder)")
             counts.reminted += 1
 
-    def _ensure_registered(self) -> None:
-        """Write ``devices/{device_id}.json`` once (before the first batch, so the record lists us)."""
-        if self.library.get_setting(identity.SETTING_REGISTERED) == self.library_uid:
-            return
-        try:
-            self.store.put_create_only(self.layout.device_key(self.device_id),
-                                       encode_device(self.library_uid, self.device_id, self.device_name))
-        except AlreadyExists:
-            pass
-        self.library.set_setting(identity.SETTING_REGISTERED, self.library_uid)
-
     # ================================================================ pull
     def pull_once(self) -> SyncCounts:
         """Apply every new batch of every other device; returns what came in."""
         counts = SyncCounts()
         with self._lock:
-            head = self._changed_head()
-            if head is False:
-                counts.held = sorted(self.holds.values())
-                return counts
-            if self._pulls % RESCAN_LOG_EVERY == 0:
-                self._check_own_log(counts)
-            self._maybe_bootstrap(counts)
-            if not self._quarantine_retried:
-                self._quarantine_retried = True
-                if self.library.get_setting(_SETTING_QUARANTINE_BUILD) not in (None, build_id()):
-                    self._retry_quarantined(counts)
+            self._publish_record()
+            listing, head = self._changed_head()
+            if listing:
+                if self._pulls % RESCAN_LOG_EVERY == 0:
+                    self._check_own_log(counts)
+                self._maybe_bootstrap(counts)
+                if not self._quarantine_retried:
+                    self._quarantine_retried = True
+                    if self.library.get_setting(_SETTING_QUARANTINE_BUILD) not in (None, build_id()):
+                        self._retry_quarantined(counts)
+                devices = self._remote_devices()
+            else:
+                devices = self._headless()  # older builds never touch the head object: list their logs
             ahead: list[str] = []
-            for device in sorted(self._remote_devices()):
+            for device in sorted(devices):
                 if self._cancelled():
                     break
                 if self._pull_guarded(device, counts, final=False):
                     ahead.append(device)
             for device in ahead:  # the other devices' batches may have brought our clock close enough
                 self._pull_guarded(device, counts, final=True)
-            if not self._cancelled():
+            if listing and not self._cancelled():
                 self._listed_head, self._listed_at = head, time.monotonic()
             counts.held = sorted(self.holds.values())
         if counts.pulled or counts.quarantined:
@@ -342,16 +322,14 @@ class SyncEngine(SnapshotsMixin):
                      counts.quarantined)
         return counts
 
-    def _changed_head(self) -> str | None | bool:
-        """False when nothing changed since the last listing; else the head etag to remember (or None)."""
+    def _changed_head(self) -> tuple[bool, str | None]:
+        """Whether to list devices and logs now, and the head etag to remember when we do."""
         if not self.poll_head:
-            return None
+            return True, None
         info = self.store.head(self.layout.head_key)
         etag = info.etag if info is not None else None
         fresh = time.monotonic() - self._listed_at < FULL_LIST_EVERY_S
-        if etag is not None and etag == self._listed_head and fresh and not self._gaps:
-            return False
-        return etag
+        return not (etag is not None and etag == self._listed_head and fresh and not self._gaps), etag
 
     def _pull_guarded(self, device: str, counts: SyncCounts, *, final: bool) -> bool:
         """Pull one device; True when it stopped at a batch whose clock is too far ahead."""
@@ -363,31 +341,6 @@ class SyncEngine(SnapshotsMixin):
             self.holds[device] = f"device {device}: {exc}"
             log.warning("pull of device %s stopped: %s", device, exc)
             return False
-
-    def _remote_devices(self) -> set[str]:
-        devices = {d for k in self.store.list_keys(self.layout.devices_prefix)
-                   if (d := self.layout.device_of_record_key(k)) is not None}
-        if self._pulls % RESCAN_LOG_EVERY == 0:
-            devices |= self._scan_log_devices()
-        self._pulls += 1
-        devices.discard(self.device_id)
-        return devices
-
-    def _scan_log_devices(self) -> set[str]:
-        """Device folders under log/ by skip-scanning: one listing per device, not per object."""
-        found: set[str] = set()
-        after: str | None = None
-        for _ in range(10_000):
-            key = _first(self.store.list_keys(self.layout.log_prefix, start_after=after))
-            if key is None:
-                break
-            device = self.layout.device_of_log_key(key)
-            if device is None:
-                after = key  # a stray object directly under log/: step over it
-                continue
-            found.add(device)
-            after = skip_past(self.layout.device_log_prefix(device))
-        return found
 
     def _pull_device(self, device: str, counts: SyncCounts, *, final: bool) -> bool:
         cursor = self.ledger.cursors().get(device)
@@ -429,7 +382,7 @@ class SyncEngine(SnapshotsMixin):
             raise NotFound(key)
         if info.size > limit:
             return f"object too large ({info.size} bytes, limit {limit})"
-        data = self.store.get(key)
+        data = self.store.get(key, limit)  # it may have grown since the HEAD
         if len(data) > limit:
             return f"object too large ({len(data)} bytes, limit {limit})"
         return data
@@ -555,7 +508,7 @@ def discover_libraries(store: RemoteStore, limit: int = 100) -> list[str]:
     found: list[str] = []
     after: str | None = None
     for _ in range(limit * 10):
-        key = _first(store.list_keys(LIBRARIES, start_after=after))
+        key = first_key(store.list_keys(LIBRARIES, start_after=after))
         if key is None:
             break
         uid = library_uid_after(key)
@@ -567,15 +520,6 @@ def discover_libraries(store: RemoteStore, limit: int = 100) -> list[str]:
             break
         after = skip_past(f"{LIBRARIES}{uid}/")
     return found
-
-
-def _first(keys: Iterator[str]) -> str | None:
-    try:
-        return next(keys, None)
-    finally:
-        close = getattr(keys, "close", None)
-        if close is not None:
-            close()
 
 
 def _hostname() -> str:

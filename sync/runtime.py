@@ -305,6 +305,7 @@ class SyncThread(threading.Thread):
         except Exception:  # the database may be closing on quit
             log.debug("status numbers unavailable", exc_info=True)
             return
+        error: str | None
         if self._gesture_error is not None:
             state, error = self._gesture_error
         else:

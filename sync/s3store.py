@@ -214,11 +214,12 @@ class S3Store(RemoteStore):
         resp = self._call("put_object", key, Key=self._k(key), Body=data)
         return _etag(resp)
 
-    def get_with_etag(self, key: str) -> tuple[bytes, str]:
+    def get_with_etag(self, key: str, limit: int | None = None) -> tuple[bytes, str]:
         resp = self._call("get_object", key, Key=self._k(key))
         body = resp["Body"]
         try:
-            data = body.read()  # StreamingBody.read verifies Content-Length
+            # A whole read verifies Content-Length; a bounded one stops early (the caller refuses it).
+            data = body.read() if limit is None else body.read(limit + 1)
         except (BotoCoreError, OSError) as exc:
             self._raise(exc, "get_object", key)
         finally:
@@ -246,6 +247,12 @@ class S3Store(RemoteStore):
         return ObjectInfo(size=int(resp["ContentLength"]), etag=_etag(resp))
 
     def list_keys(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
+        return (key for key, _etag in self._list(prefix, start_after))
+
+    def list_etags(self, prefix: str) -> Iterator[tuple[str, str]]:
+        return self._list(prefix, None)  # a listing carries each object's etag: no HEADs
+
+    def _list(self, prefix: str, start_after: str | None) -> Iterator[tuple[str, str]]:
         params: dict[str, Any] = {"Prefix": self.prefix + prefix, "MaxKeys": self.list_page_size}
         if start_after is not None:
             params["StartAfter"] = self.prefix + start_after
@@ -253,7 +260,7 @@ class S3Store(RemoteStore):
         while True:
             resp = self._call("list_objects_v2", prefix, **params)
             for item in resp.get("Contents", []):
-                yield item["Key"][cut:]
+                yield item["Key"][cut:], _etag(item)
             token = resp.get("NextContinuationToken")
             if not resp.get("IsTruncated") or not token:
                 return

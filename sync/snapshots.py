@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select
@@ -16,11 +17,12 @@ from core.db import models as m
 from core.ids import new_uid
 from core.library import Library
 from sync.codec import (
+    MAX_SMALL_JSON,
     MAX_SNAPSHOT_COMPRESSED,
     FormatError,
     Pointer,
+    SnapshotReader,
     decode_pointer,
-    decode_snapshot,
     encode_pointer,
     encode_snapshot,
     utc_iso,
@@ -48,9 +50,6 @@ class SnapshotsMixin:
     _bootstrap_checked: bool
     _snapshot_base: int | None
 
-    def _fetch_checked(self, key: str, limit: int) -> bytes | str:
-        raise NotImplementedError
-
     def _quarantine(self, key: str, device: str | None, batch: int | None, reason: str,
                     counts: SyncCounts) -> None:
         raise NotImplementedError
@@ -58,7 +57,7 @@ class SnapshotsMixin:
     def _read_pointer(self) -> tuple[Pointer | None, str | None]:
         """The latest-snapshot pointer and its etag ((None, None) when absent; (None, etag) when corrupt)."""
         try:
-            data, etag = self.store.get_with_etag(self.layout.pointer_key)
+            data, etag = self.store.get_with_etag(self.layout.pointer_key, MAX_SMALL_JSON)
         except NotFound:
             return None, None
         try:
@@ -79,43 +78,57 @@ class SnapshotsMixin:
             pointer, _etag = self._read_pointer()
             if pointer is None:
                 return
-            try:
-                fetched = self._fetch_checked(pointer.key, MAX_SNAPSHOT_COMPRESSED)
-                break
-            except NotFound:
-                continue  # superseded and deleted between reading the pointer and the snapshot
+            info = self.store.head(pointer.key)
+            if info is not None:
+                break  # else superseded and deleted between reading the pointer and the snapshot
         else:
             return
-        if isinstance(fetched, str):
-            self._refuse_snapshot(pointer.key, fetched, counts)
+        if pointer.key in self.ledger.quarantined_keys():
+            return  # refused before: remembered, not fetched again
+        if info.size > MAX_SNAPSHOT_COMPRESSED:
+            self._refuse_snapshot(pointer.key, f"object too large ({info.size} bytes)", counts)
             return
+        # Streamed to a file and read a chunk at a time: no snapshot, however crafted, fills memory.
+        folder = self.library.cache_dir / "sync"
+        for left in folder.glob("snapshot-*.json.gz"):  # left by a bootstrap that was killed
+            try:
+                left.unlink()
+            except OSError:
+                log.debug("could not remove %s", left)
+        path = folder / f"snapshot-{new_uid()}.json.gz"
         try:
-            snap = decode_snapshot(fetched, library_uid=self.library_uid)
-        except FormatError as exc:
-            self._refuse_snapshot(pointer.key, str(exc), counts)
-            return
-        # Our own id in a snapshot means a clone of this library wrote it: never pull ourselves.
-        cursors = {d: b for d, b in snap.cursors.items() if d != self.device_id}
-        gestures = [g for g in snap.gestures if g["device_id"] != self.device_id]
+            self.store.download_file(pointer.key, path)
+            self._bootstrap_from(pointer.key, path, counts)
+        except NotFound:
+            pass  # superseded meanwhile: the logs are read from their start instead
+        finally:
+            path.unlink(missing_ok=True)
 
-        def advance(conn: Any) -> None:
-            for device, batch in cursors.items():
-                Ledger.set_cursor(conn, device, batch, self.layout.batch_key(device, batch))
-
+    def _bootstrap_from(self, key: str, path: Path, counts: SyncCounts) -> None:
+        applied = total = 0
         try:
-            result = self.library.merge_remote(gestures, in_transaction=advance)
+            with SnapshotReader(path, library_uid=self.library_uid) as snap:
+                # Our own id in a snapshot means a clone of this library wrote it: never pull ourselves.
+                cursors = {d: b for d, b in snap.cursors.items() if d != self.device_id}
+                for chunk in snap.chunks():
+                    total += len(chunk)
+                    applied += self.library.merge_remote([g for g in chunk if g["device_id"] != self.device_id]).applied
         except OperationalError:
             raise
-        except Exception as exc:  # see _apply_batch
-            self._refuse_snapshot(pointer.key, f"invalid gesture: {type(exc).__name__}: {exc}", counts)
+        except Exception as exc:  # a FormatError, or anything a remote gesture makes the merge raise
+            # What merged before the bad part stays (merging is idempotent by op_id); no cursor moved.
+            counts.bootstrapped += applied
+            self._refuse_snapshot(key, f"{type(exc).__name__}: {exc}"[:300], counts)
             return
-        counts.bootstrapped += result.applied
-        self._snapshot_base = len(snap.gestures)
-        log.info("started from snapshot %s: %d gesture(s), %d device cursor(s)", pointer.key, result.applied,
-                 len(cursors))
+        with self.library.transaction() as conn:
+            for device, batch in cursors.items():
+                Ledger.set_cursor(conn, device, batch, self.layout.batch_key(device, batch))
+        counts.bootstrapped += applied
+        self._snapshot_base = total
+        log.info("started from snapshot %s: %d gesture(s), %d device cursor(s)", key, applied, len(cursors))
 
     def _refuse_snapshot(self, key: str, reason: str, counts: SyncCounts) -> None:
-        """Nothing of it is applied; every device's log is then pulled from its first batch instead."""
+        """No cursor moves: every device's log is then pulled from its first batch instead."""
         self._quarantine(key, None, None, reason, counts)
         self.holds["snapshot"] = (f"could not start from snapshot {key} ({reason[:200]}); "
                                   "reading every device's full log instead")

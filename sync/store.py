@@ -169,11 +169,13 @@ class RemoteStore(ABC):
         """Unconditional write; returns the new etag."""
 
     @abstractmethod
-    def get_with_etag(self, key: str) -> tuple[bytes, str]:
-        """Content and etag read in one request (consistent pair); `NotFound` if absent."""
+    def get_with_etag(self, key: str, limit: int | None = None) -> tuple[bytes, str]:
+        """Content and etag read in one request (consistent pair); `NotFound` if absent. With `limit`,
+        at most `limit + 1` bytes are read (more than `limit` means the object is too large): bucket
+        content is untrusted, so no read may fill memory."""
 
-    def get(self, key: str) -> bytes:
-        return self.get_with_etag(key)[0]
+    def get(self, key: str, limit: int | None = None) -> bytes:
+        return self.get_with_etag(key, limit)[0]
 
     @abstractmethod
     def put_if_match(self, key: str, data: bytes, etag: str | None) -> str:
@@ -191,6 +193,13 @@ class RemoteStore(ABC):
     def list_keys(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
         """Keys under `prefix` strictly after `start_after`, in lexicographic (code point /
         UTF-8 byte) order. Lazy; errors may surface while iterating."""
+
+    def list_etags(self, prefix: str) -> Iterator[tuple[str, str]]:
+        """Keys under `prefix` with their etags (a HEAD per key unless the store's listing has them)."""
+        for key in self.list_keys(prefix):
+            info = self.head(key)
+            if info is not None:
+                yield key, info.etag
 
     @abstractmethod
     def delete(self, key: str) -> None:

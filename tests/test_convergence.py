@@ -3,7 +3,8 @@
 Three simulated devices (real SQLite libraries) make random gestures on a shared project, swap
 random subsets of each other's logs in random orders and batches along the way, and finally
 exchange everything. Every library must then hold byte-identical canonical JSON for every
-project, and the same conflict list.
+project, and the same conflict list, as a fresh library that merged the union of all logs in one
+batch (the reference).
 """
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def random_gesture(lib: Library, project: str, raw: str, draw) -> Gesture | str:
     if choice == "add":
         return Gesture(K.ADD_CLIP, project, {"raw_clip": raw, "position": draw(st.integers(0, 3))})
     if choice == "clip_meta":
-        return Gesture(K.UPDATE_CLIP, raw, {"rating": draw(st.integers(0, 5)), "tags": draw(st.sampled_from([[], ["goal"], ["save", "x"]]))})
+        return Gesture(K.UPDATE_CLIP, raw, {"rating": draw(st.integers(0, 5)),
+                                            "tags": draw(st.sampled_from([[], ["goal"], ["save", "x"]]))})
     if not clips:
         return Gesture(K.ADD_CLIP, project, {"raw_clip": raw})
     wc = draw(st.sampled_from(clips))
@@ -77,7 +79,8 @@ def random_gesture(lib: Library, project: str, raw: str, draw) -> Gesture | str:
     if choice == "speed":
         return Gesture(K.SET_SEGMENT_SPEED, wc, {"time": t, "speed": draw(st.sampled_from([0.25, 0.5, 1.0, 2.0]))})
     if choice == "trim":
-        return Gesture(K.SET_TRIM, wc, {"start": draw(st.sampled_from([0.0, 0.5])), "end": draw(st.sampled_from([4.0, 6.0]))})
+        return Gesture(K.SET_TRIM, wc, {"start": draw(st.sampled_from([0.0, 0.5])),
+                                        "end": draw(st.sampled_from([4.0, 6.0]))})
     if choice == "clear_trim":
         return Gesture(K.CLEAR_TRIM, wc, {})
     if choice == "rotation":
@@ -173,8 +176,16 @@ def test_devices_converge(_template_library: Path, data, n_devices: int, seed: i
                 for b in range(n_devices):
                     if a != b:
                         exchange(libs[a], libs[b], rnd, 1.0)
+        # Reference: a fresh library merging the union of every device's log in ONE batch must end
+        # where the devices ended, whatever order and batching they saw.
+        (tmp / "reference").mkdir()
+        shutil.copyfile(_template_library, tmp / "reference" / DB_NAME)
+        reference = Library(tmp / "reference")
+        libs.append(reference)
+        union = {g.op_id: g for lib in libs[:-1] for g in lib.gestures()}
+        reference.merge_remote(list(union.values()))
         docs = {lib.project_json(project) for lib in libs}
-        assert len(docs) == 1, "libraries diverged"
+        assert len(docs) == 1, "libraries diverged (or differ from the one-batch reference)"
         raws = {str(lib.raw_clips()) for lib in libs}
         assert len(raws) == 1
         conflicts = {str(sorted(map(str, lib.conflicts()))) for lib in libs}

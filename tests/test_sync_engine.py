@@ -18,7 +18,8 @@ from core.enums import GestureKind as K
 from core.gestures.model import Gesture, GestureError
 from core.ids import new_uid
 from core.library import Library
-from sync.codec import FormatError, decode_batch, encode_batch, gzip_json
+from sync import codec
+from sync.codec import FormatError, Pointer, decode_batch, encode_batch, encode_pointer, gzip_json
 from sync.credentials import RemoteConfig, RemoteKind
 from sync.engine import SyncEngine
 from sync.layout import Layout
@@ -87,8 +88,9 @@ def edit(lib: Library, project: str, wc: str, rnd: random.Random, n: int) -> Non
         elif choice == "style":
             g = Gesture(K.SET_OVERLAY_STYLE, wc, {"dim": rnd.choice([0.2, 0.8])})
         else:
-            g = Gesture(K.ADD_CROP_KEYFRAME, wc, {"time": rnd.choice([0.0, 1.0, 2.0, 4.5]), "x": rnd.choice([0.0, 100.0]),
-                                                 "y": 0.0, "width": 607.5, "height": 1080.0})
+            g = Gesture(K.ADD_CROP_KEYFRAME, wc, {"time": rnd.choice([0.0, 1.0, 2.0, 4.5]),
+                                                 "x": rnd.choice([0.0, 100.0]), "y": 0.0, "width": 607.5,
+                                                 "height": 1080.0})
         lib.apply(g)
 
 
@@ -121,7 +123,7 @@ def test_devices_editing_one_project_concurrently_converge(make_library: Callabl
     _raw, project, wc = seed_clip(libs[0])
     rounds(*engines, n=1)
     rnd = random.Random(n_devices)
-    for step in range(3):
+    for _step in range(3):
         for lib in libs:  # everyone edits the same clip without seeing the others' latest edits
             edit(lib, project, wc, rnd, 12)
         # everybody keyframes the same keyframe: guaranteed overlapping concurrent edits
@@ -247,8 +249,8 @@ def test_forged_and_malformed_batches_are_quarantined_and_others_keep_syncing(
         "truncated gzip": lambda d: gzip_json(batch_doc(d, 0, [wire_like(template, d)]))[:-9],
         "bad json": lambda d: gzip.compress(b'{"format": "reeldesk.batch", '),
         "unknown kind": lambda d: gzip_json(batch_doc(d, 0, [{**wire_like(template, d), "kind": "teleport"}])),
-        "nan": lambda d: gzip.compress(json.dumps(batch_doc(d, 0, [{**wire_like(template, d), "lamport": float("nan")}]))
-                                       .encode()),
+        "nan": lambda d: gzip.compress(json.dumps(batch_doc(d, 0, [{**wire_like(template, d),
+                                                                    "lamport": float("nan")}])).encode()),
         "wrong device id": lambda d: gzip_json(batch_doc(new_uid(), 0, [wire_like(template, d)])),
         "wrong batch number": lambda d: gzip_json(batch_doc(d, 7, [wire_like(template, d)])),
         "invalid payload": lambda d: gzip_json(batch_doc(d, 0, [{**wire_like(template, d), "payload": {"name": 5}}])),
@@ -274,7 +276,7 @@ def test_forged_and_malformed_batches_are_quarantined_and_others_keep_syncing(
     assert b.project_json(project) == a.project_json(project)  # the honest device synced
     quarantined = {q["key"]: q for q in engine_b.ledger.quarantined()}
     assert counts.quarantined == len(bad) + 1 == len(quarantined) and stray in quarantined
-    for reason, device in forged.items():
+    for device in forged.values():
         q = quarantined[layout.batch_key(device, 0)]
         assert q["device_id"] == device and q["batch"] == 0 and q["reason"]
     assert "too large" in quarantined[layout.batch_key(forged["oversized"], 0)]["reason"]
@@ -290,7 +292,7 @@ def test_forged_and_malformed_batches_are_quarantined_and_others_keep_syncing(
                and g.device_id != a.device_id)
     fetched: list[str] = []
     real_get = engine_b.store.get
-    engine_b.store.get = lambda key: fetched.append(key) or real_get(key)  # type: ignore[method-assign]
+    engine_b.store.get = lambda key, *a: fetched.append(key) or real_get(key, *a)  # type: ignore[method-assign]
     again = engine_b.sync_once()  # stable: nothing re-quarantined, nothing re-applied, nothing refetched
     assert again.quarantined == 0 and again.pulled == 0 and fetched == []
 
@@ -363,9 +365,9 @@ def test_new_device_bootstraps_from_snapshot_and_continues_with_the_log(make_lib
     store_c = store_for(s3_bucket)
     real_get = store_c.get
 
-    def counting_get(key: str) -> bytes:
+    def counting_get(key: str, limit: int | None = None) -> bytes:
         fetched.append(key)
-        return real_get(key)
+        return real_get(key, limit)
 
     store_c.get = counting_get  # type: ignore[method-assign]
     ec = SyncEngine(c, store_c)
@@ -377,6 +379,38 @@ def test_new_device_bootstraps_from_snapshot_and_continues_with_the_log(make_lib
     # the snapshot pointer only moves forward; a second writer with fewer gestures does not clobber it
     assert eb.snapshot_once() is None
     assert json.loads(eb.store.get(eb.layout.pointer_key))["key"] == pointer["key"]
+
+
+def test_a_snapshot_in_the_format_of_an_earlier_build_still_bootstraps(make_library: Callable[[str], Library],
+                                                                       s3_bucket: Bucket) -> None:
+    a, fresh = make_library("a"), make_library("fresh")
+    join(fresh, a)
+    _raw, project, _wc = seed_clip(a)
+    ea = engine_for(a, s3_bucket)
+    ea.push_once()
+    wire = [g.to_wire() for g in a.gestures()]
+    doc = {"format": "reeldesk.snapshot", "v": 1, "library": ea.library_uid, "created_by": a.device_id,
+           "created_at": "x", "cursors": {a.device_id: 0}, "gestures": wire}
+    key = ea.layout.snapshot_key(new_uid())
+    ea.store.put(key, gzip_json(doc))
+    ea.store.put(ea.layout.pointer_key, encode_pointer(ea.library_uid, Pointer(key, len(wire), {a.device_id: 0},
+                                                                                a.device_id, "x")))
+    counts = engine_for(fresh, s3_bucket).pull_once()
+    assert counts.bootstrapped == len(wire) and counts.pulled == 0  # batch 0 is covered by the snapshot
+    assert_converged(project, a, fresh)
+
+
+def test_snapshot_chunks_stay_within_the_batch_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec, "MAX_BATCH_GESTURES", 3)
+    uid, dev = new_uid(), new_uid()
+    gestures = [{"op_id": new_uid(), "device_id": dev, "lamport": n, "kind": "create_project", "entity": new_uid(),
+                 "payload": {"name": f"P{n}"}, "base_version": 0, "undoes": None} for n in range(1, 9)]
+    path = tmp_path / "s.json.gz"
+    path.write_bytes(codec.encode_snapshot(uid, dev, {dev: 4}, gestures))
+    with codec.SnapshotReader(path, library_uid=uid) as snap:
+        assert snap.cursors == {dev: 4} and snap.created_by == dev
+        chunks = list(snap.chunks())
+    assert [len(c) for c in chunks] == [3, 3, 2] and [g for c in chunks for g in c] == gestures
 
 
 def test_snapshot_pointer_race_never_clobbers(make_library: Callable[[str], Library], s3_bucket: Bucket) -> None:

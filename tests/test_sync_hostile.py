@@ -8,6 +8,7 @@ import sqlite3
 import tracemalloc
 from collections.abc import Callable
 from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,9 @@ from core.gestures.model import Gesture, GestureError
 from core.ids import new_uid
 from core.library import DB_NAME, Library
 from desktop.cli import main
-from sync.codec import MAX_BATCH_COMPRESSED, FormatError, decode_batch, encode_batch
+from sync.engine import SyncEngine
+from sync.folderstore import FolderStore
+from sync.codec import MAX_BATCH_COMPRESSED, FormatError, Pointer, decode_batch, encode_batch, encode_pointer
 from tests import test_sync_engine as se
 from tests.fixtures.library import FAKE_HASH, seed_clip
 
@@ -116,6 +119,72 @@ def test_a_small_object_that_inflates_huge_is_refused_within_bounded_memory(
     finally:
         tracemalloc.stop()
     assert counts.quarantined == 1
+    assert peak < 100 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
+
+
+def _inflating_snapshot(library_uid: str, one_document: bool) -> bytes:
+    """~100 KB of gzip that inflates to ~64 MiB: one old-format document of nested empty lists, or a
+    header and 100 gesture lines whose payloads are 200,000 empty lists each (each line within the
+    per-line limits, so only reading in bounded chunks keeps memory down)."""
+    header = {"format": "reeldesk.snapshot", "v": 1 if one_document else 2, "library": library_uid,
+              "created_by": new_uid(), "created_at": "x", "cursors": {}}
+    if one_document:
+        before, after = json.dumps({**header, "gestures": "@"}).encode().split(b'"@"')
+        return gzip.compress(before + b"[" + b"[]," * (21 * 1024 * 1024) + b"[]]" + after, compresslevel=9)
+    lines = [json.dumps(header).encode()]
+    for _ in range(100):
+        g = {"op_id": new_uid(), "device_id": new_uid(), "lamport": 1, "kind": K.CREATE_PROJECT.value,
+             "entity": new_uid(), "payload": "@", "base_version": 0, "undoes": None}
+        lines.append(json.dumps(g).encode().replace(b'"@"', b"[" + b"[]," * 200_000 + b"[]]"))
+    return gzip.compress(b"\n".join(lines) + b"\n", compresslevel=9)
+
+
+@pytest.mark.parametrize("one_document", [True, False], ids=["old-format document", "gesture lines"])
+def test_a_small_snapshot_that_inflates_huge_is_refused_within_bounded_memory(
+        make_library: Callable[[str], Library], s3_bucket: Bucket, one_document: bool) -> None:
+    a, fresh = make_library("a"), make_library("fresh")
+    se.join(fresh, a)
+    ea, efresh = se.engine_for(a, s3_bucket), se.engine_for(fresh, s3_bucket)
+    bomb = _inflating_snapshot(ea.library_uid, one_document)
+    assert len(bomb) < 256 * 1024
+    key = ea.layout.snapshot_key(new_uid())
+    ea.store.put(key, bomb)
+    ea.store.put(ea.layout.pointer_key, encode_pointer(ea.library_uid, Pointer(key, 100, {}, new_uid(), "x")))
+    tracemalloc.start()
+    try:
+        counts = efresh.pull_once()
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert counts.quarantined == 1 and counts.bootstrapped == 0
+    assert any("could not start from snapshot" in h for h in counts.held)
+    assert peak < 100 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
+    assert not list((fresh.cache_dir / "sync").iterdir())  # the downloaded copy is gone
+
+    def never(*_a: Any, **_kw: Any) -> None:
+        raise AssertionError("a refused snapshot was fetched again")
+
+    again = se.engine_for(fresh, s3_bucket)  # next start: the refusal is remembered
+    again.store.download_file = never  # type: ignore[method-assign]  # the test's tripwire
+    again.pull_once()
+
+
+def test_a_huge_pointer_or_device_record_is_read_only_up_to_its_limit(library: Library, tmp_path: Path) -> None:
+    """On a folder store (no in-process server to count): 128 MiB where a few KB belong."""
+    store = FolderStore(tmp_path / "bucket")
+    store.ensure_root()
+    engine = SyncEngine(library, store)
+    for key in (engine.layout.pointer_key, engine.layout.device_key(new_uid())):
+        path = store.root.joinpath(*key.split("/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            f.truncate(128 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        engine.pull_once()
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert peak < 100 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
 
 

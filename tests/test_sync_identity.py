@@ -17,9 +17,9 @@ from core.enums import GestureKind as K
 from core.gestures.model import Gesture
 from core.library import Library
 from desktop.cli import main
-from sync import codec
-from sync.codec import encode_batch
+from sync import codec, devices
 from sync import engine as engine_module
+from sync.codec import encode_batch
 from sync.credentials import RemoteConfig, RemoteKind
 from sync.engine import SyncEngine
 from sync.remote import configure_remote
@@ -193,6 +193,62 @@ def test_a_batch_an_older_build_cannot_read_is_never_skipped_by_its_snapshot(
     # "upgrade" the old build: it retries the quarantined batch and catches up
     se.rounds(se.engine_for(old, s3_bucket), n=1)
     se.assert_converged(project, new, old, fresh)
+
+
+def _push_as_a_build_before_device_records(lib: Library, engine: SyncEngine, batch: int) -> None:
+    """What a build older than device records writes: a bare record, batches, never the head object."""
+    record = {"format": codec.DEVICE_FORMAT, "v": 1, "library": engine.library_uid, "device": lib.device_id,
+              "name": "old laptop", "first_seen": "2026-01-01T00:00:00+00:00"}
+    engine.store.put(engine.layout.device_key(lib.device_id), json.dumps(record).encode())
+    wire = [g.to_wire() for g in lib.pending_gestures(100)]
+    engine.store.put(engine.layout.batch_key(lib.device_id, batch),
+                     encode_batch(engine.library_uid, lib.device_id, batch, wire))
+    with lib.transaction() as conn:
+        Library.mark_pushed(conn, [g["op_id"] for g in wire], batch)
+
+
+def test_edits_of_a_build_that_never_writes_the_head_object_arrive_at_the_next_poll(
+        make_library: Callable[[str], Library], s3_bucket: Bucket) -> None:
+    new, old = make_library("new"), make_library("old")
+    se.join(old, new)
+    e_new, e_old = se.engine_for(new, s3_bucket), se.engine_for(old, s3_bucket)
+    project = old.apply(Gesture(K.CREATE_PROJECT, None, {"name": "Old", "aspect": "9:16"})).entity
+    _push_as_a_build_before_device_records(old, e_old, 0)
+    counts = e_new.pull_once()
+    assert new.show_project(project)["project"]["name"] == "Old"
+    assert any("'old laptop'" in h and "update ReelDesk on that computer" in h for h in counts.held)
+
+    old.apply(Gesture(K.RENAME_PROJECT, project, {"name": "Renamed there"}))
+    _push_as_a_build_before_device_records(old, e_old, 1)
+    e_new.pull_once()  # the head object is unchanged: only the old device's log is listed
+    assert new.show_project(project)["project"]["name"] == "Renamed there"
+
+
+def test_a_device_whose_build_lacks_a_kind_is_named_at_once_on_both_sides_with_the_fix(
+        make_library: Callable[[str], Library], s3_bucket: Bucket, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    new, older = make_library("new"), make_library("older")
+    config = RemoteConfig(RemoteKind.S3, endpoint=s3_bucket["endpoint_url"], bucket=s3_bucket["bucket"],
+                          key_id=s3_bucket["key_id"])
+    configure_remote(new, config, secret=s3_bucket["secret"])
+    se.join(older, new)
+    seed_clip(new)
+    e_new = se.engine_for(new, s3_bucket)
+    assert e_new.sync_once(media=False).held == []
+    with monkeypatch.context() as mp:
+        mp.setattr(codec, "_KINDS", codec._KINDS - {K.SET_ROTATION.value})
+        mp.setattr(devices, "build_id", lambda: "an older build")
+        counts = se.engine_for(older, s3_bucket, device_name="edit bay").sync_once(media=False)
+    assert any("update ReelDesk here" in h and "set_rotation" in h for h in counts.held)
+
+    counts = e_new.pull_once()  # no edit of the kind was made yet: the record alone tells
+    assert any("'edit bay'" in h and "set_rotation" in h and "update ReelDesk on that computer" in h
+               for h in counts.held)
+    new.close()
+    assert main(["--library", str(new.root), "--json", "doctor"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert any("'edit bay'" in p and "set_rotation" in p for p in report["problems"])
+    assert len(report["device_skews"]) == 1
 
 
 def test_doctor_reports_a_restored_backup_and_quarantine_with_the_fix(

@@ -231,6 +231,7 @@ class SyncIndicator(QToolButton):
         error = getattr(status, "last_error", None)
         if error:
             tip.append(f"Details: {error}")
+        tip.extend(getattr(status, "held", ()))  # what waits and why (e.g. a device to update), with the fix
         last = getattr(status, "last_sync_at", None)
         if last is not None:
             tip.append("Last synced " + last.astimezone().strftime("%H:%M:%S"))

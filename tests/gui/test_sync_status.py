@@ -36,6 +36,16 @@ def test_sync_problems_are_told_apart_in_plain_words_with_the_fix(flaky_proxy) -
         assert describe(SyncStatus(state, problem=got, advice=advice), None)[1] == label
 
 
+def test_what_waits_and_why_is_in_the_tooltip(qtbot, library: Library, hub: TaskHub) -> None:
+    from sync.runtime import SyncState, SyncStatus
+
+    indicator = SyncIndicator(SyncController(library, hub))
+    qtbot.addWidget(indicator)
+    advice = "device 'edit bay' (x) runs an older ReelDesk ...: update ReelDesk on that computer"
+    indicator.show_status(SyncStatus(SyncState.SYNCED, held=(advice,)))
+    assert advice in indicator.toolTip().splitlines()
+
+
 def test_sync_now_shows_that_it_ran_and_its_result(qtbot, library: Library, hub: TaskHub, s3_bucket: dict,
                                                   flaky_proxy) -> None:
     from sync.credentials import RemoteConfig, RemoteKind
