@@ -108,10 +108,10 @@ class UndoController(QObject):
     # -- applying --------------------------------------------------------------------------------
     def apply(self, gesture: Gesture, *, merge_key: str | None = None, text: str | None = None) -> ApplyResult:
         """Apply one gesture and push it as an undo step. Raises GestureError (caller shows it)."""
-        return self.record(gesture, self.library.apply(gesture), merge_key=merge_key, text=text, scope=scope)
+        return self.record(gesture, self.library.apply(gesture), merge_key=merge_key, text=text)
 
-    def record(self, gesture: Gesture, result: ApplyResult, *, merge_key: str | None = None, text: str | None = None,
-               scope: str | None = None) -> ApplyResult:
+    def record(self, gesture: Gesture, result: ApplyResult, *, merge_key: str | None = None,
+               text: str | None = None) -> ApplyResult:
         """Push a gesture applied elsewhere (on the write worker) as an undo step."""
         if result.duplicate:
             return result

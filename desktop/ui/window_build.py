@@ -2,6 +2,8 @@
 connections (a mixin of ``MainWindow``)."""
 from __future__ import annotations
 
+from typing import Any
+
 import logging
 
 from PySide6.QtCore import QSize, Qt, QUrl
@@ -44,12 +46,15 @@ from desktop.ui.window_fit import CurrentPageStack, scrolling, strip
 from desktop.ui.window_widgets import ElidedLabel
 from resources import icon
 
+# A mixin of MainWindow: the attributes it uses are the window's, typed there (mypy sees Any here).
+_Window: Any = object
+
 log = logging.getLogger(__name__)
 
 _RATES = (0.25, 0.5, 1.0, 1.5, 2.0)
 
 
-class WindowBuilder:
+class WindowBuilder(_Window):
     # -- construction ----------------------------------------------------------------------------
     def _build_pages(self) -> None:
         self.pages = CurrentPageStack()

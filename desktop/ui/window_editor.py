@@ -17,7 +17,10 @@ from desktop.ui.undo import fmt_time
 from resources import icon
 
 
-class EditorView:
+# A mixin of MainWindow: the attributes it uses are the window's, typed there (mypy sees Any here).
+_Window: Any = object
+
+class EditorView(_Window):
     # -- media, clip and playhead ----------------------------------------------------------------
     def _load_media(self, media_hash: str | None) -> None:
         info = self.library.media(media_hash) if media_hash else None

@@ -2,6 +2,8 @@
 of ``MainWindow``)."""
 from __future__ import annotations
 
+from typing import Any
+
 import logging
 from pathlib import Path
 
@@ -13,6 +15,9 @@ from core.media.importer import ImportProgress, ImportResult, ImportStatus
 from desktop.ui.import_games import VIDEO_FILTER, ask_game_import, game_name_for, long_footage, make_game
 from desktop.ui.window_widgets import ImportReportDialog
 
+# A mixin of MainWindow: the attributes it uses are the window's, typed there (mypy sees Any here).
+_Window: Any = object
+
 log = logging.getLogger(__name__)
 
 
@@ -20,7 +25,7 @@ def _local_files(urls: list[QUrl]) -> list[Path]:
     return [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and u.toLocalFile()]
 
 
-class ImportActions:
+class ImportActions(_Window):
     # -- import ----------------------------------------------------------------------------------
     def import_dialog(self) -> None:
         files, _f = QFileDialog.getOpenFileNames(self, "Import videos", str(Path.home()), VIDEO_FILTER)
