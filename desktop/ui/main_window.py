@@ -286,7 +286,8 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
         for action, can, text, name in ((undo, stack.canUndo(), stack.undoText(), "Undo"),
                                         (redo, stack.canRedo(), stack.redoText(), "Redo")):
             action.setText(f"{name} {text}" if can and text else name)
-            action.setToolTip(f"{action.text()}  ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{action.text()}  ({keys})")
 
     def _show_conflicts(self) -> None:
         self.history_dock.show()
