@@ -7,7 +7,7 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, cast
+from typing import Any, Callable, Iterable, Iterator, cast, overload
 
 from sqlalchemy import Connection, Engine, Table, bindparam, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -113,6 +113,13 @@ class LibraryStore:
         conn.execute(_UPSERT_SETTING, {"key": key, "value": value})
 
     put_setting_in = _put_setting  # for bookkeeping written inside a caller's transaction
+
+    @overload
+    def get_setting(self, key: str) -> str | None: ...
+    @overload
+    def get_setting(self, key: str, default: str) -> str: ...
+    @overload
+    def get_setting(self, key: str, default: None) -> str | None: ...
 
     def get_setting(self, key: str, default: str | None = None) -> str | None:
         with self.engine.connect() as conn:

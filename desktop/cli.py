@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="library folder (default: $REELDESK_HOME or the per-user data folder)")
     # Sub-commands repeat --json/-v with SUPPRESS defaults, so either position works and the
     # global value is not overwritten when the sub-command omits them.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)  # only lends its arguments; _Parser because add_parser wants its class
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print exactly one JSON document on stdout")
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,

@@ -121,7 +121,7 @@ def reel_starts(durations: Sequence[float], overlaps: Sequence[float]) -> tuple[
     with the clip before it (the first clip's is ignored). The renderer and every shown
     duration use this one sum."""
     starts, t = [], 0.0
-    for i, (d, o) in enumerate(zip(durations, overlaps)):
+    for i, (d, o) in enumerate(zip(durations, overlaps, strict=True)):
         if i:
             t -= o
         starts.append(t)

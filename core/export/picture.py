@@ -142,6 +142,8 @@ class _FrameSource:
         stream = self._stream
         try:
             if t is not None:
+                if stream.time_base is None:  # seeking needs it; a video stream without one is broken
+                    raise RenderError(f"the source of {self._where} has no time base")
                 self._container.seek(
                     math.floor(t / stream.time_base), stream=stream, backward=True
                 )
@@ -233,7 +235,7 @@ class ClipPictures:
         self._own = self.buf  # render() draws here unless given another buffer
         first = clip.src_start + p.timeline.output_to_source(0.0)
         self._source = _FrameSource(p.path, first, clip.fps_den / clip.fps_num, where(clip))
-        self._last_key: tuple | None = None
+        self._last_key: tuple[object, ...] | None = None  # (source index, box, shapes, texts)
 
     def close(self) -> None:
         self._source.close()
@@ -293,10 +295,11 @@ class ClipPictures:
         cw = cw if cw in (0, 90, 180, 270) else 0
         up_w, up_h = (frame.height, frame.width) if cw in (90, 270) else (frame.width, frame.height)
         scale = np.diag([up_w / self._clip.width, up_h / self._clip.height, 1.0])
-        return (
+        affine: np.ndarray = (
             _upright_to_stored(cw, frame.width, frame.height)
             @ scale @ self._unrotate @ _crop_to(box, out_w, out_h)
         )
+        return affine
 
     def _box(self, s: float) -> Box:
         clip = self._clip
@@ -347,9 +350,10 @@ class ClipPictures:
         for _j, index, box, frame in items:
             if (index, box) not in crops:
                 crops[(index, box)] = self._native_crop(frame, box)
-        wanted = [key for key, crop in crops.items() if crop is not None]
+        small = {key: crop for key, crop in crops.items() if crop is not None}
+        wanted = list(small)
         assert self._model is not None
-        bigs = list(self._model([crops[key] for key in wanted], (self._w, self._h))) if wanted else []
+        bigs = list(self._model(list(small.values()), (self._w, self._h))) if wanted else []
         if len(bigs) != len(wanted):
             raise RenderError(f"upscaler returned {len(bigs)} pictures for {len(wanted)} frames")
         pictures: dict[tuple[int, Box], np.ndarray] = {}

@@ -275,6 +275,8 @@ class AnnotatePanel(QWidget):
         self.clip_list.blockSignals(True)
         for i in range(self.clip_list.topLevelItemCount()):
             item = self.clip_list.topLevelItem(i)
+            if item is None:
+                continue
             item.setSelected(item.data(0, UID_ROLE) == uid)
             if item.data(0, UID_ROLE) == uid:
                 self.clip_list.scrollToItem(item)

@@ -3,10 +3,11 @@ and the reel tree clips are dropped on."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import (QMimeData, QModelIndex, QObject, QPoint, QRect, QRectF, QSize, QSortFilterProxyModel, Qt,
-                            Signal)
+from PySide6.QtCore import (QMimeData, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QRectF, QSize,
+                            QSortFilterProxyModel, Qt, Signal)
 from PySide6.QtGui import (QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont, QFontMetrics, QPainter,
                            QPainterPath, QPen, QStandardItemModel)
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
@@ -34,10 +35,11 @@ class ClipCardDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.thumbs = thumbs
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
         return CARD
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
         clip: dict[str, Any] = index.data(DATA_ROLE) or {}
         r = option.rect.adjusted(6, 6, -6, -6)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
@@ -129,7 +131,7 @@ class ClipModel(QStandardItemModel):
     def mimeTypes(self) -> list[str]:  # noqa: N802
         return [CLIPS_MIME]
 
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # noqa: N802
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:  # noqa: N802
         uids = []
         for index in indexes:
             uid = index.data(UID_ROLE)
@@ -160,7 +162,7 @@ class ClipFilter(QSortFilterProxyModel):
         else:
             self.invalidateFilter()
 
-    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
+    def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
         index = self.sourceModel().index(row, 0, parent)
         clip = index.data(DATA_ROLE) or {}
         if int(clip.get("rating") or 0) < self.min_rating:
@@ -210,7 +212,7 @@ class ProjectTree(EmptyTree):
 
 def clip_uids_from_mime(data: QMimeData) -> list[str]:
     try:
-        uids = json.loads(bytes(data.data(CLIPS_MIME)).decode("utf-8"))
+        uids = json.loads(bytes(data.data(CLIPS_MIME).data()).decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         return []
     return [u for u in uids if isinstance(u, str)] if isinstance(uids, list) else []

@@ -97,7 +97,7 @@ class ExportPanel(QWidget):
         for q in QUALITIES:
             self.quality.addItem(q.label)
         self.quality.setCurrentIndex(1)
-        self.size = QComboBox()
+        self.size_box = QComboBox()
         self.fast = QCheckBox("Fast (GPU encoder)")
         self.fast.setEnabled(False)
         self.fast.setToolTip("Looking for a GPU encoder on this computer…")
@@ -116,7 +116,7 @@ class ExportPanel(QWidget):
         form.addRow("Render on", brow)
         form.addRow("Upscaling", self.upscaler)
         form.addRow("Quality", self.quality)
-        form.addRow("Size", self.size)
+        form.addRow("Size", self.size_box)
         form.addRow("", self.fast)
         form.addRow("Save to", self.output)
         form.addRow("Output", self.summary)
@@ -173,7 +173,7 @@ class ExportPanel(QWidget):
         self.timer.timeout.connect(self.refresh_jobs)
         self.project.currentIndexChanged.connect(self._update_summary)
         self.upscaler.currentIndexChanged.connect(self._update_summary)
-        self.size.currentIndexChanged.connect(self._update_summary)
+        self.size_box.currentIndexChanged.connect(self._update_summary)
         service.encodersChecked.connect(self._show_encoders)
         self._quit_when_done: QWidget | None = None
         self.backend.buttonToggled.connect(lambda *_: self._update_summary())
@@ -222,7 +222,7 @@ class ExportPanel(QWidget):
             from core.export.build import build_spec
             self._fill_sizes(uid)
             try:
-                spec = build_spec(self.state.library, uid, upscaler=upscaler, size=self.size.currentData())
+                spec = build_spec(self.state.library, uid, upscaler=upscaler, size=self.size_box.currentData())
             except SpecError as exc:
                 self.summary.setText("—")
                 problem = f"This reel cannot be exported yet: {exc}"
@@ -248,13 +248,13 @@ class ExportPanel(QWidget):
         """The output-size presets of the reel's aspect, keeping the choice when it still fits."""
         aspect = AspectRatio(self.state.library.show_project(uid)["project"]["aspect"])
         presets = size_presets(aspect)
-        if [self.size.itemData(i) for i in range(self.size.count())] == list(presets):
+        if [self.size_box.itemData(i) for i in range(self.size_box.count())] == list(presets):
             return
-        self.size.blockSignals(True)
-        self.size.clear()
+        self.size_box.blockSignals(True)
+        self.size_box.clear()
         for i, (w, h) in enumerate(presets):
-            self.size.addItem(f"{w}×{h}" + ("  (default)" if i == 0 else ""), (w, h))
-        self.size.blockSignals(False)
+            self.size_box.addItem(f"{w}×{h}" + ("  (default)" if i == 0 else ""), (w, h))
+        self.size_box.blockSignals(False)
 
     def _show_encoders(self) -> None:
         found = self.service.gpu_encoders
@@ -313,7 +313,7 @@ class ExportPanel(QWidget):
             self._update_summary()
 
         encoder = VideoEncoder.AUTO if self.fast.isEnabled() and self.fast.isChecked() else VideoEncoder.X264
-        self.service.submit(uid, backend, upscaler, quality, done, failed, size=self.size.currentData(),
+        self.service.submit(uid, backend, upscaler, quality, done, failed, size=self.size_box.currentData(),
                             encoder=encoder, out=self.output.path())
 
     # -- jobs ------------------------------------------------------------------------------------
@@ -403,10 +403,11 @@ class ExportPanel(QWidget):
                           else f"{100 * job.progress:.0f}%")
         actions = self.jobs.itemWidget(item, 5)
         if actions is not None:
-            actions.findChild(QToolButton, "cancel").setVisible(not state.finished)
-            actions.findChild(QToolButton, "retry").setVisible(state in (JobState.FAILED, JobState.CANCELLED))
-            actions.findChild(QToolButton, "copy").setVisible(bool(job.error))
-            actions.findChild(QToolButton, "folder").setEnabled(bool(job.output_path) or state is JobState.DONE)
+            buttons = {b.objectName(): b for b in actions.findChildren(QToolButton)}  # made by _actions
+            buttons["cancel"].setVisible(not state.finished)
+            buttons["retry"].setVisible(state in (JobState.FAILED, JobState.CANCELLED))
+            buttons["copy"].setVisible(bool(job.error))
+            buttons["folder"].setEnabled(bool(job.output_path) or state is JobState.DONE)
 
     def _copy_error(self, uid: str) -> None:
         job = self._job(uid)

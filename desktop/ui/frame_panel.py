@@ -319,7 +319,8 @@ class FramePanel(QWidget):
     def select_keyframe(self, uid: str) -> None:
         for i in range(self.keyframes.topLevelItemCount()):
             item = self.keyframes.topLevelItem(i)
-            item.setSelected(item.data(0, Qt.ItemDataRole.UserRole) == uid)
+            if item is not None:
+                item.setSelected(item.data(0, Qt.ItemDataRole.UserRole) == uid)
 
     def selected_segment(self) -> str | None:
         items = self.segments.selectedItems()

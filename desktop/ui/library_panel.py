@@ -6,6 +6,7 @@ Thumbnails come from the media cache, generated on a worker the first time a med
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +242,8 @@ class LibraryPanel(QWidget):
                 self.footage.addTopLevelItem(media_item(h))
 
     def _fill_projects(self) -> None:
-        current = self.projects.currentItem().data(0, UID_ROLE) if self.projects.currentItem() else None
+        selected = self.projects.currentItem()
+        current = selected.data(0, UID_ROLE) if selected is not None else None
         self.projects.clear()
         for reel in read_reels(self.state.library):
             item = QTreeWidgetItem([reel.name, reel.aspect.value, str(reel.clip_count),
@@ -343,7 +345,7 @@ class LibraryPanel(QWidget):
         menu.addAction(icon("project"), "Create reel from selection…", lambda: self.newProjectRequested.emit(uids))
         add_to = menu.addMenu(icon("plus"), "Add to reel")
         for p in self.state.library.projects():
-            add_to.addAction(p["name"], lambda uid=p["uid"]: self.add_clips_to_project(uid, uids))
+            add_to.addAction(p["name"], partial(self.add_clips_to_project, p["uid"], uids))
         add_to.setEnabled(not add_to.isEmpty())
         menu.addSeparator()
         menu.addAction(icon("trash"), "Delete clip(s)", lambda: self.delete_clips(uids))

@@ -245,8 +245,8 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
         elif self.mode is Mode.ANNOTATE:
             self.annotate_panel.delete_selected()
         elif self.mode is Mode.FRAME:
-            if self.frame_panel.selected_keyframe() is None and self.timeline.selected_keyframe():
-                self.frame_panel.select_keyframe(self.timeline.selected_keyframe())
+            if self.frame_panel.selected_keyframe() is None and (key := self.timeline.selected_keyframe()):
+                self.frame_panel.select_keyframe(key)
             self.frame_panel.delete_selected()
         elif self.mode is Mode.SPOTLIGHT:
             self.spotlight_panel.delete_selected()
@@ -286,7 +286,8 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
         for action, can, text, name in ((undo, stack.canUndo(), stack.undoText(), "Undo"),
                                         (redo, stack.canRedo(), stack.redoText(), "Redo")):
             action.setText(f"{name} {text}" if can and text else name)
-            action.setToolTip(f"{action.text()}  ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{action.text()}  ({keys})")
 
     def _show_conflicts(self) -> None:
         self.history_dock.show()
@@ -356,9 +357,10 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
         media = s.value("session/media")
         if self.state.wc_uid is None and media and self.library.media(media) is not None:
             self.state.set_media(media)
+        saved_time = s.value("session/time", 0.0)
         try:
-            t = float(s.value("session/time", 0.0))
-        except (TypeError, ValueError):
+            t = float(saved_time) if isinstance(saved_time, (str, int, float)) else 0.0
+        except ValueError:
             t = 0.0
         self.state.media_time = t
         try:

@@ -85,6 +85,7 @@ class ThumbnailCache(QObject):
 
         def done(strip: list[Path] | None) -> None:
             if strip is None:
+                assert self.cache is not None  # without a cache, load() made the strip itself
                 self.cache.enqueue(media_hash)  # the cache thread makes it; its DONE event reloads
                 return
             self._pending.discard(media_hash)

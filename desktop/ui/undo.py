@@ -232,7 +232,7 @@ class EditorState(QObject):
         self.undo.message.connect(lambda text: self.message.emit(text, False))
         # Dropped at once on every commit (any thread): a command right after an undo must not read
         # the state from before it. The queued libraryChanged then redraws.
-        self._unsubscribe = library.subscribe(self._drop_cache)
+        self._unsubscribe: Callable[[], None] | None = library.subscribe(self._drop_cache)
 
     def _drop_cache(self, _event: object) -> None:
         self._project_doc = None
@@ -246,9 +246,10 @@ class EditorState(QObject):
             self._unsubscribe = None
 
     # -- writing ---------------------------------------------------------------------------------
-    def apply(self, gesture: Gesture, **kwargs: object) -> ApplyResult | None:
+    def apply(self, gesture: Gesture, *, merge_key: str | None = None,
+              text: str | None = None) -> ApplyResult | None:
         try:
-            return self.undo.apply(gesture, **kwargs)
+            return self.undo.apply(gesture, merge_key=merge_key, text=text)
         except GestureError as exc:
             self.message.emit(str(exc), True)
         except Exception:  # the log keeps the traceback; the user gets one line

@@ -197,10 +197,12 @@ class WindowBuilder(_Window):
         self.tracking = TrackController(self.state, self.hub, self.viewer, self)
         self.tracking.lostChanged.connect(lambda t: self.timeline.set_lost_marker(self.tracking.lost_clip, t))
         for panel in (self.frame_panel, self.spotlight_panel):  # above each panel's closing stretch
-            panel.layout().insertWidget(panel.layout().count() - 1, TrackControls(self.tracking))
+            root = panel.layout()
+            assert isinstance(root, QVBoxLayout)  # both panels are built on one
+            root.insertWidget(root.count() - 1, TrackControls(self.tracking))
         self.inspector = CurrentPageStack()
-        for panel in (self.annotate_panel, self.frame_panel, self.spotlight_panel):
-            self.inspector.addWidget(scrolling(panel, horizontal=True))
+        for page in (self.annotate_panel, self.frame_panel, self.spotlight_panel):
+            self.inspector.addWidget(scrolling(page, horizontal=True))
         self.inspector_dock = self._dock("Inspector", "InspectorDock", self.inspector,
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.history_panel = HistoryPanel(self.state)
@@ -369,13 +371,13 @@ class WindowBuilder(_Window):
         self.frames_action.toggled.connect(self._set_frames_timecode)
         self.timeline.set_frames_timecode(self.frames_action.isChecked())
         play = menu.addMenu("&Playback")
-        for name in ("play_pause", "shuttle_back", "shuttle_stop", "shuttle_fwd", None, "frame_back", "frame_fwd",
-                     "second_back", "second_fwd", "go_start", "go_end", None, "loop"):
-            play.addSeparator() if name is None else play.addAction(a[name])
+        for entry in ("play_pause", "shuttle_back", "shuttle_stop", "shuttle_fwd", None, "frame_back", "frame_fwd",
+                      "second_back", "second_fwd", "go_start", "go_end", None, "loop"):
+            play.addSeparator() if entry is None else play.addAction(a[entry])
         mark = menu.addMenu("&Mark")
-        for name in ("mark_in", "mark_out", "quick_mark", "set_clip_in", "set_clip_out", None, "rate_1", "rate_2",
-                     "rate_3", "rate_4", "rate_5", "rate_0", None, "add_keyframe", "split", "add_region"):
-            mark.addSeparator() if name is None else mark.addAction(a[name])
+        for entry in ("mark_in", "mark_out", "quick_mark", "set_clip_in", "set_clip_out", None, "rate_1", "rate_2",
+                      "rate_3", "rate_4", "rate_5", "rate_0", None, "add_keyframe", "split", "add_region"):
+            mark.addSeparator() if entry is None else mark.addAction(a[entry])
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(a["help_keys"])
         help_menu.addAction("Open the log file", lambda: QDesktopServices.openUrl(

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 from core.media.importer import ImportProgress, ImportResult, ImportStatus
 from desktop.ui.import_games import VIDEO_FILTER, ask_game_import, game_name_for, long_footage, make_game
 from desktop.ui.window_widgets import ImportReportDialog
+from desktop.ui.workers import Task
 
 # A mixin of MainWindow: the attributes it uses are the window's, typed there (mypy sees Any here).
 _Window: Any = object
@@ -26,6 +27,8 @@ def _local_files(urls: list[QUrl]) -> list[Path]:
 
 
 class ImportActions(_Window):
+    _import_task: Task | None  # set in MainWindow.__init__; declared so mypy reads it before it is assigned here
+
     # -- import ----------------------------------------------------------------------------------
     def import_dialog(self) -> None:
         files, _f = QFileDialog.getOpenFileNames(self, "Import videos", str(Path.home()), VIDEO_FILTER)
@@ -95,7 +98,7 @@ class ImportActions(_Window):
             if make_game(self.state, matches, name):
                 self.show_message(f"“{name}” is long footage: imported as a game to mark clips in "
                                   f"(Ctrl+Z makes it {'clips' if len(matches) > 1 else 'a clip'})")
-                new_media = [r.media for r in matches] + new_media
+                new_media = [r.media for r in matches if r.media] + new_media
         if new_media and (self.state.media_hash is None or matches):
             self.state.set_media(new_media[0])
         self.importFinished.emit(results)

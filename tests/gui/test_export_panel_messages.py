@@ -41,7 +41,7 @@ def test_the_user_sees_and_chooses_the_output_file(qtbot, panel, state, library,
     assert panel.output.label.text() == "Final cut.mp4" and panel.output.label.toolTip() == str(chosen) + ".mp4"
     sent = {}
     monkeypatch.setattr(panel.service, "submit", lambda *a, **k: sent.update(k))
-    panel.size.setCurrentIndex(1)
+    panel.size_box.setCurrentIndex(1)
     panel.start_export()
     assert sent["out"] == chosen.with_suffix(".mp4") and sent["size"] == (1440, 2560)
     panel.output.reset.click()
