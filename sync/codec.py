@@ -192,7 +192,7 @@ def _check_gestures(value: Any, *, maximum: int) -> list[dict[str, Any]]:
     for i, g in enumerate(value):
         if not isinstance(g, dict) or g.keys() != _GESTURE_FIELDS:
             raise FormatError(f"gesture {i} does not have exactly the gesture fields")
-        if g["kind"] not in _KINDS:
+        if not isinstance(g["kind"], str) or g["kind"] not in _KINDS:  # a list is not even hashable
             raise FormatError(f"gesture {i} has unknown kind {str(g['kind'])[:40]!r}")
         if not is_uid(g["op_id"]) or g["op_id"] in seen:
             raise FormatError(f"gesture {i} has an invalid or repeated op_id")
