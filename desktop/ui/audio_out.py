@@ -119,6 +119,9 @@ def program_sound(samples: Callable[[], np.ndarray]) -> Sound:
     return blocks
 
 
+_WARM_UP_MS = 300  # after start-up has painted the window
+
+
 class AudioOut(QObject):
     """Plays a Sound from a time at a rate; drives the picture's clock while it does."""
 
@@ -136,6 +139,13 @@ class AudioOut(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(_FEED_MS)
         self._timer.timeout.connect(self._feed)
+        # Finding the device loads QtMultimedia and reaches the sound server (40-170 ms on a 2-core
+        # laptop): do it once the window has settled, not as a stall when Space is first pressed.
+        QTimer.singleShot(_WARM_UP_MS, self, self._warm_up)
+
+    @staticmethod
+    def _warm_up() -> None:
+        output_device()
 
     @property
     def playing(self) -> bool:

@@ -203,3 +203,16 @@ def test_sound_is_muted_below_half_speed_and_backwards(qtbot, game: Path) -> Non
     for rate in (0.25, -1.0, 8.0):
         assert not out.start(Clock(), sound, 0.0, rate) and not out.playing
     out.stop()
+
+
+def test_the_audio_output_is_found_before_the_first_play(qtbot, monkeypatch) -> None:
+    """Finding the sound device loads QtMultimedia and connects to the sound server (tens of ms,
+    100+ on a slow laptop): done soon after the player is made, it is not a stall when Space
+    is first pressed."""
+    looked: list[bool] = []
+    monkeypatch.setattr(audio_out, "output_device", lambda: looked.append(True))
+    pb = Playback()
+    try:
+        qtbot.waitUntil(lambda: bool(looked), timeout=WAIT_MS)
+    finally:
+        pb.close()
