@@ -141,6 +141,11 @@ class LibraryPanel(QWidget):
         self.gallery.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.gallery.customContextMenuRequested.connect(self._gallery_menu)
         self.tabs.addTab(self.gallery, icon("export", checked_dark=False), "Gallery")
+        # Footage, Reels and Gallery fill when opened: summarising a season's reels takes half a
+        # second, which the window's start and every library change would otherwise pay.
+        self._clips: list[dict[str, Any]] = []
+        self._stale_tabs: set[QWidget] = set()
+        self.tabs.currentChanged.connect(lambda _i: self._fill_open_tab())
 
         self.search.textChanged.connect(self._apply_filter)
         self.rating_filter.currentIndexChanged.connect(self._apply_filter)
@@ -182,10 +187,22 @@ class LibraryPanel(QWidget):
         i = self.tag_filter.findData(current_tag)
         self.tag_filter.setCurrentIndex(max(0, i))
         self.tag_filter.blockSignals(False)
-        self._fill_footage(clips)
-        self._fill_projects()
-        self._fill_gallery()
+        self._clips = clips
+        self._stale_tabs = {self.footage, self.projects, self.gallery}
+        self._fill_open_tab()
         self._apply_filter()
+
+    def _fill_open_tab(self) -> None:
+        page = self.tabs.currentWidget()
+        if page not in self._stale_tabs:
+            return
+        self._stale_tabs.discard(page)
+        if page is self.footage:
+            self._fill_footage(self._clips)
+        elif page is self.projects:
+            self._fill_projects()
+        elif page is self.gallery:
+            self._fill_gallery()
 
     def _clip_tooltip(self, c: dict[str, Any]) -> str:
         lines = [f"<b>{c['name'] or 'Untitled clip'}</b>",
@@ -259,7 +276,8 @@ class LibraryPanel(QWidget):
                 self.projects.setCurrentItem(item)
 
     def refresh_gallery(self) -> None:
-        self._fill_gallery()
+        self._stale_tabs.add(self.gallery)
+        self._fill_open_tab()
 
     def _fill_gallery(self) -> None:
         self.gallery.clear()

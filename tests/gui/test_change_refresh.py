@@ -36,6 +36,7 @@ def test_a_hidden_panel_refreshes_only_when_shown(qtbot, library: Library, game:
     media = import_game(library, game)
     project, wc = framed_project(library, media, 0.5, 3.0)
     window = open_window(qtbot, library)
+    window.library_panel.tabs.setCurrentWidget(window.library_panel.projects)
     window.open_project(project)
     assert window.mode is Mode.FRAME and window.state.wc_uid == wc
     lib_gate, frame_gate = window.library_panel.refresh_gate, window.frame_panel.refresh_gate

@@ -23,6 +23,7 @@ from desktop.ui.export_panel import ExportPanel, ExportService
 from desktop.ui.clip_doc import crop_box_at
 from desktop.ui.frame_panel import FramePanel
 from desktop.ui.history_panel import HistoryPanel, restore_mine
+from desktop.ui import library_panel
 from desktop.ui.keymap import BINDINGS, KeymapDialog
 from desktop.ui.library_panel import CLIPS_MIME, UID_ROLE, LibraryPanel, ThumbnailCache
 from desktop.ui.spotlight_panel import SpotlightPanel
@@ -86,6 +87,7 @@ def test_library_filters_by_text_rating_and_tag(qtbot, state: EditorState, hub: 
     panel.rating_filter.setCurrentIndex(0)
     panel.tag_filter.setCurrentIndex(panel.tag_filter.findData("goal"))
     assert panel.clip_proxy.rowCount() == 1 and "1 of 3" in panel.count_label.text()
+    panel.tabs.setCurrentWidget(panel.footage)
     assert panel.footage.topLevelItemCount() == 1  # the game.mp4 media
 
 
@@ -103,20 +105,45 @@ def test_library_lists_games_reels_and_gallery_from_the_library(qtbot, state: Ed
     panel = LibraryPanel(state, hub, ThumbnailCache(state, hub))
     qtbot.addWidget(panel)
 
+    panel.tabs.setCurrentWidget(panel.footage)
     game = panel.footage.topLevelItem(0)
     assert (game.text(0), game.text(4), game.childCount()) == ("Derby", "1", 1)
     assert game.child(0).data(0, UID_ROLE) == FAKE_HASH and "not on this machine" in game.child(0).text(0)
+    panel.tabs.setCurrentWidget(panel.projects)
     reel = panel.projects.topLevelItem(0)
     assert [reel.text(c) for c in range(4)] == ["Reel", "9:16", "1", "00:06.00"]
+    panel.tabs.setCurrentWidget(panel.gallery)
     video = panel.gallery.topLevelItem(0)
     assert video.text(0) == Path(final.path).name and video.text(1) == "Reel  v1" and video.text(3) == "1080×1920"
 
     # A change made elsewhere (a gesture) reaches the lists: the reel's name and clip count.
+    panel.tabs.setCurrentWidget(panel.projects)
     library.apply(Gesture(GestureKind.RENAME_PROJECT, project, {"name": "Cup final"}))
     library.apply(Gesture(GestureKind.ADD_CLIP, project, {"raw_clip": raw}))
     qtbot.waitUntil(lambda: panel.projects.topLevelItem(0).text(0) == "Cup final", timeout=5000)
     assert panel.projects.topLevelItem(0).text(2) == "2"
+    panel.tabs.setCurrentWidget(panel.gallery)
     assert panel.gallery.topLevelItem(0).text(1) == "Cup final  v1"
+
+
+def test_reels_are_summarised_only_when_their_tab_is_opened(qtbot, state: EditorState, hub: TaskHub,
+                                                           library: Library, monkeypatch) -> None:
+    """Summarising every reel (its clips and length) costs half a second on a season's library:
+    the window's start and each library change pay it only while the Reels tab is open."""
+    seed_clip(library)
+    summarised: list[int] = []
+    real = library_panel.read_reels
+    monkeypatch.setattr(library_panel, "read_reels", lambda lib: summarised.append(1) or real(lib))
+    panel = LibraryPanel(state, hub, ThumbnailCache(state, hub))
+    qtbot.addWidget(panel)
+    assert summarised == [] and panel.projects.topLevelItemCount() == 0
+    panel.tabs.setCurrentWidget(panel.projects)
+    assert summarised == [1] and panel.projects.topLevelItem(0).text(0) == "Reel"
+    panel.tabs.setCurrentWidget(panel.clip_view)
+    panel.refresh()  # a change while another tab is open
+    assert summarised == [1]
+    panel.tabs.setCurrentWidget(panel.projects)
+    assert summarised == [1, 1]
 
 
 def test_dropping_clips_on_a_reel_adds_them_as_one_undo_step(qtbot, state: EditorState, hub: TaskHub,
@@ -459,6 +486,7 @@ def test_export_panel_runs_a_real_local_export_into_the_gallery(qtbot, state: Ed
         assert len(finals) == 1 and Path(finals[0].path).is_file()
         gallery = LibraryPanel(state, hub, ThumbnailCache(state, hub))
         qtbot.addWidget(gallery)
+        gallery.tabs.setCurrentWidget(gallery.gallery)
         assert gallery.gallery.topLevelItemCount() == 1
         assert gallery.gallery.topLevelItem(0).text(1) == "Tiny  v1"
     finally:
