@@ -179,8 +179,8 @@ class ExportPanel(QWidget):
         self.backend.buttonToggled.connect(lambda *_: self._update_summary())
         self.export_button.clicked.connect(self.start_export)
         service.changed.connect(self.refresh_jobs)
-        service.modalChecked.connect(self.refresh)
         self.refresh_gate = gate(self, state.libraryChanged, self.refresh, touching(EntityKind.PROJECT))
+        service.modalChecked.connect(self.refresh_gate.request)  # hidden: refreshes when shown
         state.projectChanged.connect(lambda _p: self._select_current_project())
         self.refresh()
 
