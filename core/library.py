@@ -231,12 +231,14 @@ class Library(LibraryMerge, LibraryReads):
         return [self._invert(op) for op in reversed(op_ids)]
 
     def undo(self, scope_uid: str) -> ApplyResult | None:
+        """Revert this device's newest gesture in the scope (the CLI's undo; the window undoes its
+        own steps by op_id), with the same stale check as ``undo_ops``."""
         undo, _redo = self.undo_stacks(scope_uid)
-        return self._invert(undo[-1]) if undo else None
+        return self.undo_ops(undo[-1:])[0] if undo else None
 
     def redo(self, scope_uid: str) -> ApplyResult | None:
         _undo, redo = self.undo_stacks(scope_uid)
-        return self._invert(redo[-1]) if redo else None
+        return self.undo_ops(redo[-1:])[0] if redo else None
 
     def _invert(self, op_id: str) -> ApplyResult:
         with self.read() as conn:

@@ -64,3 +64,19 @@ def test_an_unknown_op_id_is_refused(library: Library) -> None:
     seed_clip(library)
     with pytest.raises(GestureError, match="unknown gesture"):
         library.undo_ops(["01890000-0000-7000-8000-000000000000"])
+
+
+def test_the_cli_undo_of_this_devices_last_edit_has_the_same_stale_check(make_library) -> None:
+    """``reeldesk undo SCOPE`` reverts this device's newest gesture in the scope; when another
+    device changed the same entry since, it is refused like a window undo, and nothing changes."""
+    a, b = make_library("a"), make_library("b")
+    _raw, project, wc = seed_clip(a)
+    k = a.apply(Gesture(GestureKind.ADD_CROP_KEYFRAME, wc, BOX)).created["keyframe"]
+    a.apply(Gesture(GestureKind.UPDATE_CROP_KEYFRAME, wc, {"keyframe": k, "x": 20.0}))
+    b.merge_remote(a.gestures())
+    b.apply(Gesture(GestureKind.UPDATE_CROP_KEYFRAME, wc, {"keyframe": k, "x": 30.0}))
+    a.merge_remote(b.gestures())
+    before, count = a.project_json(project), a.gesture_count()
+    with pytest.raises(GestureError, match="changed since"):
+        a.undo(project)
+    assert a.project_json(project) == before and a.gesture_count() == count
