@@ -17,7 +17,7 @@ from typing import Any
 
 from core.export.modal_backend import ModalClient, Presigner, _is_pending
 from core.ids import new_uid
-from core.tracking.modal_detect import APP_NAME, DETECT_FUNCTION, MAX_FRAMES, PROGRESS_DICT, Box
+from core.tracking.detect_protocol import APP_NAME, DETECT_FUNCTION, MAX_FRAMES, PROGRESS_DICT, Box
 
 log = logging.getLogger(__name__)
 

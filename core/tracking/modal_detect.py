@@ -26,15 +26,12 @@ import modal
 import numpy as np
 
 from core.export.modal_app import _file_path
+from core.tracking.detect_protocol import APP_NAME, DETECT_FUNCTION, MAX_FRAMES, PROGRESS_DICT, Box
 from core.tracking.video import decode_forward
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "reeldesk-detect"
-DETECT_FUNCTION = "detect_people"
-PROGRESS_DICT = "reeldesk-detect-progress"
 GPU = "L4"
-MAX_FRAMES = 64  # frames per call: detection is for picking a player, not for tracking
 MIN_SCORE = 0.3
 COCO_PERSON = 1
 
@@ -44,7 +41,6 @@ WEIGHTS_URL = "https://download.pytorch.org/models/fasterrcnn_resnet50_fpn_v2_co
 WEIGHTS_SHA256 = "dd69338a24b8d7381807e247652bdc356325bcbaf1cd3e092e00e0a1a58706bf"
 WEIGHTS = "/weights/fasterrcnn_resnet50_fpn_v2_coco.pth"
 
-Box = tuple[float, float, float, float, float]  # x, y, width, height, confidence (source pixels)
 Detector = Callable[[np.ndarray], list[Box]]  # RGB frame -> person boxes
 
 
