@@ -59,7 +59,15 @@ class LibraryMerge(LibraryProjections):
         parsed = [validate_remote(g if isinstance(g, Gesture) else Gesture.from_wire(g)) for g in gestures]
         parsed.sort(key=lambda g: g.order_key)
         with self.read() as conn:
-            self._check_clock(conn, self._unknown(conn, parsed))
+            new = self._unknown(conn, parsed)
+            self._check_clock(conn, new)
+            plan, orphans = self._plan(conn, new)
+        # Scope after scope (each in total order): a chunk then touches few reels, and each reel's
+        # state and projection are written about once per merge instead of once per chunk.
+        # Scopes fold independently, so their relative order does not change the result.
+        grouped = orphans + [g for _scope, (_kind, items) in sorted(plan.items()) for g in items]
+        placed = {id(g) for g in grouped}
+        parsed = grouped + [g for g in parsed if id(g) not in placed]  # duplicates: counted, not written
         total = MergeResult(0, 0, 0)
         start, size = 0, chunk_size or FIRST_CHUNK
         while True:
@@ -110,37 +118,10 @@ class LibraryMerge(LibraryProjections):
         changes.kinds.update(g.kind for g in new)
         self._put_setting(conn, "lamport", str(max(self._lamport(conn), max(_lamport(g) for g in new))))
 
-        # Resolve every gesture's scope in total order; add_clips and undone gestures in this
-        # same batch count, so a batch never depends on its own rows being written first.
-        batch_clips: dict[str, str] = {}  # working clip -> project, from add_clips in this batch
-        batch_scopes: dict[str, tuple[ScopeKind, str | None]] = {}
-        plan: dict[str, tuple[ScopeKind, list[Gesture]]] = {}
-        orphans: list[Gesture] = []
-        for g in new:
-            entity = _entity(g)
-            scope: str | None
-            if g.kind is GestureKind.ADD_CLIP:
-                kind, scope = ScopeKind.PROJECT, entity
-                batch_clips[g.payload["working_clip"]] = entity
-            elif entity_rule(g.kind) is EntityRule.WORKING_CLIP and entity in batch_clips:
-                kind, scope = ScopeKind.PROJECT, batch_clips[entity]
-            elif entity_rule(g.kind) is EntityRule.SCOPE:
-                kind, scope = self._scope_of_entity(conn, entity)
-                if scope is None and entity in plan:  # a scope created earlier in this same batch
-                    kind, scope = plan[entity][0], entity
-            elif g.undoes is not None and g.undoes in batch_scopes:
-                kind, scope = batch_scopes[g.undoes]
-            else:
-                kind, scope = self._resolve_scope(conn, g.kind, entity, g.undoes)
-                if scope is None and g.kind is GestureKind.REVERT:
-                    kind, scope = self._scope_from_patch(conn, g, batch_clips)
-            batch_scopes[_op(g)] = (kind, scope)
-            if scope is None:
-                orphans.append(g)  # its working clip's add_clip has not arrived yet
-            else:
-                plan.setdefault(scope, (kind, []))[1].append(g)
+        plan, orphans = self._plan(conn, new)
         if orphans:
             conn.execute(_INSERT_LOG, [self._log_row(g, None, None) for g in orphans])
+        batch_clips = {g.payload["working_clip"]: _entity(g) for g in new if g.kind is GestureKind.ADD_CLIP}
         # Earlier orphans of the clips added now join their scope, which then re-folds.
         refold: set[str] = set()
         for wc, project in batch_clips.items():
@@ -171,6 +152,40 @@ class LibraryMerge(LibraryProjections):
             kind = plan[scope][0] if scope in plan else ScopeKind.PROJECT
             self._refold(conn, scope, kind, _op(plan[scope][1][-1] if scope in plan else new[-1]), changes)
         return MergeResult(len(new), len(gestures) - len(new), len(refold))
+
+    def _plan(self, conn: Connection, new: list[Gesture]
+              ) -> tuple[dict[str, tuple[ScopeKind, list[Gesture]]], list[Gesture]]:
+        """Every gesture's scope, resolved in total order (add_clips and undone gestures of the
+        same batch count, so a batch never depends on its own rows being written first); the
+        gestures whose working clip's add_clip has not arrived yet are orphans."""
+        batch_clips: dict[str, str] = {}  # working clip -> project, from add_clips in this batch
+        batch_scopes: dict[str, tuple[ScopeKind, str | None]] = {}
+        plan: dict[str, tuple[ScopeKind, list[Gesture]]] = {}
+        orphans: list[Gesture] = []
+        for g in new:
+            entity = _entity(g)
+            scope: str | None
+            if g.kind is GestureKind.ADD_CLIP:
+                kind, scope = ScopeKind.PROJECT, entity
+                batch_clips[g.payload["working_clip"]] = entity
+            elif entity_rule(g.kind) is EntityRule.WORKING_CLIP and entity in batch_clips:
+                kind, scope = ScopeKind.PROJECT, batch_clips[entity]
+            elif entity_rule(g.kind) is EntityRule.SCOPE:
+                kind, scope = self._scope_of_entity(conn, entity)
+                if scope is None and entity in plan:  # a scope created earlier in this same batch
+                    kind, scope = plan[entity][0], entity
+            elif g.undoes is not None and g.undoes in batch_scopes:
+                kind, scope = batch_scopes[g.undoes]
+            else:
+                kind, scope = self._resolve_scope(conn, g.kind, entity, g.undoes)
+                if scope is None and g.kind is GestureKind.REVERT:
+                    kind, scope = self._scope_from_patch(conn, g, batch_clips)
+            batch_scopes[_op(g)] = (kind, scope)
+            if scope is None:
+                orphans.append(g)  # its working clip's add_clip has not arrived yet
+            else:
+                plan.setdefault(scope, (kind, []))[1].append(g)
+        return plan, orphans
 
     def _scope_from_patch(self, conn: Connection, g: Gesture,
                           batch_clips: Mapping[str, str]) -> tuple[ScopeKind, str | None]:

@@ -130,6 +130,25 @@ def test_merge_commits_in_chunks_and_an_apply_gets_in_between(make_library) -> N
     assert a.project_json(b.working_clip(wc)["project"]) == b.project_json(b.working_clip(wc)["project"])
 
 
+def test_chunks_take_the_gestures_of_one_reel_after_another(make_library) -> None:
+    """Edits of two reels, interleaved in time, are merged reel by reel: each chunk writes one reel
+    (its state and projection once), not every reel each time (a season's merge was 7x slower)."""
+    a, b = make_library("a"), make_library("b")
+    raw, first, wc1 = seed_clip(a)
+    second = a.apply(Gesture(K.CREATE_PROJECT, None, {"name": "Second", "aspect": "9:16"})).entity
+    wc2 = a.apply(Gesture(K.ADD_CLIP, second, {"raw_clip": raw})).created["working_clip"]
+    b.merge_remote(a.gestures())
+    seen = a.gesture_count()
+    for i in range(4):
+        for wc in (wc1, wc2):
+            a.apply(Gesture(K.ADD_CROP_KEYFRAME, wc, kf(0.2 + i * 0.5)))
+    chunks: list[ChangeSet] = []
+    b.subscribe(lambda changes: chunks.append(changes) if changes.remote else None)
+    b.merge_remote(a.gestures(after_id=seen), chunk_size=4)
+    assert [c.of(EntityKind.PROJECT) for c in chunks] == [{min(first, second)}, {max(first, second)}]
+    assert a.project_json(first) == b.project_json(first) and a.project_json(second) == b.project_json(second)
+
+
 def test_a_waiting_apply_goes_before_the_next_chunk(make_library) -> None:
     """Fair hand-over: the apply queued while the merge holds the lock gets it before the merge's
     next chunk, however the threads are scheduled."""
