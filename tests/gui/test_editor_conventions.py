@@ -62,7 +62,10 @@ def test_alt_arrows_nudge_the_crop_as_one_step_and_are_in_the_shortcut_map(qtbot
     for _ in range(3):
         key(qtbot, window, Qt.Key.Key_Right, ALT)
     key(qtbot, window, Qt.Key.Key_Up, ALT | SHIFT)
-    qtbot.waitUntil(lambda: len(keyframes(library, project)) == 1, timeout=5000)
+    # The nudge commits on the gesture writer's thread; its undo step is recorded back on the UI
+    # thread when the write returns: wait for both, not only for the row.
+    qtbot.waitUntil(lambda: window.writer.pending == 0 and len(keyframes(library, project)) == 1
+                    and window.state.undo.stack.count() > depth, timeout=5000)
     (kf,) = keyframes(library, project)
     assert kf["x"] == pytest.approx(before.x + 3.0)
     assert kf["y"] == pytest.approx(max(0.0, before.y - 10.0))
