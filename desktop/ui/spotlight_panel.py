@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QComboBox, QDoub
 
 from core.editmath import interpolate
 from core.enums import GestureKind, OverlayShape
-from core.gestures.model import Gesture
 from core.editmath.spotlight import DEFAULT_OVERLAY_STYLE
 from desktop.ui import theme
 from desktop.ui.clip_doc import crop_box_at
 from desktop.ui.keymap import key_hint
+from desktop.ui.region_panel import ClipRegionPanel, show_colour
 from desktop.ui.refresh import gate, open_clip_changed
 from desktop.ui.undo import EditorState
 from desktop.ui.window_fit import MIN_ROWS, rows_height
@@ -40,12 +40,11 @@ def region_ellipse_at(region: dict[str, Any], t: float) -> dict[str, float] | No
     return interpolate(track, t, _PROPS)
 
 
-class SpotlightPanel(QWidget):
+class SpotlightPanel(ClipRegionPanel):
     regionSelected = Signal(str)
 
     def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.state = state
+        super().__init__(state, parent)
         root = QVBoxLayout(self)
         root.setContentsMargins(10, 8, 10, 8)
         root.setSpacing(10)
@@ -228,18 +227,11 @@ class SpotlightPanel(QWidget):
         self.shape.setCurrentIndex(max(0, self.shape.findData(style["shape"])))
         for w in widgets:
             w.blockSignals(False)
-        colour = QColor(style["color"])
-        luma = 0.299 * colour.red() + 0.587 * colour.green() + 0.114 * colour.blue()
-        text = "#000000" if luma > 140 else "#FFFFFF"
-        self.colour.setText(style["color"].upper())
-        self.colour.setStyleSheet(f"QPushButton {{ background: {colour.name()}; color: {text}; }}")
+        show_colour(self.colour, style["color"])
 
     def selected(self) -> tuple[str | None, str | None]:
-        items = self.regions.selectedItems()
-        if not items:
-            return None, None
-        region, keyframe = items[0].data(0, Qt.ItemDataRole.UserRole)
-        return region, keyframe
+        """(region, keyframe) uids of the selected row."""
+        return self._selected_pair(self.regions)
 
     def selected_region(self) -> dict[str, Any] | None:
         uid, _k = self.selected()
@@ -267,12 +259,6 @@ class SpotlightPanel(QWidget):
         self.regionSelected.emit(region_uid)
 
     # -- gestures --------------------------------------------------------------------------------
-    def _apply(self, kind: GestureKind, payload: dict[str, Any], **kw: Any) -> Any:
-        if self.state.wc_uid is None:
-            self.state.message.emit("Open a clip of the reel first", True)
-            return None
-        return self.state.apply(Gesture(kind, self.state.wc_uid, payload), **kw)
-
     def default_ellipse(self, t: float) -> dict[str, float]:
         clip = self.clip()
         assert clip is not None
@@ -324,18 +310,9 @@ class SpotlightPanel(QWidget):
 
     def _update_region(self, *, start: float | None = None, end: float | None = None) -> None:
         region = self.selected_region()
-        if region is None:
-            return
-        start = region["start"] if start is None else start
-        end = region["end"] if end is None else end
-        if end <= start:
-            self.state.message.emit("A spotlight must end after it starts", True)
-            self._fill_times()
-            return
-        if abs(start - region["start"]) < 1e-6 and abs(end - region["end"]) < 1e-6:
-            return
-        self._apply(GestureKind.UPDATE_REGION, {"region": region["uid"], "start": round(start, 6),
-                                                "end": round(end, 6)}, merge_key=region["uid"])
+        if region is not None:
+            self._retime(region, start, end, kind=GestureKind.UPDATE_REGION, key="region", what="A spotlight",
+                         refill=self._fill_times)
 
     def _pick_colour(self) -> None:
         clip = self.clip()

@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QComboBox, QDoub
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from core.enums import GestureKind, TextAlign, TextAnchor, TextFont
-from core.gestures.model import Gesture
 from core.gestures.schema import TEXT_DEFAULTS
 from core.text import blend, element_spec, rasterise
 from desktop.ui.title_card_panel import TitleCardPanel
+from desktop.ui.region_panel import ClipRegionPanel, show_colour
 from desktop.ui.refresh import gate, open_clip_changed
 from desktop.ui.undo import EditorState
 from resources import icon
@@ -42,12 +42,11 @@ _FONT_NAMES = {TextFont.CONDENSED: "Condensed (display)", TextFont.SANS: "Sans",
                TextFont.CJK: "CJK (中文・日本語)"}
 
 
-class TextPanel(QWidget):
+class TextPanel(ClipRegionPanel):
     elementSelected = Signal(str)
 
     def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.state = state
+        super().__init__(state, parent)
         root = QVBoxLayout(self)
         root.setContentsMargins(10, 8, 10, 8)
 
@@ -169,11 +168,8 @@ class TextPanel(QWidget):
         return clip["edit"].get("text_regions", []) if clip else []
 
     def selected(self) -> tuple[str | None, str | None]:
-        items = self.tree.selectedItems()
-        if not items:
-            return None, None
-        region, element = items[0].data(0, Qt.ItemDataRole.UserRole)
-        return region, element
+        """(text region, element) uids of the selected row."""
+        return self._selected_pair(self.tree)
 
     def selected_region(self) -> dict[str, Any] | None:
         uid, _el = self.selected()
@@ -233,10 +229,7 @@ class TextPanel(QWidget):
             self.fade_in.setValue(e["fade_in"])
             self.fade_out.setValue(e["fade_out"])
             self.presets.setCurrentIndex(0)
-            self.colour.setText(e["color"].upper())
-            c = QColor(e["color"])
-            ink = "#000000" if 0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue() > 140 else "#FFFFFF"
-            self.colour.setStyleSheet(f"QPushButton {{ background: {c.name()}; color: {ink}; }}")
+            show_colour(self.colour, e["color"])
         finally:
             for w in (*self._fields, self.start, self.end, self.delete, self.add_element):
                 w.blockSignals(False)
@@ -262,12 +255,6 @@ class TextPanel(QWidget):
         self.preview.setPixmap(QPixmap.fromImage(image))
 
     # -- gestures --------------------------------------------------------------------------------
-    def _apply(self, kind: GestureKind, payload: dict[str, Any], **kw: Any) -> Any:
-        if self.state.wc_uid is None:
-            self.state.message.emit("Open a clip of the reel first", True)
-            return None
-        return self.state.apply(Gesture(kind, self.state.wc_uid, payload), **kw)
-
     def add_at_playhead(self) -> None:
         clip, t = self.state.clip_doc(), self.state.clip_time()
         if clip is None or t is None:
@@ -324,16 +311,9 @@ class TextPanel(QWidget):
 
     def _update_region(self, *, start: float | None = None, end: float | None = None) -> None:
         region = self.selected_region()
-        if region is None:
-            return
-        start = region["start"] if start is None else start
-        end = region["end"] if end is None else end
-        if end <= start:
-            self.state.message.emit("Text must end after it starts", True)
-            self._fill_element()
-            return
-        self._apply(GestureKind.UPDATE_TEXT_REGION, {"text_region": region["uid"], "start": round(start, 6),
-                                                     "end": round(end, 6)}, merge_key=region["uid"])
+        if region is not None:
+            self._retime(region, start, end, kind=GestureKind.UPDATE_TEXT_REGION, key="text_region", what="Text",
+                         refill=self._fill_element)
 
     def _pick_colour(self) -> None:
         el = self.selected_element()
