@@ -40,6 +40,13 @@ def _retime(w: EntryWriter, path: str, p: Payload) -> None:
         w.update(path, {"start": start, "end": end})
 
 
+def _delete_with_children(w: EntryWriter, entry: str, *children: str) -> None:
+    """Delete a region's own entries (keyframes, elements: paths under ``children``), then it."""
+    for path in sorted(k for k in w.s.entries if k.startswith(children)):
+        w.delete(path)
+    w.delete(entry)
+
+
 def update_region(w: EntryWriter, g: Gesture, p: Payload) -> None:
     wc = target_clip(w, g)
     if wc is not None:
@@ -51,10 +58,8 @@ def delete_region(w: EntryWriter, g: Gesture, p: Payload) -> None:
     if wc is None:
         return
     rg = p["region"]
-    owned = (keys.prefix(keys.Head.RKF, wc, rg), keys.prefix(keys.Head.RKF_ALIAS, wc, rg))
-    for path in sorted(k for k in w.s.entries if k.startswith(owned)):
-        w.delete(path)
-    w.delete(keys.region(wc, rg))
+    _delete_with_children(w, keys.region(wc, rg), keys.prefix(keys.Head.RKF, wc, rg),
+                          keys.prefix(keys.Head.RKF_ALIAS, wc, rg))
 
 
 def toggle_region(w: EntryWriter, g: Gesture, p: Payload) -> None:
@@ -155,9 +160,7 @@ def delete_text_region(w: EntryWriter, g: Gesture, p: Payload) -> None:
     if wc is None:
         return
     rg = p["text_region"]
-    for path in sorted(k for k in w.s.entries if k.startswith(keys.prefix(keys.Head.TEL, wc, rg))):
-        w.delete(path)
-    w.delete(keys.text_region(wc, rg))
+    _delete_with_children(w, keys.text_region(wc, rg), keys.prefix(keys.Head.TEL, wc, rg))
 
 
 def add_text_element(w: EntryWriter, g: Gesture, p: Payload) -> None:
