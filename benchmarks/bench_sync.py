@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from benchmarks.bench_gestures import HASH, INFO, edit_gesture
 from core.enums import GestureKind as K
@@ -73,7 +74,8 @@ def sqlite_bytes(lib: Library) -> bytes:
     return (lib.root / DB_NAME).read_bytes()
 
 
-def run(total: int) -> None:
+def start_moto() -> tuple[Any, str, int]:
+    """moto's S3 server on 127.0.0.1 (any free port) with dummy credentials: (server, host, port)."""
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
@@ -83,6 +85,11 @@ def run(total: int) -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    return server, host, port
+
+
+def run(total: int) -> None:
+    server, host, port = start_moto()
     proxy = CountingProxy(host, port)
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     bucket = f"bench-{uuid.uuid4().hex[:12]}"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import tempfile
 import threading
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_sync import build
+from benchmarks.bench_sync import build, start_moto
 from core.enums import GestureKind as K
 from core.gestures.model import Gesture
 from core.library import ChangeSet, Library
@@ -149,15 +148,7 @@ def latency(mode: Mode, a_lib: Library, b_lib: Library, wc: str, store: Any, sam
 
 
 def run(samples: int) -> None:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    server, host, port = start_moto()
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-cost-"))
     lines: list[str] = []
     try:
