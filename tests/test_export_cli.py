@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import av
@@ -12,12 +16,15 @@ import pytest
 from core.enums import GestureKind as K
 from core.enums import JobState
 from core.export.jobs import ExportJobs, pid_alive
+from core.export.local_backend import LocalBackend
 from core.gestures.model import Gesture
 from core.library import Library
 from desktop import cli_import
 from desktop.cli import main
 from tests.fixtures.media import make_video
-from tests.test_export_jobs import FAST, leftovers, seed_reel, wait_for
+from tests.test_export_jobs import FAST, held_env, leftovers, seed_reel, wait_for
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +102,16 @@ def test_failed_export_exits_1_and_can_be_retried(capsys, library, source, tmp_p
     assert code == 1 and json.loads(out)["job"] == doc["job"]  # same job, same (clear) failure
 
 
-def test_cancel_from_another_command_stops_a_running_export(capsys, library, source) -> None:
+def test_cancel_from_another_command_stops_a_running_export(capsys, library, source, monkeypatch) -> None:
     project = seed_reel(library, source, speed=0.125)
+    monkeypatch.setenv("PYTHONPATH", held_env()["PYTHONPATH"])  # the render holds until cancelled
     jobs = ExportJobs(library)  # "the window", rendering
     try:
         uid = jobs.create(project, **FAST)
-        wait_for(lambda: jobs.get(uid).state is JobState.RENDERING, what="the render to start")
+        wait_for(lambda: jobs.get(uid).state is JobState.RENDERING and jobs.get(uid).progress > 0,
+                 what="the render to start")
         child = jobs.get(uid).worker_pid
+        assert child != os.getpid() and pid_alive(child)
         code, out, err = run(capsys, library, "cancel", uid, "--json")
         assert code == 0, err
         assert json.loads(out) == {"job": uid, "state": "cancelled"}
@@ -110,6 +120,42 @@ def test_cancel_from_another_command_stops_a_running_export(capsys, library, sou
     finally:
         jobs.close()
     assert ExportJobs(library).get(uid).state is JobState.CANCELLED
+
+
+def test_listing_jobs_leaves_a_finished_render_its_window_has_not_recorded_yet(library, source,
+                                                                              monkeypatch) -> None:
+    """The render child has exited, the window (this process) is about to record the file: a
+    ``reeldesk jobs`` in another process must not take the job for an orphan and fail it (the
+    window would then delete the finished file)."""
+    project = seed_reel(library, source, seconds=0.5)
+    exited, record = threading.Event(), threading.Event()
+    conclude = LocalBackend._conclude
+
+    def held_conclude(self, run, proc, staged):  # the window, between the child's exit and the record
+        proc.wait()
+        exited.set()
+        record.wait(60)
+        conclude(self, run, proc, staged)
+
+    monkeypatch.setattr(LocalBackend, "_conclude", held_conclude)
+    jobs = ExportJobs(library)
+    try:
+        uid = jobs.create(project, **FAST)
+        assert exited.wait(60), "the render did not end"
+        assert jobs.get(uid).state in (JobState.RENDERING, JobState.FINISHING)
+        listing = subprocess.run(
+            [sys.executable, "-m", "desktop", "--library", str(library.root), "jobs", "--json"],
+            capture_output=True, cwd=REPO, timeout=120,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)})
+        assert listing.returncode == 0, listing.stderr
+        (listed,) = json.loads(listing.stdout)
+        assert listed["state"] != "failed", listed["error"]
+        record.set()
+        job = jobs.wait(uid, timeout=60)
+        assert job.state is JobState.DONE and job.output_path and Path(job.output_path).is_file()
+    finally:
+        record.set()
+        jobs.close()
 
 
 def test_export_json_reports_which_clips_were_reused(capsys, library, source) -> None:

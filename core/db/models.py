@@ -200,6 +200,8 @@ class ExportJob(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     modal_call_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The window or CLI process that started the render: while it lives, it records the end.
+    owner_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     encoder: Mapped[str | None] = mapped_column(String(32), nullable=True)  # FFmpeg encoder used
     # A cancelled Modal job whose remote call could not be told yet (offline): sent on reconnect.
     cancel_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

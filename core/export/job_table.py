@@ -101,13 +101,14 @@ class JobTable:
             return self._row(conn, uid)
 
     def claim(self, uid: str, owner_pid: int | None = None, stage: str = "preparing") -> bool:
-        """queued → preparing for this process, atomically: False when another process took the
-        job first or it was cancelled meanwhile."""
+        """queued → preparing for this process (or ``owner_pid``), atomically: False when another
+        process took the job first or it was cancelled meanwhile. The owner records its end."""
+        owner = owner_pid if owner_pid is not None else os.getpid()
         with self.library.transaction() as conn:
             n = conn.execute(update(_J).where(_J.c.uid == uid, _J.c.state == JobState.QUEUED.value)
                              .values(state=JobState.PREPARING.value, stage=stage, progress=0.0,
                                      eta_s=None, error=None,
-                                     worker_pid=owner_pid if owner_pid is not None else os.getpid(),
+                                     worker_pid=owner, owner_pid=owner,
                                      updated_at=utcnow())).rowcount
         return n == 1
 
@@ -150,7 +151,7 @@ class JobTable:
             if job.state.finished:
                 return False
             self._write(conn, uid, state=JobState.FAILED.value, stage=STAGE_TEXT[JobState.FAILED],
-                        error=text, eta_s=None, worker_pid=None)
+                        error=text, eta_s=None, worker_pid=None, owner_pid=None)
         log.info("export job %s failed: %s", uid, text)
         return True
 
@@ -163,7 +164,7 @@ class JobTable:
             if job.state is not JobState.QUEUED:
                 check_transition(job.state, JobState.QUEUED)
             self._write(conn, uid, state=JobState.QUEUED.value, stage=stage, progress=0.0,
-                        eta_s=None, worker_pid=None, modal_call_id=None, error=None)
+                        eta_s=None, worker_pid=None, owner_pid=None, modal_call_id=None, error=None)
             return True
 
     def finalize(self, uid: str, staged: Path, *, duration: float, width: int, height: int,
@@ -191,7 +192,7 @@ class JobTable:
             ))
             self._write(conn, uid, state=JobState.DONE.value, stage=STAGE_TEXT[JobState.DONE],
                         progress=1.0, eta_s=0.0, output_path=str(target), error=None,
-                        worker_pid=None, r2_key=r2_key or job.r2_key, encoder=encoder)
+                        worker_pid=None, owner_pid=None, r2_key=r2_key or job.r2_key, encoder=encoder)
         log.info("export job %s done: %s (version %d)", uid, target, version)
         return FinalVideoInfo(final_uid, uid, job.project_uid, version, str(target), r2_key,
                               float(duration), int(width), int(height), int(size))
@@ -216,7 +217,7 @@ class JobTable:
     def release(self, uid: str) -> None:
         """The owner is done with a job's process (it exited and its files are gone)."""
         with self.library.transaction() as conn:
-            self._write(conn, uid, worker_pid=None)
+            self._write(conn, uid, worker_pid=None, owner_pid=None)
 
     def sweep(self, job: Job) -> None:
         """Remove a job's unfinished files (render partials and the unrecorded staged output)."""

@@ -64,6 +64,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def running_elsewhere(job: Job) -> bool:
+    """Whether a live process still has this job's render in hand: its owner (the window or CLI
+    that started it, which records the end after the child exits) or the render child itself.
+    This process counts as live: another ExportJobs in it may own the job."""
+    return any(pid == os.getpid() or pid_alive(pid) for pid in (job.owner_pid, job.worker_pid) if pid)
+
+
 class ExportJobs(JobTable):
     """The export job store and state machine of one library, with its two backends.
 
@@ -213,7 +220,7 @@ class ExportJobs(JobTable):
                                 "jobs can be retried")
         self.transition(uid, JobState.QUEUED, expect=(JobState.FAILED, JobState.CANCELLED),
                         stage="queued (retry)", progress=0.0, eta_s=None, error=None,
-                        worker_pid=None, modal_call_id=None, cancel_pending=False)
+                        worker_pid=None, owner_pid=None, modal_call_id=None, cancel_pending=False)
         self.sweep(job)
         if start:
             self.start(uid)
@@ -249,8 +256,7 @@ class ExportJobs(JobTable):
         for job in self.list():
             if (job.backend is ExportBackend.LOCAL and job.state in ACTIVE_STATES[1:]
                     and not (self._local is not None and self._local.owns(job.uid))
-                    and job.worker_pid != os.getpid()
-                    and not pid_alive(job.worker_pid)):
+                    and not running_elsewhere(job)):
                 self.sweep(job)
                 if self.fail(job.uid, "interrupted: the process rendering it is gone"):
                     failed.append(job.uid)
@@ -260,7 +266,7 @@ class ExportJobs(JobTable):
         if self.local.owns(job.uid):
             return False
         if job.state is not JobState.QUEUED:
-            if job.worker_pid == os.getpid() or pid_alive(job.worker_pid):
+            if running_elsewhere(job):
                 return False  # another live process (the CLI, another window) runs it
             staged = self.staging_path(job)
             if job.state is JobState.FINISHING and staged.is_file() and self._adopt(job, staged):
@@ -302,7 +308,7 @@ class ExportJobs(JobTable):
             owner = job_of_file(path.name)
             if owner is not None:
                 job = active.get(owner)
-                if job is not None and (self.local.owns(owner) or pid_alive(job.worker_pid)):
+                if job is not None and (self.local.owns(owner) or running_elsewhere(job)):
                     continue
             else:
                 try:

@@ -41,6 +41,7 @@ class Job:
     updated_at: datetime | None
     encoder: str | None = None  # the FFmpeg encoder that wrote the output (libx264, h264_nvenc...)
     cancel_pending: bool = False  # cancelled while offline: Modal still has to be told
+    owner_pid: int | None = None  # the process that started the render and records its end
 
     @property
     def spec(self) -> RenderSpec:
@@ -86,6 +87,7 @@ def job_from_row(row: Any) -> Job:
         spec_json=row.spec_json, output_path=row.output_path, r2_key=row.r2_key, error=row.error,
         modal_call_id=row.modal_call_id, worker_pid=row.worker_pid, created_at=row.created_at,
         updated_at=row.updated_at, encoder=row.encoder, cancel_pending=bool(row.cancel_pending),
+        owner_pid=row.owner_pid,
     )
 
 
