@@ -18,7 +18,7 @@ from core.export.render import RenderError
 from core.media.integrity import damaged_media
 from desktop.cli import main
 from tests.fixtures.media import make_video, truncate_file
-from tests.test_export_jobs import FAST, REPO, seed_reel, wait_for
+from tests.test_export_jobs import FAST, REPO, held_env, seed_reel, wait_for
 from tests.test_export_render import clip, reel, run
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -107,7 +107,7 @@ def source_2s(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_cli_recovers_a_job_whose_export_was_killed(capsys, library, source_2s) -> None:
-    project = seed_reel(library, source_2s, speed=0.125)  # 16 s of output: slow by construction
+    project = seed_reel(library, source_2s, speed=0.125)
     jobs = ExportJobs(library)
     try:
         uid = jobs.create(project, start=False, **FAST)
@@ -115,7 +115,8 @@ def test_the_cli_recovers_a_job_whose_export_was_killed(capsys, library, source_
     finally:
         jobs.close()
     # `reeldesk retry` renders it in its own process, which is then killed like kill -9.
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
+    # Its render holds after its first frames until it is stopped: slow by construction.
+    env = held_env({**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)})
     export = subprocess.Popen(
         [sys.executable, "-m", "desktop", "--library", str(library.root), "retry", uid],
         cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -123,7 +124,7 @@ def test_the_cli_recovers_a_job_whose_export_was_killed(capsys, library, source_
     )
     jobs = ExportJobs(library)
     try:
-        wait_for(lambda: jobs.get(uid).state is JobState.RENDERING and jobs.get(uid).progress > 0.02,
+        wait_for(lambda: jobs.get(uid).state is JobState.RENDERING and jobs.get(uid).progress > 0,
                  timeout=90, what="the render to be under way")
         worker = jobs.get(uid).worker_pid
         export.send_signal(getattr(signal, "SIGKILL", signal.SIGTERM))
