@@ -13,7 +13,7 @@ from desktop.ui.export_panel import ExportPanel, ExportService
 from desktop.ui.undo import EditorState
 from desktop.ui.workers import TaskHub
 from tests.gui.test_panels import _job, open_clip
-from tests.test_export_jobs import FAST, seed_reel
+from tests.test_export_jobs import FAST, held_env, seed_reel
 from tests.fixtures.media import make_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -107,14 +107,21 @@ class Window(QWidget):
         super().closeEvent(event)
 
 
-def test_closing_during_an_export_asks_stay_cancel_or_keep_rendering(qtbot, panel, library, tmp_path) -> None:
+def test_closing_during_an_export_asks_stay_cancel_or_keep_rendering(qtbot, panel, library, tmp_path,
+                                                                     monkeypatch) -> None:
     project = seed_reel(library, make_video(tmp_path / "game.mp4", seconds=2.0), speed=0.125)
     window = Window(panel)
     qtbot.addWidget(window)
     window.show()
     runner = panel.service.runner
-    uid = runner.create(project, **FAST)  # 16 s of output: still rendering while we ask
-    qtbot.waitUntil(lambda: runner.get(uid).state is JobState.RENDERING, timeout=60_000)
+    # Renders hold after their first frames (until cancelled, or until `release` exists): still
+    # rendering while we ask, however fast the machine.
+    release = tmp_path / "release"
+    monkeypatch.setenv("PYTHONPATH", held_env()["PYTHONPATH"])
+    monkeypatch.setenv("REELDESK_TEST_RELEASE", str(release))
+    uid = runner.create(project, **FAST)
+    qtbot.waitUntil(lambda: runner.get(uid).state is JobState.RENDERING and runner.get(uid).progress > 0,
+                    timeout=60_000)
 
     _answer("Stay")
     window.close()
@@ -129,9 +136,11 @@ def test_closing_during_an_export_asks_stay_cancel_or_keep_rendering(qtbot, pane
     window = Window(panel)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: runner.local.owns(short), timeout=30_000)
+    qtbot.waitUntil(lambda: runner.get(short).state is JobState.RENDERING and runner.get(short).progress > 0,
+                    timeout=60_000)
     _answer("Keep rendering in background")
     window.close()
     assert not window.closed and not window.isVisible()  # hidden, still rendering
+    release.touch()  # the render goes on to the end
     qtbot.waitUntil(lambda: window.closed, timeout=90_000)  # closes itself once the export is done
     assert runner.get(short).state is JobState.DONE
