@@ -14,6 +14,10 @@ given preset, yuv420p, AAC 160 kb/s 48 kHz stereo, faststart):
   old_shape          the pipeline we replace: FFmpeg crop pass writing PNG frames, an encode of
                      the PNGs, then a second overlay pass (spotlight ring) re-encoding
 
+With ``--encoders`` it also encodes one set of raw pan pictures (ours, written to a file) twice
+with identical x264 options: through PyAV's libx264 (what render() links) and through the FFmpeg
+binary's libx264, so a difference between the two x264 builds shows apart from our pipeline.
+
 A pan costs the encoder far more than a still crop (every macroblock moves), so ours_moving /
 ffmpeg_static mixes pipeline overhead with encoder work; ours_static / ffmpeg_static and
 ours_moving / ffmpeg_moving isolate the pipeline. Machines are noisy: read the ratios, not the
@@ -92,7 +96,7 @@ def keyframes(seconds: float) -> list[tuple[float, float]]:
 def spec_for(
     seconds: float, preset: str, crop: list[tuple[float, float]], spotlight: bool
 ) -> RenderSpec:
-    regions = ()
+    regions: tuple[SpotlightRegion, ...] = ()
     if spotlight:
         track = tuple(
             RegionKeyframe(t, x + CROP_W / 2, SRC_H * 0.55, 60.0, 120.0) for t, x in crop
@@ -212,6 +216,54 @@ def run(
     return results, cpu, {name: x264_options(path) for name, path in outputs.items()}
 
 
+def encoder_builds(seconds: float, preset: str, work: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """The same raw pan pictures encoded by PyAV's libx264 and by the FFmpeg binary's."""
+    from core.export.encode import add_video_stream
+    from core.export.program import layout, resolve_source
+    from core.export.title_card import ReelPictures, reel_frames
+
+    work.mkdir(parents=True, exist_ok=True)
+    src = work / "input.mp4"
+    make_input(src, seconds)
+    spec = spec_for(seconds, preset, keyframes(seconds), False)
+    pictures = ReelPictures(spec, layout(spec, [resolve_source(c, lambda _h: src) for c in spec.clips]),
+                            spec.output, lambda _h: src, None)
+    raw = work / "pan.yuv"
+    buf = np.empty(OUT_W * OUT_H * 3 // 2, np.uint8)
+    frames = reel_frames(spec)
+    try:
+        with raw.open("wb") as f:
+            for k in range(frames):
+                f.write(pictures.at(k, buf).tobytes())
+    finally:
+        pictures.close()
+    walls: dict[str, float] = {}
+    cpus: dict[str, float] = {}
+
+    def pyav() -> None:
+        with av.open(str(work / "pyav.mp4"), "w") as container:
+            video = add_video_stream(container, spec.output)
+            with raw.open("rb") as f:
+                for k in range(frames):
+                    picture = np.frombuffer(f.read(buf.size), np.uint8).reshape(OUT_H * 3 // 2, OUT_W)
+                    frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
+                    frame.pts = k
+                    for packet in video.encode(frame):
+                        container.mux(packet)
+            for packet in video.encode(None):
+                container.mux(packet)
+
+    def binary() -> None:
+        ffmpeg("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{OUT_W}x{OUT_H}", "-r", str(FPS),
+               "-i", str(raw), *encoder_args(preset), str(work / "binary.mp4"))
+
+    timed("x264_pyav", walls, cpus, pyav)
+    timed("x264_binary", walls, cpus, binary)
+    if x264_options(work / "pyav.mp4") != x264_options(work / "binary.mp4"):
+        log.warning("the two x264 encodes ran with different options")
+    return walls, cpus
+
+
 def ratio(label: str, r: dict[str, float], cpu: dict[str, float], note: str) -> str:
     slow, fast = label.split(" / ")
     return (
@@ -226,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="medium")
     parser.add_argument("--repeat", type=int, default=1, help="runs of the whole set; best kept")
     parser.add_argument("--keep", type=Path, help="keep the inputs and outputs in this folder")
+    parser.add_argument("--encoders", action="store_true",
+                        help="also compare PyAV's x264 build with the FFmpeg binary's on the same pictures")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
@@ -240,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         try:
             walls, cpus, options = run(args.seconds, args.preset, work)
+            if args.encoders:
+                more = encoder_builds(args.seconds, args.preset, work / "encoders")
+                walls, cpus = {**walls, **more[0]}, {**cpus, **more[1]}
             for name, secs in walls.items():
                 if secs < r.get(name, math.inf):  # the best run's CPU goes with its wall time
                     r[name], cpu[name] = secs, cpus[name]
@@ -259,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         ratio("ours_moving / ffmpeg_moving", r, cpu, "same pan; goal <= 1.05"),
         ratio("old_shape / ours_spotlight", r, cpu, "PNG per frame, multi-pass; goal >= 3.5"),
         ratio("old_shape / ours_moving", r, cpu, ""),
+        *([ratio("x264_pyav / x264_binary", r, cpu, "same raw pan pictures, same options: the x264 builds")]
+          if "x264_pyav" in r else []),
         f"  x264 (ours, all renders): {options['ours_static']}",
     ]
     differ = sorted({n for n, o in options.items() if o != options["ours_static"]})
