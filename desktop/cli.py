@@ -262,17 +262,18 @@ COMMANDS.update(cli_track.COMMANDS)
 COMMANDS.update(cli_preview.COMMANDS)
 
 
-def _run_gui(lib: Library, args: argparse.Namespace) -> int:
+def _run_gui(root: Path, args: argparse.Namespace) -> int:
     screenshot: Path | None = getattr(args, "screenshot", None)
     quit_after: float | None = getattr(args, "quit_after", None)
     if quit_after is not None and quit_after < 0:
         raise CliError("--quit-after must be >= 0 seconds")
     if screenshot is not None and not screenshot.parent.is_dir():
         raise CliError(f"cannot write screenshot {screenshot}: folder {screenshot.parent} does not exist")
-    from desktop.app import run_gui  # Qt is loaded only for the window: other commands stay headless and fast
+    from desktop.app import launch  # Qt is loaded only for the window: other commands stay headless and fast
 
     extra = {k: getattr(args, k, None) for k in ("mode", "project") if getattr(args, k, None) is not None}
-    return run_gui(lib, screenshot=screenshot, quit_after=quit_after, **extra)
+    # The window opens the library itself, after its first paint (a failure is shown in the window).
+    return launch(root, screenshot=screenshot, quit_after=quit_after, **extra)
 
 
 # -- entry point -------------------------------------------------------------------------------
@@ -305,13 +306,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     session: LoggingSession = setup_logging(root, verbose=args.verbose)
     lib: Library | None = None
     try:
-        lib = open_library(root)
         command = args.command or "gui"
-        if command != "gui":
-            lib.initiator = Initiator.CLI  # readers of its change sets tell a script's edits from the window's
         log.debug("command %s in %s", command, root)
         if command == "gui":
-            return _run_gui(lib, args)
+            return _run_gui(root, args)
+        lib = open_library(root)
+        lib.initiator = Initiator.CLI  # readers of its change sets tell a script's edits from the window's
         outcome = COMMANDS[command](lib, args)
         emit(outcome, args.json)
         return outcome.code
