@@ -271,7 +271,7 @@ def _run_gui(root: Path, args: argparse.Namespace) -> int:
         raise CliError(f"cannot write screenshot {screenshot}: folder {screenshot.parent} does not exist")
     from desktop.app import launch  # Qt is loaded only for the window: other commands stay headless and fast
 
-    extra = {k: getattr(args, k, None) for k in ("mode", "project") if getattr(args, k, None) is not None}
+    extra: dict[str, Any] = {k: getattr(args, k) for k in ("mode", "project") if getattr(args, k, None) is not None}
     # The window opens the library itself, after its first paint (a failure is shown in the window).
     return launch(root, screenshot=screenshot, quit_after=quit_after, **extra)
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the library and the panels load after the first paint (see 
     from core.library import Library
     from core.media.cache import CacheEvent
     from core.media.importer import ImportResult
+    from desktop.ui.rotation_control import StraightenOverlay
     from desktop.ui.workers import Task
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class MainWindow(WindowFrame, EditorView, ImportActions, QMainWindow):
     _watch_result = Signal(object)
     _opened = Signal(object)  # a Library, or the failure text, from the opening thread
     library: Library
+    straighten: StraightenOverlay | None
 
     def __init__(self, library: Library | None = None, *, services: bool = True, root: Path | None = None) -> None:
         super().__init__()

@@ -30,7 +30,6 @@ from desktop.ui.keymap import NUDGES, Mode
 from desktop.ui.library_panel import LibraryPanel
 from desktop.ui.program_view import ProgramMonitor
 from desktop.ui.reel_list import ReelClipList
-from desktop.ui.rotation_control import StraightenOverlay
 from desktop.ui.spotlight_panel import SpotlightPanel
 from desktop.ui.spotlight_warning import SpotlightWarning
 from desktop.ui.sync_indicator import SyncIndicator
@@ -101,7 +100,7 @@ def _pages(w: Any) -> None:
     w.export_panel = ExportPanel(w.state, w.export_service)
     w.export_page = scrolling(w.export_panel, horizontal=True)
     w.pages.addWidget(w.export_page)
-    w.straighten: StraightenOverlay | None = None
+    w.straighten = None
 
 def _transport(w: Any) -> QWidget:
     bar = QWidget()
