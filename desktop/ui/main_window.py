@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,8 @@ if TYPE_CHECKING:  # the library and the panels load after the first paint (see 
 log = logging.getLogger(__name__)
 
 # What filling the window imports (panels, library, media): loaded on the opening thread, off the UI thread.
-_FILL_MODULES = ("desktop.ui.window_build", "desktop.ui.settings_dialog", "core.media.watch_service")
+_FILL_MODULES = ("desktop.ui.window_build", "desktop.ui.background", "desktop.ui.playback", "sync.runtime",
+                 "core.export.encoders", "desktop.ui.settings_dialog", "core.media.watch_service")
 
 
 class MainWindow(WindowFrame, EditorView, ImportActions, QMainWindow):
@@ -67,6 +69,7 @@ class MainWindow(WindowFrame, EditorView, ImportActions, QMainWindow):
         self._reports: list[QDialog] = []
         self._closing = False
         self._painted: Callable[[], None] | None = None
+        self._fill_steps: list[Callable[[], None]] = []
         self._build_frame()
         if library is not None:
             self.attach(library)
@@ -111,7 +114,7 @@ class MainWindow(WindowFrame, EditorView, ImportActions, QMainWindow):
         if self._closing:
             result.close()  # type: ignore[attr-defined]  # closed while opening: nothing uses it
             return
-        self.attach(result)  # type: ignore[arg-type]  # a Library
+        self.attach(result, stepped=True)  # type: ignore[arg-type]  # a Library
 
     def event(self, event: QEvent) -> bool:
         if self._painted is not None and event.type() == QEvent.Type.Paint:
@@ -119,11 +122,29 @@ class MainWindow(WindowFrame, EditorView, ImportActions, QMainWindow):
             QTimer.singleShot(0, start)  # after this paint has reached the screen
         return super().event(event)
 
-    def attach(self, library: Library) -> None:
-        """Fill the frame: services, pages, dock contents, the last session; then enable the actions."""
+    def attach(self, library: Library, *, stepped: bool = False) -> None:
+        """Fill the frame: services, pages, dock contents, the last session; then enable the actions.
+        ``stepped``: each step in its own turn of the event loop, so that the window keeps painting
+        while it fills (start-up); ``libraryReady`` says when it is done."""
+        from desktop.ui import window_build
+
+        self._fill_steps = [partial(self._start_services_of, library), *window_build.fill_steps(self),
+                            self._filled]
+        if stepped:
+            self._next_fill_step()
+            return
+        while self._fill_steps:
+            self._fill_steps.pop(0)()
+
+    def _next_fill_step(self) -> None:
+        if self._fill_steps:
+            self._fill_steps.pop(0)()
+        if self._fill_steps:
+            QTimer.singleShot(0, self._next_fill_step)
+
+    def _start_services_of(self, library: Library) -> None:
         from core.media.cache import CacheWorker
         from core.media.importer import ImportService
-        from desktop.ui import window_build
         from desktop.ui.background import GestureWriter, LatestRead
         from desktop.ui.export_service import ExportService
         from desktop.ui.library_panel import ThumbnailCache
@@ -141,16 +162,16 @@ class MainWindow(WindowFrame, EditorView, ImportActions, QMainWindow):
         self.bridge.changed.connect(self.state.on_library_changed)
         self.cache = CacheWorker.for_library(library)
         self._cache_unsubscribe = self.cache.subscribe(self._cache_event.emit)
-        self._cache_event.connect(self._on_cache_event, Qt.ConnectionType.QueuedConnection)
         self.importer = ImportService(library, cache=self.cache)
         self.thumbs = ThumbnailCache(self.state, self.hub, self.cache, self)
         self.playback = Playback(self)
         self.sync = SyncController(library, self.hub, self)
         self.export_service = ExportService(library, self.hub, self)
         self.watch: Any = None
-        self._watch_result.connect(self._on_watch_result, Qt.ConnectionType.QueuedConnection)
 
-        window_build.fill(self)
+    def _filled(self) -> None:
+        self._cache_event.connect(self._on_cache_event, Qt.ConnectionType.QueuedConnection)
+        self._watch_result.connect(self._on_watch_result, Qt.ConnectionType.QueuedConnection)
         self.ready = True
         self.statusBar().clearMessage()
         self.pages.removeWidget(self.opening_page)
@@ -469,6 +490,8 @@ class MainWindow(WindowFrame, EditorView, ImportActions, QMainWindow):
             return
         self._shut_down = True
         self._closing = True  # a library that opens after this is closed, not attached
+        while self._fill_steps:  # closed while filling: finish, so that everything below exists to stop
+            self._fill_steps.pop(0)()
         if not self.ready:
             return
         self.playback.close()

@@ -4,6 +4,8 @@ where the panels (and through them the library, media and export code) are loade
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
@@ -47,10 +49,12 @@ log = logging.getLogger(__name__)
 _RATES = (0.25, 0.5, 1.0, 1.5, 2.0)
 
 
-def _pages(w: Any) -> None:
+def _library_page(w: Any) -> None:
     w.library_panel = LibraryPanel(w.state, w.hub, w.thumbs)
     w.pages.addWidget(w.library_panel)
 
+
+def _editor_page(w: Any) -> None:
     editor = QWidget()
     el = QVBoxLayout(editor)
     el.setContentsMargins(0, 0, 0, 0)
@@ -96,11 +100,13 @@ def _pages(w: Any) -> None:
     el.addWidget(w.splitter)
     w.editor_page = editor
     w.pages.addWidget(editor)
+    w.straighten = None
 
+
+def _export_page(w: Any) -> None:
     w.export_panel = ExportPanel(w.state, w.export_service)
     w.export_page = scrolling(w.export_panel, horizontal=True)
     w.pages.addWidget(w.export_page)
-    w.straighten = None
 
 def _transport(w: Any) -> QWidget:
     bar = QWidget()
@@ -307,13 +313,16 @@ def _connect(w: Any) -> None:
     w.thumbs.ready.connect(lambda h: w._load_timeline_media_cache() if h == w.state.media_hash else None)
 
 
-def fill(w: Any) -> None:
-    """Build what the frame of ``w`` shows once its library and services are set (on the UI thread)."""
-    _pages(w)
-    _docks(w)
+def _wire(w: Any) -> None:
     _status_bar(w)
     _bind_actions(w)
     _connect(w)
 
 
-__all__ = ["fill"]
+def fill_steps(w: Any) -> list[Callable[[], None]]:
+    """Building what the frame of ``w`` shows once its library and services are set, in steps of
+    about a tenth of a second each (on the UI thread; the window may paint between them)."""
+    return [partial(step, w) for step in (_library_page, _editor_page, _export_page, _docks, _wire)]
+
+
+__all__ = ["fill_steps"]

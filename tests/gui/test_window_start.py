@@ -147,6 +147,17 @@ def test_a_window_closed_while_the_library_opens_closes_it(qtbot, library: Libra
     assert not window.ready
 
 
+def test_a_window_closed_while_it_fills_stops_what_it_started(qtbot, library: Library) -> None:
+    window = MainWindow(root=library.root, services=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.attach(library, stepped=True)  # the first step (services) runs now, the panels in later turns
+    assert not window.ready and not hasattr(window, "library_panel")
+    window.close()  # the fill completes, then everything it started is stopped (no AttributeError)
+    assert window.ready and window.library_panel is not None
+    assert window.hub.pool.activeThreadCount() == 0
+
+
 def test_the_window_frame_loads_no_library_media_or_cloud_code() -> None:
     """What paints first imports Qt and the frame only: the rest loads on the opening thread."""
     probe = ("import sys\nimport desktop.app, desktop.ui.main_window\n"
