@@ -10,13 +10,10 @@ kept in ``ui.ini`` inside the library folder (QSettings in INI format, not the r
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow
 
@@ -25,6 +22,7 @@ from desktop.ui.keymap import BINDINGS, KeymapDialog, Mode
 from desktop.ui.window_editor import EditorView
 from desktop.ui.window_frame import LAYOUT_VERSION, SETTINGS_FILE, WindowFrame, ui_settings
 from desktop.ui.window_imports import ImportActions
+from desktop.ui.window_open import WindowOpening
 from resources import icon
 
 if TYPE_CHECKING:  # the library and the panels load after the first paint (see open_library)
@@ -37,12 +35,8 @@ if TYPE_CHECKING:  # the library and the panels load after the first paint (see 
 
 log = logging.getLogger(__name__)
 
-# What filling the window imports (panels, library, media): loaded on the opening thread, off the UI thread.
-_FILL_MODULES = ("desktop.ui.window_build", "desktop.ui.background", "desktop.ui.playback", "sync.runtime",
-                 "core.export.encoders", "desktop.ui.settings_dialog", "core.media.watch_service")
 
-
-class MainWindow(WindowFrame, EditorView, ImportActions, QMainWindow):
+class MainWindow(WindowFrame, WindowOpening, EditorView, ImportActions, QMainWindow):
     """Built in two steps: the frame (toolbar, menus, docks, status line: no library needed) paints
     at once; ``attach`` fills it from an open library. ``MainWindow(library)`` does both at once;
     ``MainWindow(root=...)`` + ``open_library(opener)`` opens the library after the first paint."""
@@ -68,121 +62,11 @@ class MainWindow(WindowFrame, EditorView, ImportActions, QMainWindow):
         self._import_task: Task | None = None
         self._reports: list[QDialog] = []
         self._closing = False
-        self._painted: Callable[[], None] | None = None
-        self._fill_steps: list[Callable[[], None]] = []
+        self._painted = None
+        self._fill_steps = []
         self._build_frame()
         if library is not None:
             self.attach(library)
-
-    # -- opening the library ---------------------------------------------------------------------
-    def open_library(self, opener: Callable[[], Library]) -> None:
-        """Run ``opener`` (and the panel imports) on a thread once the frame has painted, then fill
-        the window on the UI thread; a failure is shown in the window and changes nothing."""
-        self._opened.connect(self._library_opened, Qt.ConnectionType.QueuedConnection)
-        self._painted = lambda: threading.Thread(target=self._open, args=(opener,), name="open-library",
-                                                 daemon=True).start()
-        if self.isVisible() and not self.isMinimized():
-            self.update()  # the next paint starts it
-
-    def _open(self, opener: Callable[[], Library]) -> None:
-        import importlib
-
-        result: object
-        try:
-            for name in _FILL_MODULES:
-                importlib.import_module(name)
-            result = opener()
-        except Exception as exc:
-            log.exception("cannot open the library in %s", self.root)
-            from core.redact import error_text
-
-            result = (f"ReelDesk cannot open the library in {self.root}: {error_text(exc)}. Nothing was changed; "
-                      f"details are in {self.root / 'reeldesk.log'}")
-        try:
-            self._opened.emit(result)
-        except RuntimeError:  # the window was deleted while the library opened
-            if not isinstance(result, str):
-                result.close()  # type: ignore[attr-defined]  # a Library
-
-    def _library_opened(self, result: object) -> None:
-        if isinstance(result, str):
-            self.opening_page.setText(result)
-            self.opening_page.setStyleSheet(f"color: {theme.ERROR.name()}; font-size: 14px; padding: 24px;")
-            self.show_message(result, error=True, timeout=0)
-            self.libraryFailed.emit(result)
-            return
-        if self._closing:
-            result.close()  # type: ignore[attr-defined]  # closed while opening: nothing uses it
-            return
-        self.attach(result, stepped=True)  # type: ignore[arg-type]  # a Library
-
-    def event(self, event: QEvent) -> bool:
-        if self._painted is not None and event.type() == QEvent.Type.Paint:
-            start, self._painted = self._painted, None
-            QTimer.singleShot(0, start)  # after this paint has reached the screen
-        return super().event(event)
-
-    def attach(self, library: Library, *, stepped: bool = False) -> None:
-        """Fill the frame: services, pages, dock contents, the last session; then enable the actions.
-        ``stepped``: each step in its own turn of the event loop, so that the window keeps painting
-        while it fills (start-up); ``libraryReady`` says when it is done."""
-        from desktop.ui import window_build
-
-        self._fill_steps = [partial(self._start_services_of, library), *window_build.fill_steps(self),
-                            self._filled]
-        if stepped:
-            self._next_fill_step()
-            return
-        while self._fill_steps:
-            self._fill_steps.pop(0)()
-
-    def _next_fill_step(self) -> None:
-        if self._fill_steps:
-            self._fill_steps.pop(0)()
-        if self._fill_steps:
-            QTimer.singleShot(0, self._next_fill_step)
-
-    def _start_services_of(self, library: Library) -> None:
-        from core.media.cache import CacheWorker
-        from core.media.importer import ImportService
-        from desktop.ui.background import GestureWriter, LatestRead
-        from desktop.ui.export_service import ExportService
-        from desktop.ui.library_panel import ThumbnailCache
-        from desktop.ui.playback import Playback
-        from desktop.ui.sync_indicator import SyncController
-        from desktop.ui.undo import EditorState
-        from desktop.ui.workers import LibraryBridge, TaskHub
-
-        self.library = library
-        self.hub = TaskHub(self)
-        self.state = EditorState(library, self)
-        self.bridge = LibraryBridge(library, self)
-        self.writer = GestureWriter(self.state, self)  # widget gestures commit off the UI thread
-        self.reads = LatestRead(self)
-        self.bridge.changed.connect(self.state.on_library_changed)
-        self.cache = CacheWorker.for_library(library)
-        self._cache_unsubscribe = self.cache.subscribe(self._cache_event.emit)
-        self.importer = ImportService(library, cache=self.cache)
-        self.thumbs = ThumbnailCache(self.state, self.hub, self.cache, self)
-        self.playback = Playback(self)
-        self.sync = SyncController(library, self.hub, self)
-        self.export_service = ExportService(library, self.hub, self)
-        self.watch: Any = None
-
-    def _filled(self) -> None:
-        self._cache_event.connect(self._on_cache_event, Qt.ConnectionType.QueuedConnection)
-        self._watch_result.connect(self._on_watch_result, Qt.ConnectionType.QueuedConnection)
-        self.ready = True
-        self.statusBar().clearMessage()
-        self.pages.removeWidget(self.opening_page)
-        self.opening_page.deleteLater()
-        for action in self.library_actions:
-            action.setEnabled(True)
-        self.set_mode(Mode.LIBRARY, force=True)
-        self.restore_session()
-        if self._services:
-            QTimer.singleShot(0, self.start_services)
-        self.libraryReady.emit()
 
     # -- services --------------------------------------------------------------------------------
     def start_services(self) -> None:
