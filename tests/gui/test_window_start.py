@@ -159,8 +159,11 @@ def test_a_window_closed_while_it_fills_stops_what_it_started(qtbot, library: Li
 
 
 def test_the_window_frame_loads_no_library_media_or_cloud_code() -> None:
-    """What paints first imports Qt and the frame only: the rest loads on the opening thread."""
-    probe = ("import sys\nimport desktop.app, desktop.ui.main_window\n"
+    """What paints first (``reeldesk`` parsing its arguments, Qt, the frame) loads no library, media
+    or cloud code: that loads on the opening thread."""
+    probe = ("import sys\nimport desktop.app, desktop.cli, desktop.ui.main_window\n"
+             "args = desktop.cli.parse_args(['--library', 'x', 'gui', '--mode', 'frame'])\n"
+             "assert args.command == 'gui' and args.mode == 'frame', args\n"
              "heavy = ('sqlalchemy', 'alembic', 'av', 'numpy', 'cv2', 'modal', 'boto3', 'core.library', 'core.db')\n"
              "print(sorted(m for m in heavy if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120,
