@@ -374,6 +374,8 @@ class MainWindow(WindowFrame, WindowOpening, EditorView, ImportActions, QMainWin
             return
         self._shut_down = True
         self._closing = True  # a library that opens after this is closed, not attached
+        if self._painted is not None:  # closed before the first paint: the opening thread ends unopened
+            self._painted.set()
         while self._fill_steps:  # closed while filling: finish, so that everything below exists to stop
             self._fill_steps.pop(0)()
         if not self.ready:

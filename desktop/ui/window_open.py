@@ -28,25 +28,28 @@ _FILL_MODULES = ("desktop.ui.window_build", "desktop.ui.background", "desktop.ui
 
 
 class WindowOpening(_Window):
-    _painted: Callable[[], None] | None  # starts the opening thread, at the first paint
+    _painted: threading.Event | None  # set after the first paint: the opening thread then opens the library
     _fill_steps: list[Callable[[], None]]  # what is left to build; shutdown() finishes it first
 
     def open_library(self, opener: Callable[[], Library]) -> None:
-        """Run ``opener`` (and the panel imports) on a thread once the frame has painted, then fill
-        the window on the UI thread; a failure is shown in the window and changes nothing."""
+        """Import the panels on a thread now, run ``opener`` there once the frame has painted, then
+        fill the window on the UI thread; a failure is shown in the window and changes nothing."""
         self._opened.connect(self._library_opened, Qt.ConnectionType.QueuedConnection)
-        self._painted = lambda: threading.Thread(target=self._open, args=(opener,), name="open-library",
-                                                 daemon=True).start()
+        self._painted = painted = threading.Event()
+        threading.Thread(target=self._open, args=(opener, painted), name="open-library", daemon=True).start()
         if self.isVisible() and not self.isMinimized():
-            self.update()  # the next paint starts it
+            self.update()  # the next paint lets it open the library
 
-    def _open(self, opener: Callable[[], Library]) -> None:
+    def _open(self, opener: Callable[[], Library], painted: threading.Event) -> None:
         import importlib
 
         result: object
         try:
-            for name in _FILL_MODULES:
+            for name in _FILL_MODULES:  # while the frame paints: most of the start is these imports
                 importlib.import_module(name)
+            painted.wait()  # the library opens after the first paint, whatever the imports took
+            if self._closing:  # closed before it ever painted
+                return
             result = opener()
         except Exception as exc:
             log.exception("cannot open the library in %s", self.root)
@@ -74,8 +77,8 @@ class WindowOpening(_Window):
 
     def event(self, event: QEvent) -> bool:
         if self._painted is not None and event.type() == QEvent.Type.Paint:
-            start, self._painted = self._painted, None
-            QTimer.singleShot(0, start)  # after this paint has reached the screen
+            painted, self._painted = self._painted, None
+            QTimer.singleShot(0, painted.set)  # after this paint has reached the screen
         return super().event(event)
 
     def attach(self, library: Library, *, stepped: bool = False) -> None:

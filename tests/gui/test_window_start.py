@@ -147,6 +147,23 @@ def test_a_window_closed_while_the_library_opens_closes_it(qtbot, library: Libra
     assert not window.ready
 
 
+def test_a_window_closed_before_it_painted_never_opens_the_library(qtbot, tmp_path: Path) -> None:
+    opened: list[bool] = []
+
+    def opener() -> Library:
+        opened.append(True)
+        return open_library_at(tmp_path / "library")
+
+    window = MainWindow(root=tmp_path / "library", services=False)  # never shown: never painted
+    qtbot.addWidget(window)
+    window.open_library(opener)
+    (thread,) = [t for t in threading.enumerate() if t.name == "open-library"]
+    window.close()
+    thread.join(HOLD_S)
+    assert not thread.is_alive() and opened == []
+    assert not (tmp_path / "library" / "library.sqlite").exists()
+
+
 def test_a_window_closed_while_it_fills_stops_what_it_started(qtbot, library: Library) -> None:
     window = MainWindow(root=library.root, services=False)
     qtbot.addWidget(window)
