@@ -92,9 +92,11 @@ def open_library_at(root: Path) -> Library:
     return Library.open(root)
 
 
-def run_gui(library: Library, **options: object) -> int:
+def run_gui(library: Library, *, screenshot: Path | None = None, quit_after: float | None = None,
+            mode: str | None = None, project: str | None = None) -> int:
     """``launch`` on a library the caller has opened (and closes): the self-test, scripts."""
-    return launch(library.root, opener=lambda: library, owns_library=False, **options)  # type: ignore[arg-type]
+    return launch(library.root, opener=lambda: library, owns_library=False, screenshot=screenshot,
+                  quit_after=quit_after, mode=mode, project=project)
 
 
 def launch(root: Path, *, opener: Callable[[], Library] | None = None, owns_library: bool = True,
