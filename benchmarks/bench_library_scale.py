@@ -2,6 +2,7 @@
 remote merge, and cold start to first paint, each beside its reference measured in the same run.
 
     python -m benchmarks.bench_library_scale [--events 60] [--merge 10000] [--runs 3] [--rebuild]
+                                             [--only cold|events|merge]
 
 The library (50 games, 2,000 clips, 100 reels of 20 clips, 200,000 gestures) is built once and
 cached in the temp folder (``reeldesk-bench-scale-v1``); each run works on a fresh copy of it. The
@@ -209,15 +210,9 @@ def merge_wait(root: Path, n: int) -> None:
 
 
 def cold_start(root: Path, runs: int) -> None:
-    from benchmarks.bench_startup import one_run
+    from benchmarks.bench_startup import compare
 
-    bare, ours = [], []
-    for _ in range(runs):  # interleaved, so machine noise hits both alike
-        bare.append(one_run("bare", root))
-        ours.append(one_run("reeldesk", root))
-    b, o = statistics.median(bare), statistics.median(ours)
-    out(f"cold start to first paint (median of {runs}): bare Qt window {ms(b)}, ReelDesk on the season "
-        f"library {ms(o)}, ratio {o / b:.2f}x (goal 4x)")
+    out(compare(root, runs, "ReelDesk on the season library"))
 
 
 def main() -> None:
@@ -226,15 +221,19 @@ def main() -> None:
     ap.add_argument("--merge", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--only", choices=("cold", "events", "merge"), help="measure only this part")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = fresh_copy(Path(tmp), args.rebuild)
         lib = Library(root)
         out(f"library: {len(lib.projects())} reels, {len(lib.raw_clips())} clips, {lib.gesture_count()} gestures")
         lib.close()
-        cold_start(root, args.runs)
-        change_events(root, args.events)
-        merge_wait(root, args.merge)
+        if args.only in (None, "cold"):
+            cold_start(root, args.runs)
+        if args.only in (None, "events"):
+            change_events(root, args.events)
+        if args.only in (None, "merge"):
+            merge_wait(root, args.merge)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,9 @@ gestures already folded there.
 from __future__ import annotations
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
-import platformdirs
 from sqlalchemy import Connection, select
 
 from core import identity
@@ -29,6 +27,7 @@ from core.gestures.normalize import Lookups
 from core.gestures.registry import EntityRule, entity_rule, normalize, validate_payload
 from core.db.write_guard import guarded_engine
 from core.ids import is_media_hash, is_uid, new_uid
+from core.library_dir import ENV_HOME, default_library_dir
 from core.library_merge import MAX_LAMPORT_JUMP, LibraryMerge, validate_remote
 from core.library_projections import resolution_keys
 from core.library_reads import LibraryReads
@@ -41,15 +40,6 @@ __all__ = ["DB_NAME", "ENV_HOME", "MAX_LAMPORT_JUMP", "ApplyResult", "ChangeSet"
 log = logging.getLogger(__name__)
 
 DB_NAME = "library.sqlite"
-ENV_HOME = "REELDESK_HOME"
-
-
-def default_library_dir() -> Path:
-    """``REELDESK_HOME`` if set, else the per-user data folder."""
-    env = os.environ.get(ENV_HOME)
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_data_dir("ReelDesk", "ReelDesk")) / "Library"
 
 
 class Library(LibraryMerge, LibraryReads):

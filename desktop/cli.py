@@ -11,14 +11,14 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 from core.enums import GestureKind
+from core.export.local_backend import WORKER_FLAG
 from core.gestures.model import Gesture, GestureError
-from core.library import Initiator, Library, default_library_dir
+from core.library_dir import default_library_dir
 from core.media.errors import MediaError
 from core.redact import error_text
-from desktop import cli_export, cli_import, cli_preview, cli_sync, cli_track
 from desktop.cli_common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -36,6 +36,9 @@ from desktop.cli_common import (
 )
 from desktop.logging_setup import FILE_ONLY, LoggingSession, setup_logging
 
+if TYPE_CHECKING:  # the command modules and the library load only for a command (not for the window)
+    from core.library import Library
+
 log = logging.getLogger(__name__)
 
 
@@ -51,7 +54,9 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(f"{message} (see '{self.prog} --help')")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
+    """The ``reeldesk`` parser; without ``commands`` only the global options and ``gui`` (which
+    needs none of the command modules: export, sync and tracking take a second to import)."""
     parser = _Parser(prog=PROG, description="ReelDesk: game highlight reels. Without a command, opens the window.")
     parser.add_argument("--library", type=Path, metavar="DIR",
                         help="library folder (default: $REELDESK_HOME or the per-user data folder)")
@@ -78,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("library", "annotate", "frame", "spotlight", "export"),
                    help="open in this mode (default: the last one)")
     p.add_argument("--project", metavar="UID", help="open this project (reel)")
+    if not commands:
+        return parser
+    from desktop import cli_export, cli_import, cli_preview, cli_sync, cli_track
 
     cli_import.add_parsers(cmd)  # import, watch
 
@@ -250,39 +258,57 @@ def cmd_conflicts(lib: Library, args: argparse.Namespace) -> Outcome:
     return Outcome(conflicts, "\n".join(lines) or "no conflicts")
 
 
-COMMANDS: dict[str, Callable[[Library, argparse.Namespace], Outcome]] = {
-    "import": cli_import.cmd_import, "watch": cli_import.cmd_watch, "mark": cmd_mark, "project": cmd_project,
-    "apply": cmd_apply,
-    "undo": cmd_undo_redo, "redo": cmd_undo_redo, "show": cmd_show, "history": cmd_history,
-    "clips": cmd_clips, "conflicts": cmd_conflicts,
-}
-COMMANDS.update(cli_sync.COMMANDS)
-COMMANDS.update(cli_export.COMMANDS)
-COMMANDS.update(cli_track.COMMANDS)
-COMMANDS.update(cli_preview.COMMANDS)
+def commands() -> dict[str, Callable[[Library, argparse.Namespace], Outcome]]:
+    """Every command but ``gui``, by name (imports the command modules)."""
+    from desktop import cli_export, cli_import, cli_preview, cli_sync, cli_track
+
+    found: dict[str, Callable[[Library, argparse.Namespace], Outcome]] = {
+        "import": cli_import.cmd_import, "watch": cli_import.cmd_watch, "mark": cmd_mark, "project": cmd_project,
+        "apply": cmd_apply,
+        "undo": cmd_undo_redo, "redo": cmd_undo_redo, "show": cmd_show, "history": cmd_history,
+        "clips": cmd_clips, "conflicts": cmd_conflicts,
+    }
+    for module in (cli_sync, cli_export, cli_track, cli_preview):
+        found.update(module.COMMANDS)
+    return found
 
 
-def _run_gui(lib: Library, args: argparse.Namespace) -> int:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse with the window's options first, so that opening the window imports no command
+    module; anything else (a command, a mistake, --help) goes to the full parser."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not {"-h", "--help"} & set(args):
+        try:
+            return build_parser(commands=False).parse_args(args)
+        except CliError:
+            pass
+    return build_parser().parse_args(args)
+
+
+def _run_gui(root: Path, args: argparse.Namespace) -> int:
     screenshot: Path | None = getattr(args, "screenshot", None)
     quit_after: float | None = getattr(args, "quit_after", None)
     if quit_after is not None and quit_after < 0:
         raise CliError("--quit-after must be >= 0 seconds")
     if screenshot is not None and not screenshot.parent.is_dir():
         raise CliError(f"cannot write screenshot {screenshot}: folder {screenshot.parent} does not exist")
-    from desktop.app import run_gui  # Qt is loaded only for the window: other commands stay headless and fast
+    from desktop.app import launch  # Qt is loaded only for the window: other commands stay headless and fast
 
-    extra = {k: getattr(args, k, None) for k in ("mode", "project") if getattr(args, k, None) is not None}
-    return run_gui(lib, screenshot=screenshot, quit_after=quit_after, **extra)
+    extra: dict[str, Any] = {k: getattr(args, k) for k in ("mode", "project") if getattr(args, k, None) is not None}
+    # The window opens the library itself, after its first paint (a failure is shown in the window).
+    return launch(root, screenshot=screenshot, quit_after=quit_after, **extra)
 
 
 # -- entry point -------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``reeldesk`` command; returns the exit code (the console script exits with it)."""
     raw = list(argv) if argv is not None else sys.argv[1:]
-    if raw[:1] == [cli_export.WORKER_FLAG]:  # a frozen app is its own export worker
+    if raw[:1] == [WORKER_FLAG]:  # a frozen app is its own export worker
+        from desktop import cli_export
+
         return cli_export.run_worker(raw[1:])
     try:
-        args = build_parser().parse_args(list(argv) if argv is not None else None)
+        args = parse_args(raw)
     except CliError as exc:
         error_line(str(exc))
         return EXIT_USAGE
@@ -305,14 +331,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     session: LoggingSession = setup_logging(root, verbose=args.verbose)
     lib: Library | None = None
     try:
-        lib = open_library(root)
         command = args.command or "gui"
-        if command != "gui":
-            lib.initiator = Initiator.CLI  # readers of its change sets tell a script's edits from the window's
         log.debug("command %s in %s", command, root)
         if command == "gui":
-            return _run_gui(lib, args)
-        outcome = COMMANDS[command](lib, args)
+            return _run_gui(root, args)
+        from core.changes import Initiator
+
+        run = commands()[command]
+        lib = open_library(root)
+        lib.initiator = Initiator.CLI  # readers of its change sets tell a script's edits from the window's
+        outcome = run(lib, args)
         emit(outcome, args.json)
         return outcome.code
     except (CliError, GestureError, MediaError, ValueError, FileNotFoundError) as exc:

@@ -13,10 +13,12 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from core.library import Library
 from core.redact import redact
+
+if TYPE_CHECKING:
+    from core.library import Library
 
 PROG = "reeldesk"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -38,6 +40,8 @@ class Outcome:
 
 def open_library(root: Path) -> Library:
     """The library at ``root``; an unusable folder is a user error, not a crash."""
+    from core.library import Library  # not at import: starting the window needs no database code
+
     try:
         return Library.open(root)
     except OSError as exc:

@@ -326,11 +326,11 @@ def test_log_file_rotates(tmp_path):
 def test_no_command_opens_the_window(capsys, library, monkeypatch):
     calls: list[tuple[Path, Any, Any]] = []
 
-    def fake_run_gui(lib: Library, *, screenshot: Path | None, quit_after: float | None) -> int:
-        calls.append((lib.root, screenshot, quit_after))
+    def fake_launch(root: Path, *, screenshot: Path | None, quit_after: float | None) -> int:
+        calls.append((root, screenshot, quit_after))  # the window opens the library itself
         return 0
 
-    monkeypatch.setattr("desktop.app.run_gui", fake_run_gui)
+    monkeypatch.setattr("desktop.app.launch", fake_launch)
     assert run(capsys, library)[0] == 0
     assert calls == [(library.root, None, None)]
 

@@ -10,97 +10,63 @@ kept in ``ui.ini`` inside the library folder (QSettings in INI format, not the r
 from __future__ import annotations
 
 import logging
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QKeySequence
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow
 
-from core.gestures.model import Gesture
-from core.library import Library
-from core.media.cache import CacheEvent, CacheStage, CacheWorker
-from core.media.importer import ImportResult, ImportService, ImportStatus
 from desktop.ui import theme
-from desktop.ui.annotate_panel import create_reel
-from desktop.ui.background import GestureWriter, LatestRead
-from desktop.ui.export_panel import ExportService
-from desktop.ui.keymap import BINDINGS, EDIT_MODES, KeymapDialog, Mode
-from desktop.ui.library_panel import ThumbnailCache
-from desktop.ui.playback import Playback
-from desktop.ui.rotation_control import StraightenOverlay
-from desktop.ui.settings_dialog import SettingsDialog
-from desktop.ui.sync_indicator import SyncController
-from desktop.ui.undo import EditorState
-from desktop.ui.viewer import ViewerMode
-from desktop.ui.window_build import WindowBuilder
+from desktop.ui.keymap import BINDINGS, KeymapDialog, Mode
 from desktop.ui.window_editor import EditorView
-from desktop.ui.window_fit import fit_window
+from desktop.ui.window_frame import LAYOUT_VERSION, SETTINGS_FILE, WindowFrame, ui_settings
 from desktop.ui.window_imports import ImportActions
-from desktop.ui.window_widgets import DropOverlay
-from desktop.ui.workers import LibraryBridge, Task, TaskHub
-from resources import icon, style_sheet
+from desktop.ui.window_open import WindowOpening
+from resources import icon
+
+if TYPE_CHECKING:  # the library and the panels load after the first paint (see open_library)
+    from core.gestures.model import Gesture
+    from core.library import Library
+    from core.media.cache import CacheEvent
+    from core.media.importer import ImportResult
+    from desktop.ui.rotation_control import StraightenOverlay
+    from desktop.ui.workers import Task
 
 log = logging.getLogger(__name__)
 
-SETTINGS_FILE = "ui.ini"
-_LAYOUT_VERSION = 1
-_VIEWER_MODES = {Mode.ANNOTATE: ViewerMode.PLAIN, Mode.FRAME: ViewerMode.FRAME, Mode.SPOTLIGHT: ViewerMode.SPOTLIGHT}
 
+class MainWindow(WindowFrame, WindowOpening, EditorView, ImportActions, QMainWindow):
+    """Built in two steps: the frame (toolbar, menus, docks, status line: no library needed) paints
+    at once; ``attach`` fills it from an open library. ``MainWindow(library)`` does both at once;
+    ``MainWindow(root=...)`` + ``open_library(opener)`` opens the library after the first paint."""
 
-def ui_settings(library: Library) -> QSettings:
-    """Window state lives next to the library (tests stay isolated; nothing in the registry)."""
-    return QSettings(str(library.root / SETTINGS_FILE), QSettings.Format.IniFormat)
-
-
-class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
     modeChanged = Signal(str)
     importFinished = Signal(list)  # list[ImportResult]
+    libraryReady = Signal()
+    libraryFailed = Signal(str)  # the message the window shows
     _cache_event = Signal(object)
     _watch_result = Signal(object)
+    _opened = Signal(object)  # a Library, or the failure text, from the opening thread
+    library: Library
+    straighten: StraightenOverlay | None
 
-    def __init__(self, library: Library, *, services: bool = True) -> None:
+    def __init__(self, library: Library | None = None, *, services: bool = True, root: Path | None = None) -> None:
         super().__init__()
-        self.library = library
-        self.setWindowTitle("ReelDesk")
-        self.setWindowIcon(icon("spotlight"))
-        self.setAcceptDrops(True)
-        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        if library is None and root is None:
+            raise ValueError("MainWindow needs a library or the root of one")
+        self.root: Path = library.root if library is not None else root  # type: ignore[assignment]  # one is set
+        self.ready = False  # the library is open and the panels are built
         self.mode = Mode.LIBRARY
+        self._services = services
         self._import_task: Task | None = None
         self._reports: list[QDialog] = []
         self._closing = False
-
-        self.hub = TaskHub(self)
-        self.state = EditorState(library, self)
-        self.bridge = LibraryBridge(library, self)
-        self.writer = GestureWriter(self.state, self)  # widget gestures commit off the UI thread
-        self.reads = LatestRead(self)
-        self.bridge.changed.connect(self.state.on_library_changed)
-        self.cache = CacheWorker.for_library(library)
-        self._cache_unsubscribe = self.cache.subscribe(self._cache_event.emit)
-        self._cache_event.connect(self._on_cache_event, Qt.ConnectionType.QueuedConnection)
-        self.importer = ImportService(library, cache=self.cache)
-        self.thumbs = ThumbnailCache(self.state, self.hub, self.cache, self)
-        self.playback = Playback(self)
-        self.sync = SyncController(library, self.hub, self)
-        self.export_service = ExportService(library, self.hub, self)
-        self.watch: Any = None
-        self._watch_result.connect(self._on_watch_result, Qt.ConnectionType.QueuedConnection)
-
-        self._build_pages()
-        self._build_docks()
-        self._build_status_bar()
-        self._build_actions()
-        self._build_toolbar()
-        self._build_menus()
-        self._connect()
-        self.setStyleSheet(style_sheet({name: value.name() for name, value in vars(theme).items()
-                                        if isinstance(value, QColor)}))
-        self.drop_overlay = DropOverlay(self)
-        self.set_mode(Mode.LIBRARY, force=True)
-        self.restore_session()
-        if services:
-            QTimer.singleShot(0, self.start_services)
+        self._painted = None
+        self._fill_steps = []
+        self._build_frame()
+        if library is not None:
+            self.attach(library)
 
     # -- services --------------------------------------------------------------------------------
     def start_services(self) -> None:
@@ -129,17 +95,23 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
             self.show_message("Watching the folder failed; details are in the log", error=True)
 
     def _on_watch_result(self, result: ImportResult) -> None:
+        from core.media.importer import ImportStatus
+
         if result.status is ImportStatus.IMPORTED:
             self.show_message(f"Imported {result.path.name} from the watch folder")
         elif result.status is ImportStatus.ERROR:
             self.show_message(f"Watch folder: {result.path.name}: {result.error}", error=True)
 
     def _on_cache_event(self, event: CacheEvent) -> None:
+        from core.media.cache import CacheStage
+
         if event.stage is CacheStage.DONE and event.media == self.state.media_hash:
             self._load_timeline_media_cache()
 
     # -- modes -----------------------------------------------------------------------------------
     def set_mode(self, mode: Mode | str, *, force: bool = False) -> None:
+        from desktop.ui.viewer import ViewerMode
+
         mode = Mode(mode)
         if mode is self.mode and not force:
             return
@@ -156,7 +128,8 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
         else:
             self.pages.setCurrentWidget(self.editor_page)
             self.inspector.setCurrentIndex([Mode.ANNOTATE, Mode.FRAME, Mode.SPOTLIGHT].index(mode))
-            self.viewer.set_mode(_VIEWER_MODES[mode])
+            self.viewer.set_mode({Mode.ANNOTATE: ViewerMode.PLAIN, Mode.FRAME: ViewerMode.FRAME,
+                                  Mode.SPOTLIGHT: ViewerMode.SPOTLIGHT}[mode])
             self.inspector_dock.setWindowTitle({Mode.ANNOTATE: "Annotate", Mode.FRAME: "Frame",
                                                 Mode.SPOTLIGHT: "Spotlight"}[mode])
             if mode is Mode.ANNOTATE and self.state.media_hash is None:
@@ -169,12 +142,7 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
                 clip = self.state.clip_doc()
                 if clip is not None and clip["media"] != self.state.media_hash:
                     self.state.set_media(clip["media"])
-        self.reel_dock.setVisible(mode in (Mode.FRAME, Mode.SPOTLIGHT))
-        self.inspector_dock.setVisible(mode in EDIT_MODES)
-        self.history_dock.setVisible(mode in (Mode.FRAME, Mode.SPOTLIGHT))
-        self.text_dock.setVisible(mode in (Mode.FRAME, Mode.SPOTLIGHT))  # overlays of the open clip
-        if mode in EDIT_MODES:
-            self.inspector_dock.raise_()
+        self._show_docks_for(mode)
         for b in BINDINGS:
             self.actions_by_name[b.name].setEnabled(mode in b.modes)
         self._refresh_editor()
@@ -215,7 +183,7 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
 
     def _new_empty_reel(self) -> None:
         from core.enums import AspectRatio
-        from desktop.ui.annotate_panel import NewReelDialog
+        from desktop.ui.annotate_panel import NewReelDialog, create_reel
         default = AspectRatio(self.library.get_setting("ui.default_aspect", AspectRatio.PORTRAIT.value))
         dialog = NewReelDialog(0, default, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
@@ -270,6 +238,8 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
             self.viewer.set_clip({**clip, "edit": {**clip["edit"], "rotation": degrees}}, self.state.aspect())
 
     def _straighten(self, on: bool) -> None:
+        from desktop.ui.rotation_control import StraightenOverlay
+
         if on and self.straighten is None and self.mode is Mode.FRAME:
             self.straighten = StraightenOverlay(self.viewer)
             self.straighten.measured.connect(self.frame_panel.apply_straighten)
@@ -298,6 +268,8 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
         KeymapDialog(self).exec()
 
     def open_settings(self) -> None:
+        from desktop.ui.settings_dialog import SettingsDialog
+
         try:
             dialog = SettingsDialog(self.library, self.hub, self)
         except Exception:
@@ -326,10 +298,11 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
             tray.showMessage("ReelDesk", text)
 
     # -- misc ------------------------------------------------------------------------------------
-    def show_message(self, text: str, error: bool = False) -> None:
+    def show_message(self, text: str, error: bool = False, timeout: int | None = None) -> None:
+        """A status line; ``timeout`` in ms (0: until the next one), by default longer for errors."""
         bar = self.statusBar()
         bar.setStyleSheet(f"QStatusBar {{ color: {(theme.ERROR if error else theme.TEXT_DIM).name()}; }}")
-        bar.showMessage(text, 8000 if error else 4000)
+        bar.showMessage(text, (8000 if error else 4000) if timeout is None else timeout)
         (log.info if not error else log.warning)("status: %s", text)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
@@ -339,13 +312,8 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
 
     # -- session ---------------------------------------------------------------------------------
     def restore_session(self, mode: str | None = None, project: str | None = None) -> None:
-        s = ui_settings(self.library)
-        geometry = s.value("window/geometry")
-        restored = isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
-        fit_window(self, first_launch=not restored)  # a smaller screen than last time, or none saved
-        state = s.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state, _LAYOUT_VERSION)
+        """The reel, clip, footage, playhead and mode of last time (the layout is restored by the frame)."""
+        s = ui_settings(self.root)
         known_projects = {p["uid"] for p in self.library.projects()}
         saved_project = project or s.value("session/project")
         if saved_project in known_projects:
@@ -375,9 +343,12 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
         self._fill_reel_combo()
 
     def save_session(self) -> None:
-        s = ui_settings(self.library)
+        s = ui_settings(self.root)
         s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState(_LAYOUT_VERSION))
+        s.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        if not self.ready:  # closed while the library opened: keep the session of last time
+            s.sync()
+            return
         s.setValue("session/mode", self.mode.value)
         s.setValue("session/project", self.state.project_uid or "")
         s.setValue("session/clip", self.state.wc_uid or "")
@@ -386,7 +357,7 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self.export_panel.confirm_close(self):  # exports running: keep / cancel / stay
+        if self.ready and not self.export_panel.confirm_close(self):  # exports running: keep / cancel / stay
             event.ignore()
             return
         self._closing = True
@@ -402,6 +373,13 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
         if getattr(self, "_shut_down", False):
             return
         self._shut_down = True
+        self._closing = True  # a library that opens after this is closed, not attached
+        if self._painted is not None:  # closed before the first paint: the opening thread ends unopened
+            self._painted.set()
+        while self._fill_steps:  # closed while filling: finish, so that everything below exists to stop
+            self._fill_steps.pop(0)()
+        if not self.ready:
+            return
         self.playback.close()
         if self._import_task is not None:
             self._import_task.cancel()
@@ -421,4 +399,4 @@ class MainWindow(WindowBuilder, EditorView, ImportActions, QMainWindow):
         self.state.close()
 
 
-__all__ = ["MainWindow", "ui_settings"]
+__all__ = ["SETTINGS_FILE", "MainWindow", "ui_settings"]

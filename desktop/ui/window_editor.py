@@ -3,18 +3,15 @@ timeline and transport, and the playhead (a mixin of ``MainWindow``)."""
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize
 
-from core.changes import ChangeSet, EntityKind
-from core.media.cache import PEAKS_PER_SECOND, THUMB_EVERY_S
-from core.media.waveform import load_peaks, peaks_path
 from desktop.ui.keymap import Mode
-from desktop.ui.refresh import open_clip_changed, project_rows_changed
-from desktop.ui.timecode import FRAMES_SETTING
-from desktop.ui.undo import fmt_time
 from resources import icon
+
+if TYPE_CHECKING:
+    from core.changes import ChangeSet
 
 
 # A mixin of MainWindow: the attributes it uses are the window's, typed there (mypy sees Any here).
@@ -40,6 +37,9 @@ class EditorView(_Window):
 
     def _load_timeline_media_cache(self) -> None:
         """Thumbnails and waveform of the open media for the timeline (cache thread makes missing ones)."""
+        from core.media.cache import PEAKS_PER_SECOND, THUMB_EVERY_S
+        from core.media.waveform import load_peaks, peaks_path
+
         h = self.state.media_hash
         if h is None:
             return
@@ -98,6 +98,9 @@ class EditorView(_Window):
 
     def _library_changed(self, changes: ChangeSet | None) -> None:
         """Redraw only what the change set concerns (None: anything may have changed)."""
+        from core.changes import EntityKind
+        from desktop.ui.refresh import project_rows_changed
+
         reel = changes is None or self.state.project_uid in changes.of(EntityKind.PROJECT)
         if reel:
             if self.state.project_uid is not None and self.state.project_doc() is None:
@@ -114,6 +117,9 @@ class EditorView(_Window):
             self._refresh_editor()
 
     def _editor_shows(self, changes: ChangeSet) -> bool:
+        from core.changes import EntityKind
+        from desktop.ui.refresh import open_clip_changed
+
         if self.mode in (Mode.FRAME, Mode.SPOTLIGHT):
             return open_clip_changed(self.state)(changes)
         if self.mode is Mode.ANNOTATE:
@@ -123,6 +129,8 @@ class EditorView(_Window):
 
     def _refresh_editor(self) -> None:
         """Push the open clip / footage into the viewer, timeline and transport."""
+        from desktop.ui.undo import fmt_time
+
         mode = self.mode
         hint = ""
         framing = mode in (Mode.FRAME, Mode.SPOTLIGHT)
@@ -203,6 +211,8 @@ class EditorView(_Window):
         self.show_message(f"Speed {rate:g}×")
 
     def _set_frames_timecode(self, on: bool) -> None:
+        from desktop.ui.timecode import FRAMES_SETTING
+
         self.library.set_setting(FRAMES_SETTING, "1" if on else "0")
         self.timeline.set_frames_timecode(on)
         self._position(self.state.media_time)

@@ -2,19 +2,19 @@
 of ``MainWindow``)."""
 from __future__ import annotations
 
-from typing import Any
-
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog
 
-from core.media.importer import ImportProgress, ImportResult, ImportStatus
-from desktop.ui.import_games import VIDEO_FILTER, ask_game_import, game_name_for, long_footage, make_game
 from desktop.ui.window_widgets import ImportReportDialog
-from desktop.ui.workers import Task
+
+if TYPE_CHECKING:  # the frame of the main window is built before the library and media code are loaded
+    from core.media.importer import ImportProgress, ImportResult
+    from desktop.ui.workers import Task
 
 # A mixin of MainWindow: the attributes it uses are the window's, typed there (mypy sees Any here).
 _Window: Any = object
@@ -31,6 +31,8 @@ class ImportActions(_Window):
 
     # -- import ----------------------------------------------------------------------------------
     def import_dialog(self) -> None:
+        from desktop.ui.import_games import VIDEO_FILTER
+
         files, _f = QFileDialog.getOpenFileNames(self, "Import videos", str(Path.home()), VIDEO_FILTER)
         if files:
             self.start_import([Path(f) for f in files])
@@ -41,6 +43,8 @@ class ImportActions(_Window):
             self.start_import([Path(folder)])
 
     def import_game_dialog(self) -> None:
+        from desktop.ui.import_games import ask_game_import
+
         chosen = ask_game_import(self)
         if chosen is not None:
             self.start_import(chosen[0], game_name=chosen[1])
@@ -79,6 +83,9 @@ class ImportActions(_Window):
         self.import_box.hide()
 
     def _import_done(self, results: list[ImportResult]) -> None:
+        from core.media.importer import ImportStatus
+        from desktop.ui.import_games import game_name_for, long_footage, make_game
+
         ok = [r for r in results if r.ok]
         bad = [r for r in results if r.status is ImportStatus.ERROR]
         new_media = [r.media for r in ok if r.media]
@@ -105,6 +112,10 @@ class ImportActions(_Window):
 
     # -- drag and drop from Explorer -------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if not self.ready:  # nothing can be imported before the library is open: refuse, and say so
+            event.ignore()
+            self.show_message("The library is still opening; drop the files again when it is open", error=True)
+            return
         if event.mimeData().hasUrls() and _local_files(event.mimeData().urls()):
             n = len(_local_files(event.mimeData().urls()))
             self.drop_overlay.text = f"Drop to import {n} item{'s' if n != 1 else ''}"
@@ -127,7 +138,7 @@ class ImportActions(_Window):
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         self.drop_overlay.hide()
         paths = _local_files(event.mimeData().urls()) if event.mimeData().hasUrls() else []
-        if not paths:
+        if not paths or not self.ready:
             event.ignore()
             return
         event.acceptProposedAction()

@@ -1,6 +1,7 @@
 """Small widgets of the main window: an eliding label, the drop overlay and the import report."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
@@ -16,9 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.media.importer import ImportResult, ImportStatus
 from desktop.ui import theme
 from resources import icon
+
+if TYPE_CHECKING:  # the frame of the main window is built before media code is loaded
+    from core.media.importer import ImportResult
 
 
 class ElidedLabel(QLabel):
@@ -71,6 +74,8 @@ class ImportReportDialog(QDialog):
     """Per-file results of an import, errors first; non-modal so editing can go on."""
 
     def __init__(self, results: list[ImportResult], parent: QWidget | None = None) -> None:
+        from core.media.importer import ImportStatus
+
         super().__init__(parent)
         self.setWindowTitle("Import")
         self.resize(680, 360)
