@@ -234,7 +234,7 @@ def merge_wait(root: Path, n: int) -> None:
             f"p99 {ms(pct(waits, 0.99))} max {ms(max(waits))} over {len(waits)} applies; "
             f"max wait beyond an idle apply {ms(extra)} (goal 50 ms: {extra / 0.05:.2f}x of goal); "
             f"merge held the lock {len(lock.holds)} times, p50 {ms(statistics.median(lock.holds))} "
-            f"max {ms(max(lock.holds))}")
+            f"p99 {ms(pct(lock.holds, 0.99))} max {ms(max(lock.holds))}")
     lib.close()
 
 

@@ -16,15 +16,11 @@ from core.gestures.registry import EntityRule, entity_rule, validate_payload
 from core.ids import is_media_hash, is_uid
 from core.library_projections import LibraryProjections, resolution_keys
 from core.library_store import _FS, _G, _INSERT_LOG, MergeResult
+from core.merge_chunks import CHUNK_BUDGET_S, PieceCost, Runs, next_piece
 
 # How far a remote clock may run ahead of ours (plus one per gesture merged): every later local
 # gesture takes max+1, so adopting a forged huge lamport would break every device's sync.
 MAX_LAMPORT_JUMP = 1_000_000
-# A merge holds the write lock for chunks of about this long (a local apply waits one chunk at
-# most); the first chunk is small because the pace of this machine and library is unknown.
-CHUNK_TARGET_S = 0.02
-FIRST_CHUNK = 32
-MIN_CHUNK = 8
 
 
 def _op(g: Gesture) -> str:
@@ -41,6 +37,10 @@ def _entity(g: Gesture) -> str:
 
 
 class LibraryMerge(LibraryProjections):
+    # What a merge times its pieces with (tests pass a fake clock's); perf_counter, as
+    # time.monotonic ticks every 15.6 ms on Windows before Python 3.13.
+    merge_timer: Callable[[], float] = staticmethod(time.perf_counter)
+
     # -- remote gestures -----------------------------------------------------------------------
     def merge_remote(self, gestures: Iterable[Gesture | Mapping[str, Any]],
                      in_transaction: Callable[[Connection], None] | None = None, *,
@@ -48,13 +48,14 @@ class LibraryMerge(LibraryProjections):
         """Apply other devices' gestures; idempotent by op_id; convergent in any arrival order.
 
         Every gesture is validated before anything is written; one bad gesture rejects the whole
-        call (the sync quarantines that batch). The gestures are then written in total order in
-        chunks, one transaction each, sized to hold the write lock about ``CHUNK_TARGET_S`` (or
-        ``chunk_size`` gestures), so a local apply waits for one chunk at most; each chunk
-        publishes its ChangeSet. A crash between chunks leaves the earlier chunks merged, which
-        is the state of having received the batch in parts: merging it again skips them by op_id
-        and completes it. ``in_transaction`` runs inside the last chunk's transaction (the sync
-        advances its cursor there, so a cursor never moves past a partly merged batch).
+        call (the sync quarantines that batch). The gestures are then written scope after scope in
+        chunks, one transaction each, that end before they hold the write lock longer than
+        ``CHUNK_BUDGET_S`` (core.merge_chunks), or of ``chunk_size`` gestures; the lock is fair,
+        so a local apply waits for one chunk at most. Each chunk publishes its ChangeSet. A crash
+        between chunks leaves the earlier chunks merged, which is the state of having received
+        the batch in parts: merging it again skips them by op_id and completes it.
+        ``in_transaction`` runs inside the last chunk's transaction (the sync advances its cursor
+        there, so a cursor never moves past a partly merged batch).
         """
         parsed = [validate_remote(g if isinstance(g, Gesture) else Gesture.from_wire(g)) for g in gestures]
         parsed.sort(key=lambda g: g.order_key)
@@ -65,30 +66,37 @@ class LibraryMerge(LibraryProjections):
         # Scope after scope (each in total order): a chunk then touches few reels, and each reel's
         # state and projection are written about once per merge instead of once per chunk.
         # Scopes fold independently, so their relative order does not change the result.
-        grouped = orphans + [g for _scope, (_kind, items) in sorted(plan.items()) for g in items]
-        placed = {id(g) for g in grouped}
-        parsed = grouped + [g for g in parsed if id(g) not in placed]  # duplicates: counted, not written
+        scoped = [items for _scope, (_kind, items) in sorted(plan.items())]
+        placed = {id(g) for run in scoped for g in run} | {id(g) for g in orphans}
+        duplicates = [g for g in parsed if id(g) not in placed]  # counted, not written
+        runs = Runs([orphans, *scoped, duplicates])
+        cost = PieceCost()
         total = MergeResult(0, 0, 0)
-        start, size = 0, chunk_size or FIRST_CHUNK
         while True:
-            chunk = parsed[start:start + size]
-            last = start + size >= len(parsed)
             changes = ChangeBuilder()
             with self._write() as conn:
-                began = time.perf_counter()
-                result = self._merge(conn, chunk, changes)
+                began = self.merge_timer()
+                taken = 0
+                while not runs.done:
+                    if chunk_size is not None:
+                        n = min(runs.rest(), chunk_size - taken)
+                    else:
+                        n = next_piece(cost, runs.rest(), CHUNK_BUDGET_S - (self.merge_timer() - began), taken > 0)
+                    if n == 0:
+                        break
+                    piece_began = self.merge_timer()
+                    result = self._merge(conn, runs.take(n), changes)
+                    cost.learn(n, self.merge_timer() - piece_began)
+                    total = MergeResult(total.applied + result.applied, total.duplicates + result.duplicates,
+                                        total.refolded_scopes + result.refolded_scopes)
+                    taken += n
+                last = runs.done
                 if last and in_transaction is not None:
                     in_transaction(conn)
-            took = time.perf_counter() - began
-            total = MergeResult(total.applied + result.applied, total.duplicates + result.duplicates,
-                                total.refolded_scopes + result.refolded_scopes)
             if not changes.empty:
                 self._notify(changes.build(Initiator.REMOTE_MERGE))
             if last:
                 return total
-            start += size
-            if chunk_size is None:  # aim the next chunk at the target from this one's pace
-                size = max(MIN_CHUNK, min(size * 2, int(size * CHUNK_TARGET_S / max(took, 1e-6))))
 
     def _unknown(self, conn: Connection, gestures: list[Gesture]) -> list[Gesture]:
         """The gestures not in the log yet, each op_id once, in the given order."""
