@@ -3,7 +3,8 @@ before gestures already folded in its scope."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, select, update
 
@@ -11,16 +12,28 @@ from core.changes import ChangeBuilder, Initiator
 from core.enums import GestureKind
 from core.gestures.fold import ScopeState, clip_of_path, step
 from core.gestures.state import ConflictRecord
-from core.gestures.model import ClockAhead, Gesture, GestureError, ScopeKind, canonical_json
+from core.gestures.model import ClockAhead, Gesture, GestureError, OrderKey, ScopeKind, canonical_json
 from core.gestures.registry import EntityRule, entity_rule, validate_payload
 from core.ids import is_media_hash, is_uid
 from core.library_projections import LibraryProjections, resolution_keys
-from core.library_store import _FS, _G, _INSERT_LOG, MergeResult
+from core.library_store import _FS, _G, _INSERT_LOG, _SEL_SEQ, UNFOLDED, MergeResult
 from core.merge_chunks import CHUNK_BUDGET_S, PieceCost, Runs, next_piece
 
 # How far a remote clock may run ahead of ours (plus one per gesture merged): every later local
 # gesture takes max+1, so adopting a forged huge lamport would break every device's sync.
 MAX_LAMPORT_JUMP = 1_000_000
+
+
+@dataclass(frozen=True)
+class Refolded:
+    """A scope folded again from its log (and gestures about to be logged)."""
+
+    scope: str
+    seq: int | None  # the scope's saved-state version it was folded from
+    ops: frozenset[str]  # the gestures not logged yet that it includes
+    state: ScopeState
+    conflicts: list[ConflictRecord]
+    effects: dict[str, str]  # op_id -> effect, where it differs from the logged one
 
 
 def _op(g: Gesture) -> str:
@@ -63,30 +76,52 @@ class LibraryMerge(LibraryProjections):
             new = self._unknown(conn, parsed)
             self._check_clock(conn, new)
             plan, orphans = self._plan(conn, new)
+            lasts = {scope: key for scope in plan if (key := self._last_logged(conn, scope)) is not None}
         # Scope after scope (each in total order): a chunk then touches few reels, and each reel's
         # state and projection are written about once per merge instead of once per chunk.
         # Scopes fold independently, so their relative order does not change the result.
-        scoped = [items for _scope, (_kind, items) in sorted(plan.items())]
-        placed = {id(g) for run in scoped for g in run} | {id(g) for g in orphans}
+        placed = {id(g) for _kind, items in plan.values() for g in items} | {id(g) for g in orphans}
         duplicates = [g for g in parsed if id(g) not in placed]  # counted, not written
-        runs = Runs([orphans, *scoped, duplicates])
+        runs: Runs[str | None, Gesture] = Runs([(None, orphans), *((scope, items) for scope, (_kind, items)
+                                                                     in sorted(plan.items())), (None, duplicates)])
+
+        def refolds() -> bool:  # the next piece sorts before its scope's last logged gesture
+            scope = runs.key()
+            return scope in lasts and runs.peek(1)[0].order_key < lasts[scope]
+
         cost = PieceCost()
         total = MergeResult(0, 0, 0)
         while True:
+            folded, folded_n = None, 0
+            if chunk_size is None and not runs.done and (scope := runs.key()) is not None and refolds():
+                # Re-folding a reel from its log takes longer than a chunk may hold the lock: fold
+                # before taking it, so the chunk only writes the result (if nothing changed since).
+                folded_n = next_piece(cost, runs.rest(), CHUNK_BUDGET_S, started=False)
+                with self.read() as conn:
+                    folded = self._fold_log(conn, scope, plan[scope][0], runs.peek(folded_n))
             changes = ChangeBuilder()
             with self._write() as conn:
                 began = self.merge_timer()
                 taken = 0
                 while not runs.done:
-                    if chunk_size is not None:
+                    if folded is not None:
+                        n = 0 if taken else folded_n  # a re-folded piece is a chunk of its own
+                    elif chunk_size is not None:
                         n = min(runs.rest(), chunk_size - taken)
+                    elif taken and refolds():
+                        n = 0  # the next chunk folds it before taking the lock
                     else:
                         n = next_piece(cost, runs.rest(), CHUNK_BUDGET_S - (self.merge_timer() - began), taken > 0)
                     if n == 0:
                         break
+                    scope = runs.key()
+                    piece = runs.take(n)
+                    if scope is not None:
+                        lasts[scope] = max(lasts.get(scope, piece[-1].order_key), piece[-1].order_key)
                     piece_began = self.merge_timer()
-                    result = self._merge(conn, runs.take(n), changes)
-                    cost.learn(n, self.merge_timer() - piece_began)
+                    result = self._merge(conn, piece, changes, folded)
+                    if folded is None:  # a re-folded piece's cost says nothing about the others'
+                        cost.learn(n, self.merge_timer() - piece_began)
                     total = MergeResult(total.applied + result.applied, total.duplicates + result.duplicates,
                                         total.refolded_scopes + result.refolded_scopes)
                     taken += n
@@ -97,6 +132,11 @@ class LibraryMerge(LibraryProjections):
                 self._notify(changes.build(Initiator.REMOTE_MERGE))
             if last:
                 return total
+
+    def _last_logged(self, conn: Connection, scope: str) -> OrderKey | None:
+        row = conn.execute(select(_G.c.lamport, _G.c.device_id, _G.c.op_id).where(_G.c.scope_uid == scope)
+                           .order_by(_G.c.lamport.desc(), _G.c.device_id.desc(), _G.c.op_id.desc()).limit(1)).first()
+        return None if row is None else (row.lamport, row.device_id, row.op_id)
 
     def _unknown(self, conn: Connection, gestures: list[Gesture]) -> list[Gesture]:
         """The gestures not in the log yet, each op_id once, in the given order."""
@@ -119,7 +159,10 @@ class LibraryMerge(LibraryProjections):
         if highest > local + len(new) + MAX_LAMPORT_JUMP:
             raise ClockAhead(f"gesture clock {highest} is too far ahead of this library's ({local})")
 
-    def _merge(self, conn: Connection, gestures: list[Gesture], changes: ChangeBuilder) -> MergeResult:
+    def _merge(self, conn: Connection, gestures: list[Gesture], changes: ChangeBuilder,
+               folded: Refolded | None = None) -> MergeResult:
+        """Merge ``gestures`` in ``conn``'s transaction; ``folded``: a refold of their scope made
+        before the write lock, used where the scope has not changed since."""
         new = self._unknown(conn, gestures)
         if not new:
             return MergeResult(0, len(gestures), 0)
@@ -137,6 +180,7 @@ class LibraryMerge(LibraryProjections):
                              .values(scope_uid=project)).rowcount
             if n:
                 refold.add(project)
+        adopted = set(refold)
         for scope, (kind, items) in sorted(plan.items()):
             state = self._load_state(conn, scope, kind)
             if scope not in refold and (state.last is None or tuple(items[0].order_key) > tuple(state.last)):
@@ -158,7 +202,13 @@ class LibraryMerge(LibraryProjections):
                 refold.add(scope)
         for scope in sorted(refold):
             kind = plan[scope][0] if scope in plan else ScopeKind.PROJECT
-            self._refold(conn, scope, kind, _op(plan[scope][1][-1] if scope in plan else new[-1]), changes)
+            op_id = _op(plan[scope][1][-1] if scope in plan else new[-1])
+            if (folded is not None and folded.scope == scope and scope not in adopted
+                    and folded.ops == {_op(g) for g in plan[scope][1]}
+                    and folded.seq == conn.execute(_SEL_SEQ, {"scope": scope}).scalar()):
+                self._write_refold(conn, scope, folded, op_id, changes)  # nothing changed since it was folded
+            else:
+                self._refold(conn, scope, kind, op_id, changes)
         return MergeResult(len(new), len(gestures) - len(new), len(refold))
 
     def _plan(self, conn: Connection, new: list[Gesture]
@@ -207,19 +257,33 @@ class LibraryMerge(LibraryProjections):
 
     def _refold(self, conn: Connection, scope: str, kind: ScopeKind, op_id: str, changes: ChangeBuilder) -> None:
         """Rebuild a scope from its whole gesture list (a gesture arrived out of order)."""
+        self._write_refold(conn, scope, self._fold_log(conn, scope, kind), op_id, changes)
+
+    def _fold_log(self, conn: Connection, scope: str, kind: ScopeKind, new: Sequence[Gesture] = ()) -> Refolded:
+        """Fold a scope's logged gestures, with ``new`` ones not logged yet, in total order; reads only."""
         rows = conn.execute(select(_G).where(_G.c.scope_uid == scope).order_by(
             _G.c.lamport, _G.c.device_id, _G.c.op_id)).all()
+        seq = conn.execute(_SEL_SEQ, {"scope": scope}).scalar()
+        items = [(self._row_to_gesture(row), row.effect) for row in rows]
+        if new:
+            items = sorted(items + [(g, UNFOLDED) for g in new], key=lambda item: item[0].order_key)
         state = ScopeState(kind)
         conflicts: list[ConflictRecord] = []
-        for row in rows:
-            g = self._row_to_gesture(row)
+        effects: dict[str, str] = {}
+        for g, logged in items:
             res = step(state, g)
             conflicts += res.conflicts
             effect = canonical_json(res.effect)
-            if effect != row.effect:
-                conn.execute(update(_G).where(_G.c.id == row.id).values(effect=effect))
-        touched = {wc for wc in map(clip_of_path, state.entries) if wc}
-        self._persist(conn, scope, state, touched, op_id, conflicts, changes, refold=True)
+            if effect != logged:
+                effects[_op(g)] = effect
+        return Refolded(scope, seq, frozenset(_op(g) for g in new), state, conflicts, effects)
+
+    def _write_refold(self, conn: Connection, scope: str, folded: Refolded, op_id: str,
+                      changes: ChangeBuilder) -> None:
+        for op, effect in folded.effects.items():
+            conn.execute(update(_G).where(_G.c.op_id == op).values(effect=effect))
+        touched = {wc for wc in map(clip_of_path, folded.state.entries) if wc}
+        self._persist(conn, scope, folded.state, touched, op_id, folded.conflicts, changes, refold=True)
 
     @classmethod
     def refold_projects(cls, conn: Connection) -> int:

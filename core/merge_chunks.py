@@ -8,8 +8,9 @@ projection written once per piece, a refold) more than on its number of gestures
 """
 from __future__ import annotations
 
-from typing import Generic, Sequence, TypeVar
+from typing import Generic, Iterable, Sequence, TypeVar
 
+K = TypeVar("K")
 T = TypeVar("T")
 
 # A chunk starts a piece only while it is predicted to end within this budget, so a local apply
@@ -65,11 +66,11 @@ class PieceCost:
         return max(0, int((budget - fixed) / max(per, 1e-9)))
 
 
-class Runs(Generic[T]):
-    """The merge's runs, handed out front to back in pieces."""
+class Runs(Generic[K, T]):
+    """The merge's runs, each under its key (a scope), handed out front to back in pieces."""
 
-    def __init__(self, runs: Sequence[Sequence[T]]) -> None:
-        self._runs = [list(r) for r in runs if r]
+    def __init__(self, runs: Iterable[tuple[K, Sequence[T]]]) -> None:
+        self._runs = [(key, list(items)) for key, items in runs if items]
         self._run = 0
         self._at = 0
 
@@ -77,16 +78,21 @@ class Runs(Generic[T]):
     def done(self) -> bool:
         return self._run >= len(self._runs)
 
+    def key(self) -> K:
+        return self._runs[self._run][0]
+
     def rest(self) -> int:
         """What is left of the current run."""
-        return len(self._runs[self._run]) - self._at
+        return len(self._runs[self._run][1]) - self._at
+
+    def peek(self, n: int) -> list[T]:
+        """The next ``n`` items of the current run (``n`` <= ``rest()``)."""
+        return self._runs[self._run][1][self._at:self._at + n]
 
     def take(self, n: int) -> list[T]:
-        """The next ``n`` items of the current run (``n`` <= ``rest()``)."""
-        run = self._runs[self._run]
-        piece = run[self._at:self._at + n]
+        piece = self.peek(n)
         self._at += n
-        if self._at >= len(run):
+        if self._at >= len(self._runs[self._run][1]):
             self._run, self._at = self._run + 1, 0
         return piece
 

@@ -13,6 +13,7 @@ import pytest
 
 from core.changes import ChangeSet, EntityKind
 from core.clock import FakeClock
+from core.fair_lock import FairRLock
 from core.enums import GestureKind as K
 from core.gestures.fold import step as real_step
 from core.gestures.model import Gesture
@@ -39,12 +40,35 @@ def two_reels(make_library, per_reel: int) -> tuple[Library, Library, tuple[str,
     return a, b, (first, second), a.gestures(after_id=seen)
 
 
+class TimedLock(FairRLock):
+    """A write lock that records how long (on ``clock``) each outermost hold lasted."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.holds: list[float] = []
+        self._mine = threading.local()
+
+    def acquire(self) -> None:
+        super().acquire()
+        self._mine.depth = getattr(self._mine, "depth", 0) + 1
+        if self._mine.depth == 1:
+            self._mine.since = self.clock.monotonic()
+
+    def release(self) -> None:
+        self._mine.depth -= 1
+        if self._mine.depth == 0:
+            self.holds.append(self.clock.monotonic() - self._mine.since)
+        super().release()
+
+
 class SlowMerge:
-    """Makes ``lib``'s merge slow on ``clock`` and records its pieces and chunks in order."""
+    """Makes ``lib``'s merge slow on a fake clock and records its pieces, chunks and lock holds."""
 
     def __init__(self, lib: Library, monkeypatch: pytest.MonkeyPatch) -> None:
         self.clock = FakeClock()
         self.start = self.clock.monotonic()
+        self.lock = lib._lock = TimedLock(self.clock)
         self.events: list[tuple[str, Any]] = []  # ("piece", op_ids) and ("chunk", fake time at commit)
         lib.merge_timer = self.clock.monotonic  # type: ignore[method-assign]  # the test's clock
         real_merge = lib._merge
@@ -53,10 +77,10 @@ class SlowMerge:
             self.clock.advance(PER_GESTURE_S)
             return real_step(state, g)
 
-        def merge(conn: Any, gestures: list[Gesture], changes: Any) -> Any:
+        def merge(conn: Any, gestures: list[Gesture], changes: Any, folded: Any = None) -> Any:
             self.events.append(("piece", [g.op_id for g in gestures]))
             self.clock.advance(PER_PIECE_S)
-            return real_merge(conn, gestures, changes)
+            return real_merge(conn, gestures, changes, folded)
 
         monkeypatch.setattr("core.library_merge.step", step)  # the merge's folds only: apply has its own
         monkeypatch.setattr(lib, "_merge", merge)
@@ -85,7 +109,7 @@ def test_chunks_end_before_the_budget_is_spent_and_a_waiting_apply_goes_between(
     applied: list[str] = []
     real_merge = b._merge
 
-    def queue_an_apply_in_the_first_chunk(conn: Any, gestures: list[Gesture], changes: Any) -> Any:
+    def queue_an_apply_in_the_first_chunk(conn: Any, gestures: list[Gesture], changes: Any, folded: Any = None) -> Any:
         if not applied and not any(kind == "chunk" for kind, _ in slow.events):
             applied.append("queued")
             t = threading.Thread(target=lambda: applied.append(b.apply(Gesture(
@@ -93,7 +117,7 @@ def test_chunks_end_before_the_budget_is_spent_and_a_waiting_apply_goes_between(
             t.start()
             assert b._lock.wait_for_queued(1, WAIT_S)  # the apply waits for this chunk's lock
             threads.append(t)
-        return real_merge(conn, gestures, changes)
+        return real_merge(conn, gestures, changes, folded)
 
     threads: list[threading.Thread] = []
     monkeypatch.setattr(b, "_merge", queue_an_apply_in_the_first_chunk)
@@ -107,6 +131,7 @@ def test_chunks_end_before_the_budget_is_spent_and_a_waiting_apply_goes_between(
     # ended before its budget was spent.
     assert result.applied == 60 and len(chunks) >= 4
     assert all(held <= CHUNK_BUDGET_S + EPS for held, _changes, _ops in chunks), [h for h, _c, _o in chunks]
+    assert max(slow.lock.holds) <= CHUNK_BUDGET_S + EPS
     assert sum(len(ops) for _h, _c, ops in chunks) == 60
     # The apply queued during the first chunk went before the second chunk.
     log = [g.op_id for g in b.gestures()]
@@ -130,6 +155,65 @@ def test_a_reel_that_fits_a_fresh_chunk_is_not_split_over_two(make_library, monk
     assert [len(ops) for _h, _c, ops in chunks] == [6, 6]
     for project in reels:
         assert a.project_json(project) == b.project_json(project)
+
+
+def late_edits(make_library, local: int) -> tuple[Library, Library, str, list[Gesture]]:
+    """b made ``local`` edits of a reel; a made 3 meanwhile, which sort before most of b's."""
+    a, b = make_library("a"), make_library("b")
+    _raw, project, wc = seed_clip(a)
+    b.merge_remote(a.gestures())
+    seen = a.gesture_count()
+    for i in range(local):
+        b.apply(Gesture(K.SET_ROTATION, wc, {"degrees": float(i % 5)}))
+    for i in range(3):
+        a.apply(Gesture(K.SET_ROTATION, wc, {"degrees": 10.0 + i}))
+    return a, b, project, a.gestures(after_id=seen)
+
+
+def same_as_one_batch(make_library, lib: Library, project: str) -> None:
+    one = make_library("one-batch")
+    one.merge_remote(lib.gestures(), chunk_size=100_000)
+    assert one.project_json(project) == lib.project_json(project)
+    assert one.conflicts(include_resolved=True) == lib.conflicts(include_resolved=True)
+
+
+def test_a_late_gesture_refolds_its_reel_before_the_merge_takes_the_lock(make_library, monkeypatch) -> None:
+    """Folding a reel again from its 40 logged gestures takes 40 fake ms: done before the lock, the
+    chunk that holds it only writes the result."""
+    a, b, project, late = late_edits(make_library, 40)
+    slow = SlowMerge(b, monkeypatch)
+    result = b.merge_remote(late)
+    assert result.applied == 3 and result.refolded_scopes == 1
+    assert slow.clock.monotonic() - slow.start >= 0.04  # the fold happened...
+    assert max(slow.lock.holds) <= CHUNK_BUDGET_S + EPS  # ...outside the lock
+    assert b.conflicts()  # concurrent rotations of one clip: the refold's conflicts were written
+    same_as_one_batch(make_library, b, project)
+    a.merge_remote(b.gestures())
+    assert a.project_json(project) == b.project_json(project)
+
+
+def test_a_reel_changed_after_its_fold_is_folded_again_under_the_lock(make_library, monkeypatch) -> None:
+    """A local edit lands between the fold made before the lock and the chunk: the fold is stale
+    (the edit is not in it), so the chunk folds the reel again from its log."""
+    a, b, project, late = late_edits(make_library, 10)
+    wc = late[0].entity_uid
+    real_fold = b._fold_log
+    folds: list[bool] = []
+    edits: list[str] = []
+
+    def fold_then_edit(conn: Any, scope: str, kind: Any, new: Any = ()) -> Any:
+        folded = real_fold(conn, scope, kind, new)
+        folds.append(bool(new))
+        if new:  # before the lock (this thread does not hold it): the user edits the same reel now
+            edits.append(b.apply(Gesture(K.SET_ROTATION, wc, {"degrees": 17.0})).op_id)
+        return folded
+
+    monkeypatch.setattr(b, "_fold_log", fold_then_edit)
+    result = b.merge_remote(late)
+    assert result.applied == 3 and folds == [True, False]  # folded before the lock, then again under it
+    assert b.known_op_ids(edits) == set(edits)
+    # Had the stale fold been written, the reel would lack the local edit that one batch has.
+    same_as_one_batch(make_library, b, project)
 
 
 def test_piece_cost_learns_fixed_and_per_gesture_parts() -> None:
