@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from core.changes import ChangeBuilder, Initiator
 from core.enums import GestureKind
@@ -22,6 +22,9 @@ from core.merge_chunks import CHUNK_BUDGET_S, PieceCost, Runs, next_piece
 # How far a remote clock may run ahead of ours (plus one per gesture merged): every later local
 # gesture takes max+1, so adopting a forged huge lamport would break every device's sync.
 MAX_LAMPORT_JUMP = 1_000_000
+
+
+_UPDATE_EFFECT = update(_G).where(_G.c.op_id == bindparam("op")).values(effect=bindparam("effect"))
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,7 @@ class LibraryMerge(LibraryProjections):
                         lasts[scope] = max(lasts.get(scope, piece[-1].order_key), piece[-1].order_key)
                     piece_began = self.merge_timer()
                     result = self._merge(conn, piece, changes, folded)
-                    if folded is None:  # a re-folded piece's cost says nothing about the others'
-                        cost.learn(n, self.merge_timer() - piece_began)
+                    cost.learn(n, self.merge_timer() - piece_began)  # a re-folded piece: its writes
                     total = MergeResult(total.applied + result.applied, total.duplicates + result.duplicates,
                                         total.refolded_scopes + result.refolded_scopes)
                     taken += n
@@ -280,8 +282,8 @@ class LibraryMerge(LibraryProjections):
 
     def _write_refold(self, conn: Connection, scope: str, folded: Refolded, op_id: str,
                       changes: ChangeBuilder) -> None:
-        for op, effect in folded.effects.items():
-            conn.execute(update(_G).where(_G.c.op_id == op).values(effect=effect))
+        if folded.effects:
+            conn.execute(_UPDATE_EFFECT, [{"op": op, "effect": effect} for op, effect in folded.effects.items()])
         touched = {wc for wc in map(clip_of_path, folded.state.entries) if wc}
         self._persist(conn, scope, folded.state, touched, op_id, folded.conflicts, changes, refold=True)
 
