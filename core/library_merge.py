@@ -39,6 +39,29 @@ class Refolded:
     effects: dict[str, str]  # op_id -> effect, where it differs from the logged one
 
 
+class _ScopeRuns(Runs[str | None, Gesture]):
+    """A merge's runs (keyed by scope; None: orphans, duplicates) that know which piece sorts
+    before gestures already logged in its scope, so that merging it folds the scope again."""
+
+    def __init__(self, runs: Iterable[tuple[str | None, Sequence[Gesture]]], lasts: dict[str, OrderKey]) -> None:
+        super().__init__(runs)
+        self._lasts = lasts  # scope -> order key of its last logged gesture
+
+    def refolding(self) -> str | None:
+        """The scope of the next piece, where merging it re-folds that scope."""
+        scope = None if self.done else self.key()
+        if scope is None or scope not in self._lasts or self.peek(1)[0].order_key > self._lasts[scope]:
+            return None
+        return scope
+
+    def take(self, n: int) -> list[Gesture]:
+        scope = self.key()
+        piece = super().take(n)
+        if scope is not None:
+            self._lasts[scope] = max(self._lasts.get(scope, piece[-1].order_key), piece[-1].order_key)
+        return piece
+
+
 def _op(g: Gesture) -> str:
     return g.order_key[2]  # a validated remote gesture has every field of its order key
 
@@ -85,44 +108,25 @@ class LibraryMerge(LibraryProjections):
         # Scopes fold independently, so their relative order does not change the result.
         placed = {id(g) for _kind, items in plan.values() for g in items} | {id(g) for g in orphans}
         duplicates = [g for g in parsed if id(g) not in placed]  # counted, not written
-        runs: Runs[str | None, Gesture] = Runs([(None, orphans), *((scope, items) for scope, (_kind, items)
-                                                                     in sorted(plan.items())), (None, duplicates)])
-
-        def refolds() -> bool:  # the next piece sorts before its scope's last logged gesture
-            scope = runs.key()
-            return scope in lasts and runs.peek(1)[0].order_key < lasts[scope]
-
+        runs = _ScopeRuns([(None, orphans), *((scope, items) for scope, (_kind, items) in sorted(plan.items())),
+                           (None, duplicates)], lasts)
         cost = PieceCost()
         total = MergeResult(0, 0, 0)
         while True:
-            folded, folded_n = None, 0
-            if chunk_size is None and not runs.done and (scope := runs.key()) is not None and refolds():
+            folded = None
+            if chunk_size is None and (scope := runs.refolding()) is not None:
                 # Re-folding a reel from its log takes longer than a chunk may hold the lock: fold
                 # before taking it, so the chunk only writes the result (if nothing changed since).
-                folded_n = next_piece(cost, runs.rest(), CHUNK_BUDGET_S, started=False)
+                piece = runs.peek(next_piece(cost, runs.rest(), CHUNK_BUDGET_S, started=False))
                 with self.read() as conn:
-                    folded = self._fold_log(conn, scope, plan[scope][0], runs.peek(folded_n))
+                    folded = self._fold_log(conn, scope, plan[scope][0], piece)
             changes = ChangeBuilder()
             with self._write() as conn:
                 began = self.merge_timer()
                 taken = 0
-                while not runs.done:
-                    if folded is not None:
-                        n = 0 if taken else folded_n  # a re-folded piece is a chunk of its own
-                    elif chunk_size is not None:
-                        n = min(runs.rest(), chunk_size - taken)
-                    elif taken and refolds():
-                        n = 0  # the next chunk folds it before taking the lock
-                    else:
-                        n = next_piece(cost, runs.rest(), CHUNK_BUDGET_S - (self.merge_timer() - began), taken > 0)
-                    if n == 0:
-                        break
-                    scope = runs.key()
-                    piece = runs.take(n)
-                    if scope is not None:
-                        lasts[scope] = max(lasts.get(scope, piece[-1].order_key), piece[-1].order_key)
+                while n := self._piece_size(runs, cost, chunk_size, folded, taken, began):
                     piece_began = self.merge_timer()
-                    result = self._merge(conn, piece, changes, folded)
+                    result = self._merge(conn, runs.take(n), changes, folded)
                     cost.learn(n, self.merge_timer() - piece_began)  # a re-folded piece: its writes
                     total = MergeResult(total.applied + result.applied, total.duplicates + result.duplicates,
                                         total.refolded_scopes + result.refolded_scopes)
@@ -134,6 +138,19 @@ class LibraryMerge(LibraryProjections):
                 self._notify(changes.build(Initiator.REMOTE_MERGE))
             if last:
                 return total
+
+    def _piece_size(self, runs: _ScopeRuns, cost: PieceCost, chunk_size: int | None, folded: Refolded | None,
+                    taken: int, began: float) -> int:
+        """How many gestures the chunk merges next (0: it commits now)."""
+        if runs.done:
+            return 0
+        if folded is not None:
+            return 0 if taken else len(folded.ops)  # a re-folded piece is a chunk of its own
+        if chunk_size is not None:
+            return min(runs.rest(), chunk_size - taken)
+        if taken and runs.refolding() is not None:
+            return 0  # the next chunk folds it before taking the lock
+        return next_piece(cost, runs.rest(), CHUNK_BUDGET_S - (self.merge_timer() - began), taken > 0)
 
     def _last_logged(self, conn: Connection, scope: str) -> OrderKey | None:
         row = conn.execute(select(_G.c.lamport, _G.c.device_id, _G.c.op_id).where(_G.c.scope_uid == scope)

@@ -4,7 +4,8 @@ The merge's gestures come as runs (one scope's gestures in total order; the orph
 duplicates). A chunk (one transaction) merges pieces of runs one after another while its time
 budget lasts: a piece is the rest of a run, or as much of it as the budget left is predicted to
 allow. A piece's cost is learnt as the merge goes, because it depends on its scope (the state and
-projection written once per piece, a refold) more than on its number of gestures.
+projection written once per piece, a refold) more than on its number of gestures. A piece that
+re-folds its scope from the log is folded before the chunk takes the lock (core.library_merge).
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ K = TypeVar("K")
 T = TypeVar("T")
 
 # A chunk starts a piece only while it is predicted to end within this budget, so a local apply
-# waiting for the lock waits about this long at most (issue goal: 50 ms, with room for a GC pause
-# or a busy machine).
+# waiting for the lock waits about this long at most (the goal is 50 ms: this leaves room for a
+# garbage collection or a busy machine).
 CHUNK_BUDGET_S = 0.02
 FIRST_PIECE = 8  # before any piece of this merge was timed
 # A rest of a run smaller than this waits for the next chunk instead: a piece writes its scope's
