@@ -103,28 +103,33 @@ class SlowMerge:
         return out
 
 
+def same_as_one_batch(make_library, lib: Library, *projects: str) -> None:
+    one = make_library("one-batch")
+    one.merge_remote(lib.gestures(), chunk_size=100_000)
+    for project in projects:
+        assert one.project_json(project) == lib.project_json(project)
+    assert one.conflicts(include_resolved=True) == lib.conflicts(include_resolved=True)
+
+
 def test_chunks_end_before_the_budget_is_spent_and_a_waiting_apply_goes_between(make_library, monkeypatch) -> None:
-    a, b, reels, edits = two_reels(make_library, 30)
+    _a, b, reels, edits = two_reels(make_library, 30)
     slow = SlowMerge(b, monkeypatch)
+    applier: list[threading.Thread] = []
     applied: list[str] = []
     real_merge = b._merge
 
     def queue_an_apply_in_the_first_chunk(conn: Any, gestures: list[Gesture], changes: Any, folded: Any = None) -> Any:
-        if not applied and not any(kind == "chunk" for kind, _ in slow.events):
-            applied.append("queued")
-            t = threading.Thread(target=lambda: applied.append(b.apply(Gesture(
-                K.SET_ROTATION, edits[0].entity_uid, {"degrees": 1.5})).op_id))
-            t.start()
+        if not applier and not any(kind == "chunk" for kind, _ in slow.events):
+            applier.append(threading.Thread(target=lambda: applied.append(b.apply(Gesture(
+                K.SET_ROTATION, edits[0].entity_uid, {"degrees": 1.5})).op_id)))
+            applier[0].start()
             assert b._lock.wait_for_queued(1, WAIT_S)  # the apply waits for this chunk's lock
-            threads.append(t)
         return real_merge(conn, gestures, changes, folded)
 
-    threads: list[threading.Thread] = []
     monkeypatch.setattr(b, "_merge", queue_an_apply_in_the_first_chunk)
     result = b.merge_remote(edits)
-    for t in threads:
-        t.join(WAIT_S)
-        assert not t.is_alive()
+    applier[0].join(WAIT_S)
+    assert not applier[0].is_alive()
 
     chunks = slow.chunks()
     # 60 gestures at 1 ms plus 5 ms a piece: far more than one budget, so several chunks, each
@@ -136,12 +141,8 @@ def test_chunks_end_before_the_budget_is_spent_and_a_waiting_apply_goes_between(
     # The apply queued during the first chunk went before the second chunk.
     log = [g.op_id for g in b.gestures()]
     first_ops, second_ops = chunks[0][2], chunks[1][2]
-    assert max(log.index(op) for op in first_ops) < log.index(applied[1]) < min(log.index(op) for op in second_ops)
-    # The same as merging everything in one batch.
-    c = make_library("c")
-    c.merge_remote(b.gestures(), chunk_size=10_000)
-    for project in reels:
-        assert c.project_json(project) == b.project_json(project)
+    assert max(log.index(op) for op in first_ops) < log.index(applied[0]) < min(log.index(op) for op in second_ops)
+    same_as_one_batch(make_library, b, *reels)
 
 
 def test_a_reel_that_fits_a_fresh_chunk_is_not_split_over_two(make_library, monkeypatch) -> None:
@@ -168,13 +169,6 @@ def late_edits(make_library, local: int) -> tuple[Library, Library, str, list[Ge
     for i in range(3):
         a.apply(Gesture(K.SET_ROTATION, wc, {"degrees": 10.0 + i}))
     return a, b, project, a.gestures(after_id=seen)
-
-
-def same_as_one_batch(make_library, lib: Library, project: str) -> None:
-    one = make_library("one-batch")
-    one.merge_remote(lib.gestures(), chunk_size=100_000)
-    assert one.project_json(project) == lib.project_json(project)
-    assert one.conflicts(include_resolved=True) == lib.conflicts(include_resolved=True)
 
 
 def test_a_late_gesture_refolds_its_reel_before_the_merge_takes_the_lock(make_library, monkeypatch) -> None:
