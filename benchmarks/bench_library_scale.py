@@ -2,7 +2,7 @@
 remote merge, and cold start to first paint, each beside its reference measured in the same run.
 
     python -m benchmarks.bench_library_scale [--events 60] [--merge 10000] [--runs 3] [--rebuild]
-                                             [--only cold|events|merge]
+                                             [--only cold|events|merge ...]
 
 The library (50 games, 2,000 clips, 100 reels of 20 clips, 200,000 gestures) is built once and
 cached in the temp folder (``reeldesk-bench-scale-v1``); each run works on a fresh copy of it. The
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.enums import GestureKind as K
+from core.fair_lock import FairRLock
 from core.gestures.model import Gesture
 from core.ids import new_uid
 from core.library import Library
@@ -160,10 +161,36 @@ def change_events(root: Path, n: int) -> None:
         f"p99 {ms(pct(applies, 0.99))}")
 
 
+class HoldTimer(FairRLock):
+    """The write lock, timing how long each outermost hold by one thread lasts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread: int | None = None
+        self.holds: list[float] = []
+        self._since = 0.0
+        self._mine = threading.local()  # this thread's nesting depth
+
+    def acquire(self) -> None:
+        super().acquire()
+        depth = getattr(self._mine, "n", 0)
+        self._mine.n = depth + 1
+        if depth == 0 and threading.get_ident() == self.thread:
+            self._since = time.perf_counter()
+
+    def release(self) -> None:
+        self._mine.n -= 1
+        if self._mine.n == 0 and threading.get_ident() == self.thread:
+            self.holds.append(time.perf_counter() - self._since)
+        super().release()
+
+
 def merge_wait(root: Path, n: int) -> None:
     """A UI apply's latency while ``n`` remote gestures merge on another thread, chunked (the
-    product) and in one transaction (the old way), beside the apply's latency with no merge."""
+    product; also with gestures that re-fold every reel) and in one transaction (the old way),
+    beside the apply's latency with no merge."""
     lib = Library(root)
+    lock = lib._lock = HoldTimer()  # the merge thread's lock holds, beside the waits they cause
     rnd = random.Random(5)
     project = lib.projects()[0]["uid"]
     wcs = [c["uid"] for c in lib.show_project(project)["clips"]]
@@ -177,14 +204,18 @@ def merge_wait(root: Path, n: int) -> None:
     idle = [ui_apply(i) for i in range(30)]
     out(f"UI apply during a {n}-gesture remote merge (an apply every ~{PACE_S * 1000:.0f} ms from the main thread):")
     out(f"  no merge running: p50 {ms(statistics.median(idle))} max {ms(max(idle))}")
-    for label, chunk in (("chunked (product)", None), ("one transaction (before)", n)):
-        batch = rotations(others, n, new_uid(), lamport_of(lib), rnd)
+    # "late": a device that edited offline; its gestures sort before this library's, so every reel
+    # they touch is folded again from its ~2,000 logged gestures.
+    for label, chunk, late in (("chunked (product)", None, False), ("chunked, late gestures", None, True),
+                               ("one transaction (before)", n, False)):
+        batch = rotations(others, n, new_uid(), 0 if late else lamport_of(lib), rnd)
         done = threading.Event()
         took: list[float] = []
 
         def run(b: list[Gesture] = batch, c: int | None = chunk, took: list[float] = took,
                 done: threading.Event = done) -> None:
             t = time.perf_counter()
+            lock.thread, lock.holds = threading.get_ident(), []
             try:
                 lib.merge_remote(b, chunk_size=c)
             finally:
@@ -205,7 +236,9 @@ def merge_wait(root: Path, n: int) -> None:
         extra = max(waits) - statistics.median(idle)  # the wait, beyond the apply's own work
         out(f"  {label:26s}: merge {took[0]:.2f} s; apply p50 {ms(statistics.median(waits))} "
             f"p99 {ms(pct(waits, 0.99))} max {ms(max(waits))} over {len(waits)} applies; "
-            f"max wait beyond an idle apply {ms(extra)} (goal 50 ms: {extra / 0.05:.2f}x of goal)")
+            f"max wait beyond an idle apply {ms(extra)} (goal 50 ms: {extra / 0.05:.2f}x of goal); "
+            f"merge held the lock {len(lock.holds)} times, p50 {ms(statistics.median(lock.holds))} "
+            f"p99 {ms(pct(lock.holds, 0.99))} max {ms(max(lock.holds))}")
     lib.close()
 
 
@@ -215,24 +248,28 @@ def cold_start(root: Path, runs: int) -> None:
     out(compare(root, runs, "ReelDesk on the season library"))
 
 
+PARTS = ("cold", "events", "merge")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=60)
     ap.add_argument("--merge", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--rebuild", action="store_true")
-    ap.add_argument("--only", choices=("cold", "events", "merge"), help="measure only this part")
+    ap.add_argument("--only", choices=PARTS, action="append", help="run only this part (repeatable)")
     args = ap.parse_args()
+    parts = args.only or PARTS
     with tempfile.TemporaryDirectory() as tmp:
         root = fresh_copy(Path(tmp), args.rebuild)
         lib = Library(root)
         out(f"library: {len(lib.projects())} reels, {len(lib.raw_clips())} clips, {lib.gesture_count()} gestures")
         lib.close()
-        if args.only in (None, "cold"):
+        if "cold" in parts:
             cold_start(root, args.runs)
-        if args.only in (None, "events"):
+        if "events" in parts:
             change_events(root, args.events)
-        if args.only in (None, "merge"):
+        if "merge" in parts:
             merge_wait(root, args.merge)
 
 

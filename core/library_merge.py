@@ -3,28 +3,63 @@ before gestures already folded in its scope."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from core.changes import ChangeBuilder, Initiator
 from core.enums import GestureKind
 from core.gestures.fold import ScopeState, clip_of_path, step
 from core.gestures.state import ConflictRecord
-from core.gestures.model import ClockAhead, Gesture, GestureError, ScopeKind, canonical_json
+from core.gestures.model import ClockAhead, Gesture, GestureError, OrderKey, ScopeKind, canonical_json
 from core.gestures.registry import EntityRule, entity_rule, validate_payload
 from core.ids import is_media_hash, is_uid
 from core.library_projections import LibraryProjections, resolution_keys
-from core.library_store import _FS, _G, _INSERT_LOG, MergeResult
+from core.library_store import _FS, _G, _INSERT_LOG, _SEL_SEQ, UNFOLDED, MergeResult
+from core.merge_chunks import CHUNK_BUDGET_S, PieceCost, Runs, next_piece
 
 # How far a remote clock may run ahead of ours (plus one per gesture merged): every later local
 # gesture takes max+1, so adopting a forged huge lamport would break every device's sync.
 MAX_LAMPORT_JUMP = 1_000_000
-# A merge holds the write lock for chunks of about this long (a local apply waits one chunk at
-# most); the first chunk is small because the pace of this machine and library is unknown.
-CHUNK_TARGET_S = 0.02
-FIRST_CHUNK = 32
-MIN_CHUNK = 8
+
+
+_UPDATE_EFFECT = update(_G).where(_G.c.op_id == bindparam("op")).values(effect=bindparam("effect"))
+
+
+@dataclass(frozen=True)
+class Refolded:
+    """A scope folded again from its log (and gestures about to be logged)."""
+
+    scope: str
+    seq: int | None  # the scope's saved-state version it was folded from
+    ops: frozenset[str]  # the gestures not logged yet that it includes
+    state: ScopeState
+    conflicts: list[ConflictRecord]
+    effects: dict[str, str]  # op_id -> effect, where it differs from the logged one
+
+
+class _ScopeRuns(Runs[str | None, Gesture]):
+    """A merge's runs (keyed by scope; None: orphans, duplicates) that know which piece sorts
+    before gestures already logged in its scope, so that merging it folds the scope again."""
+
+    def __init__(self, runs: Iterable[tuple[str | None, Sequence[Gesture]]], lasts: dict[str, OrderKey]) -> None:
+        super().__init__(runs)
+        self._lasts = lasts  # scope -> order key of its last logged gesture
+
+    def refolding(self) -> str | None:
+        """The scope of the next piece, where merging it re-folds that scope."""
+        scope = None if self.done else self.key()
+        if scope is None or scope not in self._lasts or self.peek(1)[0].order_key > self._lasts[scope]:
+            return None
+        return scope
+
+    def take(self, n: int) -> list[Gesture]:
+        scope = self.key()
+        piece = super().take(n)
+        if scope is not None:
+            self._lasts[scope] = max(self._lasts.get(scope, piece[-1].order_key), piece[-1].order_key)
+        return piece
 
 
 def _op(g: Gesture) -> str:
@@ -41,6 +76,10 @@ def _entity(g: Gesture) -> str:
 
 
 class LibraryMerge(LibraryProjections):
+    # What a merge times its pieces with (tests pass a fake clock's); perf_counter, as
+    # time.monotonic ticks every 15.6 ms on Windows before Python 3.13.
+    merge_timer: Callable[[], float] = staticmethod(time.perf_counter)
+
     # -- remote gestures -----------------------------------------------------------------------
     def merge_remote(self, gestures: Iterable[Gesture | Mapping[str, Any]],
                      in_transaction: Callable[[Connection], None] | None = None, *,
@@ -48,13 +87,14 @@ class LibraryMerge(LibraryProjections):
         """Apply other devices' gestures; idempotent by op_id; convergent in any arrival order.
 
         Every gesture is validated before anything is written; one bad gesture rejects the whole
-        call (the sync quarantines that batch). The gestures are then written in total order in
-        chunks, one transaction each, sized to hold the write lock about ``CHUNK_TARGET_S`` (or
-        ``chunk_size`` gestures), so a local apply waits for one chunk at most; each chunk
-        publishes its ChangeSet. A crash between chunks leaves the earlier chunks merged, which
-        is the state of having received the batch in parts: merging it again skips them by op_id
-        and completes it. ``in_transaction`` runs inside the last chunk's transaction (the sync
-        advances its cursor there, so a cursor never moves past a partly merged batch).
+        call (the sync quarantines that batch). The gestures are then written scope after scope in
+        chunks, one transaction each, that end before they hold the write lock longer than
+        ``CHUNK_BUDGET_S`` (core.merge_chunks), or of ``chunk_size`` gestures; the lock is fair,
+        so a local apply waits for one chunk at most. Each chunk publishes its ChangeSet. A crash
+        between chunks leaves the earlier chunks merged, which is the state of having received
+        the batch in parts: merging it again skips them by op_id and completes it.
+        ``in_transaction`` runs inside the last chunk's transaction (the sync advances its cursor
+        there, so a cursor never moves past a partly merged batch).
         """
         parsed = [validate_remote(g if isinstance(g, Gesture) else Gesture.from_wire(g)) for g in gestures]
         parsed.sort(key=lambda g: g.order_key)
@@ -62,33 +102,60 @@ class LibraryMerge(LibraryProjections):
             new = self._unknown(conn, parsed)
             self._check_clock(conn, new)
             plan, orphans = self._plan(conn, new)
+            lasts = {scope: key for scope in plan if (key := self._last_logged(conn, scope)) is not None}
         # Scope after scope (each in total order): a chunk then touches few reels, and each reel's
         # state and projection are written about once per merge instead of once per chunk.
         # Scopes fold independently, so their relative order does not change the result.
-        grouped = orphans + [g for _scope, (_kind, items) in sorted(plan.items()) for g in items]
-        placed = {id(g) for g in grouped}
-        parsed = grouped + [g for g in parsed if id(g) not in placed]  # duplicates: counted, not written
+        placed = {id(g) for _kind, items in plan.values() for g in items} | {id(g) for g in orphans}
+        duplicates = [g for g in parsed if id(g) not in placed]  # counted, not written
+        runs = _ScopeRuns([(None, orphans), *((scope, items) for scope, (_kind, items) in sorted(plan.items())),
+                           (None, duplicates)], lasts)
+        cost = PieceCost()
         total = MergeResult(0, 0, 0)
-        start, size = 0, chunk_size or FIRST_CHUNK
         while True:
-            chunk = parsed[start:start + size]
-            last = start + size >= len(parsed)
+            folded = None
+            if chunk_size is None and (scope := runs.refolding()) is not None:
+                # Re-folding a reel from its log takes longer than a chunk may hold the lock: fold
+                # before taking it, so the chunk only writes the result (if nothing changed since).
+                piece = runs.peek(next_piece(cost, runs.rest(), CHUNK_BUDGET_S, started=False))
+                with self.read() as conn:
+                    folded = self._fold_log(conn, scope, plan[scope][0], piece)
             changes = ChangeBuilder()
             with self._write() as conn:
-                began = time.perf_counter()
-                result = self._merge(conn, chunk, changes)
+                began = self.merge_timer()
+                taken = 0
+                while n := self._piece_size(runs, cost, chunk_size, folded, taken, began):
+                    piece_began = self.merge_timer()
+                    result = self._merge(conn, runs.take(n), changes, folded)
+                    cost.learn(n, self.merge_timer() - piece_began)  # a re-folded piece: its writes
+                    total = MergeResult(total.applied + result.applied, total.duplicates + result.duplicates,
+                                        total.refolded_scopes + result.refolded_scopes)
+                    taken += n
+                last = runs.done
                 if last and in_transaction is not None:
                     in_transaction(conn)
-            took = time.perf_counter() - began
-            total = MergeResult(total.applied + result.applied, total.duplicates + result.duplicates,
-                                total.refolded_scopes + result.refolded_scopes)
             if not changes.empty:
                 self._notify(changes.build(Initiator.REMOTE_MERGE))
             if last:
                 return total
-            start += size
-            if chunk_size is None:  # aim the next chunk at the target from this one's pace
-                size = max(MIN_CHUNK, min(size * 2, int(size * CHUNK_TARGET_S / max(took, 1e-6))))
+
+    def _piece_size(self, runs: _ScopeRuns, cost: PieceCost, chunk_size: int | None, folded: Refolded | None,
+                    taken: int, began: float) -> int:
+        """How many gestures the chunk merges next (0: it commits now)."""
+        if runs.done:
+            return 0
+        if folded is not None:
+            return 0 if taken else len(folded.ops)  # a re-folded piece is a chunk of its own
+        if chunk_size is not None:
+            return min(runs.rest(), chunk_size - taken)
+        if taken and runs.refolding() is not None:
+            return 0  # the next chunk folds it before taking the lock
+        return next_piece(cost, runs.rest(), CHUNK_BUDGET_S - (self.merge_timer() - began), taken > 0)
+
+    def _last_logged(self, conn: Connection, scope: str) -> OrderKey | None:
+        row = conn.execute(select(_G.c.lamport, _G.c.device_id, _G.c.op_id).where(_G.c.scope_uid == scope)
+                           .order_by(_G.c.lamport.desc(), _G.c.device_id.desc(), _G.c.op_id.desc()).limit(1)).first()
+        return None if row is None else (row.lamport, row.device_id, row.op_id)
 
     def _unknown(self, conn: Connection, gestures: list[Gesture]) -> list[Gesture]:
         """The gestures not in the log yet, each op_id once, in the given order."""
@@ -111,7 +178,10 @@ class LibraryMerge(LibraryProjections):
         if highest > local + len(new) + MAX_LAMPORT_JUMP:
             raise ClockAhead(f"gesture clock {highest} is too far ahead of this library's ({local})")
 
-    def _merge(self, conn: Connection, gestures: list[Gesture], changes: ChangeBuilder) -> MergeResult:
+    def _merge(self, conn: Connection, gestures: list[Gesture], changes: ChangeBuilder,
+               folded: Refolded | None = None) -> MergeResult:
+        """Merge ``gestures`` in ``conn``'s transaction; ``folded``: a refold of their scope made
+        before the write lock, used where the scope has not changed since."""
         new = self._unknown(conn, gestures)
         if not new:
             return MergeResult(0, len(gestures), 0)
@@ -129,6 +199,7 @@ class LibraryMerge(LibraryProjections):
                              .values(scope_uid=project)).rowcount
             if n:
                 refold.add(project)
+        adopted = set(refold)
         for scope, (kind, items) in sorted(plan.items()):
             state = self._load_state(conn, scope, kind)
             if scope not in refold and (state.last is None or tuple(items[0].order_key) > tuple(state.last)):
@@ -150,7 +221,13 @@ class LibraryMerge(LibraryProjections):
                 refold.add(scope)
         for scope in sorted(refold):
             kind = plan[scope][0] if scope in plan else ScopeKind.PROJECT
-            self._refold(conn, scope, kind, _op(plan[scope][1][-1] if scope in plan else new[-1]), changes)
+            op_id = _op(plan[scope][1][-1] if scope in plan else new[-1])
+            if (folded is not None and folded.scope == scope and scope not in adopted
+                    and folded.ops == {_op(g) for g in plan[scope][1]}
+                    and folded.seq == conn.execute(_SEL_SEQ, {"scope": scope}).scalar()):
+                self._write_refold(conn, scope, folded, op_id, changes)  # nothing changed since it was folded
+            else:
+                self._refold(conn, scope, kind, op_id, changes)
         return MergeResult(len(new), len(gestures) - len(new), len(refold))
 
     def _plan(self, conn: Connection, new: list[Gesture]
@@ -199,19 +276,33 @@ class LibraryMerge(LibraryProjections):
 
     def _refold(self, conn: Connection, scope: str, kind: ScopeKind, op_id: str, changes: ChangeBuilder) -> None:
         """Rebuild a scope from its whole gesture list (a gesture arrived out of order)."""
+        self._write_refold(conn, scope, self._fold_log(conn, scope, kind), op_id, changes)
+
+    def _fold_log(self, conn: Connection, scope: str, kind: ScopeKind, new: Sequence[Gesture] = ()) -> Refolded:
+        """Fold a scope's logged gestures, with ``new`` ones not logged yet, in total order; reads only."""
         rows = conn.execute(select(_G).where(_G.c.scope_uid == scope).order_by(
             _G.c.lamport, _G.c.device_id, _G.c.op_id)).all()
+        seq = conn.execute(_SEL_SEQ, {"scope": scope}).scalar()
+        items = [(self._row_to_gesture(row), row.effect) for row in rows]
+        if new:
+            items = sorted(items + [(g, UNFOLDED) for g in new], key=lambda item: item[0].order_key)
         state = ScopeState(kind)
         conflicts: list[ConflictRecord] = []
-        for row in rows:
-            g = self._row_to_gesture(row)
+        effects: dict[str, str] = {}
+        for g, logged in items:
             res = step(state, g)
             conflicts += res.conflicts
             effect = canonical_json(res.effect)
-            if effect != row.effect:
-                conn.execute(update(_G).where(_G.c.id == row.id).values(effect=effect))
-        touched = {wc for wc in map(clip_of_path, state.entries) if wc}
-        self._persist(conn, scope, state, touched, op_id, conflicts, changes, refold=True)
+            if effect != logged:
+                effects[_op(g)] = effect
+        return Refolded(scope, seq, frozenset(_op(g) for g in new), state, conflicts, effects)
+
+    def _write_refold(self, conn: Connection, scope: str, folded: Refolded, op_id: str,
+                      changes: ChangeBuilder) -> None:
+        if folded.effects:
+            conn.execute(_UPDATE_EFFECT, [{"op": op, "effect": effect} for op, effect in folded.effects.items()])
+        touched = {wc for wc in map(clip_of_path, folded.state.entries) if wc}
+        self._persist(conn, scope, folded.state, touched, op_id, folded.conflicts, changes, refold=True)
 
     @classmethod
     def refold_projects(cls, conn: Connection) -> int:

@@ -39,11 +39,12 @@ class LibraryProjections(LibraryStore):
             conn.execute(delete(m.Conflict).where(m.Conflict.scope_uid == scope_uid))
         else:
             resolved = set()
-        for c in conflicts:
-            conn.execute(_INSERT_CONFLICT, {
+        if conflicts:  # one statement for all: a refold rewrites every conflict of the scope
+            created = m.utcnow()
+            conn.execute(_INSERT_CONFLICT, [{
                 "scope_uid": scope_uid, "entity_uid": c.entity, "path": c.path, "loser_op_id": c.loser,
                 "winner_op_id": c.winner, "resolved": (c.loser, c.winner, c.path) in resolved,
-                "created_at": m.utcnow()})
+                "created_at": created} for c in conflicts])
         for key in resolutions:
             loser, winner, path = keys.parse_resolution(key) or ("", "", "")
             conn.execute(update(_C).where(_C.c.scope_uid == scope_uid, _C.c.loser_op_id == loser,

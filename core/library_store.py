@@ -83,6 +83,7 @@ _INSERT_VERSION = insert(_V)
 _INSERT_CONFLICT = sqlite_insert(_C).on_conflict_do_nothing()
 _UPSERT_RAW = _upsert(_RC, "uid", ["media_hash", "game_uid", "start", "end", "rating", "tags_json", "notes",
                                    "name", "boundaries_rev", "deleted", "updated_at"])
+UNFOLDED = "{}"  # the effect a gesture is logged with until its scope is re-folded
 _SEL_WC_PROJECT = select(_WC.c.project_uid).where(_WC.c.uid == bindparam("wc"))
 
 
@@ -233,7 +234,7 @@ class LibraryStore:
         return {"op_id": g.op_id, "device_id": g.device_id, "lamport": g.lamport, "kind": g.kind.value,
                 "entity_uid": g.entity_uid, "scope_uid": scope_uid, "payload": canonical_json(dict(g.payload)),
                 "base_version": g.base_version or 0, "undoes": g.undoes, "pushed_batch": None,
-                "effect": canonical_json(res.effect) if res is not None else "{}", "created_at": m.utcnow()}
+                "effect": canonical_json(res.effect) if res is not None else UNFOLDED, "created_at": m.utcnow()}
 
     def _result_of(self, conn: Connection, op_id: str) -> ApplyResult | None:
         row = conn.execute(_SEL_OP, {"op": op_id}).first()
