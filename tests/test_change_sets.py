@@ -11,7 +11,7 @@ from core.enums import GestureKind as K
 from core.fair_lock import FairRLock
 from core.gestures.model import Gesture
 from core.library import Library
-from tests.fixtures.library import FAKE_HASH, seed_clip
+from tests.fixtures.library import FAKE_HASH, seed_clip, two_devices
 
 WAIT_S = 30.0  # a bound on waits for other threads, never a measurement
 
@@ -94,10 +94,7 @@ def test_a_late_gesture_refolds_and_marks_the_conflict_list_changed(make_library
 
 def remote_edits(make_library, n: int) -> tuple[Library, Library, str, list[Gesture]]:
     """Library ``b`` knows a's clip; a then makes ``n`` edits that b has not seen."""
-    a, b = make_library("a"), make_library("b")
-    _raw, project, wc = seed_clip(a)
-    b.merge_remote(a.gestures())
-    seen = a.gesture_count()
+    a, b, _project, wc, seen = two_devices(make_library)
     for i in range(n):
         a.apply(Gesture(K.ADD_CROP_KEYFRAME, wc, kf(0.2 + i * 0.5)))
     return a, b, wc, a.gestures(after_id=seen)

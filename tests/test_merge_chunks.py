@@ -19,7 +19,7 @@ from core.gestures.fold import step as real_step
 from core.gestures.model import Gesture
 from core.library import Library
 from core.merge_chunks import CHUNK_BUDGET_S, PieceCost
-from tests.fixtures.library import seed_clip
+from tests.fixtures.library import seed_clip, two_devices
 
 WAIT_S = 30.0  # a bound on waits for other threads, never a measurement
 PER_GESTURE_S, PER_PIECE_S = 0.001, 0.005
@@ -160,10 +160,7 @@ def test_a_reel_that_fits_a_fresh_chunk_is_not_split_over_two(make_library, monk
 
 def late_edits(make_library, local: int) -> tuple[Library, Library, str, list[Gesture]]:
     """b made ``local`` edits of a reel; a made 3 meanwhile, which sort before most of b's."""
-    a, b = make_library("a"), make_library("b")
-    _raw, project, wc = seed_clip(a)
-    b.merge_remote(a.gestures())
-    seen = a.gesture_count()
+    a, b, project, wc, seen = two_devices(make_library)
     for i in range(local):
         b.apply(Gesture(K.SET_ROTATION, wc, {"degrees": float(i % 5)}))
     for i in range(3):
