@@ -50,7 +50,7 @@ _RATES = (0.25, 0.5, 1.0, 1.5, 2.0)
 
 
 def _library_page(w: Any) -> None:
-    w.library_panel = LibraryPanel(w.state, w.hub, w.thumbs)
+    w.library_panel = LibraryPanel(w.state, w.hub, w.thumbs, reads=w.reads)  # fills when its read returns
     w.pages.addWidget(w.library_panel)
 
 

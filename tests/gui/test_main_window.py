@@ -24,6 +24,7 @@ from desktop.ui.keymap import Mode
 from desktop.ui.main_window import SETTINGS_FILE, MainWindow
 from desktop.ui.viewer import ViewerMode
 from tests.fixtures.media import make_video
+from tests.gui.test_panels import lists_read
 
 FPS = Fraction(30)
 
@@ -49,6 +50,7 @@ def open_window(qtbot, library: Library) -> MainWindow:
     qtbot.waitExposed(window)
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    lists_read(qtbot, window.library_panel)  # the Library page's first read (on a worker) is shown
     return window
 
 
