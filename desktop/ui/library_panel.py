@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QIcon, QPixmap, QStandardItem
+from PySide6.QtGui import QDesktopServices, QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListView,
                                QMenu, QPushButton, QTabWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -23,7 +23,7 @@ from core.media.thumbnails import generate_thumbnails, thumbnail_name
 from core.reads import GalleryVideo, ReelSummary, read_reels
 from desktop.ui import theme
 from desktop.ui.background import LatestRead
-from desktop.ui.clip_cards import (CARD, CLIPS_MIME, DATA_ROLE, SEARCH_ROLE, UID_ROLE, ClipCardDelegate, ClipFilter,
+from desktop.ui.clip_cards import (CARD, CLIPS_MIME, DATA_ROLE, UID_ROLE, ClipCardDelegate, ClipFilter,
                                    ClipModel, ProjectTree, clip_uids_from_mime)
 from desktop.ui.empty_views import EmptyList, EmptyTree, paint_empty_state
 from desktop.ui.library_listing import (ClipListing, Footage, PageRead, read_clip_listing, read_footage,
@@ -174,20 +174,7 @@ class LibraryPanel(QWidget):
     def _show_clips(self, listing: ClipListing) -> None:
         selected = set(self.selected_clip_uids())
         self._media = listing.media
-        self.clip_model.clear()
-        items = []
-        for row in listing.clips:
-            c = row.data
-            item = QStandardItem(c["name"] or "Untitled clip")
-            item.setData(c["uid"], UID_ROLE)
-            item.setData(c, DATA_ROLE)
-            item.setData(row.search, SEARCH_ROLE)
-            item.setToolTip(row.tooltip)
-            item.setEditable(False)
-            item.setDragEnabled(True)
-            items.append(item)
-        if items:
-            self.clip_model.invisibleRootItem().appendRows(items)  # one insertion, not one per clip
+        self.clip_model.set_rows(listing.clips)
         self._restore_selection(selected)
         current_tag = self.tag_filter.currentData()
         self.tag_filter.blockSignals(True)

@@ -66,7 +66,8 @@ def seeded(qtbot, state: EditorState, library: Library) -> list[str]:
 
 
 def names(panel: LibraryPanel) -> list[str]:
-    return sorted(panel.clip_model.item(r).text() for r in range(panel.clip_model.rowCount()))
+    model = panel.clip_model
+    return sorted(model.index(r, 0).data() for r in range(model.rowCount()))
 
 
 def test_the_clip_read_runs_off_the_ui_thread(qtbot, state: EditorState, hub: TaskHub, library: Library,
