@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -375,6 +376,7 @@ class AnnotatePanel(QWidget):
 
     def _mark(self, start: float, end: float) -> None:
         n = len(self._clips) + 1
+        # Applied here, not on the write worker: the new clip is selected at once by its uid.
         result = self.state.apply(Gesture(GestureKind.MARK_CLIP, None, {
             "media": self.state.media_hash, "start": round(start, 6), "end": round(end, 6), "name": f"Clip {n}"}))
         if result is not None:
@@ -393,7 +395,8 @@ class AnnotatePanel(QWidget):
         if end - start < MIN_CLIP_S:
             self.state.message.emit("A clip must end after it starts", True)
             return
-        self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"start": start, "end": end}))
+        self.state.submit(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"start": start, "end": end}),
+                          optimistic=partial(clip.update, start=start, end=end))
 
     def rate(self, n: int, uids: list[str] | None = None) -> None:
         uids = uids if uids is not None else (self.selected_uids() or
@@ -403,21 +406,25 @@ class AnnotatePanel(QWidget):
             return
         gestures = [Gesture(GestureKind.UPDATE_CLIP, uid, {"rating": n}) for uid in uids]
         if len(gestures) == 1:
-            self.state.apply(gestures[0])
-        else:
+            self.state.submit(gestures[0])
+        else:  # one undo step for the whole selection: a macro, applied here
             self.state.apply_many(gestures, f"Rate {len(gestures)} clips")
 
     def _commit_name(self) -> None:
         clip = self.current_clip()
         name = self.name_edit.text().strip()[:200]
         if clip is not None and name != clip["name"]:
-            self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"name": name}))
+            # The field shows the name; the clip as listed takes it at once, so a second commit
+            # (Enter, then leaving the field) is no change while the write is under way.
+            self.state.submit(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"name": name}),
+                              optimistic=partial(clip.update, name=name))
 
     def _commit_tags(self) -> None:
         clip = self.current_clip()
         tags = parse_tags(self.tags_edit.text())
         if clip is not None and tags != clip["tags"]:
-            self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"tags": tags}))
+            self.state.submit(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"tags": tags}),
+                              optimistic=partial(clip.update, tags=tags))
 
     def _notes_typed(self) -> None:
         if self._filling_notes or self.state.raw_clip_uid is None:
@@ -434,8 +441,8 @@ class AnnotatePanel(QWidget):
         clip = next((c for c in self._clips if c["uid"] == uid), None)
         notes = self.notes_edit.toPlainText()[:10_000]
         if clip is not None and notes != clip["notes"]:
-            self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"notes": notes}), merge_key="notes",
-                             text="Edit notes")
+            self.state.submit(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"notes": notes}), merge_key="notes",
+                              text="Edit notes", optimistic=partial(clip.update, notes=notes))
 
     def delete_selected(self) -> None:
         uids = self.selected_uids()

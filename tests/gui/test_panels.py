@@ -62,6 +62,13 @@ def open_tab(qtbot, panel: LibraryPanel, page: QWidget) -> None:
         panel.tabs.setCurrentWidget(page)
 
 
+def written(qtbot, state: EditorState) -> None:
+    """Wait until the write worker applied what the panels handed it (their undo steps recorded)."""
+    if state.writer.pending:
+        with qtbot.waitSignal(state.writer.settled, timeout=10_000):
+            pass
+
+
 def settle(qtbot) -> None:
     qtbot.wait(20)  # queued change notifications reach the panels
 
@@ -240,6 +247,7 @@ def test_frame_panel_speed_trim_rotation_and_aspect(qtbot, state: EditorState, l
     assert library.show_project(project)["clips"][0]["edit"]["rotation"] == pytest.approx(-4.0)
     panel.aspect.setCurrentIndex(panel.aspect.findData("1:1"))
     panel._aspect_chosen()
+    written(qtbot, state)
     assert library.show_project(project)["project"]["aspect"] == "1:1"
 
 
