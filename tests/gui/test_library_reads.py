@@ -138,3 +138,17 @@ def test_the_window_fills_without_waiting_for_the_clip_read(qtbot, library: Libr
         held.release.set()
     assert window.library_panel.clip_model.rowCount() == 3
     window.close()
+
+
+def test_opening_a_clip_from_the_page_opens_it_unless_it_was_deleted(qtbot, library: Library) -> None:
+    goal, save, _throw = seeded_clips(library)
+    library.apply(Gesture(GestureKind.DELETE_CLIP, save, {}))
+    window = MainWindow(library, services=False)
+    qtbot.addWidget(window)
+    lists_read(qtbot, window.library_panel)
+    window.library_panel.openRawClip.emit(save)  # a deleted clip (the list was older): nothing opens
+    assert window.pages.currentWidget() is window.library_panel and window.state.raw_clip_uid is None
+    window.library_panel.openRawClip.emit(goal)
+    assert window.state.raw_clip_uid == goal and window.state.media_hash == FAKE_HASH
+    assert window.pages.currentWidget() is window.editor_page
+    window.close()
