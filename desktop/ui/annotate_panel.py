@@ -22,6 +22,8 @@ from core.gestures.model import Gesture
 from core.reads import read_games
 from desktop.ui import theme
 from desktop.ui.annotate_widgets import ClipList, NotesEdit, StarRating, parse_tags
+from desktop.ui.background import LatestRead
+from desktop.ui.library_listing import ListRead, read_tags
 from desktop.ui.library_panel import UID_ROLE
 from desktop.ui.refresh import gate, touching
 from desktop.ui.undo import EditorState, fmt_time
@@ -78,9 +80,10 @@ class AnnotatePanel(QWidget):
 
     reelCreated = Signal(str)
 
-    def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
+    def __init__(self, state: EditorState, parent: QWidget | None = None, *, reads: LatestRead | None = None) -> None:
         super().__init__(parent)
         self.state = state
+        self.reads = reads if reads is not None else LatestRead(self)  # the library's tags, read on a worker
         self.pending_in: float | None = None
         self.quick_before = float(state.library.get_setting("ui.quick_mark_before", str(QUICK_BEFORE_S)))
         self.quick_after = float(state.library.get_setting("ui.quick_mark_after", str(QUICK_AFTER_S)))
@@ -241,10 +244,7 @@ class AnnotatePanel(QWidget):
         enabled = info is not None
         for w in (self.in_button, self.out_button, self.quick_button):
             w.setEnabled(enabled)
-        all_tags = sorted({t for c in self.state.library.raw_clips() for t in c["tags"]}, key=str.casefold)
-        completer = QCompleter(all_tags, self.tags_edit)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.tags_edit.setCompleter(completer)
+        self.reads.request(partial(read_tags, self.state.library), self._offer_tags, key=ListRead.TAGS)
         selected = set(self.selected_uids())
         self.clip_list.blockSignals(True)
         self.clip_list.clear()
@@ -261,6 +261,12 @@ class AnnotatePanel(QWidget):
         self.clip_list.blockSignals(False)
         self._show_details()
         self._update_in_label()
+
+    def _offer_tags(self, tags: list[str]) -> None:
+        """Every tag in the library as the tag field's completions."""
+        completer = QCompleter(tags, self.tags_edit)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.tags_edit.setCompleter(completer)
 
     def clips(self) -> list[dict[str, Any]]:
         return list(self._clips)

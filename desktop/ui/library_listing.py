@@ -1,6 +1,7 @@
-"""What the Library page lists, read on a worker as plain data (no widgets): the page hands these
-reads to a ``LatestRead`` and only builds its items from the result on the UI thread. On a
-season's library the clip read alone is ~100 ms, which would otherwise stall every change event.
+"""What the Library page (and the tag field's completions) list, read on a worker as plain data (no
+widgets): the panels hand these reads to a ``LatestRead`` and only build their items from the result
+on the UI thread. On a season's library the clip read alone is ~100 ms, which would otherwise stall
+every change event.
 """
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from core.reads import GalleryVideo, GameSummary, read_gallery, read_games
 from desktop.ui.undo import fmt_time
 
 
-class PageRead(str, Enum):
-    """The Library page's reads: each one's newest request wins on its own."""
+class ListRead(str, Enum):
+    """The panels' list reads: each one's newest request wins on its own."""
 
     CLIPS = "clips"
     FOOTAGE = "footage"
     REELS = "reels"
     GALLERY = "gallery"
+    TAGS = "tags"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,11 @@ def _clip_tooltip(c: dict[str, Any]) -> str:
     if c["notes"]:
         lines.append(c["notes"][:300])
     return "<br>".join(lines)
+
+
+def read_tags(library: Library) -> list[str]:
+    """Every tag in use, sorted for people."""
+    return sorted({t for c in library.raw_clips() for t in c["tags"]}, key=str.casefold)
 
 
 def read_footage(library: Library, listing: ClipListing) -> Footage:

@@ -26,7 +26,7 @@ from desktop.ui.background import LatestRead
 from desktop.ui.clip_cards import (CARD, CLIPS_MIME, DATA_ROLE, UID_ROLE, ClipCardDelegate, ClipFilter,
                                    ClipModel, ProjectTree, clip_uids_from_mime)
 from desktop.ui.empty_views import EmptyList, EmptyTree, paint_empty_state
-from desktop.ui.library_listing import (ClipListing, Footage, PageRead, read_clip_listing, read_footage,
+from desktop.ui.library_listing import (ClipListing, Footage, ListRead, read_clip_listing, read_footage,
                                         read_gallery_listing)
 from desktop.ui.thumbnail_cache import ThumbnailCache
 from desktop.ui.refresh import gate, touching
@@ -169,7 +169,7 @@ class LibraryPanel(QWidget):
     def refresh(self) -> None:
         """Read the clips and media on a worker; the newest read is shown when it returns
         (``clipsShown``), with the selection and the filters kept."""
-        self.reads.request(partial(read_clip_listing, self.state.library), self._show_clips, key=PageRead.CLIPS)
+        self.reads.request(partial(read_clip_listing, self.state.library), self._show_clips, key=ListRead.CLIPS)
 
     def _show_clips(self, listing: ClipListing) -> None:
         selected = set(self.selected_clip_uids())
@@ -199,11 +199,11 @@ class LibraryPanel(QWidget):
         self._stale_tabs.discard(page)
         lib = self.state.library
         if page is self.footage:
-            self.reads.request(partial(read_footage, lib, self._listing), self._fill_footage, key=PageRead.FOOTAGE)
+            self.reads.request(partial(read_footage, lib, self._listing), self._fill_footage, key=ListRead.FOOTAGE)
         elif page is self.projects:
-            self.reads.request(lambda: read_reels(lib), self._fill_projects, key=PageRead.REELS)
+            self.reads.request(lambda: read_reels(lib), self._fill_projects, key=ListRead.REELS)
         elif page is self.gallery:
-            self.reads.request(partial(read_gallery_listing, lib), self._fill_gallery, key=PageRead.GALLERY)
+            self.reads.request(partial(read_gallery_listing, lib), self._fill_gallery, key=ListRead.GALLERY)
 
     def _restore_selection(self, uids: set[str]) -> None:
         if not uids:

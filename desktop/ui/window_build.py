@@ -175,7 +175,7 @@ def _docks(w: Any) -> None:
     rl.addWidget(w.reel_list, 1)
     _fill_dock(w.reel_dock, reel)
 
-    w.annotate_panel = AnnotatePanel(w.state)
+    w.annotate_panel = AnnotatePanel(w.state, reads=w.reads)
     w.frame_panel = FramePanel(w.state)
     w.spotlight_panel = SpotlightPanel(w.state)
     w.tracking = TrackController(w.state, w.hub, w.viewer, w)

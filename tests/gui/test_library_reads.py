@@ -13,6 +13,7 @@ from PySide6.QtCore import QTimer
 from core.enums import GestureKind
 from core.gestures.model import Gesture
 from core.library import Library
+from desktop.ui.annotate_panel import AnnotatePanel
 from desktop.ui.library_panel import UID_ROLE, LibraryPanel, ThumbnailCache
 from desktop.ui.main_window import MainWindow
 from desktop.ui.undo import EditorState
@@ -152,3 +153,16 @@ def test_opening_a_clip_from_the_page_opens_it_unless_it_was_deleted(qtbot, libr
     assert window.state.raw_clip_uid == goal and window.state.media_hash == FAKE_HASH
     assert window.pages.currentWidget() is window.editor_page
     window.close()
+
+
+def test_the_tag_field_offers_every_tag_read_on_a_worker(qtbot, state: EditorState, library: Library,
+                                                        held: HeldClipReads) -> None:
+    seeded(qtbot, state, library)  # tags "goal" and "save"
+    panel = AnnotatePanel(state)  # built while the read of the library's tags is held
+    qtbot.addWidget(panel)
+    assert panel.tags_edit.completer() is None
+    with qtbot.waitSignal(panel.reads.idle, timeout=HOLD_S * 1000):
+        held.release.set()
+    assert held.threads[0] is not threading.main_thread()
+    model = panel.tags_edit.completer().model()
+    assert [model.index(r, 0).data() for r in range(model.rowCount())] == ["goal", "save"]
