@@ -142,6 +142,7 @@ def change_events(root: Path, n: int) -> None:
 
     bridge.changed.disconnect(timed)
     library_handled, built = library_mode_events(app, window, state, n)
+    annotate_handled = annotate_mode_events(app, window, state, n)
 
     panels: list[Callable[[], None]] = [window.library_panel.refresh, window.annotate_panel.refresh,
                                         window.export_panel.refresh, window.frame_panel.refresh,
@@ -169,6 +170,8 @@ def change_events(root: Path, n: int) -> None:
             f"p99 {ms(pct(built, 0.99))} ({len(built)} lists shown)")
     else:
         out("  (the clip list was read and built inside the handler, on the UI thread)")
+    out(f"change event on the UI thread ({len(annotate_handled)} events, Annotate mode, a game's clip rated): "
+        f"p50 {ms(statistics.median(annotate_handled))} p99 {ms(pct(annotate_handled, 0.99))}")
 
 
 def library_mode_events(app: Any, window: Any, state: Any, n: int) -> tuple[list[float], list[float]]:
@@ -224,6 +227,29 @@ def library_mode_events(app: Any, window: Any, state: Any, n: int) -> tuple[list
         wait_listed()
     bridge.changed.disconnect(timed)
     return handled, built
+
+
+def annotate_mode_events(app: Any, window: Any, state: Any, n: int) -> list[float]:
+    """Annotate mode on a game's footage, one of its clips rated ``n`` times: the UI thread's time
+    handling each change event (and any list it waits for, delivered by the same turns)."""
+    clips = window.library.raw_clips()
+    media = clips[0]["media_hash"]
+    window.open_media(media)
+    app.processEvents()
+    handled: list[float] = []
+
+    def timed(event: Any) -> None:
+        t = time.perf_counter()
+        state.on_library_changed(event)
+        handled.append(time.perf_counter() - t)
+
+    window.bridge.changed.connect(timed)
+    ours = [c["uid"] for c in clips if c["media_hash"] == media]
+    for i in range(n):
+        state.apply(Gesture(K.UPDATE_CLIP, ours[i % len(ours)], {"rating": 1 + i % 5}))
+        app.processEvents()
+    window.bridge.changed.disconnect(timed)
+    return handled
 
 
 class HoldTimer(FairRLock):
