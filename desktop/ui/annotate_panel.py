@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -21,6 +22,8 @@ from core.gestures.model import Gesture
 from core.reads import read_games
 from desktop.ui import theme
 from desktop.ui.annotate_widgets import ClipList, NotesEdit, StarRating, parse_tags
+from desktop.ui.background import LatestRead
+from desktop.ui.library_listing import ListRead, read_tags
 from desktop.ui.library_panel import UID_ROLE
 from desktop.ui.refresh import gate, touching
 from desktop.ui.undo import EditorState, fmt_time
@@ -77,9 +80,10 @@ class AnnotatePanel(QWidget):
 
     reelCreated = Signal(str)
 
-    def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
+    def __init__(self, state: EditorState, parent: QWidget | None = None, *, reads: LatestRead | None = None) -> None:
         super().__init__(parent)
         self.state = state
+        self.reads = reads if reads is not None else LatestRead(self)  # the library's tags, read on a worker
         self.pending_in: float | None = None
         self.quick_before = float(state.library.get_setting("ui.quick_mark_before", str(QUICK_BEFORE_S)))
         self.quick_after = float(state.library.get_setting("ui.quick_mark_after", str(QUICK_AFTER_S)))
@@ -240,10 +244,7 @@ class AnnotatePanel(QWidget):
         enabled = info is not None
         for w in (self.in_button, self.out_button, self.quick_button):
             w.setEnabled(enabled)
-        all_tags = sorted({t for c in self.state.library.raw_clips() for t in c["tags"]}, key=str.casefold)
-        completer = QCompleter(all_tags, self.tags_edit)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.tags_edit.setCompleter(completer)
+        self.reads.request(partial(read_tags, self.state.library), self._offer_tags, key=ListRead.TAGS)
         selected = set(self.selected_uids())
         self.clip_list.blockSignals(True)
         self.clip_list.clear()
@@ -260,6 +261,12 @@ class AnnotatePanel(QWidget):
         self.clip_list.blockSignals(False)
         self._show_details()
         self._update_in_label()
+
+    def _offer_tags(self, tags: list[str]) -> None:
+        """Every tag in the library as the tag field's completions."""
+        completer = QCompleter(tags, self.tags_edit)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.tags_edit.setCompleter(completer)
 
     def clips(self) -> list[dict[str, Any]]:
         return list(self._clips)
@@ -375,6 +382,7 @@ class AnnotatePanel(QWidget):
 
     def _mark(self, start: float, end: float) -> None:
         n = len(self._clips) + 1
+        # Applied here, not on the write worker: the new clip is selected at once by its uid.
         result = self.state.apply(Gesture(GestureKind.MARK_CLIP, None, {
             "media": self.state.media_hash, "start": round(start, 6), "end": round(end, 6), "name": f"Clip {n}"}))
         if result is not None:
@@ -393,7 +401,8 @@ class AnnotatePanel(QWidget):
         if end - start < MIN_CLIP_S:
             self.state.message.emit("A clip must end after it starts", True)
             return
-        self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"start": start, "end": end}))
+        self.state.submit(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"start": start, "end": end}),
+                          optimistic=partial(clip.update, start=start, end=end))
 
     def rate(self, n: int, uids: list[str] | None = None) -> None:
         uids = uids if uids is not None else (self.selected_uids() or
@@ -403,21 +412,25 @@ class AnnotatePanel(QWidget):
             return
         gestures = [Gesture(GestureKind.UPDATE_CLIP, uid, {"rating": n}) for uid in uids]
         if len(gestures) == 1:
-            self.state.apply(gestures[0])
-        else:
+            self.state.submit(gestures[0])
+        else:  # one undo step for the whole selection: a macro, applied here
             self.state.apply_many(gestures, f"Rate {len(gestures)} clips")
 
     def _commit_name(self) -> None:
         clip = self.current_clip()
         name = self.name_edit.text().strip()[:200]
         if clip is not None and name != clip["name"]:
-            self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"name": name}))
+            # The field shows the name; the clip as listed takes it at once, so a second commit
+            # (Enter, then leaving the field) is no change while the write is under way.
+            self.state.submit(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"name": name}),
+                              optimistic=partial(clip.update, name=name))
 
     def _commit_tags(self) -> None:
         clip = self.current_clip()
         tags = parse_tags(self.tags_edit.text())
         if clip is not None and tags != clip["tags"]:
-            self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"tags": tags}))
+            self.state.submit(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"tags": tags}),
+                              optimistic=partial(clip.update, tags=tags))
 
     def _notes_typed(self) -> None:
         if self._filling_notes or self.state.raw_clip_uid is None:
@@ -434,8 +447,8 @@ class AnnotatePanel(QWidget):
         clip = next((c for c in self._clips if c["uid"] == uid), None)
         notes = self.notes_edit.toPlainText()[:10_000]
         if clip is not None and notes != clip["notes"]:
-            self.state.apply(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"notes": notes}), merge_key="notes",
-                             text="Edit notes")
+            self.state.submit(Gesture(GestureKind.UPDATE_CLIP, clip["uid"], {"notes": notes}), merge_key="notes",
+                              text="Edit notes", optimistic=partial(clip.update, notes=notes))
 
     def delete_selected(self) -> None:
         uids = self.selected_uids()

@@ -9,6 +9,8 @@ change visibly goes back) and the status bar says why.
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable
+from functools import partial
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
@@ -16,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from core.gestures.model import Gesture
 from core.library import ApplyResult
 from desktop.ui.undo import EditorState, gesture_label
-from desktop.ui.workers import TaskHub
+from desktop.ui.workers import Task, TaskHub
 
 log = logging.getLogger(__name__)
 
@@ -69,24 +71,44 @@ class GestureWriter(QObject):
 
 
 class LatestRead(QObject):
-    """Runs a read on a worker; only the newest request's result is delivered (older ones that finish
-    later are dropped, so a slow read never overwrites a newer list)."""
+    """Runs reads on a worker; for each ``key`` only the newest request's result is delivered (an
+    older one still queued is skipped, one that finishes later is dropped), so a slow read never
+    overwrites a newer list and a burst of changes costs one read, not one per change."""
+
+    idle = Signal()  # no read is in flight any more (its result, if any, was delivered first)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.hub = TaskHub(self, max_threads=2)
-        self._generation = 0
+        self._generation: dict[Hashable, int] = {}
+        self._tasks: dict[Hashable, Task] = {}
+        self.pending = 0
 
-    def request(self, read: Callable[[], Any], on_result: Callable[[Any], None]) -> None:
-        self._generation += 1
-        mine = self._generation
+    def request(self, read: Callable[[], Any], on_result: Callable[[Any], None], *, key: Hashable = None) -> None:
+        mine = self._generation.get(key, 0) + 1
+        self._generation[key] = mine
+        older = self._tasks.get(key)
+        if older is not None:
+            older.cancel()  # not started yet: it never reads; running: its result is not delivered
 
         def deliver(value: Any) -> None:
-            if mine == self._generation:
+            if mine == self._generation.get(key):
                 on_result(value)
 
-        self.hub.submit(lambda _report, _cancelled: read(), name="list read", on_result=deliver,
-                        on_error=lambda reason: log.warning("list read failed: %s", reason))
+        def work(_report: Callable[[Any], None], cancelled: Callable[[], bool]) -> Any:
+            return None if cancelled() else read()
+
+        self.pending += 1
+        self._tasks[key] = self.hub.submit(
+            work, name="list read", on_result=deliver, on_finished=partial(self._finished, key, mine),
+            on_error=lambda reason: log.warning("list read failed: %s", reason))
+
+    def _finished(self, key: Hashable, generation: int) -> None:
+        if self._generation.get(key) == generation:
+            self._tasks.pop(key, None)
+        self.pending -= 1
+        if self.pending == 0:
+            self.idle.emit()
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
         self.hub.shutdown(timeout_ms)

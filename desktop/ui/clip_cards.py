@@ -6,14 +6,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import (QMimeData, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QRectF, QSize,
-                            QSortFilterProxyModel, Qt, Signal)
+from PySide6.QtCore import (QAbstractListModel, QMimeData, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect,
+                            QRectF, QSize, QSortFilterProxyModel, Qt, Signal)
 from PySide6.QtGui import (QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont, QFontMetrics, QPainter,
-                           QPainterPath, QPen, QStandardItemModel)
+                           QPainterPath, QPen)
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from desktop.ui import theme
 from desktop.ui.empty_views import EmptyTree
+from desktop.ui.library_listing import ClipRow
 from desktop.ui.thumbnail_cache import ThumbnailCache
 from desktop.ui.undo import fmt_time
 from resources import icon
@@ -125,8 +126,43 @@ class ClipCardDelegate(QStyledItemDelegate):
         painter.restore()
 
 
-class ClipModel(QStandardItemModel):
-    """Raw clips; dragging them carries their uids (drop onto a project to add them)."""
+class ClipModel(QAbstractListModel):
+    """Raw clips as read on a worker (``ClipRow``); dragging them carries their uids (drop onto a
+    project to add them). Showing a new read is one model reset, not an item per clip built on the
+    UI thread (2,000 items took ~70 ms)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[ClipRow] = []
+
+    def set_rows(self, rows: list[ClipRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        row = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.data["name"] or "Untitled clip"
+        if role == UID_ROLE:
+            return row.data["uid"]
+        if role == DATA_ROLE:
+            return row.data
+        if role == SEARCH_ROLE:
+            return row.search
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.tooltip
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
 
     def mimeTypes(self) -> list[str]:  # noqa: N802
         return [CLIPS_MIME]
@@ -163,14 +199,19 @@ class ClipFilter(QSortFilterProxyModel):
             self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
-        index = self.sourceModel().index(row, 0, parent)
-        clip = index.data(DATA_ROLE) or {}
+        if not (self.text or self.min_rating or self.tag):
+            return True  # called for every clip on each new read: the common case answers at once
+        source = self.sourceModel()
+        if isinstance(source, ClipModel):  # the rows themselves, not a data() call per role
+            clip, search = source.rows[row].data, source.rows[row].search
+        else:
+            index = source.index(row, 0, parent)
+            clip, search = index.data(DATA_ROLE) or {}, index.data(SEARCH_ROLE) or ""
         if int(clip.get("rating") or 0) < self.min_rating:
             return False
         if self.tag and self.tag not in clip.get("tags", []):
             return False
-        return not self.text or all(word in (index.data(SEARCH_ROLE) or "") for word in self.text.split())
-
+        return not self.text or all(word in search for word in self.text.split())
 
 
 class ProjectTree(EmptyTree):

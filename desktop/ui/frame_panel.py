@@ -347,7 +347,7 @@ class FramePanel(QWidget):
         doc = self.state.project_doc()
         value = self.aspect.currentData()
         if doc is not None and value != doc["project"]["aspect"]:
-            self.state.apply(Gesture(GestureKind.SET_ASPECT_RATIO, doc["project"]["uid"], {"aspect": value}))
+            self.state.submit(Gesture(GestureKind.SET_ASPECT_RATIO, doc["project"]["uid"], {"aspect": value}))
 
     def add_keyframe(self) -> None:
         clip, t = self.clip(), self.state.clip_time()

@@ -195,6 +195,7 @@ class HistoryPanel(QWidget):
         if not items or self.state.wc_uid is None:
             return
         version = int(items[0].data(0, Qt.ItemDataRole.UserRole))
+        # Applied here, not on the write worker: the message says whether the restore took.
         if self.state.apply(Gesture(GestureKind.RESTORE_VERSION, self.state.wc_uid, {"version": version}),
                             text=f"Restore version {version}") is not None:
             self.state.message.emit(f"Restored version {version} (as a new version; undo brings the last one back)",

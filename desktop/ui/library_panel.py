@@ -1,7 +1,8 @@
 """Library mode: clips (thumbnail, name, stars, tags, duration), footage/games, projects, gallery.
 
-Everything here reads the library and redraws on change notifications; the only writes are
-gestures through :class:`EditorState` (ratings, adding clips to a project by drag and drop).
+Everything here reads the library (on a worker, ``library_listing``) and redraws on change
+notifications; the only writes are gestures through :class:`EditorState` (ratings, adding clips to a
+project by drag and drop).
 Thumbnails come from the media cache, generated on a worker the first time a media is shown.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QIcon, QPixmap, QStandardItem
+from PySide6.QtGui import QDesktopServices, QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListView,
                                QMenu, QPushButton, QTabWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -19,11 +20,14 @@ from core.changes import EntityKind
 from core.enums import GestureKind
 from core.gestures.model import Gesture
 from core.media.thumbnails import generate_thumbnails, thumbnail_name
-from core.reads import read_gallery, read_games, read_reels
+from core.reads import GalleryVideo, ReelSummary, read_reels
 from desktop.ui import theme
-from desktop.ui.clip_cards import (CARD, CLIPS_MIME, DATA_ROLE, SEARCH_ROLE, UID_ROLE, ClipCardDelegate, ClipFilter,
+from desktop.ui.background import LatestRead
+from desktop.ui.clip_cards import (CARD, CLIPS_MIME, DATA_ROLE, UID_ROLE, ClipCardDelegate, ClipFilter,
                                    ClipModel, ProjectTree, clip_uids_from_mime)
 from desktop.ui.empty_views import EmptyList, EmptyTree, paint_empty_state
+from desktop.ui.library_listing import (ClipListing, Footage, ListRead, read_clip_listing, read_footage,
+                                        read_gallery_listing)
 from desktop.ui.thumbnail_cache import ThumbnailCache
 from desktop.ui.refresh import gate, touching
 from desktop.ui.undo import EditorState, fmt_time
@@ -39,13 +43,16 @@ class LibraryPanel(QWidget):
     openProject = Signal(str)  # project uid → Frame
     importRequested = Signal()
     newProjectRequested = Signal(list)  # raw clip uids (may be empty)
+    clipsShown = Signal()  # the clip grid shows the newest read of the library
+    tabFilled = Signal(object)  # the Footage, Reels or Gallery page shows the newest read of its list
 
     def __init__(self, state: EditorState, hub: TaskHub, thumbs: ThumbnailCache,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, reads: LatestRead | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.hub = hub
         self.thumbs = thumbs
+        self.reads = reads if reads is not None else LatestRead(self)  # list reads run off the UI thread
         self._media: dict[str, dict[str, Any]] = {}
 
         outer = QVBoxLayout(self)
@@ -143,7 +150,8 @@ class LibraryPanel(QWidget):
         self.tabs.addTab(self.gallery, icon("export", checked_dark=False), "Gallery")
         # Footage, Reels and Gallery fill when opened: summarising a season's reels takes half a
         # second, which the window's start and every library change would otherwise pay.
-        self._clips: list[dict[str, Any]] = []
+        self._listing = ClipListing({}, [], [])
+        self._gallery: list[tuple[GalleryVideo, bool]] = []
         self._stale_tabs: set[QWidget] = set()
         self.tabs.currentChanged.connect(lambda _i: self._fill_open_tab())
 
@@ -159,59 +167,43 @@ class LibraryPanel(QWidget):
 
     # -- data ------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        lib = self.state.library
-        self._media = {mm["hash"]: mm for mm in lib.media_list()}
-        clips = lib.raw_clips()
+        """Read the clips and media on a worker; the newest read is shown when it returns
+        (``clipsShown``), with the selection and the filters kept."""
+        self.reads.request(partial(read_clip_listing, self.state.library), self._show_clips, key=ListRead.CLIPS)
+
+    def _show_clips(self, listing: ClipListing) -> None:
         selected = set(self.selected_clip_uids())
-        self.clip_model.clear()
-        tags: set[str] = set()
-        for c in clips:
-            media = self._media.get(c["media_hash"], {})
-            c = {**c, "media_name": media.get("name", "")}
-            tags.update(c["tags"])
-            item = QStandardItem(c["name"] or "Untitled clip")
-            item.setData(c["uid"], UID_ROLE)
-            item.setData(c, DATA_ROLE)
-            item.setData(" ".join([c["name"], c["notes"], c["media_name"], *c["tags"]]).casefold(), SEARCH_ROLE)
-            item.setToolTip(self._clip_tooltip(c))
-            item.setEditable(False)
-            item.setDragEnabled(True)
-            self.clip_model.appendRow(item)
+        self._media = listing.media
+        self.clip_model.set_rows(listing.clips)
         self._restore_selection(selected)
         current_tag = self.tag_filter.currentData()
         self.tag_filter.blockSignals(True)
         self.tag_filter.clear()
         self.tag_filter.addItem("All tags", "")
-        for t in sorted(tags, key=str.casefold):
+        for t in listing.tags:
             self.tag_filter.addItem(f"#{t}", t)
         i = self.tag_filter.findData(current_tag)
         self.tag_filter.setCurrentIndex(max(0, i))
         self.tag_filter.blockSignals(False)
-        self._clips = clips
+        self._listing = listing
         self._stale_tabs = {self.footage, self.projects, self.gallery}
         self._fill_open_tab()
         self._apply_filter()
+        self.clipsShown.emit()
 
     def _fill_open_tab(self) -> None:
+        """Read the open tab's list on a worker if it is stale; ``tabFilled`` when it is shown."""
         page = self.tabs.currentWidget()
         if page not in self._stale_tabs:
             return
         self._stale_tabs.discard(page)
+        lib = self.state.library
         if page is self.footage:
-            self._fill_footage(self._clips)
+            self.reads.request(partial(read_footage, lib, self._listing), self._fill_footage, key=ListRead.FOOTAGE)
         elif page is self.projects:
-            self._fill_projects()
+            self.reads.request(lambda: read_reels(lib), self._fill_projects, key=ListRead.REELS)
         elif page is self.gallery:
-            self._fill_gallery()
-
-    def _clip_tooltip(self, c: dict[str, Any]) -> str:
-        lines = [f"<b>{c['name'] or 'Untitled clip'}</b>",
-                 f"{c['media_name']}  {fmt_time(c['start'])} – {fmt_time(c['end'])}"]
-        if c["tags"]:
-            lines.append(" ".join(f"#{t}" for t in c["tags"]))
-        if c["notes"]:
-            lines.append(c["notes"][:300])
-        return "<br>".join(lines)
+            self.reads.request(partial(read_gallery_listing, lib), self._fill_gallery, key=ListRead.GALLERY)
 
     def _restore_selection(self, uids: set[str]) -> None:
         if not uids:
@@ -222,10 +214,8 @@ class LibraryPanel(QWidget):
             if index.data(UID_ROLE) in uids:
                 sel.select(index, sel.SelectionFlag.Select)
 
-    def _fill_footage(self, clips: list[dict[str, Any]]) -> None:
-        counts: dict[str, int] = {}
-        for c in clips:
-            counts[c["media_hash"]] = counts.get(c["media_hash"], 0) + 1
+    def _fill_footage(self, footage: Footage) -> None:
+        counts = footage.clip_counts
         self.footage.clear()
         in_game: set[str] = set()
 
@@ -237,13 +227,13 @@ class LibraryPanel(QWidget):
                 fps = mm["fps_num"] / mm["fps_den"] if mm["fps_den"] else 0
                 item = QTreeWidgetItem([mm["name"] or h[:12], fmt_time(mm["duration"], precise=False),
                                         f"{mm['width']}×{mm['height']}", f"{fps:.3g} fps", str(counts.get(h, 0))])
-                if not self.state.library.media_path(h).is_file():
+                if h not in footage.on_machine:
                     item.setText(0, f"{item.text(0)}  (not on this machine yet)")
             item.setIcon(0, icon("film"))
             item.setData(0, UID_ROLE, h)
             return item
 
-        for g in read_games(self.state.library):
+        for g in footage.games:
             head = QTreeWidgetItem([g.name, "", "", "", ""])
             head.setIcon(0, icon("library"))
             total = sum(float(self._media.get(h, {}).get("duration", 0)) for h in g.media)
@@ -257,12 +247,13 @@ class LibraryPanel(QWidget):
         for h in self._media:
             if h not in in_game:
                 self.footage.addTopLevelItem(media_item(h))
+        self.tabFilled.emit(self.footage)
 
-    def _fill_projects(self) -> None:
+    def _fill_projects(self, reels: list[ReelSummary]) -> None:
         selected = self.projects.currentItem()
         current = selected.data(0, UID_ROLE) if selected is not None else None
         self.projects.clear()
-        for reel in read_reels(self.state.library):
+        for reel in reels:
             item = QTreeWidgetItem([reel.name, reel.aspect.value, str(reel.clip_count),
                                     fmt_time(reel.output_duration)])
             item.setIcon(0, icon("project"))
@@ -274,14 +265,16 @@ class LibraryPanel(QWidget):
             self.projects.addTopLevelItem(item)
             if reel.uid == current:
                 self.projects.setCurrentItem(item)
+        self.tabFilled.emit(self.projects)
 
     def refresh_gallery(self) -> None:
         self._stale_tabs.add(self.gallery)
         self._fill_open_tab()
 
-    def _fill_gallery(self) -> None:
+    def _fill_gallery(self, videos: list[tuple[GalleryVideo, bool]]) -> None:
+        self._gallery = videos
         self.gallery.clear()
-        for entry in read_gallery(self.state.library):
+        for entry, here in videos:
             v, created = entry.video, entry.created_at
             path = Path(v.path)
             item = QTreeWidgetItem([path.name, f"{entry.project_name or '?'}  v{v.version}",
@@ -290,12 +283,13 @@ class LibraryPanel(QWidget):
             poster = self._posters.get(v.uid)
             item.setIcon(0, icon("film") if poster is None or poster.isNull() else QIcon(poster))
             item.setData(0, UID_ROLE, str(path))
-            if poster is None and path.is_file():
+            if poster is None and here:
                 self._make_poster(v.uid, path)
-            if not path.is_file():
+            if not here:
                 item.setToolTip(0, "The file is not on this machine")
                 item.setForeground(0, theme.TEXT_DISABLED)
             self.gallery.addTopLevelItem(item)
+        self.tabFilled.emit(self.gallery)
 
     def _make_poster(self, uid: str, path: Path) -> None:
         """First frame of a final video as its gallery icon (made once, on a worker, cached)."""
@@ -314,7 +308,7 @@ class LibraryPanel(QWidget):
             pm = QPixmap(str(file))
             if not pm.isNull():
                 self._posters[uid] = pm
-                self._fill_gallery()
+                self._fill_gallery(self._gallery)  # the list as last read, now with this poster
 
         self.hub.submit(work, name="gallery poster", on_result=done)
 

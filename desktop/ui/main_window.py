@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
@@ -148,8 +148,13 @@ class MainWindow(WindowFrame, WindowOpening, EditorView, ImportActions, QMainWin
         self._refresh_editor()
         self.modeChanged.emit(mode.value)
 
+    def _live_raw_clip(self, uid: str | None) -> dict[str, Any] | None:
+        """One raw clip that is not deleted: read by its uid, not found among all (2,000 in a season)."""
+        clip = self.library.raw_clip(uid) if uid else None
+        return None if clip is None or clip["deleted"] else clip
+
     def _pick_some_media(self) -> None:
-        clip = next((c for c in self.library.raw_clips() if c["uid"] == self.state.raw_clip_uid), None)
+        clip = self._live_raw_clip(self.state.raw_clip_uid)
         if clip is not None:
             self.state.set_media(clip["media_hash"])
             return
@@ -165,7 +170,7 @@ class MainWindow(WindowFrame, WindowOpening, EditorView, ImportActions, QMainWin
             self.playback.seek(at)
 
     def open_raw_clip(self, uid: str) -> None:
-        clip = next((c for c in self.library.raw_clips() if c["uid"] == uid), None)
+        clip = self._live_raw_clip(uid)
         if clip is None:
             return
         self.state.set_media(clip["media_hash"])

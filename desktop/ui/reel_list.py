@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import partial
 
 from PySide6.QtCore import QMimeData, QPoint, QSize, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon
@@ -134,8 +135,9 @@ class ReelClipList(QListWidget):
                 old = current.index(wc) if wc in current else None
                 target = row - 1 if old is not None and old < row else row
                 if old is not None and target != old:
-                    self.editor_state.apply(Gesture(GestureKind.MOVE_CLIP, project,
-                                             {"working_clip": wc, "position": max(0, target)}))
+                    self.editor_state.submit(Gesture(GestureKind.MOVE_CLIP, project,
+                                                     {"working_clip": wc, "position": max(0, target)}),
+                                             optimistic=partial(self._move_row, old, max(0, target)))
             return
         uids = clip_uids_from_mime(data)
         gestures = [Gesture(GestureKind.ADD_CLIP, project, {"raw_clip": uid, "position": row + i})
@@ -157,9 +159,29 @@ class ReelClipList(QListWidget):
             return
         wc = item.data(Qt.ItemDataRole.UserRole)
         menu = QMenu(self)
-        menu.addAction(icon("trash"), "Remove from reel", lambda: self.editor_state.apply(
-            Gesture(GestureKind.REMOVE_CLIP, self.editor_state.project_uid, {"working_clip": wc})))
+        menu.addAction(icon("trash"), "Remove from reel", lambda: self.remove(wc))
         menu.exec(self.viewport().mapToGlobal(pos))
+
+    def remove(self, wc: str) -> None:
+        project = self.editor_state.project_uid
+        if project is not None:
+            self.editor_state.submit(Gesture(GestureKind.REMOVE_CLIP, project, {"working_clip": wc}),
+                                     optimistic=partial(self._take, wc))
+
+    # The list shows a move or a removal at once; the library's refresh after the write renumbers it.
+    def _move_row(self, old: int, new: int) -> None:
+        self.blockSignals(True)
+        item = self.takeItem(old)
+        self.insertItem(min(new, self.count()), item)
+        self.blockSignals(False)
+
+    def _take(self, wc: str) -> None:
+        for row in range(self.count()):
+            if self.item(row).data(Qt.ItemDataRole.UserRole) == wc:
+                self.blockSignals(True)
+                self.takeItem(row)
+                self.blockSignals(False)
+                return
 
 
 def _icon_from(pm) -> QIcon:

@@ -277,6 +277,7 @@ class SpotlightPanel(ClipRegionPanel):
         start = min(t, max(0.0, dur - 0.5))
         end = min(dur, start + DEFAULT_REGION_S)
         # Floored, not rounded: a start a hair after the playhead would hide the new ring right here.
+        # Applied here, not on the write worker: the created region's row is selected by its uid.
         result = self._apply(GestureKind.ADD_REGION, {"start": math.floor(start * 1e6) / 1e6, "end": round(end, 6),
                                                       **self.default_ellipse(start)})
         if result is not None and result.created.get("region"):

@@ -69,7 +69,7 @@ class TitleCardPanel(QGroupBox):
 
     def _set(self, **payload: Any) -> None:
         if self.state.project_uid is not None:
-            self.state.apply(Gesture(GestureKind.SET_TITLE_CARD, self.state.project_uid, payload))
+            self.state.submit(Gesture(GestureKind.SET_TITLE_CARD, self.state.project_uid, payload))
 
     def _toggled(self, on: bool) -> None:
         if self.state.project_uid is None:
@@ -77,7 +77,7 @@ class TitleCardPanel(QGroupBox):
         if on:
             self._set(duration=round(self.duration.value(), 3))
         else:
-            self.state.apply(Gesture(GestureKind.CLEAR_TITLE_CARD, self.state.project_uid, {}))
+            self.state.submit(Gesture(GestureKind.CLEAR_TITLE_CARD, self.state.project_uid, {}))
 
     def _set_title(self) -> None:
         text = self.title_edit.text().strip()

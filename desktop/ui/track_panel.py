@@ -220,6 +220,7 @@ class TrackController(QObject):
 
     def _done(self, wc: str, result: tuple[TrackRun, dict[str, Any]]) -> None:
         run, payload = result
+        # Applied here, not on the write worker: what the run reports next depends on the result.
         applied = self.state.apply(Gesture(GestureKind.APPLY_TRACK, wc, payload), text="Track player")
         if applied is None:
             return

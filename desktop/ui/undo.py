@@ -233,6 +233,9 @@ class EditorState(QObject):
         # Dropped at once on every commit (any thread): a command right after an undo must not read
         # the state from before it. The queued libraryChanged then redraws.
         self._unsubscribe: Callable[[], None] | None = library.subscribe(self._drop_cache)
+        from desktop.ui.background import GestureWriter  # (it builds on this module)
+
+        self.writer = GestureWriter(self, self)  # gestures whose result nobody waits for commit off the UI thread
 
     def _drop_cache(self, _event: object) -> None:
         self._project_doc = None
@@ -246,6 +249,13 @@ class EditorState(QObject):
             self._unsubscribe = None
 
     # -- writing ---------------------------------------------------------------------------------
+    def submit(self, gesture: Gesture, *, merge_key: str | None = None, text: str | None = None,
+               optimistic: Callable[[], None] | None = None) -> None:
+        """Apply a gesture whose result the caller does not use, on the write worker: the widget (or
+        ``optimistic``) shows the change at once, the undo step is recorded when it returns, and a
+        refusal reloads the panels and says why. Use :meth:`apply` when the next step needs the result."""
+        self.writer.apply(gesture, optimistic=optimistic, merge_key=merge_key, text=text)
+
     def apply(self, gesture: Gesture, *, merge_key: str | None = None,
               text: str | None = None) -> ApplyResult | None:
         try:

@@ -50,7 +50,7 @@ _RATES = (0.25, 0.5, 1.0, 1.5, 2.0)
 
 
 def _library_page(w: Any) -> None:
-    w.library_panel = LibraryPanel(w.state, w.hub, w.thumbs)
+    w.library_panel = LibraryPanel(w.state, w.hub, w.thumbs, reads=w.reads)  # fills when its read returns
     w.pages.addWidget(w.library_panel)
 
 
@@ -175,7 +175,7 @@ def _docks(w: Any) -> None:
     rl.addWidget(w.reel_list, 1)
     _fill_dock(w.reel_dock, reel)
 
-    w.annotate_panel = AnnotatePanel(w.state)
+    w.annotate_panel = AnnotatePanel(w.state, reads=w.reads)
     w.frame_panel = FramePanel(w.state)
     w.spotlight_panel = SpotlightPanel(w.state)
     w.tracking = TrackController(w.state, w.hub, w.viewer, w)

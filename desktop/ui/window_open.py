@@ -104,7 +104,7 @@ class WindowOpening(_Window):
     def _start_services_of(self, library: Library) -> None:
         from core.media.cache import CacheWorker
         from core.media.importer import ImportService
-        from desktop.ui.background import GestureWriter, LatestRead
+        from desktop.ui.background import LatestRead
         from desktop.ui.export_service import ExportService
         from desktop.ui.library_panel import ThumbnailCache
         from desktop.ui.playback import Playback
@@ -116,7 +116,7 @@ class WindowOpening(_Window):
         self.hub = TaskHub(self)
         self.state = EditorState(library, self)
         self.bridge = LibraryBridge(library, self)
-        self.writer = GestureWriter(self.state, self)  # widget gestures commit off the UI thread
+        self.writer = self.state.writer  # widget gestures commit off the UI thread
         self.reads = LatestRead(self)
         self.bridge.changed.connect(self.state.on_library_changed)
         self.cache = CacheWorker.for_library(library)

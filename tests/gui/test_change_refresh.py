@@ -51,7 +51,8 @@ def test_a_hidden_panel_refreshes_only_when_shown(qtbot, library: Library, game:
     assert frame_gate.refreshes == frame_before + 2
     assert window.frame_panel.rotation_spin.value() == pytest.approx(3.0)
 
-    window.set_mode(Mode.LIBRARY)
+    with qtbot.waitSignal(window.library_panel.tabFilled, timeout=10_000):  # its read runs on a worker
+        window.set_mode(Mode.LIBRARY)
     assert lib_gate.refreshes == lib_before + 1 and not lib_gate.dirty
     assert reel_names(window.library_panel.projects) == ["Derby"]
     window.close()

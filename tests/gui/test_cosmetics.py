@@ -29,6 +29,7 @@ def brightness(image: QImage) -> float:
 def test_a_selected_tab_shows_a_light_icon(qtbot, library: Library) -> None:
     from desktop.ui.library_panel import LibraryPanel, ThumbnailCache
     from desktop.ui.workers import TaskHub
+    from tests.gui.test_panels import lists_read
 
     state = EditorState(library)
     hub = TaskHub()
@@ -36,6 +37,7 @@ def test_a_selected_tab_shows_a_light_icon(qtbot, library: Library) -> None:
         thumbs = ThumbnailCache(state, hub, None)
         panel = LibraryPanel(state, hub, thumbs)
         qtbot.addWidget(panel)
+        lists_read(qtbot, panel)  # its first read is in; nothing reads a library being closed
         tab_icon = panel.tabs.tabIcon(panel.tabs.currentIndex())
         # Qt paints a selected tab's icon in the On state, over the dark tab bar
         on = tab_icon.pixmap(QSize(24, 24), QIcon.Mode.Normal, QIcon.State.On).toImage()

@@ -13,6 +13,7 @@ from desktop.ui.annotate_panel import AnnotatePanel
 from desktop.ui.history_panel import HistoryPanel
 from desktop.ui.undo import EditorState
 from tests.gui.test_main_window import framed_project, import_game
+from tests.gui.test_panels import written
 
 BOX = {"x": 100.0, "y": 0.0, "width": 202.5, "height": 360.0}
 
@@ -66,6 +67,7 @@ def test_notes_save_as_you_type_in_one_undo_step(qtbot, state: EditorState, libr
     qtbot.waitUntil(lambda: library.raw_clip(clip)["notes"] == "great pass", timeout=5000)
     qtbot.keyClicks(panel.notes_edit, " by #9")
     qtbot.waitUntil(lambda: library.raw_clip(clip)["notes"] == "great pass by #9", timeout=5000)
+    written(qtbot, state)  # the undo step is recorded when the write worker's result is back
     assert state.undo.stack.count() == depth + 1  # one burst of typing, one undo step
     state.undo.undo()
     assert library.raw_clip(clip)["notes"] == ""
@@ -84,5 +86,6 @@ def test_tags_keep_what_was_typed(qtbot, state: EditorState, library: Library, g
     state.set_raw_clip(clip)
     panel.tags_edit.setText("goal, #9")
     panel.tags_edit.editingFinished.emit()
+    written(qtbot, state)
     assert library.raw_clip(clip)["tags"] == ["goal", "#9"]
     assert panel.tags_edit.text() == "goal, #9"

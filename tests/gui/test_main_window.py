@@ -24,6 +24,7 @@ from desktop.ui.keymap import Mode
 from desktop.ui.main_window import SETTINGS_FILE, MainWindow
 from desktop.ui.viewer import ViewerMode
 from tests.fixtures.media import make_video
+from tests.gui.test_panels import lists_read, written
 
 FPS = Fraction(30)
 
@@ -49,6 +50,7 @@ def open_window(qtbot, library: Library) -> MainWindow:
     qtbot.waitExposed(window)
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    lists_read(qtbot, window.library_panel)  # the Library page's first read (on a worker) is shown
     return window
 
 
@@ -126,6 +128,7 @@ def test_annotate_in_out_and_rating_keys_create_a_rated_clip(qtbot, window: Main
     seek(qtbot, window, 5.5)
     key(qtbot, window, Qt.Key.Key_O)
     key(qtbot, window, Qt.Key.Key_4)
+    written(qtbot, window.state)  # the rating commits on the write worker
     new = [c for c in library.raw_clips() if c["uid"] not in before]
     assert len(new) == 1
     clip = new[0]

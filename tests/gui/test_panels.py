@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QProgressBar, QToolButton
+from PySide6.QtWidgets import QProgressBar, QToolButton, QWidget
 
 from core.db import models as m
 from core.enums import AspectRatio, GestureKind, JobState
@@ -49,6 +49,26 @@ def hub() -> Iterator[TaskHub]:
     h.shutdown()
 
 
+def lists_read(qtbot, panel: LibraryPanel) -> None:
+    """Wait until the Library page shows every list it asked for (its reads run on a worker)."""
+    if panel.reads.pending:
+        with qtbot.waitSignal(panel.reads.idle, timeout=10_000):
+            pass
+
+
+def open_tab(qtbot, panel: LibraryPanel, page: QWidget) -> None:
+    """Open a tab of the Library page and wait until it shows its list."""
+    with qtbot.waitSignal(panel.tabFilled, timeout=10_000, check_params_cb=lambda filled: filled is page):
+        panel.tabs.setCurrentWidget(page)
+
+
+def written(qtbot, state: EditorState) -> None:
+    """Wait until the write worker applied what the panels handed it (their undo steps recorded)."""
+    if state.writer.pending:
+        with qtbot.waitSignal(state.writer.settled, timeout=10_000):
+            pass
+
+
 def settle(qtbot) -> None:
     qtbot.wait(20)  # queued change notifications reach the panels
 
@@ -77,6 +97,7 @@ def test_library_filters_by_text_rating_and_tag(qtbot, state: EditorState, hub: 
     seeded_clips(library)
     panel = LibraryPanel(state, hub, ThumbnailCache(state, hub))
     qtbot.addWidget(panel)
+    lists_read(qtbot, panel)
     assert panel.clip_model.rowCount() == 3
     panel.search.setText("save")
     assert panel.clip_proxy.rowCount() == 1
@@ -87,7 +108,7 @@ def test_library_filters_by_text_rating_and_tag(qtbot, state: EditorState, hub: 
     panel.rating_filter.setCurrentIndex(0)
     panel.tag_filter.setCurrentIndex(panel.tag_filter.findData("goal"))
     assert panel.clip_proxy.rowCount() == 1 and "1 of 3" in panel.count_label.text()
-    panel.tabs.setCurrentWidget(panel.footage)
+    open_tab(qtbot, panel, panel.footage)
     assert panel.footage.topLevelItemCount() == 1  # the game.mp4 media
 
 
@@ -104,25 +125,27 @@ def test_library_lists_games_reels_and_gallery_from_the_library(qtbot, state: Ed
     assert final is not None
     panel = LibraryPanel(state, hub, ThumbnailCache(state, hub))
     qtbot.addWidget(panel)
+    lists_read(qtbot, panel)
 
-    panel.tabs.setCurrentWidget(panel.footage)
+    open_tab(qtbot, panel, panel.footage)
     game = panel.footage.topLevelItem(0)
     assert (game.text(0), game.text(4), game.childCount()) == ("Derby", "1", 1)
     assert game.child(0).data(0, UID_ROLE) == FAKE_HASH and "not on this machine" in game.child(0).text(0)
-    panel.tabs.setCurrentWidget(panel.projects)
+    open_tab(qtbot, panel, panel.projects)
     reel = panel.projects.topLevelItem(0)
     assert [reel.text(c) for c in range(4)] == ["Reel", "9:16", "1", "00:06.00"]
-    panel.tabs.setCurrentWidget(panel.gallery)
+    open_tab(qtbot, panel, panel.gallery)
     video = panel.gallery.topLevelItem(0)
     assert video.text(0) == Path(final.path).name and video.text(1) == "Reel  v1" and video.text(3) == "1080×1920"
 
     # A change made elsewhere (a gesture) reaches the lists: the reel's name and clip count.
-    panel.tabs.setCurrentWidget(panel.projects)
-    library.apply(Gesture(GestureKind.RENAME_PROJECT, project, {"name": "Cup final"}))
-    library.apply(Gesture(GestureKind.ADD_CLIP, project, {"raw_clip": raw}))
-    qtbot.waitUntil(lambda: panel.projects.topLevelItem(0).text(0) == "Cup final", timeout=5000)
+    panel.tabs.setCurrentWidget(panel.projects)  # read above and not changed since: shown as it is
+    with qtbot.waitSignal(panel.tabFilled, timeout=10_000):  # one change event for both gestures
+        library.apply(Gesture(GestureKind.RENAME_PROJECT, project, {"name": "Cup final"}))
+        library.apply(Gesture(GestureKind.ADD_CLIP, project, {"raw_clip": raw}))
+    assert panel.projects.topLevelItem(0).text(0) == "Cup final"
     assert panel.projects.topLevelItem(0).text(2) == "2"
-    panel.tabs.setCurrentWidget(panel.gallery)
+    open_tab(qtbot, panel, panel.gallery)
     assert panel.gallery.topLevelItem(0).text(1) == "Cup final  v1"
 
 
@@ -136,13 +159,16 @@ def test_reels_are_summarised_only_when_their_tab_is_opened(qtbot, state: Editor
     monkeypatch.setattr(library_panel, "read_reels", lambda lib: summarised.append(1) or real(lib))
     panel = LibraryPanel(state, hub, ThumbnailCache(state, hub))
     qtbot.addWidget(panel)
+    lists_read(qtbot, panel)
     assert summarised == [] and panel.projects.topLevelItemCount() == 0
-    panel.tabs.setCurrentWidget(panel.projects)
+    open_tab(qtbot, panel, panel.projects)
     assert summarised == [1] and panel.projects.topLevelItem(0).text(0) == "Reel"
     panel.tabs.setCurrentWidget(panel.clip_view)
-    panel.refresh()  # a change while another tab is open
+    with qtbot.waitSignal(panel.clipsShown, timeout=10_000):
+        panel.refresh()  # a change while another tab is open
+    lists_read(qtbot, panel)
     assert summarised == [1]
-    panel.tabs.setCurrentWidget(panel.projects)
+    open_tab(qtbot, panel, panel.projects)
     assert summarised == [1, 1]
 
 
@@ -154,7 +180,8 @@ def test_dropping_clips_on_a_reel_adds_them_as_one_undo_step(qtbot, state: Edito
     qtbot.addWidget(panel)
     panel.resize(900, 600)
     panel.show()
-    panel.tabs.setCurrentWidget(panel.projects)
+    lists_read(qtbot, panel)
+    open_tab(qtbot, panel, panel.projects)
     # the mime data a drag out of the clip grid carries
     indexes = [panel.clip_model.index(r, 0) for r in range(2)]
     data = panel.clip_model.mimeData(indexes)
@@ -220,6 +247,7 @@ def test_frame_panel_speed_trim_rotation_and_aspect(qtbot, state: EditorState, l
     assert library.show_project(project)["clips"][0]["edit"]["rotation"] == pytest.approx(-4.0)
     panel.aspect.setCurrentIndex(panel.aspect.findData("1:1"))
     panel._aspect_chosen()
+    written(qtbot, state)
     assert library.show_project(project)["project"]["aspect"] == "1:1"
 
 
@@ -486,7 +514,8 @@ def test_export_panel_runs_a_real_local_export_into_the_gallery(qtbot, state: Ed
         assert len(finals) == 1 and Path(finals[0].path).is_file()
         gallery = LibraryPanel(state, hub, ThumbnailCache(state, hub))
         qtbot.addWidget(gallery)
-        gallery.tabs.setCurrentWidget(gallery.gallery)
+        lists_read(qtbot, gallery)
+        open_tab(qtbot, gallery, gallery.gallery)
         assert gallery.gallery.topLevelItemCount() == 1
         assert gallery.gallery.topLevelItem(0).text(1) == "Tiny  v1"
     finally:

@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from desktop.ui.text_panel import PRESETS, TextPanel
-from tests.gui.test_panels import open_clip, settle
+from tests.gui.test_panels import open_clip, settle, written
 
 
 def texts(library, project):
@@ -66,7 +66,7 @@ def test_title_card_section(qtbot, state, library) -> None:
     qtbot.addWidget(panel)
     card = panel.title_card
     card.setChecked(True)
-    settle(qtbot)
+    written(qtbot, state)  # title card gestures commit on the write worker
     assert library.show_project(project)["title_card"]["duration"] == 3.0
     card.title_edit.setText("Saturday final")
     card.title_edit.editingFinished.emit()
@@ -74,10 +74,10 @@ def test_title_card_section(qtbot, state, library) -> None:
     state.set_media_time(10.0 + 2.0)
     card.background.setCurrentIndex(card.background.findData("frame"))
     card._set_background()
-    settle(qtbot)
+    written(qtbot, state)
     doc = library.show_project(project)["title_card"]
     assert doc["elements"][0]["text"] == "Saturday final" and doc["duration"] == 2.0
     assert (doc["background"], doc["working_clip"], doc["time"]) == ("frame", wc, 2.0)
     card.setChecked(False)
-    settle(qtbot)
+    written(qtbot, state)
     assert library.show_project(project)["title_card"] is None
