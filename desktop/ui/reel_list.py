@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from PySide6.QtCore import QMimeData, QPoint, QSize, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon
@@ -41,8 +42,9 @@ class ReelClipList(QListWidget):
         self.customContextMenuRequested.connect(self._menu)
         self.currentItemChanged.connect(self._picked)
         self._filling = False
+        self._shown: tuple[Any, ...] | None = None  # what the list shows now (see _fill)
         self.refresh_gate = RefreshGate(self, self.refresh)  # the Reel dock is hidden outside Frame/Spotlight
-        thumbs.ready.connect(lambda _h: self.refresh_gate.request())
+        thumbs.ready.connect(lambda _h: self.names_changed())
 
     def refresh(self) -> None:
         if self._filling:  # clearing hides the scroll bar, which resizes the viewport: no re-entry
@@ -53,8 +55,20 @@ class ReelClipList(QListWidget):
         finally:
             self._filling = False
 
+    def names_changed(self) -> None:
+        """A clip name or thumbnail may differ now: the next refresh rebuilds the list."""
+        self._shown = None
+        self.refresh_gate.request()
+
     def _fill(self) -> None:
         doc = self.editor_state.project_doc()
+        # Most reel changes (a crop keyframe, a rotation) change nothing this list shows: keep it.
+        shown = (doc["project"]["uid"] if doc else None, self.editor_state.wc_uid,
+                 tuple((c["uid"], c["raw_clip"], c["media"], c["source"]["start"], c["output_duration"])
+                       for c in (doc["clips"] if doc else [])))
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.blockSignals(True)
         self.clear()
         # Only this reel's clips: a season library holds thousands.
@@ -168,14 +182,17 @@ class ReelClipList(QListWidget):
             self.editor_state.submit(Gesture(GestureKind.REMOVE_CLIP, project, {"working_clip": wc}),
                                      optimistic=partial(self._take, wc))
 
-    # The list shows a move or a removal at once; the library's refresh after the write renumbers it.
+    # The list shows a move or a removal at once; the library's refresh after the write renumbers it
+    # (or puts the row back if the write is refused): it no longer shows what _shown says.
     def _move_row(self, old: int, new: int) -> None:
+        self._shown = None
         self.blockSignals(True)
         item = self.takeItem(old)
         self.insertItem(min(new, self.count()), item)
         self.blockSignals(False)
 
     def _take(self, wc: str) -> None:
+        self._shown = None
         for row in range(self.count()):
             if self.item(row).data(Qt.ItemDataRole.UserRole) == wc:
                 self.blockSignals(True)

@@ -111,7 +111,9 @@ class EditorView(_Window):
         self.thumbs.forget_failures()
         if changes is None or project_rows_changed(changes):
             self._fill_reel_combo()
-        if reel or changes is None or changes.touches(EntityKind.RAW_CLIP):  # clip names in the list
+        if changes is None or changes.touches(EntityKind.RAW_CLIP):  # clip names in the list
+            self.reel_list.names_changed()
+        elif reel:
             self.reel_list.refresh_gate.request()
         if changes is None or self._editor_shows(changes):
             self._refresh_editor()
@@ -150,7 +152,7 @@ class EditorView(_Window):
                 self.timeline.set_clip(clip)
                 src = clip["source"]
                 self.playback.set_range((src["start"], src["end"]))
-                names = {c["uid"]: c["name"] for c in self.library.raw_clips(clip["media"])}
+                names = self.library.raw_clip_names([clip["raw_clip"]])
                 self.clip_label.setText(f"{names.get(clip['raw_clip']) or 'Clip'} · {fmt_time(src['duration'])}"
                                         f" → {fmt_time(clip['output_duration'])}")
         elif mode is Mode.ANNOTATE:

@@ -126,3 +126,22 @@ def test_a_refused_removal_goes_back_with_a_message(qtbot, library: Library, gam
     assert reel.count() == 2  # the panels reloaded what the library holds
     assert window.state.undo.stack.count() == steps and len(library.show_project(project)["clips"]) == 2
     window.close()
+
+
+def test_the_reel_list_is_rebuilt_only_when_what_it_shows_changed(qtbot, state: EditorState, hub: TaskHub,
+                                                                   library: Library) -> None:
+    raw, project, wc = seed_clip(library)
+    state.set_project(project)
+    reel = ReelClipList(state, ThumbnailCache(state, hub))
+    qtbot.addWidget(reel)
+    reel.refresh()
+    first = reel.item(0)
+    state.apply(Gesture(GestureKind.SET_ROTATION, wc, {"degrees": 3.0}))  # nothing the list shows
+    reel.refresh()
+    assert reel.item(0) is first  # the same item: not rebuilt
+    state.apply(Gesture(GestureKind.UPDATE_CLIP, raw, {"name": "Header"}))
+    reel.names_changed()
+    assert reel.item(0).toolTip() == "Header"
+    second = library.apply(Gesture(GestureKind.ADD_CLIP, project, {"raw_clip": raw})).created["working_clip"]
+    reel.refresh()
+    assert [reel.item(i).data(Qt.ItemDataRole.UserRole) for i in range(reel.count())] == [wc, second]
