@@ -182,17 +182,19 @@ class ExportPanel(QWidget):
         self.refresh_gate = gate(self, state.libraryChanged, self.refresh, touching(EntityKind.PROJECT))
         service.modalChecked.connect(self.refresh_gate.request)  # hidden: refreshes when shown
         state.projectChanged.connect(lambda _p: self._select_current_project())
+        self._offer_open = False  # the reel being edited is to be selected once it is listed
         self.refresh()
 
     # -- form ------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        current = self.project.currentData() or self.state.project_uid
+        current = self.state.project_uid if self._offer_open else (self.project.currentData() or self.state.project_uid)
         self.project.blockSignals(True)
         self.project.clear()
         for p in self.state.library.projects():
             self.project.addItem(icon("project"), f"{p['name']}  ({p['aspect']})", p["uid"])
         i = self.project.findData(current)
         self.project.setCurrentIndex(max(0, i))
+        self._offer_open = self._offer_open and i < 0
         self.project.blockSignals(False)
         modal_ok, why = self.service.modal_status()
         self.modal.setEnabled(modal_ok)
@@ -206,6 +208,8 @@ class ExportPanel(QWidget):
         i = self.project.findData(self.state.project_uid)
         if i >= 0:
             self.project.setCurrentIndex(i)
+        # A reel just created is not listed until its change event refreshes the list: offer it then.
+        self._offer_open = i < 0
 
     def _choice(self) -> tuple[ExportBackend, Upscaler, Quality]:
         backend = ExportBackend.MODAL if self.modal.isChecked() else ExportBackend.LOCAL

@@ -521,3 +521,23 @@ def test_export_panel_runs_a_real_local_export_into_the_gallery(qtbot, state: Ed
     finally:
         service.close()
 
+
+
+def test_the_export_page_offers_the_reel_being_edited(qtbot, state: EditorState, hub: TaskHub,
+                                                       library: Library) -> None:
+    _raw, first, _wc = open_clip(state, library)
+    service = ExportService(library, hub)
+    try:
+        panel = ExportPanel(state, service)
+        qtbot.addWidget(panel)
+        assert panel.project.currentData() == first
+        # "Create reel" opens the new reel at once; the change event listing it comes after.
+        second = library.apply(Gesture(GestureKind.CREATE_PROJECT, None, {"name": "Second", "aspect": "9:16"})).entity
+        state.set_project(second)
+        panel.refresh()
+        assert panel.project.currentData() == second
+        panel.project.setCurrentIndex(panel.project.findData(first))  # the editor picks another reel
+        panel.refresh()
+        assert panel.project.currentData() == first  # a later refresh keeps their choice
+    finally:
+        service.close()
