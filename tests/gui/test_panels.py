@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QProgressBar, QToolButton, QWidget
+from PySide6.QtWidgets import QApplication, QProgressBar, QToolButton, QWidget
 
 from core.db import models as m
 from core.enums import AspectRatio, GestureKind, JobState
@@ -70,7 +70,10 @@ def written(qtbot, state: EditorState) -> None:
 
 
 def settle(qtbot) -> None:
-    qtbot.wait(20)  # queued change notifications reach the panels
+    """Deliver what a synchronous apply queued (its change notification, and what that queues in
+    turn) before asserting: no time passes, so a fast or slow machine sees the same."""
+    for _ in range(3):
+        QApplication.processEvents()
 
 
 def seeded_clips(library: Library) -> list[str]:
