@@ -23,7 +23,7 @@ from core.reads import read_games
 from desktop.ui import theme
 from desktop.ui.annotate_widgets import ClipList, NotesEdit, StarRating, parse_tags
 from desktop.ui.background import LatestRead
-from desktop.ui.library_listing import ListRead, read_tags
+from desktop.ui.library_listing import ListRead, clip_title, read_tags
 from desktop.ui.library_panel import UID_ROLE
 from desktop.ui.refresh import gate, touching
 from desktop.ui.undo import EditorState, fmt_time
@@ -249,7 +249,7 @@ class AnnotatePanel(QWidget):
         self.clip_list.blockSignals(True)
         self.clip_list.clear()
         for c in self._clips:
-            item = QTreeWidgetItem([c["name"] or "Untitled clip", fmt_time(c["start"]), fmt_time(c["end"] - c["start"]),
+            item = QTreeWidgetItem([clip_title(c), fmt_time(c["start"]), fmt_time(c["end"] - c["start"]),
                                     "★" * int(c["rating"] or 0)])
             item.setData(0, UID_ROLE, c["uid"])
             item.setForeground(3, theme.rating_color(c["rating"]))

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QS
 
 from desktop.ui import theme
 from desktop.ui.empty_views import EmptyTree
-from desktop.ui.library_listing import ClipRow
+from desktop.ui.library_listing import ClipRow, clip_title
 from desktop.ui.thumbnail_cache import ThumbnailCache
 from desktop.ui.undo import fmt_time
 from resources import icon
@@ -90,7 +90,7 @@ class ClipCardDelegate(QStyledItemDelegate):
         name_font.setBold(True)
         painter.setFont(name_font)
         nfm = QFontMetrics(name_font)
-        name = clip.get("name") or "Untitled clip"
+        name = clip_title(clip)
         painter.setPen(theme.TEXT)
         painter.drawText(QRect(r.x() + 8, y, r.width() - 16, nfm.height()),
                          Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextDontClip,
@@ -148,7 +148,7 @@ class ClipModel(QAbstractListModel):
             return None
         row = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return row.data["name"] or "Untitled clip"
+            return clip_title(row.data)
         if role == UID_ROLE:
             return row.data["uid"]
         if role == DATA_ROLE:

@@ -25,6 +25,11 @@ class ListRead(str, Enum):
     TAGS = "tags"
 
 
+def clip_title(clip: dict[str, Any]) -> str:
+    """What a raw clip is called on screen (and found by in the search field)."""
+    return clip["name"] or "Untitled clip"
+
+
 @dataclass(frozen=True, slots=True)
 class ClipRow:
     data: dict[str, Any]  # the raw clip with its media's name (what the card draws and the filter reads)
@@ -53,13 +58,13 @@ def read_clip_listing(library: Library) -> ClipListing:
     for c in library.raw_clips():
         c = {**c, "media_name": media.get(c["media_hash"], {}).get("name", "")}
         tags.update(c["tags"])
-        search = " ".join([c["name"], c["notes"], c["media_name"], *c["tags"]]).casefold()
+        search = " ".join([clip_title(c), c["notes"], c["media_name"], *c["tags"]]).casefold()
         rows.append(ClipRow(c, search, _clip_tooltip(c)))
     return ClipListing(media, rows, sorted(tags, key=str.casefold))
 
 
 def _clip_tooltip(c: dict[str, Any]) -> str:
-    lines = [f"<b>{c['name'] or 'Untitled clip'}</b>",
+    lines = [f"<b>{clip_title(c)}</b>",
              f"{c['media_name']}  {fmt_time(c['start'])} – {fmt_time(c['end'])}"]
     if c["tags"]:
         lines.append(" ".join(f"#{t}" for t in c["tags"]))

@@ -544,3 +544,13 @@ def test_the_export_page_offers_the_reel_being_edited(qtbot, state: EditorState,
         assert panel.project.currentData() == first  # a later refresh keeps their choice
     finally:
         service.close()
+
+
+def test_library_search_finds_a_clip_by_the_name_it_shows(qtbot, state: EditorState, hub: TaskHub,
+                                                            library: Library) -> None:
+    seed_clip(library)  # marked without a name: its card says "Untitled clip"
+    panel = LibraryPanel(state, hub, ThumbnailCache(state, hub))
+    qtbot.addWidget(panel)
+    lists_read(qtbot, panel)
+    panel.search.setText("untitled")
+    assert panel.clip_proxy.rowCount() == 1
