@@ -48,6 +48,7 @@ from core.export.modal_backend import (
     APP_NAME,
     MAX_CHUNK_S,
     MAX_CONTAINERS,
+    MODAL_GPU,
     ORCHESTRATOR,
     PROGRESS_DICT,
     RENDER_FUNCTION,
@@ -71,7 +72,6 @@ log = logging.getLogger(__name__)
 WEIGHTS_URL = "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth"
 WEIGHTS_SHA256 = "4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1"
 WEIGHTS = "/weights/RealESRGAN_x4plus.pth"
-GPU = "L4"
 CHUNK_CPU, CHUNK_MEMORY_MB = 4.0, 8192  # x264, decoding and the frame warps run beside the GPU
 _PROGRESS_EVERY_S = 1.0  # Dict writes are network calls
 
@@ -161,40 +161,13 @@ def _resolve_sources(spec: RenderSpec, media_urls: dict[str, str]) -> dict[str, 
 
 # -- upscaler ---------------------------------------------------------------------------------
 
-_UPSCALER: Callable[[list[Any], tuple[int, int]], list[Any]] | None = None
 
+def realesrgan_upscaler(weights: str = WEIGHTS) -> Upscale:
+    """Real-ESRGAN x4plus from the weights baked into the image (``core.export.realesrgan``:
+    spandrel, fp16, colour conversion on the GPU), loaded once per container."""
+    from core.export.realesrgan import load_upscaler
 
-def realesrgan_upscaler(weights: str = WEIGHTS) -> Callable[[list[Any], tuple[int, int]], list[Any]]:
-    """Real-ESRGAN x4plus loaded by spandrel, on the GPU in half precision, a batch of frames per
-    call; I420 in and out, with the colour conversion and the resampling to the output size done
-    on the GPU too (only output-size pictures come back). Loaded once per container."""
-    global _UPSCALER
-    if _UPSCALER is None:
-        import numpy as np
-        import spandrel
-        import torch
-
-        from core.export.gpu_colour import i420_to_rgb, rgb_to_i420
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        dtype = torch.float16 if device == "cuda" else torch.float32
-        model = spandrel.ModelLoader(device=device).load_from_file(weights).model.eval().to(dtype)
-
-        def upscale(crops: list[Any], size: tuple[int, int]) -> list[Any]:
-            out: list[Any] = [None] * len(crops)
-            by_shape: dict[tuple[int, ...], list[int]] = {}
-            for i, crop in enumerate(crops):
-                by_shape.setdefault(crop.shape, []).append(i)
-            with torch.inference_mode():
-                for idx in by_shape.values():  # one model call per crop size (usually one)
-                    frames = torch.from_numpy(np.stack([crops[i] for i in idx])).to(device)
-                    big = model(i420_to_rgb(frames, dtype)).clamp_(0, 1)
-                    for i, picture in zip(idx, rgb_to_i420(big, size).cpu().numpy(), strict=True):
-                        out[i] = picture
-            return out
-
-        _UPSCALER = upscale
-    return _UPSCALER
+    return load_upscaler(weights)
 
 
 # -- one render -------------------------------------------------------------------------------
@@ -251,7 +224,7 @@ def run_render(job_uid: str, spec_json: str, media_urls: dict[str, str], output_
     return info
 
 
-@app.function(name=RENDER_FUNCTION, gpu=GPU, cpu=CHUNK_CPU, memory=CHUNK_MEMORY_MB, timeout=3600,
+@app.function(name=RENDER_FUNCTION, gpu=MODAL_GPU, cpu=CHUNK_CPU, memory=CHUNK_MEMORY_MB, timeout=3600,
               max_containers=MAX_CONTAINERS,
               retries=modal.Retries(max_retries=2, initial_delay=2.0, backoff_coefficient=2.0))
 def render_chunk(job_uid: str, spec_json: str, media_urls: dict[str, str],

@@ -56,13 +56,13 @@ EPS = 1e-6  # seconds of float slop when placing output times on clips and sourc
 # many seconds past the decoder: seeking lands on the keyframe before, never further away.
 _SEEK_AHEAD_S = 2.0
 _HTTP_TIMEOUT_US = str(60_000_000)  # a stalled connection fails the read after a minute
-_AI_BATCH = 4  # frames per model call: fills the GPU; x4 activations of 4 crops fit an L4
+AI_BATCH = 4  # frames per model call: fills the GPU; x4 activations of 4 crops fit an L4
 _MISSING_S = 0.5  # a source with no picture for this long where a clip needs one is damaged
 
 # A batch of crops at their native source pixels, each one yuv420p (I420) uint8 array of shape
 # (h·3/2, w), and the output (width, height) in; the pictures enlarged out, I420 again, at the
 # output size or any other (they are resampled). Colour conversion and resampling are the
-# upscaler's (on its GPU); a batch holds up to _AI_BATCH consecutive frames of one clip.
+# upscaler's (on its GPU); a batch holds up to AI_BATCH consecutive frames of one clip.
 Upscale = Callable[[list[np.ndarray], tuple[int, int]], list[np.ndarray]]
 Source = Path | str  # a media file, or an http(s) URL (a presigned R2 GET in the cloud)
 
@@ -334,12 +334,12 @@ class ClipPictures:
         return small.reshape(ih * 3 // 2, iw)
 
     def _prepare_batch(self, k: int) -> None:
-        """Output frames k, k+1, ... of this clip (up to _AI_BATCH): decode them, cut their
+        """Output frames k, k+1, ... of this clip (up to AI_BATCH): decode them, cut their
         crops and enlarge all of them in ONE model call; a repeated source frame (slow motion)
         is enlarged once."""
         p, clip = self.placement, self._clip
         items = []
-        for j in range(k, k + _AI_BATCH):
+        for j in range(k, k + AI_BATCH):
             t = j * self._fps_den / self._fps_num
             if j > k and t >= p.end - EPS:
                 break
