@@ -65,6 +65,11 @@ PROGRESS_DICT = "reeldesk-export-progress"
 MAX_CHUNK_S = 10.0
 MIN_CHUNK_S = 3.0
 MAX_CONTAINERS = int(os.environ.get("REELDESK_MODAL_MAX_CONTAINERS", "10"))
+# The chunk GPU, fixed when the app is deployed. An H200 ran Real-ESRGAN x4plus at 170 ms per
+# 608x1080 crop (benchmarks/bench_realesrgan.py): a 15 s reel's 3 s chunks take ~15 s of model
+# time each. An L4, scaled from that by its data sheet, would need ~16x longer per frame for
+# about a sixth of the price per second (more per reel), and its 24 GB would barely hold a batch.
+MODAL_GPU = os.environ.get("REELDESK_MODAL_GPU", "H200")
 
 MODAL_KEYRING_SERVICE = "ReelDesk Modal"  # same names as desktop.ui.settings_dialog
 MODAL_TOKEN_ID_SETTING = "export.modal.token_id"
