@@ -85,7 +85,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--project", metavar="UID", help="open this project (reel)")
     if not commands:
         return parser
-    from desktop import cli_export, cli_import, cli_preview, cli_sync, cli_track
+    from desktop import cli_export, cli_import, cli_models, cli_preview, cli_sync, cli_track
 
     cli_import.add_parsers(cmd)  # import, watch
 
@@ -128,6 +128,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     cli_export.register(sub, parents=[common])  # export, jobs, cancel, retry
     cli_track.register(sub, parents=[common])  # track
     cli_preview.register(sub, [common], number)  # preview
+    cli_models.register(sub, [common])  # models
     return parser
 
 
@@ -260,7 +261,7 @@ def cmd_conflicts(lib: Library, args: argparse.Namespace) -> Outcome:
 
 def commands() -> dict[str, Callable[[Library, argparse.Namespace], Outcome]]:
     """Every command but ``gui``, by name (imports the command modules)."""
-    from desktop import cli_export, cli_import, cli_preview, cli_sync, cli_track
+    from desktop import cli_export, cli_import, cli_models, cli_preview, cli_sync, cli_track
 
     found: dict[str, Callable[[Library, argparse.Namespace], Outcome]] = {
         "import": cli_import.cmd_import, "watch": cli_import.cmd_watch, "mark": cmd_mark, "project": cmd_project,
@@ -268,7 +269,7 @@ def commands() -> dict[str, Callable[[Library, argparse.Namespace], Outcome]]:
         "undo": cmd_undo_redo, "redo": cmd_undo_redo, "show": cmd_show, "history": cmd_history,
         "clips": cmd_clips, "conflicts": cmd_conflicts,
     }
-    for module in (cli_sync, cli_export, cli_track, cli_preview):
+    for module in (cli_sync, cli_export, cli_track, cli_preview, cli_models):
         found.update(module.COMMANDS)
     return found
 

@@ -60,7 +60,8 @@ def register(subparsers: Any, parents: Sequence[argparse.ArgumentParser]) -> Non
     p.add_argument("--backend", choices=[b.value for b in ExportBackend], default=ExportBackend.LOCAL.value,
                    help="render on this computer (default) or on Modal cloud GPUs")
     p.add_argument("--upscale", choices=[u.value for u in Upscaler], default=Upscaler.NONE.value,
-                   help="upscaler: none (default), lanczos, or realesrgan (AI x4, Modal only)")
+                   help="upscaler: none (default), lanczos, or realesrgan (AI x4: Modal, or this computer's NVIDIA "
+                        "GPU with the ai extra and 'reeldesk models fetch')")
     p.add_argument("--out", type=Path, metavar="FILE", help="write the MP4 here (default: exports/NAME-vN.mp4)")
     p.add_argument("--crf", type=_crf, default=20, metavar="N", help="x264 quality, 0-51 (default 20)")
     p.add_argument("--preset", choices=X264_PRESETS, default="medium", metavar="P",

@@ -74,11 +74,12 @@ def test_export_json_end_to_end_then_jobs(capsys, library, source, tmp_path, mon
     (("cancel", "nope"), "unknown export job nope"),
     (("retry", "01234567-0000"), "unknown export job 01234567-0000"),
     (("export", "No Such Reel"), "unknown project No Such Reel"),
-    (("export", "Highlights", "--upscale", "realesrgan"), "Real-ESRGAN upscaling runs on the Modal"),
+    (("export", "Highlights", "--upscale", "realesrgan"), "AI upscaling on this computer needs torch"),
     (("export", "Highlights", "--crf", "70"), "must be between 0 and 51"),
     (("export", "Highlights", "--out", "/no/such/folder/x.mp4"), "does not exist"),
 ])
-def test_bad_input_is_one_line_and_exit_2(capsys, library, source, args, message) -> None:
+def test_bad_input_is_one_line_and_exit_2(capsys, library, source, args, message, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # not installed, whatever this environment holds
     seed_reel(library, source, seconds=1.0)
     code, out, err = run(capsys, library, *args)
     assert code == 2 and out == ""
@@ -173,3 +174,12 @@ def test_export_json_reports_which_clips_were_reused(capsys, library, source) ->
     code, out, err = run(capsys, library, *args)
     assert code == 0, err
     assert json.loads(out)["clips"] == [{"working_clip": wc, "reused": False}]
+
+
+def test_models_status_says_what_local_ai_upscaling_lacks(capsys, library, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("REELDESK_MODELS", str(tmp_path / "models"))
+    monkeypatch.setitem(sys.modules, "spandrel", None)
+    code, out, _ = run(capsys, library, "models", "status", "--json")
+    doc = json.loads(out)
+    assert code == 1 and doc["ready"] is False and "spandrel" in doc["problem"]
+    assert doc["weights"] == str(tmp_path / "models" / "RealESRGAN_x4plus.pth")

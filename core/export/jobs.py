@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.enums import ExportBackend, JobState, Upscaler, VideoEncoder
+from core.export.ai_local import local_ai_problem
 from core.export.backend import Backend
 from core.export.build import build_spec
 from core.export.destination import check_writable
@@ -141,8 +142,9 @@ class ExportJobs(JobTable):
         ``start=False``. Raises ValueError (SpecError, GestureError) for bad input."""
         backend, upscaler = ExportBackend(backend), Upscaler(upscaler)
         if upscaler is Upscaler.REALESRGAN and backend is ExportBackend.LOCAL:
-            raise ValueError("Real-ESRGAN upscaling runs on the Modal GPU backend; "
-                             "choose --backend modal or another upscaler")
+            problem = local_ai_problem()
+            if problem:
+                raise ValueError(problem)
         output_path: str | None = None
         if out is not None:
             target = Path(out).expanduser().absolute()

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, cast
 import modal
 
 from core.enums import Upscaler
+from core.export.ai_local import WEIGHTS_NAME, WEIGHTS_SHA256, WEIGHTS_URL
 from core.export.chunks import chunk_media, join_chunks, plan_chunks
 from core.export.modal_backend import (
     APP_NAME,
@@ -69,9 +70,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_URL = "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth"
-WEIGHTS_SHA256 = "4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1"
-WEIGHTS = "/weights/RealESRGAN_x4plus.pth"
+WEIGHTS = f"/weights/{WEIGHTS_NAME}"
 CHUNK_CPU, CHUNK_MEMORY_MB = 4.0, 8192  # x264, decoding and the frame warps run beside the GPU
 _PROGRESS_EVERY_S = 1.0  # Dict writes are network calls
 

@@ -58,7 +58,7 @@ def render(
 
     The file appears atomically: it is written next to ``out_path`` under a temporary name and
     renamed at the end; on cancel or failure the temporary file is removed. ``realesrgan`` is the
-    AI upscaler for ``Upscaler.REALESRGAN`` (the Modal GPU backend injects it). Write errors
+    AI upscaler for ``Upscaler.REALESRGAN`` (the worker or the Modal GPU backend injects it). Write errors
     name ``destination`` (the file asked for, when ``out_path`` is a staging name), else
     ``out_path``.
     """
@@ -68,10 +68,8 @@ def render(
     report("preparing", 0, 0)
     out = spec.output
     if out.upscaler is Upscaler.REALESRGAN and realesrgan is None:
-        raise RenderError(
-            "Real-ESRGAN upscaling needs the Modal GPU backend; "
-            "export with upscaler 'none' or 'lanczos' to render on this machine"
-        )
+        raise RenderError("Real-ESRGAN upscaling needs a GPU: this computer's (PyTorch with CUDA) or "
+                          "the Modal backend's; export with upscaler 'none' or 'lanczos' otherwise")
     paths = [resolve_source(clip, resolve_media) for clip in spec.clips]
     placements = layout(spec, paths)
     frames_total = reel_frames(spec)

@@ -115,9 +115,11 @@ def _load_job(root: Path, job_uid: str) -> tuple[str, str | None]:
 
 
 def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> int:
+    from core.enums import Upscaler
     from core.export import part_cache
+    from core.export.ai_local import local_upscaler
     from core.export.incremental import render_incremental
-    from core.export.render import Progress, RenderCancelled, RenderError
+    from core.export.render import Progress, RenderCancelled, RenderError, render
     from core.export.spec import RenderSpec, SpecError
 
     try:
@@ -138,13 +140,21 @@ def run(job_uid: str, root: Path, emit: _Emitter, cancel: threading.Event) -> in
              fraction=round(p.fraction, 5), frames_done=p.frames_done,
              frames_total=p.frames_total, eta_s=None if p.eta_s is None else round(p.eta_s, 2))
 
+    def media(media_hash: str) -> Path:
+        return root / "media" / media_hash
+
     try:
-        # Clips whose parts are cached from an earlier export are joined, not rendered again.
-        cache = part_cache.PartCache(root / "cache" / part_cache.FOLDER, part_cache.cache_bound(root / DB_NAME))
-        _path, clips = render_incremental(spec, lambda h: root / "media" / h, out, cache, on_progress,
-                                          cancel.is_set, destination=shown)
-        part_cache.write_report(cache.folder, job_uid, [{"working_clip": c.working_clip, "reused": c.reused}
-                                                        for c in clips])
+        if spec.output.upscaler is Upscaler.REALESRGAN:  # this computer's GPU; no cached parts
+            render(spec, media, out, on_progress, cancel.is_set, realesrgan=local_upscaler(),
+                   destination=shown)
+        else:
+            # Clips whose parts are cached from an earlier export are joined, not rendered again.
+            cache = part_cache.PartCache(root / "cache" / part_cache.FOLDER,
+                                         part_cache.cache_bound(root / DB_NAME))
+            _path, clips = render_incremental(spec, media, out, cache, on_progress, cancel.is_set,
+                                              destination=shown)
+            part_cache.write_report(cache.folder, job_uid, [{"working_clip": c.working_clip, "reused": c.reused}
+                                                            for c in clips])
     except RenderCancelled:
         _try_emit(emit, "cancelled")
         return EXIT_CANCELLED

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox,
 from core.changes import EntityKind
 from core.editmath import size_presets
 from core.enums import AspectRatio, ExportBackend, JobState, Upscaler, VideoEncoder
+from core.export.ai_local import local_ai_problem
 from core.export.job_files import safe_file_stem
 from core.export.spec import SpecError
 from core.reads import Job, read_jobs
@@ -43,7 +44,7 @@ JOB_ROWS = 200  # the newest jobs listed; older ones stay in the database
 QUALITIES = (Quality("Draft (fast)", 26, "veryfast"), Quality("Standard", 20, "medium"),
              Quality("High", 17, "slow"))
 UPSCALERS = ((Upscaler.NONE, "None"), (Upscaler.LANCZOS, "Sharp resize (Lanczos)"),
-             (Upscaler.REALESRGAN, "AI ×4 (Real-ESRGAN, Modal GPU)"))
+             (Upscaler.REALESRGAN, "AI ×4 (Real-ESRGAN, GPU)"))
 
 
 class _JobList(QTreeWidget):
@@ -241,8 +242,9 @@ class ExportPanel(QWidget):
                 name = safe_file_stem(self.project.currentText().rsplit("  (", 1)[0])
                 self.output.set_automatic(str(self.state.library.exports_dir / f"{name}-vN.mp4"))
         self._show_reel(uid)
-        if upscaler is Upscaler.REALESRGAN and backend is ExportBackend.LOCAL:
-            problem = problem or "AI upscaling runs on the Modal GPU backend; choose it or another upscaler."
+        ai_problem = local_ai_problem() if upscaler is Upscaler.REALESRGAN and backend is ExportBackend.LOCAL else None
+        if ai_problem:
+            problem = problem or f"{ai_problem[0].upper()}{ai_problem[1:]}."
         self.problem.setText(problem)
         self.problem.setVisible(bool(problem))
         self.export_button.setEnabled(not problem)

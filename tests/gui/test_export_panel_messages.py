@@ -1,13 +1,14 @@
 """Export panel: the output file, long errors, closing while exports run, stopped jobs."""
 from __future__ import annotations
 
+import sys
 
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressBar, QToolButton, QWidget
 
 from core.db import models as m
-from core.enums import JobState
+from core.enums import JobState, Upscaler
 from core.library import Library
 from desktop.ui.export_panel import ExportPanel, ExportService
 from desktop.ui.undo import EditorState
@@ -144,3 +145,17 @@ def test_closing_during_an_export_asks_stay_cancel_or_keep_rendering(qtbot, pane
     release.touch()  # the render goes on to the end
     qtbot.waitUntil(lambda: window.closed, timeout=90_000)  # closes itself once the export is done
     assert runner.get(short).state is JobState.DONE
+
+
+def test_ai_upscaling_on_this_computer_says_what_is_missing(qtbot, panel, state, library, tmp_path,
+                                                            monkeypatch) -> None:
+    monkeypatch.setenv("REELDESK_MODELS", str(tmp_path / "models"))
+    monkeypatch.setitem(sys.modules, "torch", None)  # not installed, whatever this environment holds
+    open_clip(state, library)
+    panel.refresh()
+    panel.local.setChecked(True)
+    panel.upscaler.setCurrentIndex(panel.upscaler.findData(Upscaler.REALESRGAN.value))
+    assert panel.problem.text().startswith("AI upscaling on this computer needs torch")
+    assert not panel.export_button.isEnabled()
+    panel.modal.setChecked(True)  # the Modal backend brings its own GPU
+    assert "AI upscaling" not in panel.problem.text()
