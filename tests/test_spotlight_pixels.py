@@ -1,4 +1,4 @@
-"""The renderer's spotlight drawing (core.export.picture.Spotlight) against its definition on
+"""The renderer's spotlight drawing (core.export.spotlight_draw.Spotlight) against its definition on
 real output-size pictures: every pixel outside the regions moved towards black by the dim level,
 then each pixel blended as ``p + (target - p) · coverage · opacity`` (coverage: the anti-aliased
 ellipse mask) with the undimmed picture inside the bodies, the fill and the ring. The drawing may
@@ -13,9 +13,9 @@ import pytest
 
 from core.editmath.spotlight import Ellipse, dim_opacity, ring_ellipse, ring_width
 from core.enums import OverlayShape
-from core.export.picture import BLACK, Spotlight, _ellipse
-from core.export.planes import rgb_to_yuv, yuv_views
+from core.export.planes import BLACK, rgb_to_yuv, warp_planes, yuv_views
 from core.export.spec import OverlayStyle
+from core.export.spotlight_draw import Spotlight, _ellipse
 from tests.fixtures.media import make_frame_rgb
 
 W, H = 1080, 1920
@@ -88,3 +88,20 @@ def test_spotlight_draws_the_pixels_of_its_definition(case: str) -> None:
         spotlight.apply(yuv_views(drawn, W, H), shapes)
         by_definition(style, expected, shapes)
         assert np.array_equal(drawn, expected), f"{int(np.count_nonzero(drawn != expected))} pixels differ"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_warp_that_dims_for_the_spotlight_gives_the_same_pixels(case: str) -> None:
+    """The render dims in the warp's pass (the spotlight's tables) and the spotlight blends the
+    undimmed pixels the warp kept back in."""
+    style, shapes = CASES[case]
+    spotlight = Spotlight(style, W, H)
+    dim = spotlight.dimming(shapes)
+    assert (dim is None) == (style.dim == 0)
+    source, expected, drawn = picture(7), picture(7), np.empty(W * H * 3 // 2, np.uint8)
+    same = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # the warp as a copy
+    kept = warp_planes(yuv_views(source, W, H), yuv_views(drawn, W, H), same, same, cv2.INTER_LINEAR,
+                       dim.tables if dim else (None, None, None), dim.boxes if dim else (None, None, None))
+    spotlight.apply(yuv_views(drawn, W, H), shapes, [k for k in kept if k is not None] if dim else None)
+    by_definition(style, expected, shapes)
+    assert np.array_equal(drawn, expected), f"{int(np.count_nonzero(drawn != expected))} pixels differ"
