@@ -5,6 +5,7 @@ dimming in its own pass over the picture (``Spotlight.dimming``); the blends com
 pixels their anti-aliased masks cover."""
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,14 +44,10 @@ class Spotlight:
         level = 1.0 - dim_opacity(self._style.dim, [alpha for _body, alpha in shapes])
         if level >= 1.0:
             return None
-        tables, boxes = [], []
-        for i in range(3):
-            scale, black = (1.0, BLACK[0]) if i == 0 else (0.5, BLACK[1])
-            mask = self._masks[0 if i == 0 else 1]
-            table = np.clip(black + (np.arange(256) - black) * level + 0.5, 0, 255)
-            tables.append(table.astype(np.uint8))
-            boxes.append(_union(_bounds(mask.shape, body, scale, -1) for body, _alpha in shapes))
-        return Dimming((tables[0], tables[1], tables[2]), (boxes[0], boxes[1], boxes[2]))
+        boxes = [_union(_bounds(mask.shape, body, scale, -1) for body, _alpha in shapes)
+                 for mask, scale in ((self._masks[0], 1.0), (self._masks[1], 0.5), (self._masks[1], 0.5))]
+        luma, chroma = _dim_table(BLACK[0], level), _dim_table(BLACK[1], level)
+        return Dimming((luma, chroma, chroma), (boxes[0], boxes[1], boxes[2]))
 
     def apply(self, planes: Planes, shapes: Sequence[tuple[Ellipse, float]],
               undimmed: Sequence[np.ndarray] | None = None) -> None:
@@ -82,6 +79,14 @@ class Spotlight:
                     thickness = max(1, round(self._stroke * scale))
                     box = _ellipse(mask, shape, scale, thickness)
                     _blend(plane, mask, box, self._color[i], alpha)
+
+
+@functools.lru_cache(maxsize=64)  # asked twice per frame; the level changes only while fading
+def _dim_table(black: int, level: float) -> np.ndarray:
+    """Levels moved towards ``black`` to ``level`` (1: unchanged) of their distance."""
+    table: np.ndarray = np.clip(black + (np.arange(256) - black) * level + 0.5, 0, 255).astype(np.uint8)
+    table.flags.writeable = False
+    return table
 
 
 def _ellipse(mask: np.ndarray, shape: Ellipse, scale: float, thickness: int) -> Rect:
