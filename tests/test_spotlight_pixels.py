@@ -90,18 +90,23 @@ def test_spotlight_draws_the_pixels_of_its_definition(case: str) -> None:
         assert np.array_equal(drawn, expected), f"{int(np.count_nonzero(drawn != expected))} pixels differ"
 
 
+TURN = cv2.getRotationMatrix2D((W / 2, H / 2), 3.0, 1.0)  # not a pure scale: warpAffine's path
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_a_warp_that_dims_for_the_spotlight_gives_the_same_pixels(case: str) -> None:
+@pytest.mark.parametrize("warp", [np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), TURN], ids=["scale", "turn"])
+def test_a_warp_that_dims_for_the_spotlight_gives_the_same_pixels(case: str, warp: np.ndarray) -> None:
     """The render dims in the warp's pass (the spotlight's tables) and the spotlight blends the
     undimmed pixels the warp kept back in."""
     style, shapes = CASES[case]
     spotlight = Spotlight(style, W, H)
     dim = spotlight.dimming(shapes)
     assert (dim is None) == (style.dim == 0)
-    source, expected, drawn = picture(7), picture(7), np.empty(W * H * 3 // 2, np.uint8)
-    same = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # the warp as a copy
-    kept = warp_planes(yuv_views(source, W, H), yuv_views(drawn, W, H), same, same, cv2.INTER_LINEAR,
+    source, expected, drawn = picture(7), np.empty(W * H * 3 // 2, np.uint8), np.empty(W * H * 3 // 2, np.uint8)
+    chroma = np.hstack([warp[:, :2], warp[:, 2:] / 2])
+    warp_planes(yuv_views(source, W, H), yuv_views(expected, W, H), warp, chroma, cv2.INTER_LINEAR)
+    by_definition(style, expected, shapes)
+    kept = warp_planes(yuv_views(source, W, H), yuv_views(drawn, W, H), warp, chroma, cv2.INTER_LINEAR,
                        dim.tables if dim else (None, None, None), dim.boxes if dim else (None, None, None))
     spotlight.apply(yuv_views(drawn, W, H), shapes, [k for k in kept if k is not None] if dim else None)
-    by_definition(style, expected, shapes)
     assert np.array_equal(drawn, expected), f"{int(np.count_nonzero(drawn != expected))} pixels differ"

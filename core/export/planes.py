@@ -85,10 +85,11 @@ def warp_planes(
         m = luma if i == 0 else chroma
         warped = _scaled(s, d.shape, m, flags)
         if warped is None:
-            warped = cv2.warpAffine(
+            cv2.warpAffine(
                 s, m, (d.shape[1], d.shape[0]), dst=d,
                 flags=flags | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
             )
+            warped = d
         r = keep[i]
         kept.append(None if r is None else crop(warped, r).copy())
         table = tables[i]
