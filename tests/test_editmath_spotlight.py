@@ -19,7 +19,8 @@ from core.editmath.spotlight import (
     shown_regions,
 )
 from core.enums import OverlayShape
-from core.export.picture import BLACK, Spotlight
+from core.export.planes import BLACK
+from core.export.spotlight_draw import Spotlight
 from core.export.planes import yuv_views
 from core.export.spec import OverlayStyle
 from core.library import Library

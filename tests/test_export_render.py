@@ -257,6 +257,17 @@ def test_full_range_sources_keep_their_levels(media, tmp_path) -> None:
     assert float(frames[0].mean()) == pytest.approx(50, abs=2)
 
 
+def test_the_spotlight_dims_full_range_sources_in_limited_range(media, tmp_path) -> None:
+    media = {**media, "full": _full_range_video(tmp_path / "full.mp4", 50)}
+    style = OverlayStyle(stroke=0.0, dim=0.5)
+    spec = reel(clip("full", end=5 / 30, regions=(_region(0.0, 1.0),), style=style), out=output(audio=False))
+    frame = frames_of(run(spec, media, tmp_path))[0][2]
+    assert float(frame[95:105, 150:170].mean()) == pytest.approx(50, abs=2)  # inside the region: untouched
+    # Full-range 50 is limited 59; half way to black (16) is 38, which is RGB 25. Dimmed before
+    # the range conversion it would be 33 -> limited 44 -> RGB 33.
+    assert float(frame[20:40, 10:60].mean()) == pytest.approx(25, abs=2)
+
+
 def _predicted_red(box, out_w: int) -> np.ndarray:
     """Red of the source gradient (linspace 0..255 over 320 columns) at each output column."""
     xs = box.x + (np.arange(out_w) + 0.5) * box.width / out_w - 0.5

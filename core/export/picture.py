@@ -4,12 +4,13 @@ Everything works on yuv420p planes (no RGB round trip: the source's colours pass
 export pipeline and the program view (the preview of the output) both draw through this module,
 at their own output size, so preview and render cannot disagree. Crop boxes come from
 ``core.editmath.crop_at`` and every spotlight number (which regions, fade, place, ground shape,
-ring width, dim) from ``core.editmath.spotlight``, which the editor's viewer uses too.
+ring width, dim) from ``core.editmath.spotlight``, which the editor's viewer uses too; the
+spotlight is drawn by ``core.export.spotlight_draw``.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,29 +19,22 @@ import cv2
 import numpy as np
 
 from core.editmath import Box, crop_at, needs_upscale
-from core.editmath.spotlight import (
-    Ellipse,
-    OutputMap,
-    RegionTrack,
-    dim_opacity,
-    ring_ellipse,
-    ring_width,
-    shown_regions,
-)
+from core.editmath.spotlight import Ellipse, OutputMap, RegionTrack, shown_regions
 from core.enums import Upscaler
 from core.export.planes import (
+    BLACK,
     FULL_RANGE,
+    LIMITED_RANGE,
     Planes,
     cv_maps,
     even_up,
     fit_i420,
     frame_planes,
-    rgb_to_yuv as _rgb_to_yuv,  # the Spotlight below keeps its name for it
-    to_limited_range,
     warp_planes,
     yuv_views,
 )
-from core.export.spec import ClipSpec, OutputSettings, OverlayStyle
+from core.export.spec import ClipSpec, OutputSettings
+from core.export.spotlight_draw import Dimming, Spotlight
 from core.text import TextOverlay
 
 if TYPE_CHECKING:
@@ -49,8 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["BLACK", "ClipPictures", "EPS", "Planes", "RenderError", "Source", "Upscale", "is_url",
            "media_origin", "open_source", "where", "yuv_views"]
 
-_SHIFT = 4  # cv2 drawing: 4 fractional bits, so rings move smoothly by sub-pixels
-BLACK = (16, 128, 128)  # limited-range YUV black: what fades go through
 EPS = 1e-6  # seconds of float slop when placing output times on clips and source frames
 # Re-seek instead of decoding forward when a random-access request (the program view) lies this
 # many seconds past the decoder: seeking lands on the keyframe before, never further away.
@@ -274,14 +266,17 @@ class ClipPictures:
                 np.copyto(self.buf, last)
             return self.buf
         self._last_key = key
+        undimmed: list[np.ndarray] | None = None
         if picture is not None:
             self.buf[:] = picture
         else:
             assert frame is not None
-            self._warp(frame, box, self._views)
+            # The spotlight's dimming goes into the warp's own pass over the picture.
+            dim = self._spotlight.dimming(shapes) if self._spotlight is not None and shapes else None
+            undimmed = self._warp(frame, box, self._views, dim)
         if shapes:
             assert self._spotlight is not None  # shapes come only from regions, which made it
-            self._spotlight.apply(self._views, shapes)
+            self._spotlight.apply(self._views, shapes, undimmed)
         self._text.draw(self._views, texts)  # output space: after the crop, unmoved by it
         return self.buf
 
@@ -307,18 +302,27 @@ class ClipPictures:
         clip = self._clip
         return crop_at(self._crop_track, s, clip.width, clip.height, clip.aspect, clip.rotation)
 
-    def _warp(self, frame: av.VideoFrame, box: Box, views: Planes) -> None:
+    def _warp(
+        self, frame: av.VideoFrame, box: Box, views: Planes, dim: Dimming | None = None
+    ) -> list[np.ndarray] | None:
         """The output picture straight from the source (no AI): one warp per plane, Lanczos when
-        the Lanczos upscaler enlarges a crop smaller than the output."""
+        the Lanczos upscaler enlarges a crop smaller than the output; with ``dim`` (the
+        spotlight's) dimmed, and its boxes' undimmed pixels returned for ``Spotlight.apply``."""
         # Phone footage is often full range; the output is limited range like all H.264 players
-        # expect, so squeeze it (on the warped planes: cheaper than a swscale pass).
+        # expect, so squeeze it (in the warp's table: cheaper than a swscale pass).
         upscale = self._upscaler is Upscaler.LANCZOS and needs_upscale(
             self._native_size(frame, box), (self._w, self._h))
         luma, chroma = cv_maps(self._source_map(frame, box, self._w, self._h))
-        warp_planes(frame_planes(frame), views, luma, chroma,
-                    cv2.INTER_LANCZOS4 if upscale else cv2.INTER_LINEAR)
-        if _full_range(frame):
-            to_limited_range(views)
+        limited = LIMITED_RANGE if _full_range(frame) else (None, None, None)
+        tables = limited if dim is None else [
+            d if lim is None else d[lim] for lim, d in zip(limited, dim.tables, strict=True)]
+        kept = warp_planes(frame_planes(frame), views, luma, chroma,
+                           cv2.INTER_LANCZOS4 if upscale else cv2.INTER_LINEAR, tables,
+                           (None, None, None) if dim is None else dim.boxes)
+        if dim is None:
+            return None
+        return [k if lim is None else cv2.LUT(k, lim) for k, lim in zip(kept, limited, strict=True)
+                if k is not None]
 
     def _native_crop(self, frame: av.VideoFrame, box: Box) -> np.ndarray | None:
         """The crop at its native pixels (nothing shrunk before the model) as I420, or None when
@@ -330,9 +334,8 @@ class ClipPictures:
         small = np.empty(iw * ih * 3 // 2, np.uint8)
         views = yuv_views(small, iw, ih)
         luma, chroma = cv_maps(self._source_map(frame, box, iw, ih))
-        warp_planes(frame_planes(frame), views, luma, chroma, cv2.INTER_LINEAR)
-        if _full_range(frame):
-            to_limited_range(views)
+        warp_planes(frame_planes(frame), views, luma, chroma, cv2.INTER_LINEAR,
+                    LIMITED_RANGE if _full_range(frame) else (None, None, None))
         return small.reshape(ih * 3 // 2, iw)
 
     def _prepare_batch(self, k: int) -> None:
@@ -389,84 +392,3 @@ class ClipPictures:
 
 def _full_range(frame: av.VideoFrame) -> bool:
     return frame.color_range == FULL_RANGE or frame.format.name.startswith("yuvj")
-
-
-class Spotlight:
-    """Draws regions onto YUV planes: dim outside, optional fill, ring (or ground shape)."""
-
-    def __init__(self, style: OverlayStyle, w: int, h: int) -> None:
-        self._style = style
-        self._color = _rgb_to_yuv(style.rgb)
-        self._stroke = ring_width(style.stroke, w, h)
-        self._masks = (np.zeros((h, w), np.uint8), np.zeros((h // 2, w // 2), np.uint8))
-
-    def apply(self, planes: Planes, shapes: Sequence[tuple[Ellipse, float]]) -> None:
-        """Draw (body ellipse in output pixels, opacity) shapes of ``_spotlight_shapes``."""
-        style = self._style
-        level = 1.0 - dim_opacity(style.dim, [alpha for _body, alpha in shapes])
-        for i, plane in enumerate(planes):
-            scale = 1.0 if i == 0 else 0.5
-            mask = self._masks[0 if i == 0 else 1]
-            black = BLACK[0 if i == 0 else 1]
-            if level < 1.0:
-                # Dim everything, then restore the inside of the union of ellipses.
-                box = _union(_ellipse(mask, body, scale, -1) for body, _alpha in shapes)
-                keep = _crop(plane, box).copy()
-                lut = np.clip(black + (np.arange(256) - black) * level + 0.5, 0, 255)
-                cv2.LUT(plane, lut.astype(np.uint8), dst=plane)
-                _blend(plane, mask, box, keep, 1.0)
-            for body, alpha in shapes:
-                shape = ring_ellipse(body, style.shape)
-                if style.fill_opacity > 0:
-                    box = _ellipse(mask, shape, scale, -1)
-                    _blend(plane, mask, box, self._color[i], style.fill_opacity * alpha)
-                if self._stroke > 0:
-                    thickness = max(1, round(self._stroke * scale))
-                    box = _ellipse(mask, shape, scale, thickness)
-                    _blend(plane, mask, box, self._color[i], alpha)
-
-
-Rect = tuple[int, int, int, int]
-
-
-def _ellipse(mask: np.ndarray, shape: Ellipse, scale: float, thickness: int) -> Rect:
-    """Draw an anti-aliased ellipse (filled if thickness < 0) into ``mask``; return its bounds,
-    clipped to the mask."""
-    cx, cy, rx, ry = shape.x * scale, shape.y * scale, shape.rx * scale, shape.ry * scale
-    cx, cy = cx - 0.5, cy - 0.5  # continuous coords -> cv2 pixel-centre coords
-    f = 1 << _SHIFT
-    cv2.ellipse(
-        mask, (round(cx * f), round(cy * f)), (max(1, round(rx * f)), max(1, round(ry * f))),
-        0, 0, 360, 255, thickness, cv2.LINE_AA, _SHIFT,
-    )
-    pad = max(thickness, 0) / 2 + 2
-    h, w = mask.shape
-    return (
-        max(0, math.floor(cx - rx - pad)), max(0, math.floor(cy - ry - pad)),
-        min(w, math.ceil(cx + rx + pad) + 1), min(h, math.ceil(cy + ry + pad) + 1),
-    )
-
-
-def _union(rects: Iterable[Rect]) -> Rect:
-    rs = list(rects)
-    return (min(r[0] for r in rs), min(r[1] for r in rs),
-            max(r[2] for r in rs), max(r[3] for r in rs))
-
-
-def _crop(a: np.ndarray, r: Rect) -> np.ndarray:
-    return a[r[1]:r[3], r[0]:r[2]]
-
-
-def _blend(
-    plane: np.ndarray, mask: np.ndarray, r: Rect, target: float | np.ndarray, opacity: float
-) -> None:
-    """plane += (target - plane) · mask · opacity inside ``r``; then clear the mask there."""
-    if r[2] <= r[0] or r[3] <= r[1]:
-        return
-    region = _crop(plane, r)
-    m = _crop(mask, r).astype(np.float32) * np.float32(opacity / 255.0)
-    p = region.astype(np.float32)
-    p += (np.asarray(target, np.float32) - p) * m
-    region[...] = (p + 0.5).astype(np.uint8)
-    _crop(mask, r)[...] = 0
-

@@ -1,19 +1,23 @@
 """YUV 4:2:0 plane operations of the renderer: views into one flat buffer, the affine warp
-(rotate + crop + scale in one pass per plane), full -> limited range."""
+(rotate + crop + scale in one pass per plane, through a level table in the same pass: full ->
+limited range, the spotlight's dimming)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import av
 import cv2
 import numpy as np
 
 __all__ = [
-    "FULL_RANGE", "Planes", "cv_maps", "even_up", "fit_i420", "frame_planes", "rgb_to_yuv", "to_limited_range",
-    "warp_planes", "yuv_views",
+    "BLACK", "FULL_RANGE", "LIMITED_RANGE", "Planes", "Rect", "crop", "cv_maps", "even_up", "fit_i420", "frame_planes",
+    "rgb_to_yuv", "warp_planes", "yuv_views",
 ]
 
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]  # Y, U, V of a yuv420p picture
+BLACK = (16, 128, 128)  # limited-range YUV black: what fades and the spotlight's dim go towards
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) of a plane
 
 
 def frame_planes(frame: av.VideoFrame) -> Planes:
@@ -40,11 +44,7 @@ def cv_maps(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 _LIMIT_LUMA = np.round(16 + np.arange(256) * (219 / 255)).astype(np.uint8)
 _LIMIT_CHROMA = np.round(128 + (np.arange(256) - 128) * (224 / 255)).astype(np.uint8)
-
-
-def to_limited_range(planes: Planes) -> None:
-    for i, plane in enumerate(planes):
-        cv2.LUT(plane, _LIMIT_LUMA if i == 0 else _LIMIT_CHROMA, dst=plane)
+LIMITED_RANGE = (_LIMIT_LUMA, _LIMIT_CHROMA, _LIMIT_CHROMA)  # full -> limited range, per plane
 
 
 def rgb_to_yuv(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
@@ -68,28 +68,48 @@ def yuv_views(buf: np.ndarray, w: int, h: int) -> Planes:
     )
 
 
+def crop(a: np.ndarray, r: Rect) -> np.ndarray:
+    return a[r[1]:r[3], r[0]:r[2]]
+
+
 def warp_planes(
-    src: Planes, dst: Planes, luma: np.ndarray, chroma: np.ndarray, flags: int
-) -> None:
+    src: Planes, dst: Planes, luma: np.ndarray, chroma: np.ndarray, flags: int,
+    tables: Sequence[np.ndarray | None] = (None, None, None),
+    keep: Sequence[Rect | None] = (None, None, None),
+) -> list[np.ndarray | None]:
+    """Warp each plane into ``dst`` through its 256-level table (None: as warped), the table in
+    the same pass that writes the picture (no second pass over the frame). Returns, per plane, a
+    copy of the warped pixels of its ``keep`` rectangle as they were before the table."""
+    kept: list[np.ndarray | None] = []
     for i, (s, d) in enumerate(zip(src, dst, strict=True)):
         m = luma if i == 0 else chroma
-        if not _scale_plane(s, d, m, flags):
+        warped = _scaled(s, d.shape, m, flags)
+        if warped is None:
             cv2.warpAffine(
                 s, m, (d.shape[1], d.shape[0]), dst=d,
                 flags=flags | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
             )
+            warped = d
+        r = keep[i]
+        kept.append(None if r is None else crop(warped, r).copy())
+        table = tables[i]
+        if table is not None:
+            cv2.LUT(warped, table, dst=d)
+        elif warped is not d:
+            d[...] = warped
+    return kept
 
 
-def _scale_plane(src: np.ndarray, dst: np.ndarray, m: np.ndarray, flags: int) -> bool:
+def _scaled(src: np.ndarray, shape: tuple[int, ...], m: np.ndarray, flags: int) -> np.ndarray | None:
     """The common unrotated case, ~5x faster than warpAffine: resize the source region by the
-    exact scale (cv2.resize's separable fixed-point path) and cut the output out of it. The cut
-    is on whole output pixels, so the position is within half an output pixel of the exact warp.
-    Returns False (nothing done) when the map is not a pure scale + shift."""
+    exact scale (cv2.resize's separable fixed-point path); the output is the view of ``shape``
+    cut out of it. The cut is on whole output pixels, so the position is within half an output
+    pixel of the exact warp. None when the map is not a pure scale + shift."""
     ax, shear_x, bx = m[0]
     shear_y, ay, by = m[1]
     if shear_x != 0 or shear_y != 0 or ax <= 0 or ay <= 0:
-        return False
-    hd, wd = dst.shape
+        return None
+    hd, wd = shape
     hs, ws = src.shape
     taps = 4 if flags == cv2.INTER_LANCZOS4 else 1
     x0 = max(0, math.floor(bx) - taps)
@@ -100,12 +120,12 @@ def _scale_plane(src: np.ndarray, dst: np.ndarray, m: np.ndarray, flags: int) ->
     ox = round((bx - x0 + 0.5) / ax - 0.5)
     oy = round((by - y0 + 0.5) / ay - 0.5)
     if x1 <= x0 or y1 <= y0 or ox < 0 or oy < 0:
-        return False
+        return None
     big = cv2.resize(src[y0:y1, x0:x1], None, fx=1 / ax, fy=1 / ay, interpolation=flags)
     if ox + wd > big.shape[1] or oy + hd > big.shape[0]:
-        return False
-    dst[...] = big[oy: oy + hd, ox: ox + wd]
-    return True
+        return None
+    cut: np.ndarray = big[oy: oy + hd, ox: ox + wd]
+    return cut
 
 
 def fit_i420(big: np.ndarray, w: int, h: int) -> np.ndarray:
