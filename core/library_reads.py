@@ -32,15 +32,17 @@ class LibraryReads(LibraryStore):
     def project_json(self, project_uid: str) -> str:
         return canonical_json(self.show_project(project_uid))
 
-    def history(self, wc: str) -> list[dict[str, Any]]:
-        """Versions of a working clip, oldest first, each with the gesture that made it."""
+    def history(self, wc: str, after: int = 0) -> list[dict[str, Any]]:
+        """Versions of a working clip, oldest first, each with the gesture that made it; with
+        ``after``, only the versions newer than that one (versions are immutable, so a reader that
+        listed them up to ``after`` adds these), possibly none."""
         V = m.WorkingClipVersion
         with self.read() as conn:
             rows = conn.execute(select(V.version, V.edit_json, V.created_at, V.gesture_op_id, _G.c.kind,
                                        _G.c.device_id, _G.c.payload, _G.c.undoes)
                                 .join(_G, _G.c.op_id == V.gesture_op_id, isouter=True)
-                                .where(V.clip_uid == wc).order_by(V.version)).all()
-        if not rows:
+                                .where(V.clip_uid == wc, V.version > after).order_by(V.version)).all()
+        if not rows and not after:
             raise GestureError(f"unknown working clip {wc}")
         return [{"version": r.version, "created_at": r.created_at.isoformat() if r.created_at else None,
                  "gesture": {"op_id": r.gesture_op_id, "kind": r.kind, "device_id": r.device_id,
