@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTabWidget,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from core.changes import ChangeSet, EntityKind
 from core.enums import GestureKind
 from core.gestures.model import Gesture, GestureError
 from desktop.ui import theme
@@ -142,6 +143,8 @@ class HistoryPanel(QWidget):
         self.conflicts.itemSelectionChanged.connect(self._conflict_selected)
         self.restore_mine.clicked.connect(self._restore_mine)
         self.keep_theirs.clicked.connect(self._keep_theirs)
+        self._conflicts_stale = True  # read the conflict list again on the next refresh
+        state.libraryChanged.connect(self._mark_conflicts)  # before the gate: it may refresh at once
         self.refresh_gate = gate(self, state.libraryChanged, self.refresh, open_clip_changed(state))
         state.clipChanged.connect(lambda _wc: self.refresh_gate.request())
         self.refresh()
@@ -188,7 +191,14 @@ class HistoryPanel(QWidget):
         self.title.setText(f"{count} version(s) of the open clip" if count and self.state.clip_doc() else "")
         self._version_selected()
 
+    def _mark_conflicts(self, changes: ChangeSet | None) -> None:
+        if changes is None or changes.touches(EntityKind.CONFLICT):
+            self._conflicts_stale = True
+
     def _refresh_conflicts(self) -> None:
+        if not self._conflicts_stale:
+            return
+        self._conflicts_stale = False
         self._conflicts = self.state.library.conflicts()
         self.conflicts.clear()
         for c in self._conflicts:

@@ -93,3 +93,22 @@ def test_another_clip_gets_its_own_list(qtbot, state: EditorState, library: Libr
     assert rows(panel) == ["v2  •", "v1"] and marked(panel) == [False, False]
     assert reads and all(r == (other, 0) for r in reads)  # read from its first version
     assert "Rotat" in panel.versions.topLevelItem(0).text(1)
+
+
+def test_the_conflict_list_is_read_again_only_when_a_change_names_conflicts(qtbot, state: EditorState,
+                                                                            library: Library,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    _raw, project, wc = seed_clip(library)
+    state.set_project(project)
+    state.set_clip(wc)
+    panel = HistoryPanel(state)
+    qtbot.addWidget(panel)
+    settle(qtbot)
+    read: list[int] = []
+    conflicts = library.conflicts
+    monkeypatch.setattr(library, "conflicts", lambda: read.append(1) or conflicts())
+    state.apply(Gesture(GestureKind.SET_ROTATION, wc, {"degrees": 5.0}))
+    settle(qtbot)
+    assert panel.versions.topLevelItemCount() == 2 and read == []
+    state.on_library_changed(None)  # anything may have changed
+    assert read == [1]
