@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Connection, RowMapping, and_, func, or_, select, text, update
 
@@ -12,21 +12,27 @@ from core import identity
 from core.db import models as m
 from core.db.latest import latest_versions
 from core.gestures.model import Gesture, GestureError, canonical_json
-from core.gestures.views import project_doc
+from core.gestures.views import clip_order, project_doc
 from core.library_store import _G, _P, _WC, LibraryStore
 
 
 class LibraryReads(LibraryStore):
     # -- readers -------------------------------------------------------------------------------
-    def show_project(self, project_uid: str) -> dict[str, Any]:
-        """The canonical latest state of a project (what ``reeldesk show --json`` prints)."""
+    def show_project(self, project_uid: str, known: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The canonical latest state of a project (what ``reeldesk show --json`` prints).
+
+        ``known``: working clip documents (``source``, ``edit``, ``output_duration``) the caller
+        knows are current (a change set named no change to them): only the other clips are read."""
         with self.read() as conn:
             raw = conn.execute(select(m.FoldState.state_json).where(m.FoldState.scope_uid == project_uid)).scalar()
             if raw is None or conn.execute(select(m.Project.id).where(m.Project.uid == project_uid)).scalar() is None:
                 raise GestureError(f"unknown project {project_uid}")
             entries = json.loads(raw)["entries"]
-            docs = {r.clip_uid: json.loads(r.edit_json)
-                    for r in conn.execute(latest_versions(project_uid=project_uid))}
+            if known is None:
+                query = latest_versions(project_uid=project_uid)
+            else:
+                query = latest_versions(clip_uids=[wc for wc in clip_order(entries) if wc not in known])
+            docs = {**(known or {}), **{r.clip_uid: json.loads(r.edit_json) for r in conn.execute(query)}}
         return project_doc(project_uid, entries, docs)
 
     def project_json(self, project_uid: str) -> str:
