@@ -234,6 +234,7 @@ class EditorState(QObject):
         # uid and working clips' uids, or None for all of it. Marked at each commit (any thread).
         self._stale: set[str] | None = None
         self._stale_lock = threading.Lock()
+        self._raw_clips: dict[str, dict | None] = {}  # raw clips read, until a change names raw clips
         self.undo = UndoController(library, lambda: self.project_uid, self)
         self.undo.message.connect(lambda text: self.message.emit(text, False))
         # Dropped at once on every commit (any thread): a command right after an undo must not read
@@ -244,7 +245,11 @@ class EditorState(QObject):
         self.writer = GestureWriter(self, self)  # gestures whose result nobody waits for commit off the UI thread
 
     def _drop_cache(self, event: object) -> None:
-        """Mark what ``event`` (a ChangeSet; None: anything) changed of the open project's document."""
+        """Mark what ``event`` (a ChangeSet; None: anything) changed of the open project's document;
+        forget the raw clips read if it names any (a read begun before the commit stores into the
+        forgotten dict)."""
+        if not isinstance(event, ChangeSet) or event.touches(EntityKind.RAW_CLIP):
+            self._raw_clips = {}
         with self._stale_lock:
             if self._stale is None:
                 return
@@ -364,6 +369,13 @@ class EditorState(QObject):
             return None
         self._project_doc = doc
         return doc
+
+    def raw_clip(self, uid: str) -> dict | None:
+        """A raw clip (``Library.raw_clip``), read once until a change names raw clips."""
+        reads = self._raw_clips
+        if uid not in reads:
+            reads[uid] = self.library.raw_clip(uid)
+        return reads[uid]
 
     def clip_doc(self, wc: str | None = None) -> dict | None:
         wc = wc or self.wc_uid

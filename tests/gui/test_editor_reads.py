@@ -51,3 +51,19 @@ def test_a_commit_marks_the_clip_stale_before_its_event_arrives(qtbot, state: Ed
     assert state.clip_doc(wc)["edit"]["rotation"] == 0.0
     library.apply(Gesture(GestureKind.SET_ROTATION, wc, {"degrees": 3.0}))  # its event not delivered yet
     assert state.clip_doc(wc)["edit"]["rotation"] == 3.0
+
+
+def test_the_open_clips_raw_clip_is_read_again_only_when_a_change_names_raw_clips(qtbot, state: EditorState,
+                                                                                  library: Library) -> None:
+    raw, project, wc = seed_clip(library)
+    state.set_project(project)
+    settle(qtbot)
+    first = state.raw_clip(raw)
+    assert first == library.raw_clip(raw)
+    state.apply(Gesture(GestureKind.SET_ROTATION, wc, {"degrees": 4.0}))  # names no raw clip
+    settle(qtbot)
+    assert state.raw_clip(raw) is first
+    library.apply(Gesture(GestureKind.UPDATE_CLIP, raw, {"name": "Header"}))  # its event not delivered yet
+    assert state.raw_clip(raw)["name"] == "Header"
+    settle(qtbot)
+    assert state.raw_clip(raw) == library.raw_clip(raw)
