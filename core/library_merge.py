@@ -132,7 +132,7 @@ class LibraryMerge(LibraryProjections):
                 # before taking it, so the chunk only writes the result (if nothing changed since).
                 piece = runs.peek(next_piece(cost, runs.rest(), CHUNK_BUDGET_S, started=False))
                 with self.read() as conn:
-                    folded = self._fold_log(conn, scope, plan[scope][0], piece)
+                    folded = self._fold_log(conn, scope, plan[scope][0], piece, pause=self._let_applies_go)
                 self._let_applies_go()
             changes = ChangeBuilder()
             with self._write() as conn:
@@ -301,8 +301,10 @@ class LibraryMerge(LibraryProjections):
         """Rebuild a scope from its whole gesture list (a gesture arrived out of order)."""
         self._write_refold(conn, scope, self._fold_log(conn, scope, kind), op_id, changes)
 
-    def _fold_log(self, conn: Connection, scope: str, kind: ScopeKind, new: Sequence[Gesture] = ()) -> Refolded:
-        """Fold a scope's logged gestures, with ``new`` ones not logged yet, in total order; reads only."""
+    def _fold_log(self, conn: Connection, scope: str, kind: ScopeKind, new: Sequence[Gesture] = (),
+                  pause: Callable[[], None] | None = None) -> Refolded:
+        """Fold a scope's logged gestures, with ``new`` ones not logged yet, in total order; reads only.
+        ``pause``: called every few gestures (a merge folding before it takes the write lock)."""
         rows = conn.execute(select(_G).where(_G.c.scope_uid == scope).order_by(
             _G.c.lamport, _G.c.device_id, _G.c.op_id)).all()
         seq = conn.execute(_SEL_SEQ, {"scope": scope}).scalar()
@@ -313,8 +315,8 @@ class LibraryMerge(LibraryProjections):
         conflicts: list[ConflictRecord] = []
         effects: dict[str, str] = {}
         for i, (g, logged) in enumerate(items):
-            if i % PAUSE_EVERY == 0:
-                self._let_applies_go()
+            if pause is not None and i % PAUSE_EVERY == 0:
+                pause()
             res = step(state, g)
             conflicts += res.conflicts
             effect = canonical_json(res.effect)

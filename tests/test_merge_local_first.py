@@ -95,3 +95,20 @@ def test_a_merge_holding_the_write_lock_does_not_wait_for_an_apply_that_waits_fo
     merging.join(WAIT_S)
     applying.join(WAIT_S)
     assert done == [True] and not applying.is_alive()
+
+
+def test_a_merge_run_from_inside_an_apply_on_its_thread_does_not_wait_for_that_apply(make_library) -> None:
+    _a, b, (first, _second), batch = two_reels(make_library, per_reel=5)
+    wc = clip_of(b, first)
+    before = b.gesture_count()
+    merged: list[int] = []
+
+    def listener(changes: ChangeSet) -> None:
+        if not changes.remote and not merged:  # still inside the apply, on its thread
+            merged.append(b.merge_remote(batch).applied)
+
+    b.subscribe(listener)
+    applying = threading.Thread(target=b.apply, args=(Gesture(K.SET_ROTATION, wc, {"degrees": 1.0}),), daemon=True)
+    applying.start()  # daemon: a merge waiting for its own thread's apply must not hang pytest
+    applying.join(WAIT_S)
+    assert not applying.is_alive() and merged == [10] and b.gesture_count() == before + 11
