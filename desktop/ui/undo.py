@@ -231,13 +231,13 @@ class EditorState(QObject):
         self.media_time = 0.0
         self._project_doc: dict | None = None
         # What of the cached document a change set said changed since it was read: its project's
-        # uid and working clips' uids, or None for all of it. Marked at each commit (any thread).
+        # uid and the working clips named with it, or None for all of it.
         self._stale: set[str] | None = None
         self._stale_lock = threading.Lock()
         self._raw_clips: dict[str, dict | None] = {}  # raw clips read, until a change names raw clips
         self.undo = UndoController(library, lambda: self.project_uid, self)
         self.undo.message.connect(lambda text: self.message.emit(text, False))
-        # Dropped at once on every commit (any thread): a command right after an undo must not read
+        # Marked at once on every commit (any thread): a command right after an undo must not read
         # the state from before it. The queued libraryChanged then redraws.
         self._unsubscribe: Callable[[], None] | None = library.subscribe(self._drop_cache)
         from desktop.ui.background import GestureWriter  # (it builds on this module)
@@ -256,7 +256,9 @@ class EditorState(QObject):
             if not isinstance(event, ChangeSet):
                 self._stale = None
                 return
-            self._stale |= event.of(EntityKind.PROJECT) | event.of(EntityKind.WORKING_CLIP)
+            uid = self.project_uid
+            if uid in event.of(EntityKind.PROJECT):  # a working clip's change names its project too
+                self._stale |= {uid} | event.of(EntityKind.WORKING_CLIP)
 
     def close(self) -> None:
         if self._unsubscribe is not None:
@@ -351,7 +353,7 @@ class EditorState(QObject):
             return None
         with self._stale_lock:
             doc, stale = self._project_doc, self._stale
-            if doc is not None and stale is not None and not (stale & ({uid} | {c["uid"] for c in doc["clips"]})):
+            if doc is not None and stale is not None and not stale:
                 return doc
             self._stale = set()  # what commits while this reads is marked again
         # Clips no change named since the cached read are kept; the rest is read.
