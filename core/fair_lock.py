@@ -41,6 +41,11 @@ class FairRLock:
                 self._owner = None
                 self._cond.notify_all()
 
+    def held(self) -> bool:
+        """Whether the calling thread holds the lock."""
+        with self._cond:
+            return self._owner == threading.get_ident()
+
     def queued(self) -> int:
         """Threads waiting for the lock (not counting its holder)."""
         with self._cond:

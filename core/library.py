@@ -21,6 +21,7 @@ from core.db.checkpoint import WalCheckpointer
 from core.db.engine import open_engine
 from core.enums import GestureKind
 from core.fair_lock import FairRLock
+from core.local_first import LocalFirst
 from core.gestures.fold import ScopeState, step
 from core.gestures.model import Gesture, GestureError
 from core.gestures.normalize import Lookups
@@ -53,6 +54,7 @@ class Library(LibraryMerge, LibraryReads):
         self._bookkeeping = guarded_engine(self.root / DB_NAME)
         self._checkpointer = WalCheckpointer(self.engine)
         self._lock = FairRLock()
+        self._local_first = LocalFirst()
         self._states = {}
         self._listeners = []
         with self._write() as conn:
@@ -104,6 +106,10 @@ class Library(LibraryMerge, LibraryReads):
     def apply(self, gesture: Gesture, initiator: Initiator | None = None) -> ApplyResult:
         """Validate, fold and log one local gesture in one transaction, then publish its ChangeSet
         (made by ``initiator``, by default this library's)."""
+        with self._local_first.applying():  # a merge on another thread pauses until this is done
+            return self._apply_now(gesture, initiator)
+
+    def _apply_now(self, gesture: Gesture, initiator: Initiator | None) -> ApplyResult:
         if not isinstance(gesture.kind, GestureKind):
             raise GestureError("unknown gesture kind")
         validate_payload(gesture.kind, gesture.payload, normalized=False)

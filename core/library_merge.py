@@ -22,6 +22,9 @@ from core.merge_chunks import CHUNK_BUDGET_S, PieceCost, Runs, next_piece
 # How far a remote clock may run ahead of ours (plus one per gesture merged): every later local
 # gesture takes max+1, so adopting a forged huge lamport would break every device's sync.
 MAX_LAMPORT_JUMP = 1_000_000
+# Between pauses for local applies (core.local_first) a merge parses, plans or folds this many
+# gestures: a few milliseconds.
+PAUSE_EVERY = 32
 
 
 _UPDATE_EFFECT = update(_G).where(_G.c.op_id == bindparam("op")).values(effect=bindparam("effect"))
@@ -96,13 +99,22 @@ class LibraryMerge(LibraryProjections):
         ``in_transaction`` runs inside the last chunk's transaction (the sync advances its cursor
         there, so a cursor never moves past a partly merged batch).
         """
-        parsed = [validate_remote(g if isinstance(g, Gesture) else Gesture.from_wire(g)) for g in gestures]
+        parsed = []
+        for i, g in enumerate(gestures):
+            if i % PAUSE_EVERY == 0:
+                self._let_applies_go()
+            parsed.append(validate_remote(g if isinstance(g, Gesture) else Gesture.from_wire(g)))
         parsed.sort(key=lambda g: g.order_key)
         with self.read() as conn:
             new = self._unknown(conn, parsed)
             self._check_clock(conn, new)
             plan, orphans = self._plan(conn, new)
-            lasts = {scope: key for scope in plan if (key := self._last_logged(conn, scope)) is not None}
+            lasts: dict[str, OrderKey] = {}
+            for i, planned in enumerate(plan):
+                if i % PAUSE_EVERY == 0:
+                    self._let_applies_go()
+                if (key := self._last_logged(conn, planned)) is not None:
+                    lasts[planned] = key
         # Scope after scope (each in total order): a chunk then touches few reels, and each reel's
         # state and projection are written about once per merge instead of once per chunk.
         # Scopes fold independently, so their relative order does not change the result.
@@ -113,13 +125,15 @@ class LibraryMerge(LibraryProjections):
         cost = PieceCost()
         total = MergeResult(0, 0, 0)
         while True:
+            self._let_applies_go()
             folded = None
             if chunk_size is None and (scope := runs.refolding()) is not None:
                 # Re-folding a reel from its log takes longer than a chunk may hold the lock: fold
                 # before taking it, so the chunk only writes the result (if nothing changed since).
                 piece = runs.peek(next_piece(cost, runs.rest(), CHUNK_BUDGET_S, started=False))
                 with self.read() as conn:
-                    folded = self._fold_log(conn, scope, plan[scope][0], piece)
+                    folded = self._fold_log(conn, scope, plan[scope][0], piece, pause=self._let_applies_go)
+                self._let_applies_go()
             changes = ChangeBuilder()
             with self._write() as conn:
                 began = self.merge_timer()
@@ -138,6 +152,12 @@ class LibraryMerge(LibraryProjections):
                 self._notify(changes.build(Initiator.REMOTE_MERGE))
             if last:
                 return total
+
+    def _let_applies_go(self) -> None:
+        """A pause between pieces of the merge's work: wait while a local apply is pending (core.local_first),
+        except inside a hold of the write lock (there the apply waits for this thread)."""
+        if not self._lock.held():
+            self._local_first.pause()
 
     def _piece_size(self, runs: _ScopeRuns, cost: PieceCost, chunk_size: int | None, folded: Refolded | None,
                     taken: int, began: float) -> int:
@@ -162,6 +182,7 @@ class LibraryMerge(LibraryProjections):
         known: set[str] = set()
         ids = [_op(g) for g in gestures]
         for i in range(0, len(ids), 500):
+            self._let_applies_go()
             known.update(conn.execute(select(_G.c.op_id).where(_G.c.op_id.in_(ids[i:i + 500]))).scalars())
         new = []
         for g in gestures:
@@ -239,7 +260,9 @@ class LibraryMerge(LibraryProjections):
         batch_scopes: dict[str, tuple[ScopeKind, str | None]] = {}
         plan: dict[str, tuple[ScopeKind, list[Gesture]]] = {}
         orphans: list[Gesture] = []
-        for g in new:
+        for i, g in enumerate(new):
+            if i % PAUSE_EVERY == 0:
+                self._let_applies_go()
             entity = _entity(g)
             scope: str | None
             if g.kind is GestureKind.ADD_CLIP:
@@ -278,8 +301,10 @@ class LibraryMerge(LibraryProjections):
         """Rebuild a scope from its whole gesture list (a gesture arrived out of order)."""
         self._write_refold(conn, scope, self._fold_log(conn, scope, kind), op_id, changes)
 
-    def _fold_log(self, conn: Connection, scope: str, kind: ScopeKind, new: Sequence[Gesture] = ()) -> Refolded:
-        """Fold a scope's logged gestures, with ``new`` ones not logged yet, in total order; reads only."""
+    def _fold_log(self, conn: Connection, scope: str, kind: ScopeKind, new: Sequence[Gesture] = (),
+                  pause: Callable[[], None] | None = None) -> Refolded:
+        """Fold a scope's logged gestures, with ``new`` ones not logged yet, in total order; reads only.
+        ``pause``: called every few gestures (a merge folding before it takes the write lock)."""
         rows = conn.execute(select(_G).where(_G.c.scope_uid == scope).order_by(
             _G.c.lamport, _G.c.device_id, _G.c.op_id)).all()
         seq = conn.execute(_SEL_SEQ, {"scope": scope}).scalar()
@@ -289,7 +314,9 @@ class LibraryMerge(LibraryProjections):
         state = ScopeState(kind)
         conflicts: list[ConflictRecord] = []
         effects: dict[str, str] = {}
-        for g, logged in items:
+        for i, (g, logged) in enumerate(items):
+            if pause is not None and i % PAUSE_EVERY == 0:
+                pause()
             res = step(state, g)
             conflicts += res.conflicts
             effect = canonical_json(res.effect)

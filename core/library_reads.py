@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Connection, RowMapping, and_, func, or_, select, text, update
 
@@ -12,35 +12,43 @@ from core import identity
 from core.db import models as m
 from core.db.latest import latest_versions
 from core.gestures.model import Gesture, GestureError, canonical_json
-from core.gestures.views import project_doc
+from core.gestures.views import clip_order, project_doc
 from core.library_store import _G, _P, _WC, LibraryStore
 
 
 class LibraryReads(LibraryStore):
     # -- readers -------------------------------------------------------------------------------
-    def show_project(self, project_uid: str) -> dict[str, Any]:
-        """The canonical latest state of a project (what ``reeldesk show --json`` prints)."""
+    def show_project(self, project_uid: str, known: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The canonical latest state of a project (what ``reeldesk show --json`` prints).
+
+        ``known``: working clip documents (``source``, ``edit``, ``output_duration``) the caller
+        knows are current (a change set named no change to them): only the other clips are read."""
         with self.read() as conn:
             raw = conn.execute(select(m.FoldState.state_json).where(m.FoldState.scope_uid == project_uid)).scalar()
             if raw is None or conn.execute(select(m.Project.id).where(m.Project.uid == project_uid)).scalar() is None:
                 raise GestureError(f"unknown project {project_uid}")
             entries = json.loads(raw)["entries"]
-            docs = {r.clip_uid: json.loads(r.edit_json)
-                    for r in conn.execute(latest_versions(project_uid=project_uid))}
+            if known is None:
+                query = latest_versions(project_uid=project_uid)
+            else:
+                query = latest_versions(clip_uids=[wc for wc in clip_order(entries) if wc not in known])
+            docs = {**(known or {}), **{r.clip_uid: json.loads(r.edit_json) for r in conn.execute(query)}}
         return project_doc(project_uid, entries, docs)
 
     def project_json(self, project_uid: str) -> str:
         return canonical_json(self.show_project(project_uid))
 
-    def history(self, wc: str) -> list[dict[str, Any]]:
-        """Versions of a working clip, oldest first, each with the gesture that made it."""
+    def history(self, wc: str, after: int = 0) -> list[dict[str, Any]]:
+        """Versions of a working clip, oldest first, each with the gesture that made it; with
+        ``after``, only the versions newer than that one (versions are immutable, so a reader that
+        listed them up to ``after`` adds these), possibly none."""
         V = m.WorkingClipVersion
         with self.read() as conn:
             rows = conn.execute(select(V.version, V.edit_json, V.created_at, V.gesture_op_id, _G.c.kind,
                                        _G.c.device_id, _G.c.payload, _G.c.undoes)
                                 .join(_G, _G.c.op_id == V.gesture_op_id, isouter=True)
-                                .where(V.clip_uid == wc).order_by(V.version)).all()
-        if not rows:
+                                .where(V.clip_uid == wc, V.version > after).order_by(V.version)).all()
+        if not rows and not after:
             raise GestureError(f"unknown working clip {wc}")
         return [{"version": r.version, "created_at": r.created_at.isoformat() if r.created_at else None,
                  "gesture": {"op_id": r.gesture_op_id, "kind": r.kind, "device_id": r.device_id,

@@ -17,6 +17,7 @@ from core.changes import ChangeSet
 from core.db.checkpoint import WalCheckpointer
 from core.enums import GestureKind
 from core.fair_lock import FairRLock
+from core.local_first import LocalFirst
 from core.gestures.fold import ScopeState, StepResult
 from core.gestures.model import Gesture, ScopeKind, canonical_json
 from core.gestures.registry import EntityRule, entity_rule, scope_kind_of
@@ -96,6 +97,7 @@ class LibraryStore:
     device_id: str
     _checkpointer: WalCheckpointer
     _lock: FairRLock  # in arrival order: a merge between its chunks lets a waiting apply in
+    _local_first: LocalFirst  # a merge pauses its work while a local apply is pending
     _states: dict[str, tuple[int, ScopeState]]  # scope -> (seq, parsed state)
     _listeners: list[Callable[[ChangeSet], None]]
 

@@ -201,6 +201,8 @@ def test_restore_version(library):
     hist = library.history(wc)
     assert [h["version"] for h in hist] == list(range(1, r.version + 1))
     assert hist[-1]["gesture"]["kind"] == "restore_version"
+    assert library.history(wc, after=r.version - 2) == hist[-2:]  # only the newer versions
+    assert library.history(wc, after=r.version) == []
 
 
 def test_regions_and_style(library):

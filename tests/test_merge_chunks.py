@@ -192,8 +192,8 @@ def test_a_reel_changed_after_its_fold_is_folded_again_under_the_lock(make_libra
     folds: list[bool] = []
     edits: list[str] = []
 
-    def fold_then_edit(conn: Any, scope: str, kind: Any, new: Any = ()) -> Any:
-        folded = real_fold(conn, scope, kind, new)
+    def fold_then_edit(conn: Any, scope: str, kind: Any, new: Any = (), **kw: Any) -> Any:
+        folded = real_fold(conn, scope, kind, new, **kw)
         folds.append(bool(new))
         if new:  # before the lock (this thread does not hold it): the user edits the same reel now
             edits.append(b.apply(Gesture(K.SET_ROTATION, wc, {"degrees": 17.0})).op_id)

@@ -42,3 +42,17 @@ def test_reels_and_a_gallery_that_outlives_its_reel(library: Library, tmp_path: 
     assert [(g.video.version, g.project_name, g.video.size_bytes) for g in gallery] == [(2, "Reel", 2), (1, "Reel", 1)]
     assert [g.video for g in gallery] == finals[::-1]
     assert [j.uid for j in read_jobs(library, limit=1)] == [finals[1].job_uid]
+
+
+def test_a_project_read_again_reads_only_the_clips_not_known(library: Library) -> None:
+    raw, project, wc = seed_clip(library)
+    other = library.apply(Gesture(GestureKind.ADD_CLIP, project, {"raw_clip": raw})).created["working_clip"]
+    first = library.show_project(project)
+    library.apply(Gesture(GestureKind.SET_ROTATION, wc, {"degrees": 2.0}))
+    kept = first["clips"][1]
+    assert kept["uid"] == other
+    known = {other: {"source": kept["source"], "edit": kept["edit"], "output_duration": kept["output_duration"]}}
+    again = library.show_project(project, known=known)
+    assert again == library.show_project(project)  # the same document as a full read
+    assert again["clips"][1]["edit"] is kept["edit"]  # the known clip's document, not read again
+    assert again["clips"][0]["edit"]["rotation"] == 2.0

@@ -35,7 +35,7 @@ def clip_timeline(clip: dict[str, Any], speed_override: tuple[str, float] | None
 
 def is_outdated(state: EditorState, clip: dict[str, Any]) -> bool:
     """The raw clip's range changed (Annotate) after this working clip was framed."""
-    raw = state.library.raw_clip(clip["raw_clip"])
+    raw = state.raw_clip(clip["raw_clip"])
     if raw is None or raw["deleted"] or raw["boundaries_rev"] == clip["source"]["rev"]:
         return False
     kept = state.library.get_setting(f"ui.keep_range.{clip['uid']}")

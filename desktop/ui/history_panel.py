@@ -8,13 +8,14 @@ keeps resolved flags).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTabWidget,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from core.changes import ChangeSet, EntityKind
 from core.enums import GestureKind
 from core.gestures.model import Gesture, GestureError
 from desktop.ui import theme
@@ -88,6 +89,7 @@ class HistoryPanel(QWidget):
         super().__init__(parent)
         self.state = state
         self._conflicts: list[dict[str, Any]] = []
+        self._listed: tuple[str, int, date] | None = None  # (clip, newest version listed, the day listed)
         root = QVBoxLayout(self)
         root.setContentsMargins(6, 6, 6, 6)
         self.tabs = QTabWidget()
@@ -141,37 +143,62 @@ class HistoryPanel(QWidget):
         self.conflicts.itemSelectionChanged.connect(self._conflict_selected)
         self.restore_mine.clicked.connect(self._restore_mine)
         self.keep_theirs.clicked.connect(self._keep_theirs)
+        self._conflicts_stale = True  # read the conflict list again on the next refresh
+        state.libraryChanged.connect(self._mark_conflicts)  # before the gate: it may refresh at once
         self.refresh_gate = gate(self, state.libraryChanged, self.refresh, open_clip_changed(state))
         state.clipChanged.connect(lambda _wc: self.refresh_gate.request())
         self.refresh()
 
     def refresh(self) -> None:
+        self._refresh_versions()
+        self._refresh_conflicts()
+
+    def _refresh_versions(self) -> None:
+        """Add the open clip's versions newer than the listed ones on top (versions are immutable,
+        so an edit adds one and changes none); another clip, or a new day (the times read "HH:MM:SS"
+        only for today), lists them all again."""
         wc = self.state.wc_uid
-        self.versions.clear()
+        today = date.today()
+        listed = self._listed
+        after = listed[1] if listed is not None and listed[0] == wc and listed[2] == today else 0
+        if not after:
+            self.versions.clear()
         history: list[dict[str, Any]] = []
         if wc is not None:
             try:
-                history = self.state.library.history(wc)
+                history = self.state.library.history(wc, after)
             except GestureError:
                 history = []
-        latest = history[-1]["version"] if history else None
-        mine = self.state.library.device_id
-        for v in reversed(history):
-            g = v["gesture"]
-            kind = g.get("kind")
-            label = history_label(self.state.library, kind, g.get("payload"), g.get("undoes"))
-            if g.get("device_id") and g["device_id"] != mine:
-                label += "  (other device)"
-            item = QTreeWidgetItem([f"v{v['version']}", label, _local_time(v["created_at"])])
-            item.setData(0, Qt.ItemDataRole.UserRole, v["version"])
-            if v["version"] == latest:
-                item.setText(0, f"v{v['version']}  •")
-                item.setToolTip(0, "The current version")
-            self.versions.addTopLevelItem(item)
-        clip = self.state.clip_doc()
-        self.title.setText(f"{len(history)} version(s) of the open clip" if clip else "")
+        if history:
+            previous = self.versions.topLevelItem(0)
+            if previous is not None:  # no longer the current version
+                previous.setText(0, f"v{after}")
+                previous.setToolTip(0, "")
+            mine = self.state.library.device_id
+            for v in history:  # oldest first, each on top of the one before
+                g = v["gesture"]
+                label = history_label(self.state.library, g.get("kind"), g.get("payload"), g.get("undoes"))
+                if g.get("device_id") and g["device_id"] != mine:
+                    label += "  (other device)"
+                item = QTreeWidgetItem([f"v{v['version']}", label, _local_time(v["created_at"])])
+                item.setData(0, Qt.ItemDataRole.UserRole, v["version"])
+                self.versions.insertTopLevelItem(0, item)
+            after = history[-1]["version"]
+            item.setText(0, f"v{after}  •")  # the newest, now on top
+            item.setToolTip(0, "The current version")
+        self._listed = (wc, after, today) if wc is not None else None
+        count = self.versions.topLevelItemCount()
+        self.title.setText(f"{count} version(s) of the open clip" if count and self.state.clip_doc() else "")
         self._version_selected()
 
+    def _mark_conflicts(self, changes: ChangeSet | None) -> None:
+        if changes is None or changes.touches(EntityKind.CONFLICT):
+            self._conflicts_stale = True
+
+    def _refresh_conflicts(self) -> None:
+        if not self._conflicts_stale:
+            return
+        self._conflicts_stale = False
         self._conflicts = self.state.library.conflicts()
         self.conflicts.clear()
         for c in self._conflicts:

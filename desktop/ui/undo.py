@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from core.changes import ChangeSet, EntityKind
 from core.enums import AspectRatio, GestureKind
 from core.gestures import registry
 from core.gestures.model import Gesture, GestureError
@@ -228,17 +230,35 @@ class EditorState(QObject):
         self.raw_clip_uid: str | None = None
         self.media_time = 0.0
         self._project_doc: dict | None = None
+        # What of the cached document a change set said changed since it was read: its project's
+        # uid and the working clips named with it, or None for all of it.
+        self._stale: set[str] | None = None
+        self._stale_lock = threading.Lock()
+        self._raw_clips: dict[str, dict | None] = {}  # raw clips read, until a change names raw clips
         self.undo = UndoController(library, lambda: self.project_uid, self)
         self.undo.message.connect(lambda text: self.message.emit(text, False))
-        # Dropped at once on every commit (any thread): a command right after an undo must not read
+        # Marked at once on every commit (any thread): a command right after an undo must not read
         # the state from before it. The queued libraryChanged then redraws.
         self._unsubscribe: Callable[[], None] | None = library.subscribe(self._drop_cache)
         from desktop.ui.background import GestureWriter  # (it builds on this module)
 
         self.writer = GestureWriter(self, self)  # gestures whose result nobody waits for commit off the UI thread
 
-    def _drop_cache(self, _event: object) -> None:
-        self._project_doc = None
+    def _drop_cache(self, event: object) -> None:
+        """Mark what ``event`` (a ChangeSet; None: anything) changed of the open project's document;
+        forget the raw clips read if it names any (a read begun before the commit stores into the
+        forgotten dict)."""
+        if not isinstance(event, ChangeSet) or event.touches(EntityKind.RAW_CLIP):
+            self._raw_clips = {}
+        with self._stale_lock:
+            if self._stale is None:
+                return
+            if not isinstance(event, ChangeSet):
+                self._stale = None
+                return
+            uid = self.project_uid
+            if uid in event.of(EntityKind.PROJECT):  # a working clip's change names its project too
+                self._stale |= {uid} | event.of(EntityKind.WORKING_CLIP)
 
     def close(self) -> None:
         if self._unsubscribe is not None:
@@ -278,7 +298,7 @@ class EditorState(QObject):
         return []
 
     def on_library_changed(self, event: object) -> None:
-        self._project_doc = None
+        self._drop_cache(event)
         self.libraryChanged.emit(event)
 
     # -- what is open ----------------------------------------------------------------------------
@@ -286,7 +306,8 @@ class EditorState(QObject):
         if uid == self.project_uid:
             return
         self.project_uid = uid
-        self._project_doc = None
+        with self._stale_lock:
+            self._stale = None
         self.projectChanged.emit(uid)
         doc = self.project_doc()
         clips = [c["uid"] for c in doc["clips"]] if doc else []
@@ -327,18 +348,36 @@ class EditorState(QObject):
     # -- reading ---------------------------------------------------------------------------------
     def project_doc(self) -> dict | None:
         """The open project's latest state (cached until the next change)."""
-        if self.project_uid is None:
+        uid = self.project_uid
+        if uid is None:
             return None
-        if self._project_doc is None:
-            try:
-                self._project_doc = self.library.show_project(self.project_uid)
-            except GestureError:
-                self.project_uid = None
-                return None
-            if self._project_doc["project"]["deleted"]:
-                self._project_doc = None
-                return None
-        return self._project_doc
+        with self._stale_lock:
+            doc, stale = self._project_doc, self._stale
+            if doc is not None and stale is not None and not stale:
+                return doc
+            self._stale = set()  # what commits while this reads is marked again
+        # Clips no change named since the cached read are kept; the rest is read.
+        known = None if doc is None or stale is None else {
+            c["uid"]: {k: c[k] for k in ("source", "edit", "output_duration")}
+            for c in doc["clips"] if c["uid"] not in stale}
+        try:
+            doc = self.library.show_project(uid, known)
+        except GestureError:
+            self.project_uid = None
+            return None
+        if doc["project"]["deleted"]:
+            with self._stale_lock:
+                self._stale = None
+            return None
+        self._project_doc = doc
+        return doc
+
+    def raw_clip(self, uid: str) -> dict | None:
+        """A raw clip (``Library.raw_clip``), read once until a change names raw clips."""
+        reads = self._raw_clips
+        if uid not in reads:
+            reads[uid] = self.library.raw_clip(uid)
+        return reads[uid]
 
     def clip_doc(self, wc: str | None = None) -> dict | None:
         wc = wc or self.wc_uid

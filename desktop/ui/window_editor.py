@@ -152,8 +152,8 @@ class EditorView(_Window):
                 self.timeline.set_clip(clip)
                 src = clip["source"]
                 self.playback.set_range((src["start"], src["end"]))
-                names = self.library.raw_clip_names([clip["raw_clip"]])
-                self.clip_label.setText(f"{names.get(clip['raw_clip']) or 'Clip'} · {fmt_time(src['duration'])}"
+                raw = self.state.raw_clip(clip["raw_clip"])
+                self.clip_label.setText(f"{(raw or {}).get('name') or 'Clip'} · {fmt_time(src['duration'])}"
                                         f" → {fmt_time(clip['output_duration'])}")
         elif mode is Mode.ANNOTATE:
             self.viewer.set_clip(None)
