@@ -413,8 +413,8 @@ class AnnotatePanel(QWidget):
         gestures = [Gesture(GestureKind.UPDATE_CLIP, uid, {"rating": n}) for uid in uids]
         if len(gestures) == 1:
             self.state.submit(gestures[0])
-        else:  # one undo step for the whole selection: a macro, applied here
-            self.state.apply_many(gestures, f"Rate {len(gestures)} clips")
+        else:  # one undo step for the whole selection
+            self.state.submit_many(gestures, f"Rate {len(gestures)} clips")
 
     def _commit_name(self) -> None:
         clip = self.current_clip()
@@ -453,8 +453,8 @@ class AnnotatePanel(QWidget):
     def delete_selected(self) -> None:
         uids = self.selected_uids()
         if uids:
-            self.state.apply_many([Gesture(GestureKind.DELETE_CLIP, u, {}) for u in uids],
-                                  f"Delete {len(uids)} clip(s)")
+            self.state.submit_many([Gesture(GestureKind.DELETE_CLIP, u, {}) for u in uids],
+                                   f"Delete {len(uids)} clip(s)")
             self.state.set_raw_clip(None)
 
     def create_reel_from_selection(self, uids: list[str] | None = None) -> None:

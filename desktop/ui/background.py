@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from core.gestures.model import Gesture
+from core.gestures.model import Gesture, GestureError
 from core.library import ApplyResult
 from desktop.ui.undo import EditorState, gesture_label
 from desktop.ui.workers import Task, TaskHub
@@ -57,6 +57,42 @@ class GestureWriter(QObject):
 
         self.hub.submit(work, name=f"apply {gesture.kind.value}", on_result=applied, on_error=failed,
                         on_finished=self._finished)
+
+    def apply_group(self, gestures: list[Gesture | Callable[[list[ApplyResult]], Gesture]], text: str, *,
+                    optimistic: Callable[[], None] | None = None,
+                    on_applied: Callable[[list[ApplyResult]], None] | None = None) -> None:
+        """Several gestures as ONE undo step (rate or delete a selection, add clips to a reel),
+        applied in order on the write worker; a callable builds its gesture from the earlier
+        results. If one is refused, those before it stay applied and undoable, and the panels
+        show the library's state again with the reason."""
+        if optimistic is not None:
+            optimistic()
+        self.pending += 1
+        library = self.state.library
+
+        def work(_report: Callable[[Any], None], _cancelled: Callable[[], bool]) -> tuple[list[ApplyResult], str]:
+            results: list[ApplyResult] = []
+            try:
+                for g in gestures:
+                    results.append(library.apply(g(results) if callable(g) else g))
+            except GestureError as exc:  # refused: the applied part is still recorded
+                return results, str(exc)
+            except Exception:
+                log.exception("%s stopped after %d of %d gestures", text, len(results), len(gestures))
+                return results, "details are in the log"
+            return results, ""
+
+        def applied(outcome: tuple[list[ApplyResult], str]) -> None:
+            results, problem = outcome
+            self.state.undo.record_group(results, text)
+            if problem:
+                self.state.on_library_changed(None)
+                self.state.message.emit(f"“{text}” stopped: {problem}", True)
+            elif on_applied is not None:
+                on_applied(results)
+
+        self.hub.submit(work, name=f"apply {text}", on_result=applied, on_finished=self._finished,
+                        on_error=lambda reason: self.state.message.emit(f"“{text}” failed: {reason}", True))
 
     def _finished(self) -> None:
         self.pending -= 1

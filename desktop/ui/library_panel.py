@@ -335,8 +335,8 @@ class LibraryPanel(QWidget):
     # -- actions ---------------------------------------------------------------------------------
     def add_clips_to_project(self, project_uid: str, raw_uids: list[str]) -> None:
         gestures = [Gesture(GestureKind.ADD_CLIP, project_uid, {"raw_clip": uid}) for uid in raw_uids]
-        if self.state.apply_many(gestures, f"Add {len(gestures)} clip(s) to reel"):
-            self.state.message.emit(f"Added {len(gestures)} clip(s) to the reel", False)
+        self.state.submit_many(gestures, f"Add {len(gestures)} clip(s) to reel", on_applied=lambda _results:
+                               self.state.message.emit(f"Added {len(gestures)} clip(s) to the reel", False))
 
     def _clip_activated(self, index: QModelIndex) -> None:
         uid = index.data(UID_ROLE)
@@ -365,7 +365,7 @@ class LibraryPanel(QWidget):
 
     def delete_clips(self, uids: list[str]) -> None:
         gestures = [Gesture(GestureKind.DELETE_CLIP, uid, {}) for uid in uids]
-        self.state.apply_many(gestures, f"Delete {len(uids)} clip(s)")
+        self.state.submit_many(gestures, f"Delete {len(uids)} clip(s)")
 
     def _open_video(self, item: QTreeWidgetItem, _col: int = 0) -> None:
         path = Path(item.data(0, UID_ROLE))

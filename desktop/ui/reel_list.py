@@ -157,7 +157,7 @@ class ReelClipList(QListWidget):
         gestures = [Gesture(GestureKind.ADD_CLIP, project, {"raw_clip": uid, "position": row + i})
                     for i, uid in enumerate(uids)]
         if gestures:
-            self.editor_state.apply_many(gestures, f"Add {len(gestures)} clip(s) to reel")
+            self.editor_state.submit_many(gestures, f"Add {len(gestures)} clip(s) to reel")
 
     def _drop_row(self, pos: QPoint) -> int:
         item = self.itemAt(pos)

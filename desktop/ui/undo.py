@@ -129,6 +129,14 @@ class UndoController(QObject):
             return gesture_label(gesture.kind, logged.payload if logged else None)
         return gesture_label(gesture.kind, gesture.payload)
 
+    def record_group(self, results: list[ApplyResult], text: str) -> None:
+        """Push gestures applied elsewhere (on the write worker) as ONE undo step."""
+        ops = [r.op_id for r in results if not r.duplicate]
+        if ops:
+            self.stack.push(GestureCommand(self, text, ops, None))
+        for r in results:
+            self.applied.emit(r)
+
     def apply_many(self, gestures: list[Gesture | Callable[[list[ApplyResult]], Gesture]],
                    text: str) -> list[ApplyResult]:
         """A macro: several gestures as ONE undo step (e.g. "create reel from selected clips").
@@ -275,6 +283,11 @@ class EditorState(QObject):
         ``optimistic``) shows the change at once, the undo step is recorded when it returns, and a
         refusal reloads the panels and says why. Use :meth:`apply` when the next step needs the result."""
         self.writer.apply(gesture, optimistic=optimistic, merge_key=merge_key, text=text)
+
+    def submit_many(self, gestures: list, text: str, *, optimistic: Callable[[], None] | None = None,
+                    on_applied: Callable[[list[ApplyResult]], None] | None = None) -> None:
+        """:meth:`submit` for a group that is one undo step (see ``GestureWriter.apply_group``)."""
+        self.writer.apply_group(gestures, text, optimistic=optimistic, on_applied=on_applied)
 
     def apply(self, gesture: Gesture, *, merge_key: str | None = None,
               text: str | None = None) -> ApplyResult | None:

@@ -145,3 +145,47 @@ def test_the_reel_list_is_rebuilt_only_when_what_it_shows_changed(qtbot, state: 
     second = library.apply(Gesture(GestureKind.ADD_CLIP, project, {"raw_clip": raw})).created["working_clip"]
     reel.refresh()
     assert [reel.item(i).data(Qt.ItemDataRole.UserRole) for i in range(reel.count())] == [wc, second]
+
+
+def test_rating_a_selection_commits_off_the_ui_thread_as_one_undo_step(qtbot, state: EditorState,
+                                                                       library: Library, hold) -> None:
+    with qtbot.waitSignal(state.libraryChanged, timeout=HOLD_S * 1000):
+        raws = [seed_clip(library, start=s, end=s + 4.0)[0] for s in (10.0, 20.0, 30.0)]
+    state.set_media(FAKE_HASH)
+    panel = AnnotatePanel(state)
+    qtbot.addWidget(panel)
+    depth = state.undo.stack.count()
+    held = hold(GestureKind.UPDATE_CLIP)
+    panel.rate(4, raws)
+    ui_turns(qtbot)
+    assert state.writer.pending == 1 and held.threads[0] is not threading.main_thread()
+    assert state.undo.stack.count() == depth  # nothing recorded before the write returns
+    with qtbot.waitSignal(state.writer.settled, timeout=HOLD_S * 1000):
+        held.release.set()
+    assert [library.raw_clip(r)["rating"] for r in raws] == [4, 4, 4]
+    assert state.undo.stack.count() == depth + 1 and state.undo.stack.undoText() == "Rate 3 clips"
+    state.undo.undo()
+    assert [library.raw_clip(r)["rating"] for r in raws] == [0, 0, 0]
+
+
+def test_a_group_refused_half_way_keeps_what_was_applied_undoable_and_says_why(
+        qtbot, state: EditorState, library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    with qtbot.waitSignal(state.libraryChanged, timeout=HOLD_S * 1000):
+        raws = [seed_clip(library, start=s, end=s + 4.0)[0] for s in (10.0, 20.0)]
+    real = library.apply
+
+    def refuse_second(gesture: Gesture, *args: Any, **kwargs: Any) -> Any:
+        if gesture.kind is GestureKind.DELETE_CLIP and gesture.entity_uid == raws[1]:
+            raise GestureError("the library refused it")
+        return real(gesture, *args, **kwargs)
+
+    monkeypatch.setattr(library, "apply", refuse_second)
+    depth = state.undo.stack.count()
+    with qtbot.waitSignal(state.message, timeout=HOLD_S * 1000) as said:
+        state.submit_many([Gesture(GestureKind.DELETE_CLIP, r, {}) for r in raws], "Delete 2 clip(s)")
+    text, error = said.args
+    assert error and "Delete 2 clip(s)" in text and "the library refused it" in text
+    assert library.raw_clip(raws[0])["deleted"] and not library.raw_clip(raws[1])["deleted"]
+    assert state.undo.stack.count() == depth + 1  # the applied half is one step
+    state.undo.undo()
+    assert not library.raw_clip(raws[0])["deleted"]

@@ -192,7 +192,9 @@ def test_dropping_clips_on_a_reel_adds_them_as_one_undo_step(qtbot, state: Edito
     item = panel.projects.topLevelItem(0)
     pos = QPointF(panel.projects.visualItemRect(item).center())
     event = QDropEvent(pos, Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    panel.projects.dropEvent(event)
+    with qtbot.waitSignal(state.writer.settled, timeout=10_000):
+        panel.projects.dropEvent(event)
+        assert state.writer.pending == 1  # applied on the write worker, not here
     clips = library.show_project(project)["clips"]
     assert [c["raw_clip"] for c in clips] == uids[:2]
     assert state.undo.stack.count() == 1
