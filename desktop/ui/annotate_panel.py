@@ -7,16 +7,15 @@ Shift+I / Shift+O move the selected clip's ends to the playhead. Every change is
 from __future__ import annotations
 
 import logging
-from datetime import date
 from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QDialog, QDialogButtonBox, QDoubleSpinBox,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QDialog, QDoubleSpinBox,
                                QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QPushButton, QSizePolicy, QToolButton, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from core.changes import EntityKind
+from core.changes import ChangeSet, EntityKind
 from core.enums import AspectRatio, GestureKind
 from core.gestures.model import Gesture
 from core.reads import read_games
@@ -25,6 +24,7 @@ from desktop.ui.annotate_widgets import ClipList, NotesEdit, StarRating, parse_t
 from desktop.ui.background import LatestRead
 from desktop.ui.library_listing import ListRead, clip_title, read_tags
 from desktop.ui.library_panel import UID_ROLE
+from desktop.ui.new_reel import NewReelDialog, create_reel
 from desktop.ui.refresh import gate, touching
 from desktop.ui.undo import EditorState, fmt_time
 from desktop.ui.window_fit import MIN_ROWS, rows_height
@@ -38,41 +38,7 @@ MIN_CLIP_S = 0.1
 
 
 NOTES_SAVE_MS = 700  # notes save this long after the last keystroke
-
-
-class NewReelDialog(QDialog):
-    def __init__(self, count: int, default_aspect: AspectRatio, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Create reel")
-        form = QFormLayout(self)
-        self.name = QLineEdit(f"Reel {date.today().isoformat()}")
-        self.name.selectAll()
-        self.aspect = QComboBox()
-        for a in AspectRatio:
-            label = {"9:16": "9:16  vertical (Shorts, Reels, TikTok)", "16:9": "16:9  landscape (YouTube)",
-                     "1:1": "1:1  square", "4:5": "4:5  portrait feed"}[a.value]
-            self.aspect.addItem(label, a.value)
-        self.aspect.setCurrentIndex(self.aspect.findData(default_aspect.value))
-        form.addRow("Name", self.name)
-        form.addRow("Aspect ratio", self.aspect)
-        form.addRow("", QLabel(f"{count} clip{'s' if count != 1 else ''} will be added in order."
-                               if count else "The reel starts empty; drag clips onto it later."))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-        self.name.textChanged.connect(
-            lambda t: buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(t.strip())))
-
-
-def create_reel(state: EditorState, name: str, aspect: AspectRatio, raw_uids: list[str]) -> str | None:
-    """create_project + add_clip for each clip as ONE undo step; returns the new project uid."""
-    gestures: list[Any] = [Gesture(GestureKind.CREATE_PROJECT, None, {"name": name.strip()[:200],
-                                                                     "aspect": aspect.value})]
-    for uid in raw_uids:
-        gestures.append(lambda results, uid=uid: Gesture(GestureKind.ADD_CLIP, results[0].entity, {"raw_clip": uid}))
-    results = state.apply_many(gestures, f"Create reel “{name.strip()}”")
-    return results[0].entity if results else None
+_ROWS_UPDATED_IN_PLACE = 50  # a change naming more clips re-reads the list
 
 
 class AnnotatePanel(QWidget):
@@ -203,8 +169,12 @@ class AnnotatePanel(QWidget):
         self.reel_button.clicked.connect(self.create_reel_from_selection)
         self.delete_button.clicked.connect(self.delete_selected)
         state.mediaChanged.connect(lambda _h: self.refresh())
-        self.refresh_gate = gate(self, state.libraryChanged, self.refresh,
-                                 touching(EntityKind.MEDIA, EntityKind.RAW_CLIP, EntityKind.GAME))
+        # Footage list and clip list refresh apart: a rating or a rename re-reads the clips it
+        # names (not the whole list, and not the games).
+        self._stale_clips: set[str] | None = set()  # named since the last refresh; None: all
+        self.footage_gate = gate(self, state.libraryChanged, self._fill_footage,
+                                 touching(EntityKind.MEDIA, EntityKind.GAME))
+        self.refresh_gate = gate(self, state.libraryChanged, self._refresh_clips, self._clips_changed)
         state.rawClipChanged.connect(self._select_uid)
         self.refresh()
 
@@ -229,9 +199,28 @@ class AnnotatePanel(QWidget):
         self.footage.blockSignals(False)
 
     def refresh(self) -> None:
+        self._fill_footage()
+        self._stale_clips = None
+        self._refresh_clips()
+
+    def _clips_changed(self, changes: ChangeSet) -> bool:
+        """Gate test that also remembers which clips to re-read (all when media changed)."""
+        if changes.touches(EntityKind.MEDIA):
+            self._stale_clips = None
+            return True
+        named = changes.of(EntityKind.RAW_CLIP)
+        if named and self._stale_clips is not None:
+            self._stale_clips |= named
+        return bool(named)
+
+    def _refresh_clips(self) -> None:
+        stale, self._stale_clips = self._stale_clips, set()
+        if stale is not None and len(stale) <= _ROWS_UPDATED_IN_PLACE and self._update_rows(stale):
+            self.reads.request(partial(read_tags, self.state.library), self._offer_tags, key=ListRead.TAGS)
+            self._show_details()
+            return
         h = self.state.media_hash
         info = self.state.media_info()
-        self._fill_footage()
         if info is None:
             self.media_label.setText("No footage open — drop a game video on the window, or double-click "
                                      "footage in the Library")
@@ -249,18 +238,43 @@ class AnnotatePanel(QWidget):
         self.clip_list.blockSignals(True)
         self.clip_list.clear()
         for c in self._clips:
-            item = QTreeWidgetItem([clip_title(c), fmt_time(c["start"]), fmt_time(c["end"] - c["start"]),
-                                    "★" * int(c["rating"] or 0)])
-            item.setData(0, UID_ROLE, c["uid"])
-            item.setForeground(3, theme.rating_color(c["rating"]))
-            if c["tags"]:
-                item.setToolTip(0, ", ".join(c["tags"]))
+            item = QTreeWidgetItem()
+            self._fill_row(item, c)
             self.clip_list.addTopLevelItem(item)
             if c["uid"] in selected or c["uid"] == self.state.raw_clip_uid:
                 item.setSelected(True)
         self.clip_list.blockSignals(False)
         self._show_details()
         self._update_in_label()
+
+    @staticmethod
+    def _fill_row(item: QTreeWidgetItem, c: dict[str, Any]) -> None:
+        for col, text in enumerate((clip_title(c), fmt_time(c["start"]), fmt_time(c["end"] - c["start"]),
+                                    "★" * int(c["rating"] or 0))):
+            item.setText(col, text)
+        item.setData(0, UID_ROLE, c["uid"])
+        item.setForeground(3, theme.rating_color(c["rating"]))
+        item.setToolTip(0, ", ".join(c["tags"]))
+
+    def _update_rows(self, uids: set[str]) -> bool:
+        """Re-read the named clips and update their rows in place; False when the list itself
+        must be read again (a clip added, deleted or moved in time on this footage)."""
+        rows = {c["uid"]: i for i, c in enumerate(self._clips)}
+        fresh = []
+        for uid in uids:
+            c = self.state.library.raw_clip(uid)
+            if c is None or c["media_hash"] != self.state.media_hash:
+                continue  # another footage's clip
+            i = rows.get(uid)
+            if i is None or c["deleted"] or c["start"] != self._clips[i]["start"]:
+                return False
+            fresh.append((i, c))
+        for i, c in fresh:
+            self._clips[i] = c
+            item = self.clip_list.topLevelItem(i)
+            if item is not None:
+                self._fill_row(item, c)
+        return True
 
     def _offer_tags(self, tags: list[str]) -> None:
         """Every tag in the library as the tag field's completions."""
@@ -470,4 +484,4 @@ class AnnotatePanel(QWidget):
             self.reelCreated.emit(project)
 
 
-__all__ = ["AnnotatePanel", "NewReelDialog", "QUICK_AFTER_S", "QUICK_BEFORE_S", "create_reel"]
+__all__ = ["AnnotatePanel", "QUICK_AFTER_S", "QUICK_BEFORE_S"]

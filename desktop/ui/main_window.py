@@ -188,7 +188,7 @@ class MainWindow(WindowFrame, WindowOpening, EditorView, ImportActions, QMainWin
 
     def _new_empty_reel(self) -> None:
         from core.enums import AspectRatio
-        from desktop.ui.annotate_panel import NewReelDialog, create_reel
+        from desktop.ui.new_reel import NewReelDialog, create_reel
         default = AspectRatio(self.library.get_setting("ui.default_aspect", AspectRatio.PORTRAIT.value))
         dialog = NewReelDialog(0, default, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:

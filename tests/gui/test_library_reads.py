@@ -166,3 +166,41 @@ def test_the_tag_field_offers_every_tag_read_on_a_worker(qtbot, state: EditorSta
     assert held.threads[0] is not threading.main_thread()
     model = panel.tags_edit.completer().model()
     assert [model.index(r, 0).data() for r in range(model.rowCount())] == ["goal", "save"]
+
+
+class _Counted:
+    """Counts calls of a library read on the UI thread (and still does it)."""
+
+    def __init__(self, library: Library, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+        self.calls = 0
+        real = getattr(library, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += threading.current_thread() is threading.main_thread()
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(library, name, counted)
+
+
+def test_annotate_updates_the_rows_a_change_names_and_rereads_the_list_only_when_it_changed(
+        qtbot, state: EditorState, library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    with qtbot.waitSignal(state.libraryChanged, timeout=HOLD_S * 1000):  # the seeding's own change event
+        uids = seeded_clips(library)
+    state.set_media(FAKE_HASH)
+    panel = AnnotatePanel(state)
+    qtbot.addWidget(panel)
+    rows = [panel.clip_list.topLevelItem(i) for i in range(panel.clip_list.topLevelItemCount())]
+    assert [r.data(0, UID_ROLE) for r in rows] == uids
+    lists, footage = _Counted(library, monkeypatch, "raw_clips"), _Counted(library, monkeypatch, "media_list")
+    with qtbot.waitSignal(state.libraryChanged, timeout=HOLD_S * 1000):
+        library.apply(Gesture(GestureKind.UPDATE_CLIP, uids[1], {"rating": 2, "name": "Worldie"}))
+    assert (lists.calls, footage.calls) == (0, 0)  # neither the list nor the footage read again
+    assert panel.clip_list.topLevelItem(1) is rows[1]  # the same row, updated
+    assert rows[1].text(0) == "Worldie" and rows[1].text(3) == "★★"
+    assert panel.clips()[1]["name"] == "Worldie"
+    with qtbot.waitSignal(state.libraryChanged, timeout=HOLD_S * 1000):
+        library.apply(Gesture(GestureKind.MARK_CLIP, None, {"media": FAKE_HASH, "start": 30.0, "end": 33.0}))
+    assert lists.calls == 1 and panel.clip_list.topLevelItemCount() == 4  # a new clip: the list is read
+    with qtbot.waitSignal(state.libraryChanged, timeout=HOLD_S * 1000):
+        library.apply(Gesture(GestureKind.DELETE_CLIP, uids[0], {}))
+    assert lists.calls == 2 and uids[0] not in [c["uid"] for c in panel.clips()]

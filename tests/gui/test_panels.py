@@ -17,7 +17,7 @@ from core.enums import AspectRatio, GestureKind, JobState
 from core.export.jobs import ExportJobs, JobRunner
 from core.gestures.model import Gesture
 from core.library import Library
-from desktop.ui.annotate_panel import create_reel
+from desktop.ui.new_reel import create_reel
 from desktop.ui.annotate_widgets import parse_tags
 from desktop.ui.export_panel import ExportPanel, ExportService
 from desktop.ui.clip_doc import crop_box_at
