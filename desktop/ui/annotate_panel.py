@@ -293,6 +293,9 @@ class AnnotatePanel(QWidget):
         return next((c for c in self._clips if c["uid"] == uid), None)
 
     def _select_uid(self, uid: str | None) -> None:
+        if uid is not None and uid in self.selected_uids():
+            self._show_details()  # our own selection named it (a Ctrl+click): keep the others selected
+            return
         self.clip_list.blockSignals(True)
         for i in range(self.clip_list.topLevelItemCount()):
             item = self.clip_list.topLevelItem(i)

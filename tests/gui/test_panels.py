@@ -17,6 +17,7 @@ from core.enums import AspectRatio, GestureKind, JobState
 from core.export.jobs import ExportJobs, JobRunner
 from core.gestures.model import Gesture
 from core.library import Library
+from desktop.ui.annotate_panel import AnnotatePanel
 from desktop.ui.new_reel import create_reel
 from desktop.ui.annotate_widgets import parse_tags
 from desktop.ui.export_panel import ExportPanel, ExportService
@@ -556,3 +557,27 @@ def test_library_search_finds_a_clip_by_the_name_it_shows(qtbot, state: EditorSt
     lists_read(qtbot, panel)
     panel.search.setText("untitled")
     assert panel.clip_proxy.rowCount() == 1
+
+
+def test_ctrl_click_selects_several_clips_in_annotate_and_a_rating_rates_them_all(
+        qtbot, state: EditorState, library: Library) -> None:
+    uids = seeded_clips(library)
+    state.set_media(FAKE_HASH)
+    panel = AnnotatePanel(state)
+    qtbot.addWidget(panel)
+    panel.resize(500, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    view = panel.clip_list
+
+    def click(row: int, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+        rect = view.visualItemRect(view.topLevelItem(row))
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+
+    click(0)
+    click(2, Qt.KeyboardModifier.ControlModifier)
+    assert sorted(panel.selected_uids()) == sorted([uids[0], uids[2]])  # the selection is not collapsed
+    assert state.raw_clip_uid == uids[2]  # the details show the clip clicked last
+    with qtbot.waitSignal(state.writer.settled, timeout=10_000):
+        panel.rate(5)
+    assert [library.raw_clip(u)["rating"] for u in uids] == [5, 3, 5]
