@@ -54,6 +54,16 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(f"{message} (see '{self.prog} --help')")
 
 
+def _window_options(p: argparse.ArgumentParser, default: Any) -> None:
+    p.add_argument("--screenshot", type=Path, metavar="FILE.png", default=default,
+                   help="save a PNG of the window and exit")
+    p.add_argument("--quit-after", type=number, metavar="SECONDS", default=default,
+                   help="close the window after SECONDS")
+    p.add_argument("--mode", choices=("library", "annotate", "frame", "spotlight", "export"), default=default,
+                   help="open in this mode (default: the last one)")
+    p.add_argument("--project", metavar="UID", default=default, help="open this project (reel)")
+
+
 def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     """The ``reeldesk`` parser; without ``commands`` only the global options and ``gui`` (which
     needs none of the command modules: export, sync and tracking take a second to import)."""
@@ -77,12 +87,10 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     def cmd(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_text, parents=[common], description=help_text)
 
-    p = cmd("gui", "open the ReelDesk window (the default)")
-    p.add_argument("--screenshot", type=Path, metavar="FILE.png", help="save a PNG of the window and exit")
-    p.add_argument("--quit-after", type=number, metavar="SECONDS", help="close the window after SECONDS")
-    p.add_argument("--mode", choices=("library", "annotate", "frame", "spotlight", "export"),
-                   help="open in this mode (default: the last one)")
-    p.add_argument("--project", metavar="UID", help="open this project (reel)")
+    # The window's options work with or without "gui" (without a command the window opens); the
+    # sub-command's copies default to SUPPRESS so that a value given before "gui" is kept.
+    _window_options(parser, None)
+    _window_options(cmd("gui", "open the ReelDesk window (the default)"), argparse.SUPPRESS)
     if not commands:
         return parser
     from desktop import cli_export, cli_import, cli_models, cli_preview, cli_sync, cli_track

@@ -396,3 +396,15 @@ def test_command_modules_do_not_import_the_entry_point() -> None:
                      if isinstance(node, ast.ImportFrom) else
                      [a.name for a in node.names] if isinstance(node, ast.Import) else [])
             assert "desktop.cli" not in names, f"{module.name} imports desktop.cli"
+
+
+def test_window_options_work_without_the_gui_command() -> None:
+    # "Without a command, opens the window": its options must not need the word "gui" first.
+    from desktop.cli import parse_args
+
+    args = parse_args(["--mode", "frame", "--quit-after", "0", "--screenshot", "shot.png"])
+    assert args.command is None and (args.mode, args.quit_after, str(args.screenshot)) == ("frame", 0.0, "shot.png")
+    args = parse_args(["--mode", "frame", "gui", "--project", "p1"])  # either side of "gui"
+    assert (args.command, args.mode, args.project) == ("gui", "frame", "p1")
+    args = parse_args(["gui", "--mode", "export"])
+    assert (args.mode, args.project) == ("export", None)
