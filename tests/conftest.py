@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.library",
     "tests.fixtures.media",
     "tests.fixtures.s3",
+    "tests.fixtures.weights_server",
 ]
 
 

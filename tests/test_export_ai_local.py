@@ -3,11 +3,8 @@ from a real local HTTP server and are kept only with the pinned SHA-256, and the
 with this computer's upscaler (a recording model here: the suite never needs a GPU)."""
 from __future__ import annotations
 
-import hashlib
-import http.server
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,11 +15,11 @@ from core.export.ai_local import WEIGHTS_NAME, fetch_weights, local_ai_problem
 from core.export.job_table import JobTable
 from core.export.jobs import ExportJobs
 from tests.fixtures.media import make_video
+from tests.fixtures.weights_server import WEIGHTS, WEIGHTS_SHA256
 from tests.test_export_jobs import seed_reel
 from tests.test_export_render import RecordingModel
 
 BIG = (640, 360)  # twice the reel's 320x180 crop: the upscaler runs
-WEIGHTS = b"not really a model, but bytes with a known hash" * 1000
 
 
 def _installed(monkeypatch: pytest.MonkeyPatch, folder: Path, *names: str) -> None:
@@ -56,68 +53,33 @@ def test_missing_weights_name_the_file_and_the_command(tmp_path, monkeypatch) ->
     assert local_ai_problem(tmp_path) is None
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    requests: int = 0
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        server = self.server
-        assert isinstance(server, _Server)
-        server.requests += 1
-        if self.path != "/x4.pth":
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(WEIGHTS)))
-        self.end_headers()
-        self.wfile.write(WEIGHTS)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_video(tmp_path_factory.mktemp("ai-src") / "game.mp4", seconds=2.0)
 
 
-@pytest.fixture
-def server() -> Iterator[_Server]:
-    srv = _Server(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join()
-
-
-def _url(srv: _Server, path: str = "/x4.pth") -> str:
-    return f"http://127.0.0.1:{srv.server_address[1]}{path}"
-
-
-def test_fetch_keeps_the_file_only_with_the_pinned_hash(server, tmp_path) -> None:
-    good = hashlib.sha256(WEIGHTS).hexdigest()
+def test_fetch_keeps_the_file_only_with_the_pinned_hash(weights_server, tmp_path) -> None:
+    server, good = weights_server, WEIGHTS_SHA256
     with pytest.raises(RuntimeError, match=f"SHA-256 {good}, expected {'0' * 64}.*nothing was kept"):
-        fetch_weights(tmp_path, url=_url(server), sha256="0" * 64)
+        fetch_weights(tmp_path, url=server.url(), sha256="0" * 64)
     assert list(tmp_path.iterdir()) == []  # neither the file nor its .part
     seen: list[tuple[int, int | None]] = []
-    path = fetch_weights(tmp_path, url=_url(server), sha256=good, on_progress=lambda *p: seen.append(p))
+    path = fetch_weights(tmp_path, url=server.url(), sha256=good, on_progress=lambda *p: seen.append(p))
     assert path == tmp_path / WEIGHTS_NAME and path.read_bytes() == WEIGHTS
     assert seen[-1] == (len(WEIGHTS), len(WEIGHTS)) and [p.name for p in tmp_path.iterdir()] == [WEIGHTS_NAME]
-    fetch_weights(tmp_path, url=_url(server), sha256=good)  # already there: not downloaded again
+    fetch_weights(tmp_path, url=server.url(), sha256=good)  # already there: not downloaded again
     assert server.requests == 2
 
 
-def test_fetch_failures_say_what_failed(server, tmp_path) -> None:
+def test_fetch_failures_say_what_failed(weights_server, tmp_path) -> None:
+    server = weights_server
     with pytest.raises(RuntimeError, match="HTTP 404"):
-        fetch_weights(tmp_path, url=_url(server, "/gone.pth"), sha256="0" * 64)
+        fetch_weights(tmp_path, url=server.url("/gone.pth"), sha256="0" * 64)
     port = server.server_address[1]
     server.shutdown()
     server.server_close()
     with pytest.raises(RuntimeError, match=f"downloading http://127.0.0.1:{port}/x4.pth into .* failed"):
-        fetch_weights(tmp_path, url=_url(server), sha256="0" * 64, timeout=5.0)
+        fetch_weights(tmp_path, url=server.url(), sha256="0" * 64, timeout=5.0)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from core.export.picture import RenderError, Upscale
 
 __all__ = ["ENV_MODELS", "WEIGHTS_NAME", "WEIGHTS_SHA256", "WEIGHTS_URL", "fetch_weights",
-           "local_ai_problem", "local_upscaler", "models_dir", "weights_path"]
+           "local_ai_problem", "local_upscaler", "missing_packages", "models_dir", "needs_weights",
+           "weights_path"]
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,18 @@ def weights_path(folder: Path | None = None) -> Path:
     return (folder or models_dir()) / WEIGHTS_NAME
 
 
+def missing_packages() -> list[str]:
+    return [name for name in _PACKAGES if importlib.util.find_spec(name) is None]
+
+
+def needs_weights(folder: Path | None = None) -> bool:
+    """The packages are there and only the weights are missing (a download fixes it)."""
+    return not missing_packages() and not weights_path(folder).is_file()
+
+
 def local_ai_problem(folder: Path | None = None) -> str | None:
     """Why Real-ESRGAN cannot run on this computer, or None when it can be tried."""
-    missing = [name for name in _PACKAGES if importlib.util.find_spec(name) is None]
+    missing = missing_packages()
     if missing:
         return (f"AI upscaling on this computer needs {' and '.join(missing)} (pip install "
                 f"\"reeldesk[ai]\" with an NVIDIA GPU); otherwise export on the Modal GPU backend")
@@ -68,11 +78,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch_weights(folder: Path | None = None, *, url: str = WEIGHTS_URL, sha256: str = WEIGHTS_SHA256,
+def fetch_weights(folder: Path | None = None, *, url: str | None = None, sha256: str | None = None,
                   on_progress: Callable[[int, int | None], None] | None = None,
                   timeout: float = 60.0) -> Path:
-    """Download the weights into the models folder and check their SHA-256 before they are put
-    in place; a broken or changed file is deleted and named in the error. Returns the path."""
+    """Download the weights (``WEIGHTS_URL``) into the models folder and check their SHA-256
+    (``WEIGHTS_SHA256``) before they are put in place; a broken or changed file is deleted and
+    named in the error. Returns the path."""
+    url, sha256 = url or WEIGHTS_URL, sha256 or WEIGHTS_SHA256
     target = weights_path(folder)
     if target.is_file() and _sha256(target) == sha256:
         return target

@@ -21,11 +21,12 @@ from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox,
 from core.changes import EntityKind
 from core.editmath import size_presets
 from core.enums import AspectRatio, ExportBackend, JobState, Upscaler, VideoEncoder
-from core.export.ai_local import local_ai_problem
+from core.export.ai_local import local_ai_problem, needs_weights
 from core.export.job_files import safe_file_stem
 from core.export.spec import SpecError
 from core.reads import Job, read_jobs
 from desktop.ui import theme
+from desktop.ui.ai_model_fetch import ModelFetch
 from desktop.ui.empty_views import paint_empty_state
 from desktop.ui.refresh import gate, touching
 from desktop.ui.export_options import CloseChoice, OutputFileChooser, ask_close_during_export
@@ -122,6 +123,12 @@ class ExportPanel(QWidget):
         form.addRow("Save to", self.output)
         form.addRow("Output", self.summary)
         form.addRow(self.problem)
+        self.model_fetch = ModelFetch(service.hub)  # shown when only the AI model's weights are missing
+        self.model_fetch.hide()
+        self.model_fetch.fetched.connect(self._model_fetched)
+        self.model_fetch.failed.connect(lambda reason: self.state.message.emit(
+            f"The AI model could not be downloaded: {reason}", True))
+        form.addRow(self.model_fetch)
         self.spot_warning = QLabel()  # not blocking: the user may mean it, but never silently
         self.spot_warning.setWordWrap(True)
         self.spot_warning.setStyleSheet(f"color: {theme.ERROR.name()};")
@@ -216,6 +223,10 @@ class ExportPanel(QWidget):
         backend = ExportBackend.MODAL if self.modal.isChecked() else ExportBackend.LOCAL
         return backend, Upscaler(self.upscaler.currentData()), QUALITIES[self.quality.currentIndex()]
 
+    def _model_fetched(self, path: Path) -> None:
+        self.state.message.emit(f"AI model saved to {path}", False)
+        self._update_summary()  # the problem it solved goes away
+
     def _update_summary(self) -> None:
         backend, upscaler, _q = self._choice()
         uid = self.project.currentData()
@@ -245,6 +256,7 @@ class ExportPanel(QWidget):
         ai_problem = local_ai_problem() if upscaler is Upscaler.REALESRGAN and backend is ExportBackend.LOCAL else None
         if ai_problem:
             problem = problem or f"{ai_problem[0].upper()}{ai_problem[1:]}."
+        self.model_fetch.setVisible(bool(ai_problem) and needs_weights())
         self.problem.setText(problem)
         self.problem.setVisible(bool(problem))
         self.export_button.setEnabled(not problem)

@@ -159,3 +159,31 @@ def test_ai_upscaling_on_this_computer_says_what_is_missing(qtbot, panel, state,
     assert not panel.export_button.isEnabled()
     panel.modal.setChecked(True)  # the Modal backend brings its own GPU
     assert "AI upscaling" not in panel.problem.text()
+
+
+def test_the_ai_model_is_downloaded_from_the_panel_when_only_it_is_missing(
+        qtbot, panel, state, library, tmp_path, monkeypatch, weights_server) -> None:
+    from core.export import ai_local
+    from tests.fixtures.weights_server import WEIGHTS_SHA256
+    from tests.test_export_ai_local import _installed
+
+    models = tmp_path / "models"
+    monkeypatch.setenv("REELDESK_MODELS", str(models))
+    _installed(monkeypatch, tmp_path, "torch", "spandrel")  # the GPU packages "are installed"
+    monkeypatch.setattr(ai_local, "WEIGHTS_URL", weights_server.url())
+    monkeypatch.setattr(ai_local, "WEIGHTS_SHA256", WEIGHTS_SHA256)
+    open_clip(state, library)
+    panel.refresh()
+    panel.resize(900, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.local.setChecked(True)
+    panel.upscaler.setCurrentIndex(panel.upscaler.findData(Upscaler.REALESRGAN.value))
+    assert "reeldesk models fetch" in panel.problem.text() and not panel.export_button.isEnabled()
+    assert panel.model_fetch.isVisible()
+    with qtbot.waitSignal(panel.model_fetch.fetched, timeout=30_000):
+        panel.model_fetch.button.click()
+        assert not panel.model_fetch.button.isEnabled()  # one download at a time
+    assert (models / ai_local.WEIGHTS_NAME).is_file() and weights_server.requests == 1
+    assert not panel.problem.isVisible() and panel.export_button.isEnabled()
+    assert not panel.model_fetch.isVisible()
