@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core.export.ai_local import fetch_weights, local_ai_problem, models_dir, weights_path
+from core.export.ai_local import FetchError, fetch_weights, local_ai_problem, models_dir, weights_path
 from core.library import Library
 from desktop.cli_common import EXIT_FAILED, CliError, Outcome
 
@@ -47,7 +47,7 @@ def cmd_models(_lib: Library, args: argparse.Namespace) -> Outcome:
         bar = ProgressBar.for_stderr()  # None when stderr is not a terminal
         try:
             path = fetch_weights(on_progress=_show(bar) if bar else None)
-        except RuntimeError as exc:
+        except FetchError as exc:
             raise CliError(str(exc)) from None
         finally:
             if bar:

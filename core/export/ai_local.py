@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from core.export.picture import RenderError, Upscale
 
-__all__ = ["ENV_MODELS", "WEIGHTS_NAME", "WEIGHTS_SHA256", "WEIGHTS_URL", "fetch_weights",
+__all__ = ["ENV_MODELS", "FetchError", "WEIGHTS_NAME", "WEIGHTS_SHA256", "WEIGHTS_URL", "fetch_weights",
            "local_ai_problem", "local_upscaler", "missing_packages", "models_dir", "needs_weights",
            "weights_path"]
 
@@ -31,6 +31,10 @@ ENV_MODELS = "REELDESK_MODELS"
 FETCH_COMMAND = "reeldesk models fetch"
 _PACKAGES = ("torch", "spandrel")
 _BLOCK = 1 << 20
+
+
+class FetchError(RuntimeError):
+    """The weights could not be fetched; the message says why, for people."""
 
 
 def models_dir() -> Path:
@@ -104,13 +108,13 @@ def fetch_weights(folder: Path | None = None, *, url: str | None = None, sha256:
                     on_progress(done, total)
     except urllib.error.HTTPError as exc:
         part.unlink(missing_ok=True)
-        raise RuntimeError(f"downloading {url} failed: HTTP {exc.code} {exc.reason}") from None
+        raise FetchError(f"downloading {url} failed: HTTP {exc.code} {exc.reason}") from None
     except OSError as exc:
         part.unlink(missing_ok=True)
-        raise RuntimeError(f"downloading {url} into {target.parent} failed: {exc}") from None
+        raise FetchError(f"downloading {url} into {target.parent} failed: {exc}") from None
     if digest.hexdigest() != sha256:
         part.unlink(missing_ok=True)
-        raise RuntimeError(f"{url} is not the expected file (SHA-256 {digest.hexdigest()}, expected "
+        raise FetchError(f"{url} is not the expected file (SHA-256 {digest.hexdigest()}, expected "
                            f"{sha256}); nothing was kept")
     os.replace(part, target)
     log.info("Real-ESRGAN weights saved to %s (%d bytes)", target, done)

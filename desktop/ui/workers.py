@@ -40,6 +40,10 @@ def _message(exc: BaseException) -> str:
         return f"{exc.strerror or type(exc).__name__}{where}"
     if isinstance(exc, ValueError):
         return str(exc)
+    from core.export.ai_local import FetchError  # light: no torch
+
+    if isinstance(exc, FetchError):
+        return str(exc)
     try:  # sync errors are sanitised (no secrets) and written for people
         from sync.credentials import CredentialsError
         from sync.store import StoreError

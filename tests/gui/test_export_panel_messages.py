@@ -187,3 +187,23 @@ def test_the_ai_model_is_downloaded_from_the_panel_when_only_it_is_missing(
     assert (models / ai_local.WEIGHTS_NAME).is_file() and weights_server.requests == 1
     assert not panel.problem.isVisible() and panel.export_button.isEnabled()
     assert not panel.model_fetch.isVisible()
+
+
+
+def test_a_failed_model_download_says_why_and_can_be_tried_again(qtbot, panel, state, library, tmp_path,
+                                                                  monkeypatch, weights_server) -> None:
+    from core.export import ai_local
+    from tests.test_export_ai_local import _installed
+
+    monkeypatch.setenv("REELDESK_MODELS", str(tmp_path / "models"))
+    _installed(monkeypatch, tmp_path, "torch", "spandrel")
+    monkeypatch.setattr(ai_local, "WEIGHTS_URL", weights_server.url("/moved.pth"))
+    open_clip(state, library)
+    panel.refresh()
+    panel.local.setChecked(True)
+    panel.upscaler.setCurrentIndex(panel.upscaler.findData(Upscaler.REALESRGAN.value))
+    with qtbot.waitSignal(state.message, timeout=30_000) as said:
+        panel.model_fetch.button.click()
+    text, error = said.args
+    assert error and text.startswith("The AI model could not be downloaded: downloading ") and "HTTP 404" in text
+    assert panel.model_fetch.button.isEnabled() and not (tmp_path / "models" / ai_local.WEIGHTS_NAME).exists()
