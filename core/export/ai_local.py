@@ -111,7 +111,8 @@ def fetch_weights(folder: Path | None = None, *, url: str | None = None, sha256:
         raise FetchError(f"downloading {url} failed: HTTP {exc.code} {exc.reason}") from None
     except OSError as exc:
         part.unlink(missing_ok=True)
-        raise FetchError(f"downloading {url} into {target.parent} failed: {exc}") from None
+        why = exc.reason if isinstance(exc, urllib.error.URLError) else exc  # not "<urlopen error ...>"
+        raise FetchError(f"downloading {url} into {target.parent} failed: {why}") from None
     if digest.hexdigest() != sha256:
         part.unlink(missing_ok=True)
         raise FetchError(f"{url} is not the expected file (SHA-256 {digest.hexdigest()}, expected "
