@@ -358,6 +358,23 @@ def test_spotlight_dims_outside_the_ellipse_and_fades_out(media, tmp_path) -> No
     assert np.median(np.abs(lit[40].astype(np.int16) - plain[40])) <= 1
 
 
+def test_ai_upscaled_pictures_get_the_same_spotlight_as_lanczos_ones(media, tmp_path) -> None:
+    # The AI path skips the warp, where the dimming is drawn for every other picture.
+    style = OverlayStyle(color="#FF0000", stroke=8.0, dim=0.5)
+    keys = (CropKeyframe(0.0, 100.0, 60.0, 80.0, 45.0),)  # 4x zoom: the upscaler runs
+    lit = clip(end=0.3, crop=keys, regions=(_region(0.0, 1.0),), style=style)
+    ai, _ = frames_of(run(reel(lit, out=output(upscaler=Upscaler.REALESRGAN)), media, tmp_path, "ai.mp4",
+                          realesrgan=RecordingModel()))
+    lanczos, _ = frames_of(run(reel(lit, out=output(upscaler=Upscaler.LANCZOS)), media, tmp_path, "l.mp4"))
+    plain, _ = frames_of(run(reel(clip(end=0.3, crop=keys), out=output(upscaler=Upscaler.LANCZOS)), media,
+                             tmp_path, "plain.mp4"))
+    corner = (slice(30, 80), slice(0, 100))  # far from the ellipse around output (240, 160)
+    for pictures in (ai, lanczos):
+        assert np.median(luma(pictures[5])[corner] / np.maximum(luma(plain[5])[corner], 1)) == pytest.approx(
+            0.5, abs=0.05)
+    assert np.median(np.abs(ai[5].astype(np.int16) - lanczos[5])) <= 4
+
+
 def test_ground_shape_sits_at_the_bottom_of_the_region(media, tmp_path) -> None:
     style = OverlayStyle(color="#FF0000", stroke=40.0, dim=0.0, shape=OverlayShape.GROUND)
     spec = reel(clip(end=0.5, regions=(_region(0.0, 1.0),), style=style))
