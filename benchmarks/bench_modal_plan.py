@@ -61,6 +61,7 @@ def production_frame_seconds(crop_w: int, crop_h: int, runs: int = 3) -> float:
     batch as the render sends it: I420 crops in, 1080x1920 I420 out), best of ``runs``."""
     import numpy as np
 
+    from benchmarks.bench_realesrgan import gpu_seconds
     from benchmarks.x4net import save_official
     from core.export.picture import AI_BATCH
     from core.export.realesrgan import load_upscaler
@@ -69,15 +70,7 @@ def production_frame_seconds(crop_w: int, crop_h: int, runs: int = 3) -> float:
         upscale = load_upscaler(save_official(X4Net(), Path(tmp) / "x4.pth"))
     rng = np.random.default_rng(0)
     crops = [rng.integers(16, 235, (crop_h * 3 // 2, crop_w), np.uint8) for _ in range(AI_BATCH)]
-    best = math.inf
-    for i in range(runs + 1):  # the first call lets cuDNN choose its algorithms
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        upscale(crops, (OUT_W, OUT_H))
-        torch.cuda.synchronize()
-        if i:
-            best = min(best, (time.perf_counter() - start) / AI_BATCH)
-    return best
+    return gpu_seconds(lambda: upscale(crops, (OUT_W, OUT_H)), runs) / AI_BATCH
 
 
 def main(argv: list[str] | None = None) -> int:

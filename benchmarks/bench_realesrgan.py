@@ -60,7 +60,7 @@ def _spec(source: Path, seconds: float, upscaler: Upscaler) -> RenderSpec:
     return RenderSpec(SPEC_VERSION, "bench", AspectRatio.PORTRAIT, (clip,), out)
 
 
-def _sync_time(fn: Callable[[], object], runs: int) -> float:
+def gpu_seconds(fn: Callable[[], object], runs: int) -> float:
     """Best seconds of ``runs`` calls after one warm-up (cuDNN picks its algorithms then)."""
     best = math.inf
     for i in range(runs + 1):
@@ -82,7 +82,7 @@ def model_cost(weights: Path, crop_w: int, crop_h: int) -> list[str]:
             crops = [rng.integers(16, 235, (crop_h * 3 // 2, crop_w), np.uint8) for _ in range(batch)]
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
-            seconds = _sync_time(lambda u=upscale, c=crops: u(c, (OUT_W, OUT_H)), runs=3)
+            seconds = gpu_seconds(lambda u=upscale, c=crops: u(c, (OUT_W, OUT_H)), runs=3)
             lines.append(f"  {'channels-last' if channels_last else 'default layout'}, batch {batch}: "
                          f"{seconds / batch * 1e3:7.1f} ms per frame ({batch / seconds:5.1f} frames/s), "
                          f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")

@@ -215,10 +215,13 @@ class AnnotatePanel(QWidget):
 
     def _refresh_clips(self) -> None:
         stale, self._stale_clips = self._stale_clips, set()
-        if stale is not None and len(stale) <= _ROWS_UPDATED_IN_PLACE and self._update_rows(stale):
-            self.reads.request(partial(read_tags, self.state.library), self._offer_tags, key=ListRead.TAGS)
-            self._show_details()
-            return
+        if stale is None or len(stale) > _ROWS_UPDATED_IN_PLACE or not self._update_rows(stale):
+            self._read_list()
+        self.reads.request(partial(read_tags, self.state.library), self._offer_tags, key=ListRead.TAGS)
+        self._show_details()
+
+    def _read_list(self) -> None:
+        """The open footage's line and its whole clip list, read again."""
         h = self.state.media_hash
         info = self.state.media_info()
         if info is None:
@@ -233,7 +236,6 @@ class AnnotatePanel(QWidget):
         enabled = info is not None
         for w in (self.in_button, self.out_button, self.quick_button):
             w.setEnabled(enabled)
-        self.reads.request(partial(read_tags, self.state.library), self._offer_tags, key=ListRead.TAGS)
         selected = set(self.selected_uids())
         self.clip_list.blockSignals(True)
         self.clip_list.clear()
@@ -244,7 +246,6 @@ class AnnotatePanel(QWidget):
             if c["uid"] in selected or c["uid"] == self.state.raw_clip_uid:
                 item.setSelected(True)
         self.clip_list.blockSignals(False)
-        self._show_details()
         self._update_in_label()
 
     @staticmethod

@@ -144,19 +144,11 @@ class UndoController(QObject):
         Gestures are built lazily when callables are given, so later ones can use earlier results.
         """
         results: list[ApplyResult] = []
-        ops: list[str] = []
         try:
             for g in gestures:
-                gesture = g(results) if callable(g) else g
-                result = self.library.apply(gesture)
-                results.append(result)
-                if not result.duplicate:
-                    ops.append(result.op_id)
-        finally:
-            if ops:  # what was applied stays undoable even when a later gesture failed
-                self.stack.push(GestureCommand(self, text, ops, None))
-        for r in results:
-            self.applied.emit(r)
+                results.append(self.library.apply(g(results) if callable(g) else g))
+        finally:  # what was applied stays undoable even when a later gesture failed
+            self.record_group(results, text)
         return results
 
     # -- undo / redo -----------------------------------------------------------------------------
